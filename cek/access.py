@@ -1,0 +1,44 @@
+"""Login enforcement and auditor access expiry."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.utils import timezone
+
+
+def access_expired(user) -> bool:
+    """True when the user's access limit (``cek.UserAccess``) has passed."""
+    try:
+        access = user.access
+    except ObjectDoesNotExist:
+        return False
+    return access.is_expired(now=timezone.now())
+
+
+class ExpiringAccessBackend(ModelBackend):
+    """ModelBackend that refuses accounts whose access has expired, at login and on every request
+    (``get_user`` runs ``user_can_authenticate``), so an expired auditor's session ends by itself."""
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and not access_expired(user)
+
+    def get_user(self, user_id):
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("access").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Every page requires login. The API (``/api/``) answers 401/403 as JSON through DRF instead of
+    redirecting to the login page, so it is left to DRF's own authentication."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

@@ -1,0 +1,13 @@
+"""Celery application: JSON only, late acknowledgement, configured from Django settings (CELERY_*)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
+
+app = Celery("cek")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

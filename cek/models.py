@@ -1,0 +1,48 @@
+"""Tables of the project package: account access expiry and hashed API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class UserAccess(models.Model):
+    """Access limits of one account. Auditor engagements end: after ``expires_at`` the user cannot log
+    in, and existing sessions and API tokens stop working."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="After this moment the account cannot log in.")
+    note = models.CharField(max_length=200, blank=True, help_text="E.g. the audit engagement this access is for.")
+
+    class Meta:
+        verbose_name = "user access limit"
+
+    def __str__(self) -> str:
+        return f"Access of {self.user}"
+
+    def is_expired(self, *, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 digest is stored; the token is shown once when issued."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters of the token, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, *, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cek import views
+from cek.control_views import ControlView
+from inventory.views import OverviewView
+
+urlpatterns = [
+    path("", OverviewView.as_view(), name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("control/", ControlView.as_view(), name="control"),
+    path("accounts/", include("cek.account_urls")),
+    path("inventory/", include("inventory.urls")),
+    path("api/v1/", include("inventory.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

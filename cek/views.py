@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from cek.celery import app as celery_app
+
+
+def _check_database() -> dict:
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1), "vendor": connection.vendor}
+
+
+def _check_broker() -> dict:
+    started = time.monotonic()
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1), "transport": str(transport)}
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers: database and broker reachability, no details that help an attacker."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+

@@ -1,0 +1,1 @@
+"""Evidence records (policies, attestations, findings, checks, packs) arrive with later issues."""

@@ -1,0 +1,117 @@
+"""Filters shared by the key list page and the API: the same URL parameters mean the same thing in both."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from inventory.models import (
+    AccessGrant,
+    Binding,
+    CryptoFunction,
+    Key,
+    KeyKind,
+    KeyState,
+    KeyStore,
+    Party,
+    Purpose,
+    Service,
+    SsrmLayer,
+    Tenant,
+)
+
+KEY_ORDERING = {
+    # URL value: (label, ORM ordering)
+    "name": ("Name", ("name", "id")),
+    "state": ("State", ("state", "name", "id")),
+    "purpose": ("Purpose", ("purpose__name", "name", "id")),
+    "store": ("Store", ("store__name", "name", "id")),
+    "owner": ("Owner", ("owner__username", "name", "id")),
+    "cryptoperiod_ends_on": ("Cryptoperiod ends", ("cryptoperiod_ends_on", "id")),
+    "last_rotated_on": ("Last rotated", ("last_rotated_on", "id")),
+    "updated_at": ("Updated", ("updated_at", "id")),
+}
+
+
+class KeyFilter(filters.FilterSet):
+    q = filters.CharFilter(method="filter_q", label="Search")
+    store = filters.ModelChoiceFilter(queryset=KeyStore.objects.all(), field_name="store")
+    purpose = filters.ModelChoiceFilter(queryset=Purpose.objects.all(), to_field_name="slug", field_name="purpose")
+    function = filters.ChoiceFilter(choices=CryptoFunction.choices, field_name="purpose__function")
+    owner = filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.all(), to_field_name="username", method="filter_owner"
+    )
+    state = filters.MultipleChoiceFilter(choices=KeyState.choices)
+    kind = filters.ChoiceFilter(choices=KeyKind.choices)
+    tenant = filters.ModelChoiceFilter(queryset=Tenant.objects.all(), to_field_name="slug", field_name="tenant")
+    service = filters.ModelChoiceFilter(queryset=Service.objects.all(), to_field_name="slug", method="filter_service")
+    ssrm_layer = filters.ChoiceFilter(choices=SsrmLayer.choices, label="SSRM layer")
+    custodian = filters.ModelChoiceFilter(queryset=Party.objects.all(), field_name="custodian")
+    overdue = filters.BooleanFilter(method="filter_overdue", label="Cryptoperiod overdue")
+    ai = filters.BooleanFilter(field_name="purpose__is_ai_specific", label="AI-specific purpose")
+    ordering = filters.OrderingFilter(
+        fields={value: value for value in KEY_ORDERING},
+        field_labels={value: label for value, (label, _) in KEY_ORDERING.items()},
+        method="filter_ordering",
+    )
+
+    class Meta:
+        model = Key
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value) | Q(description__icontains=value))
+
+    def filter_owner(self, queryset, name, value):
+        return queryset.filter(Q(owner=value) | Q(backup_owner=value)) if value else queryset
+
+    def filter_service(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Exists(Binding.objects.filter(key=OuterRef("pk"), service=value)))
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        overdue = Q(state=KeyState.ACTIVE, cryptoperiod_ends_on__lt=timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_ordering(self, queryset, name, value):
+        orderings: list[str] = []
+        for item in value or []:
+            descending = item.startswith("-")
+            _, fields = KEY_ORDERING[item.lstrip("-")]
+            orderings.extend(f"-{f}" if descending else f for f in fields)
+        return queryset.order_by(*orderings) if orderings else queryset
+
+
+class BindingFilter(filters.FilterSet):
+    key = filters.NumberFilter(field_name="key")
+    service = filters.ModelChoiceFilter(queryset=Service.objects.all(), to_field_name="slug")
+    tenant = filters.ModelChoiceFilter(queryset=Tenant.objects.all(), to_field_name="slug")
+    purpose = filters.ModelChoiceFilter(queryset=Purpose.objects.all(), to_field_name="slug")
+
+    class Meta:
+        model = Binding
+        fields: list[str] = []
+
+
+class GrantFilter(filters.FilterSet):
+    key = filters.NumberFilter(field_name="key")
+    principal_type = filters.CharFilter()
+    expired = filters.BooleanFilter(method="filter_expired")
+
+    class Meta:
+        model = AccessGrant
+        fields: list[str] = []
+
+    def filter_expired(self, queryset, name, value):
+        if value is None:
+            return queryset
+        expired = Q(expires_on__lt=timezone.localdate())
+        return queryset.filter(expired) if value else queryset.exclude(expired)

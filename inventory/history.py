@@ -1,0 +1,101 @@
+"""Readable change history from the simple-history tables: who, when, what changed (old → new).
+
+Built for pages: one query for the history rows (with their users) and one per kind of related object
+named in the changes, whatever the number of entries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+
+KIND = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class Entry:
+    when: datetime
+    who: str
+    kind: str
+    reason: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def _display(model: type[models.Model], field_name: str, value, related: dict) -> str:
+    if value in (None, "", [], {}):
+        return "—"
+    model_field = model._meta.get_field(field_name)
+    if model_field.is_relation and model_field.many_to_one:
+        obj = related.get((model_field.related_model, value))
+        return str(obj) if obj is not None else f"#{value} (deleted)"
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[str, ...] = ()) -> list[Entry]:
+    """The latest ``limit`` changes of ``instance``, newest first, with field-level differences."""
+    model = type(instance)
+    skipped = {"updated_at", "created_at", "cryptoperiod_ends_on", *exclude}
+    skipped |= {f.name for f in model._meta.many_to_many}
+    known = {f.name for f in model._meta.get_fields()}
+    excluded = sorted(skipped & known)
+    records = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    pairs = [(records[i], records[i + 1] if i + 1 < len(records) else None) for i in range(min(limit, len(records)))]
+
+    diffs = []
+    wanted: dict[type[models.Model], set] = defaultdict(set)
+    for new, old in pairs:
+        if old is None or new.history_type != "~":
+            diffs.append([])
+            continue
+        delta = new.diff_against(old, excluded_fields=excluded)
+        changes = delta.changes
+        for change in changes:
+            model_field = model._meta.get_field(change.field)
+            if model_field.is_relation and model_field.many_to_one:
+                wanted[model_field.related_model].update(v for v in (change.old, change.new) if v is not None)
+        diffs.append(changes)
+
+    related = {}
+    for related_model, pks in wanted.items():
+        for obj in related_model._default_manager.filter(pk__in=pks):
+            related[(related_model, obj.pk)] = obj
+
+    entries = []
+    for (new, _old), changes in zip(pairs, diffs):
+        user = new.history_user
+        who = (f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username) if user else "system"
+        entries.append(
+            Entry(
+                when=new.history_date,
+                who=who,
+                kind=KIND.get(new.history_type, new.history_type),
+                reason=new.history_change_reason or "",
+                changes=[
+                    Change(
+                        field=str(model._meta.get_field(c.field).verbose_name),
+                        old=_display(model, c.field, c.old, related),
+                        new=_display(model, c.field, c.new, related),
+                    )
+                    for c in changes
+                ],
+            )
+        )
+    return entries

@@ -1,0 +1,33 @@
+"""Template helpers for bookmarkable lists: keep the current filters when paging or sorting."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query_replace(context, **changes) -> str:
+    """The current query string with ``changes`` applied (a value of None removes the parameter)."""
+    params = context["request"].GET.copy()
+    for name, value in changes.items():
+        if value is None or value == "":
+            params.pop(name, None)
+        else:
+            params[name] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, field: str, label: str) -> str:
+    """A column header that sorts by ``field`` and toggles the direction when already sorted by it."""
+    current = context["request"].GET.get("ordering", "name")
+    descending = current == f"-{field}"
+    active = current.lstrip("-") == field
+    target = field if descending or not active else f"-{field}"
+    href = query_replace(context, ordering=target, page=None)
+    css = "sort-active" + ("" if descending else " asc") if active else ""
+    return format_html('<a href="{}" class="{}">{}</a>', href, css, label)

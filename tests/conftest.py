@@ -1,0 +1,87 @@
+"""One user per role plus an outsider, and a parametrized role fixture for permission matrices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from cek.models import UserAccess
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def grc_user(db):
+    return UserFactory(username="alice", roles=["grc"])
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="bob", roles=["key-owners"])
+
+
+@pytest.fixture
+def other_owner(db):
+    return UserFactory(username="carol", roles=["key-owners"])
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="dave", roles=["auditors"])
+
+
+@pytest.fixture
+def expired_auditor(db):
+    user = UserFactory(username="erin", roles=["auditors"])
+    UserAccess.objects.create(user=user, expires_at=timezone.now() - dt.timedelta(days=1), note="FY25 audit")
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="mallory", roles=[])
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="cek.access.ExpiringAccessBackend")
+    return client
+
+
+@pytest.fixture
+def grc_client(grc_user):
+    return login(grc_user)
+
+
+@pytest.fixture
+def owner_client(owner):
+    return login(owner)
+
+
+@pytest.fixture
+def auditor_client(auditor):
+    return login(auditor)
+
+
+ROLES = ["anonymous", "grc", "owner", "other_owner", "auditor", "expired_auditor", "outsider"]
+
+
+@pytest.fixture(params=ROLES)
+def role(request, db):
+    """Parametrized: yields (role name, user or None, client) for a role × endpoint matrix."""
+    name = request.param
+    if name == "anonymous":
+        return name, None, Client()
+    user = request.getfixturevalue(name if name != "grc" else "grc_user")
+    return name, user, login(user)
+
+
+__all__ = ["PASSWORD", "login"]
