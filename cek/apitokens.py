@@ -17,7 +17,7 @@ from rest_framework import authentication, exceptions
 from cek.access import ExpiringAccessBackend
 from cek.models import ApiToken
 
-TOKEN_PREFIX = "cek_"
+TOKEN_PREFIX = "cek_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _digest(raw: str) -> str:

@@ -134,3 +134,12 @@ class ApiRolePermission(BasePermission):
         if Role.AUDITOR in roles:
             return True
         return Role.KEY_OWNER in roles and getattr(view, "key_owner_readable", False)
+
+
+class ApiAnyRolePermission(BasePermission):
+    """Read-only access for any of the three roles (the OpenAPI schema and Swagger UI)."""
+
+    message = "Your role does not allow this request."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS and bool(user_roles(request.user))

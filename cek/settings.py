@@ -25,7 +25,7 @@ if not SECRET_KEY:
             "CEK_SECRET_KEY (or CEK_SECRET_KEY_FILE) must be set when CEK_DEBUG is off. "
             "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
-    SECRET_KEY = "insecure-development-key-only-for-CEK_DEBUG=1-never-in-production"
+    SECRET_KEY = "insecure-development-key-only-for-CEK_DEBUG=1-never-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("CEK_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CEK_CSRF_TRUSTED_ORIGINS")
@@ -215,6 +215,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["cek.roles.ApiAnyRolePermission"],
+    "ENUM_NAME_OVERRIDES": {
+        "KeyKindEnum": "inventory.models.KeyKind",
+        "StoreKindEnum": "inventory.models.StoreKind",
+        "SsrmLayerEnum": "inventory.models.SsrmLayer",
+        "SsrmRoleEnum": "inventory.models.SsrmRole",
+        "OperationEnum": "inventory.models.Operation",
+    },
 }
 
 # --- The app's own settings -----------------------------------------------------------------------

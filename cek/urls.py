@@ -12,6 +12,7 @@ urlpatterns = [
     path("", OverviewView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("control/", ControlView.as_view(), name="control"),
+    path("accounts/tokens/", include("cek.token_urls")),
     path("accounts/", include("cek.account_urls")),
     path("inventory/", include("inventory.urls")),
     path("api/v1/", include("inventory.api_urls")),

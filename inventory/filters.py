@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters as filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -22,6 +23,19 @@ from inventory.models import (
     Tenant,
 )
 
+
+class OneOfManySelect(forms.Select):
+    """A single ``<select>`` in the page that still reads repeated parameters (``?state=a&state=b``) from
+    bookmarked URLs and the API."""
+
+    allow_multiple_selected = False
+
+    def value_from_datadict(self, data, files, name):
+        return [value for value in forms.SelectMultiple().value_from_datadict(data, files, name) if value]
+
+
+YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
 KEY_ORDERING = {
     # URL value: (label, ORM ordering)
     "name": ("Name", ("name", "id")),
@@ -36,21 +50,36 @@ KEY_ORDERING = {
 
 
 class KeyFilter(filters.FilterSet):
-    q = filters.CharFilter(method="filter_q", label="Search")
-    store = filters.ModelChoiceFilter(queryset=KeyStore.objects.all(), field_name="store")
-    purpose = filters.ModelChoiceFilter(queryset=Purpose.objects.all(), to_field_name="slug", field_name="purpose")
-    function = filters.ChoiceFilter(choices=CryptoFunction.choices, field_name="purpose__function")
-    owner = filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), to_field_name="username", method="filter_owner"
+    q = filters.CharFilter(
+        method="filter_q", label="Search", widget=forms.TextInput(attrs={"placeholder": "Name, id, description", "type": "search"})
     )
-    state = filters.MultipleChoiceFilter(choices=KeyState.choices)
-    kind = filters.ChoiceFilter(choices=KeyKind.choices)
-    tenant = filters.ModelChoiceFilter(queryset=Tenant.objects.all(), to_field_name="slug", field_name="tenant")
-    service = filters.ModelChoiceFilter(queryset=Service.objects.all(), to_field_name="slug", method="filter_service")
-    ssrm_layer = filters.ChoiceFilter(choices=SsrmLayer.choices, label="SSRM layer")
+    store = filters.ModelChoiceFilter(queryset=KeyStore.objects.order_by("name"), field_name="store", empty_label="Any")
+    purpose = filters.ModelChoiceFilter(
+        queryset=Purpose.objects.order_by("name"), to_field_name="slug", field_name="purpose", empty_label="Any"
+    )
+    function = filters.ChoiceFilter(choices=CryptoFunction.choices, field_name="purpose__function", empty_label="Any")
+    owner = filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"), to_field_name="username",
+        method="filter_owner", empty_label="Anyone",
+    )
+    state = filters.MultipleChoiceFilter(
+        choices=[("", "Any"), *KeyState.choices], widget=OneOfManySelect, help_text="Repeat the parameter for several."
+    )
+    kind = filters.ChoiceFilter(choices=KeyKind.choices, empty_label="Any")
+    tenant = filters.ModelChoiceFilter(
+        queryset=Tenant.objects.order_by("name"), to_field_name="slug", field_name="tenant", empty_label="Any"
+    )
+    service = filters.ModelChoiceFilter(
+        queryset=Service.objects.order_by("name"), to_field_name="slug", method="filter_service", empty_label="Any"
+    )
+    ssrm_layer = filters.ChoiceFilter(choices=SsrmLayer.choices, label="SSRM layer", empty_label="Any")
     custodian = filters.ModelChoiceFilter(queryset=Party.objects.all(), field_name="custodian")
-    overdue = filters.BooleanFilter(method="filter_overdue", label="Cryptoperiod overdue")
-    ai = filters.BooleanFilter(field_name="purpose__is_ai_specific", label="AI-specific purpose")
+    overdue = filters.BooleanFilter(
+        method="filter_overdue", label="Cryptoperiod overdue", widget=forms.Select(choices=YES_NO_ANY)
+    )
+    ai = filters.BooleanFilter(
+        field_name="purpose__is_ai_specific", label="AI-specific purpose", widget=forms.Select(choices=YES_NO_ANY)
+    )
     ordering = filters.OrderingFilter(
         fields={value: value for value in KEY_ORDERING},
         field_labels={value: label for value, (label, _) in KEY_ORDERING.items()},
@@ -70,7 +99,7 @@ class KeyFilter(filters.FilterSet):
     def filter_owner(self, queryset, name, value):
         return queryset.filter(Q(owner=value) | Q(backup_owner=value)) if value else queryset
 
-    def filter_service(self, queryset, name, value):
+    def filter_service(self, queryset, name, value: Service | None):
         if not value:
             return queryset
         return queryset.filter(Exists(Binding.objects.filter(key=OuterRef("pk"), service=value)))

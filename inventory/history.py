@@ -79,7 +79,7 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
             related[(related_model, obj.pk)] = obj
 
     entries = []
-    for (new, _old), changes in zip(pairs, diffs):
+    for (new, _old), changes in zip(pairs, diffs, strict=False):
         user = new.history_user
         who = (f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username) if user else "system"
         entries.append(

@@ -53,8 +53,15 @@ def grant_list(*, user) -> QuerySet[AccessGrant]:
     return grants_for(user).select_related("key", "approver")
 
 
-def purpose_list() -> QuerySet[Purpose]:
-    return Purpose.objects.annotate(key_count=Count("keys"))
+def purpose_list(*, user) -> QuerySet[Purpose]:
+    """The purpose catalog (readable by every role) with the number of keys the user may see."""
+    if can_read_all(user):
+        visible = Q()
+    elif is_key_owner(user):
+        visible = Q(keys__owner=user) | Q(keys__backup_owner=user)
+    else:
+        visible = Q(pk__in=[])
+    return Purpose.objects.annotate(key_count=Count("keys", filter=visible, distinct=True))
 
 
 def key_counts(*, user) -> dict[str, int]:

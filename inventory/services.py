@@ -22,9 +22,12 @@ def _attribute(instance: models.Model, *, actor, reason: str = "") -> None:
         instance._change_reason = reason[:100]
 
 
-def object_save(*, instance: models.Model, actor, m2m: dict[str, Iterable] | None = None, reason: str = "") -> models.Model:
-    """Validate and save any inventory object (create or update), setting many-to-many values after."""
-    instance.full_clean()
+def object_save(
+    *, instance: models.Model, actor, m2m: dict[str, Iterable] | None = None, reason: str = "", validated: bool = False
+) -> models.Model:
+    """Validate (unless the caller just did) and save any inventory object, setting many-to-many values after."""
+    if not validated:
+        instance.full_clean()
     _attribute(instance, actor=actor, reason=reason)
     with transaction.atomic():
         instance.save()
@@ -94,13 +97,20 @@ def key_cryptoperiods_refresh(*, purpose: Purpose) -> int:
     return len(keys)
 
 
-def key_validate_purpose(key: Key) -> None:
-    """The purpose must be in use (not retired) for a new mapping and must allow the key's kind."""
+def key_validate_purpose(key: Key, *, previous_purpose_id: int | None = None) -> None:
+    """The purpose must be in use (not retired) for a new mapping and must allow the key's kind.
+
+    ``previous_purpose_id`` spares a query when the caller (an importer) already knows the stored purpose."""
     errors: dict[str, list[str]] = {}
     if key.purpose_id is None:
         raise ValidationError({"purpose": ["Every key needs exactly one purpose."]})
     purpose = key.purpose
-    purpose_changed = key.pk is None or not Key.objects.filter(pk=key.pk, purpose_id=key.purpose_id).exists()
+    if key.pk is None:
+        purpose_changed = True
+    elif previous_purpose_id is not None:
+        purpose_changed = previous_purpose_id != key.purpose_id
+    else:
+        purpose_changed = not Key.objects.filter(pk=key.pk, purpose_id=key.purpose_id).exists()
     if purpose_changed and not purpose.is_active:
         errors.setdefault("purpose", []).append(f"The purpose '{purpose.name}' is retired; choose an active purpose.")
     if purpose.allowed_kinds and key.kind not in purpose.allowed_kinds:
@@ -119,7 +129,7 @@ def key_save(*, key: Key, actor, exposed_to: Iterable[Party] | None = None, reas
     key_validate_purpose(key)
     key.cryptoperiod_ends_on = key.compute_cryptoperiod_end()
     m2m = {"exposed_to": exposed_to} if exposed_to is not None else None
-    return object_save(instance=key, actor=actor, m2m=m2m, reason=reason)
+    return object_save(instance=key, actor=actor, m2m=m2m, reason=reason, validated=True)
 
 
 def key_create(*, actor, exposed_to: Iterable[Party] = (), **fields: Any) -> Key:

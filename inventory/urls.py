@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inventory import views
+from inventory import import_views, views
 from inventory.views import RESOURCES
 
 app_name = "inventory"
@@ -20,6 +20,15 @@ urlpatterns = [
     path("keys/<int:pk>/edit/", views.ObjectFormView.as_view(resource=RESOURCES["key"]), name="key-update"),
     path("keys/<int:pk>/delete/", views.ObjectDeleteView.as_view(resource=RESOURCES["key"]), name="key-delete"),
     path("ssrm/", views.SsrmView.as_view(), name="ssrm"),
+    path("import/", import_views.ImportUploadView.as_view(), name="import"),
+    path("import/template.csv", import_views.ImportTemplateView.as_view(), name="import-template"),
+    path("import/<int:pk>/", import_views.ImportPreviewView.as_view(), name="import-preview"),
+    path("import/<int:pk>/apply/", import_views.ImportApplyView.as_view(), name="import-apply"),
+    path("import/<int:pk>/discard/", import_views.ImportDiscardView.as_view(), name="import-discard"),
+    path("imports/", import_views.ImportListView.as_view(), name="import-list"),
+    path("export/keys.csv", import_views.KeyExportView.as_view(), name="export-keys"),
+    path("export/services.csv", import_views.ServiceExportView.as_view(), name="export-services"),
+    path("export/bindings.csv", import_views.BindingExportView.as_view(), name="export-bindings"),
 ]
 
 for name, prefix in PREFIXES.items():

@@ -8,7 +8,7 @@ Reads go through ``inventory.selectors`` (role visibility, fixed joins); writes 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +26,18 @@ from inventory import forms, selectors, services
 from inventory.display import Column, col, field_display
 from inventory.filters import KEY_ORDERING, KeyFilter
 from inventory.history import history_entries
-from inventory.models import AccessGrant, Binding, Key, KeyStore, Party, Purpose, Service, SsrmAssignment, SsrmLayer, Tenant
+from inventory.models import (
+    AccessGrant,
+    Binding,
+    Key,
+    KeyStore,
+    Party,
+    Purpose,
+    Service,
+    SsrmAssignment,
+    SsrmLayer,
+    Tenant,
+)
 
 READERS = (Role.GRC, Role.AUDITOR)
 EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
@@ -49,7 +60,7 @@ class Resource:
     delete: Callable[..., Any] | None = None
     intro: str = ""
     ordering: tuple[str, ...] = ()
-    extra: dict = field(default_factory=dict)
+    detail_prefetch: tuple[str, ...] = ()
 
     def get_queryset(self, user) -> QuerySet:
         return self.queryset(user) if self.queryset else self.model._default_manager.all()
@@ -122,6 +133,9 @@ class ObjectListView(ResourceMixin, ListView):
 
 class ObjectDetailView(ResourceMixin, DetailView):
     template_name = "inventory/object_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related(*self.resource.detail_prefetch)
 
     def get_template_names(self):
         return [f"inventory/{self.resource.name}_detail.html", self.template_name]
@@ -335,7 +349,7 @@ RESOURCES: dict[str, Resource] = {
         columns=[col("Name", "name", link=True), col("Roles", lambda p: p.roles), col("Us", "is_us"),
                  col("Contact", "contact")],
         detail_fields=["name", "roles", "is_us", "contact", "description"],
-        save=_save_party,
+        save=_save_party, detail_prefetch=("assignments",),
     ),
     "ssrmassignment": Resource(
         name="ssrmassignment", model=SsrmAssignment, form_class=forms.SsrmAssignmentForm, title="SSRM assignments",
@@ -362,6 +376,7 @@ RESOURCES: dict[str, Resource] = {
                        "operating_party", "owner", "is_active", "description"],
         queryset=lambda user: Service.objects.select_related("operating_party", "owner").annotate(
             key_count=Count("bindings__key", distinct=True)),
+        detail_prefetch=("bindings__key", "bindings__tenant", "bindings__purpose"),
         search=("name", "slug", "description"),
     ),
     "keystore": Resource(
@@ -383,7 +398,7 @@ RESOURCES: dict[str, Resource] = {
                  col("Active", "is_active"), col("Keys", lambda p: _key_count_link(p, "purpose", p.slug), css="num")],
         detail_fields=["name", "slug", "function", "key_type", "allowed_kinds", "allowed_operations",
                        "max_cryptoperiod_days", "is_ai_specific", "is_active", "description"],
-        queryset=lambda user: selectors.purpose_list(), read_roles=EVERYONE, save=_save_purpose,
+        queryset=lambda user: selectors.purpose_list(user=user), read_roles=EVERYONE, save=_save_purpose,
         search=("name", "slug", "description"), ordering=("function", "name"),
     ),
     "key": Resource(

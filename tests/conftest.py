@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.test import Client
@@ -16,6 +17,20 @@ from tests.factories import PASSWORD, UserFactory
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def reseed_catalog() -> None:
+    """Re-create what data migrations seed (role groups, default purposes): a transactional test's flush
+    (live server, real Celery worker) empties every table, migration data included."""
+    from django.apps import apps
+
+    importlib.import_module("cek.migrations.0002_role_groups").create_groups(apps, None)
+    importlib.import_module("inventory.migrations.0002_default_purposes").seed(apps, None)
+
+
+@pytest.fixture
+def transactional_catalog(transactional_db):
+    reseed_catalog()
 
 
 @pytest.fixture
@@ -76,7 +91,7 @@ ROLES = ["anonymous", "grc", "owner", "other_owner", "auditor", "expired_auditor
 
 @pytest.fixture(params=ROLES)
 def role(request, db):
-    """Parametrized: yields (role name, user or None, client) for a role × endpoint matrix."""
+    """Parametrized: yields (role name, user or None, client) for a role x endpoint matrix."""
     name = request.param
     if name == "anonymous":
         return name, None, Client()

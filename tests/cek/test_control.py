@@ -338,7 +338,7 @@ def test_the_control_page_is_readable_by_every_role_and_no_one_else(role):
 
 
 @pytest.mark.parametrize("client_fixture", ["grc_client", "owner_client", "auditor_client"])
-def test_the_control_page_shows_the_whole_control(request, client_fixture, control):
+def test_the_control_page_shows_the_whole_control(db, request, client_fixture, control):
     client = request.getfixturevalue(client_fixture)
     response = client.get(reverse("control"))
     html = response.content.decode()

@@ -31,8 +31,12 @@ def test_external_ids_are_unique_per_store_but_not_across_stores():
 
 def test_key_create_derives_the_cryptoperiod_end_from_the_purpose(grc_user):
     key = services.key_create(
-        actor=grc_user, name="logs", store=KeyStoreFactory(), external_id="k1",
-        purpose=purpose("inference-log-encryption"), activated_on=dt.date(2026, 1, 1),
+        actor=grc_user,
+        name="logs",
+        store=KeyStoreFactory(),
+        external_id="k1",
+        purpose=purpose("inference-log-encryption"),
+        activated_on=dt.date(2026, 1, 1),
     )
     assert key.cryptoperiod_ends_on == dt.date(2028, 1, 1)
     assert key.history.first().history_user == grc_user
@@ -40,8 +44,14 @@ def test_key_create_derives_the_cryptoperiod_end_from_the_purpose(grc_user):
 
 def test_a_per_key_cryptoperiod_overrides_the_purpose_default(grc_user):
     key = services.key_create(
-        actor=grc_user, name="logs", store=KeyStoreFactory(), external_id="k1", cryptoperiod_days=90,
-        purpose=purpose("data-encryption"), activated_on=dt.date(2026, 1, 1), last_rotated_on=dt.date(2026, 6, 1),
+        actor=grc_user,
+        name="logs",
+        store=KeyStoreFactory(),
+        external_id="k1",
+        cryptoperiod_days=90,
+        purpose=purpose("data-encryption"),
+        activated_on=dt.date(2026, 1, 1),
+        last_rotated_on=dt.date(2026, 6, 1),
     )
     assert key.cryptoperiod_ends_on == dt.date(2026, 8, 30)
 
@@ -76,8 +86,15 @@ def test_a_key_whose_purpose_was_retired_can_still_be_edited(grc_user):
 def test_key_material_in_any_text_field_is_refused(grc_user):
     with pytest.raises(ValidationError) as exc:
         services.key_create(
-            actor=grc_user, name="k", store=KeyStoreFactory(), external_id="x", purpose=purpose(),
-            labels={"purpose": "data-encryption", "note": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"},
+            actor=grc_user,
+            name="k",
+            store=KeyStoreFactory(),
+            external_id="x",
+            purpose=purpose(),
+            labels={
+                "purpose": "data-encryption",
+                "note": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl",
+            },
         )
     assert "labels" in exc.value.message_dict
     assert "JSON Web Token" in str(exc.value)
@@ -126,7 +143,13 @@ def test_the_default_purpose_catalog_covers_sp_800_57_and_ai_purposes():
     types = set(Purpose.objects.values_list("key_type", flat=True))
     assert set(Sp80057KeyType.values) <= types
     ai = set(Purpose.objects.filter(is_ai_specific=True).values_list("slug", flat=True))
-    assert {"model-artifact-signing", "inference-log-encryption", "training-data-encryption",
-            "model-registry-authentication", "output-signing", "evaluation-data-encryption"} <= ai
+    assert {
+        "model-artifact-signing",
+        "inference-log-encryption",
+        "training-data-encryption",
+        "model-registry-authentication",
+        "output-signing",
+        "evaluation-data-encryption",
+    } <= ai
     assert not Purpose.objects.filter(allowed_operations=[]).exists()
     assert Purpose.objects.get(slug="key-derivation").max_cryptoperiod_days == 365

@@ -32,8 +32,16 @@ def world(owner, other_owner):
     theirs = KeyFactory(name="billing-db", store=store, owner=other_owner)
     binding = BindingFactory(key=mine, service=service, tenant=tenant)
     grant = AccessGrantFactory(key=mine)
-    return {"store": store, "service": service, "tenant": tenant, "party": party, "mine": mine, "theirs": theirs,
-            "binding": binding, "grant": grant}
+    return {
+        "store": store,
+        "service": service,
+        "tenant": tenant,
+        "party": party,
+        "mine": mine,
+        "theirs": theirs,
+        "binding": binding,
+        "grant": grant,
+    }
 
 
 def read_pages(w):
@@ -83,7 +91,7 @@ def write_pages(w):
 
 
 def test_role_matrix_for_reading_pages(role, world):
-    name, user, client = role
+    name, _user, client = role
     for url_name, args, allowed in read_pages(world):
         response = client.get(reverse(url_name, args=args))
         if name in ("anonymous", "expired_auditor"):
@@ -96,7 +104,7 @@ def test_role_matrix_for_reading_pages(role, world):
 
 
 def test_role_matrix_for_writing_pages(role, world):
-    name, user, client = role
+    name, _user, client = role
     for url_name, args in write_pages(world):
         url = reverse(url_name, args=args)
         get, post = client.get(url), client.post(url, {})
@@ -128,11 +136,20 @@ def test_an_auditor_sees_everything_but_no_edit_buttons(auditor_client, world):
 
 def key_form_data(store, approver, **overrides):
     data = {
-        "name": "model-signing", "kind": "private-key", "algorithm": "ECDSA P-256", "size_bits": "256",
-        "store": store.pk, "external_id": "arn:aws:kms:eu-west-1:111122223333:key/sign-1",
-        "purpose": purpose("model-artifact-signing").pk, "purpose_justification": "Signs released model weights.",
-        "purpose_approver": approver.pk, "purpose_reviewed_on": "2026-11-01", "ssrm_layer": "model",
-        "state": "active", "activated_on": "2026-01-01", "labels": "purpose=model-artifact-signing\nteam=ml",
+        "name": "model-signing",
+        "kind": "private-key",
+        "algorithm": "ECDSA P-256",
+        "size_bits": "256",
+        "store": store.pk,
+        "external_id": "arn:aws:kms:eu-west-1:111122223333:key/sign-1",
+        "purpose": purpose("model-artifact-signing").pk,
+        "purpose_justification": "Signs released model weights.",
+        "purpose_approver": approver.pk,
+        "purpose_reviewed_on": "2026-11-01",
+        "ssrm_layer": "model",
+        "state": "active",
+        "activated_on": "2026-01-01",
+        "labels": "purpose=model-artifact-signing\nteam=ml",
     }
     data.update(overrides)
     return data
@@ -176,8 +193,14 @@ def test_a_duplicate_external_id_in_the_same_store_is_a_form_error(grc_client, g
 def test_editing_a_key_records_the_change_in_its_history(grc_client, grc_user, world):
     key = world["mine"]
     data = key_form_data(
-        world["store"], grc_user, name=key.name, kind="symmetric-key", external_id=key.external_id,
-        purpose=key.purpose_id, state="suspended", labels="",
+        world["store"],
+        grc_user,
+        name=key.name,
+        kind="symmetric-key",
+        external_id=key.external_id,
+        purpose=key.purpose_id,
+        state="suspended",
+        labels="",
     )
     response = grc_client.post(reverse("inventory:key-update", args=[key.pk]), data)
     assert response.status_code == 302
@@ -243,9 +266,18 @@ def test_list_pages_run_a_constant_number_of_queries(grc_client, django_assert_m
         AccessGrantFactory(key=key)
     TenantFactory.create_batch(rows)
     PartyFactory.create_batch(rows)
-    for url_name in ("inventory:key-list", "inventory:binding-list", "inventory:grant-list", "inventory:tenant-list",
-                     "inventory:service-list", "inventory:keystore-list", "inventory:purpose-list",
-                     "inventory:party-list", "inventory:ssrm", "home"):
+    for url_name in (
+        "inventory:key-list",
+        "inventory:binding-list",
+        "inventory:grant-list",
+        "inventory:tenant-list",
+        "inventory:service-list",
+        "inventory:keystore-list",
+        "inventory:purpose-list",
+        "inventory:party-list",
+        "inventory:ssrm",
+        "home",
+    ):
         with django_assert_max_num_queries(12):
             assert grc_client.get(reverse(url_name)).status_code == 200
 

@@ -1,0 +1,243 @@
+"""Key inventory benchmark: the key list page and API list on a large demo inventory.
+
+    .venv/bin/python benchmarks/inventory.py [--keys 100000] [--requests 20] [--data-dir DIR] [--force]
+
+Seeds the demo inventory of ``inventory.demo`` with N generated keys (skipped when the database already has
+them), then times ``/inventory/keys/`` and ``/api/v1/keys/`` for several filters through Django's test client
+(in-process, so the figures are server-side time without a network), beside the raw SQL of the same page
+(the page's SELECT ... LIMIT/OFFSET plus its COUNT(*), run through ``connection.cursor()``). It prints the
+median and p95 per endpoint, the number of queries per request and the ratio to the raw SQL, and flags
+rows with more than 12 queries or a ratio above 2x.
+
+Database: PostgreSQL when ``DATABASE_URL`` is set (use a throwaway database: the demo data and demo
+accounts are written into it), else a throwaway SQLite under a temporary ``CEK_DATA_DIR`` (or ``--data-dir``
+to keep it between runs). Without ``CEK_SECRET_KEY`` the script sets ``CEK_DEBUG=1`` for itself; with a
+production configuration (``CEK_DEBUG`` off) it needs ``--force``, like ``manage.py seed_demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_QUERIES = 12
+MAX_RATIO = 2.0
+
+
+@dataclass
+class Timing:
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    queries: int | None = None
+    note: str = ""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keys", type=int, default=100_000, help="generated keys to seed (default 100,000)")
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per endpoint (default 20)")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated keys")
+    parser.add_argument("--data-dir", help="SQLite only: keep the database in this folder (reused next time)")
+    parser.add_argument("--force", action="store_true", help="seed even though CEK_DEBUG is off")
+    return parser.parse_args(argv)
+
+
+def setup_django(args: argparse.Namespace) -> str | None:
+    """Point Django at the right database before it reads its settings; return a temp dir to remove."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
+    if not os.environ.get("CEK_SECRET_KEY") and not os.environ.get("CEK_SECRET_KEY_FILE"):
+        os.environ["CEK_DEBUG"] = "1"
+    temp_dir = None
+    if not os.environ.get("DATABASE_URL"):
+        # Never the developer's own SQLite file: a folder of the benchmark's own.
+        os.environ.pop("CEK_SQLITE_PATH", None)
+        if args.data_dir:
+            os.environ["CEK_DATA_DIR"] = str(Path(args.data_dir).resolve())
+        else:
+            temp_dir = tempfile.mkdtemp(prefix="cek-bench-")
+            os.environ["CEK_DATA_DIR"] = temp_dir
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    return temp_dir
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure(call: Callable[[], object], runs: int) -> tuple[list[float], object]:
+    call()  # warm-up: caches, prepared plans, template loading
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times, result
+
+
+def time_endpoint(client, url: str, runs: int) -> Timing:
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    reset_queries()  # with DEBUG on, the query log is capped (9,000 entries): start from an empty one
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, secure=True)
+    if response.status_code != 200:
+        return Timing(note=f"HTTP {response.status_code}")
+    times, response = measure(lambda: client.get(url, secure=True), runs)
+    if response.status_code != 200:
+        return Timing(note=f"HTTP {response.status_code}")
+    return Timing(statistics.median(times), percentile(times, 0.95), len(captured.captured_queries))
+
+
+def time_raw_sql(user, params: dict[str, str], runs: int) -> Timing:
+    """The page's own SELECT (LIMIT/OFFSET) and COUNT(*), built by the same selector and filter set."""
+    from django.conf import settings
+    from django.db import connection
+    from django.http import QueryDict
+
+    from inventory.filters import KeyFilter
+    from inventory.selectors import key_list
+
+    filters = QueryDict(mutable=True)
+    for name, value in params.items():
+        if name != "page":
+            filters[name] = value
+    page_size = settings.CEK_PAGE_SIZE
+    offset = (int(params.get("page", 1)) - 1) * page_size
+    filterset = KeyFilter(data=filters, queryset=key_list(user=user))
+    if not filterset.is_valid():
+        return Timing(note=f"invalid filter: {dict(filterset.errors)}")
+    queryset = filterset.qs
+    if not queryset.query.order_by and not queryset.query.default_ordering:
+        queryset = queryset.order_by("name", "id")
+    page_sql, page_params = queryset[offset : offset + page_size].query.sql_with_params()
+    inner_sql, inner_params = queryset.order_by().values("pk").query.sql_with_params()
+    count_sql = f"SELECT COUNT(*) FROM ({inner_sql}) counted"  # the inner SQL is compiled by the ORM
+
+    def run() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(page_sql, page_params)
+            cursor.fetchall()
+            cursor.execute(count_sql, inner_params)
+            return cursor.fetchone()[0]
+
+    times, _ = measure(run, runs)
+    return Timing(statistics.median(times), percentile(times, 0.95), 2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    temp_dir = setup_django(args)
+    try:
+        return run_benchmark(args)
+    finally:
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    from cek.management.commands.demo_users import demo_allowed_or_refuse
+    from inventory.demo import bulk_keys, demo_seed
+    from inventory.models import Key, KeyStore
+
+    demo_allowed_or_refuse(force=args.force, command="benchmarks/inventory.py")
+    print(f"Database: {connection.vendor} ({settings.DATABASES['default']['NAME']}), DEBUG={settings.DEBUG}")
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    print(f"migrate: {time.monotonic() - started:.1f} s")
+
+    existing = bulk_keys().count()
+    if existing >= args.keys:
+        print(f"seed: skipped, {existing:,} generated keys already there")
+    else:
+        started = time.monotonic()
+        report = demo_seed(keys=args.keys, seed=args.seed)
+        print(f"seed: {report.bulk_created:,} keys created in {time.monotonic() - started:.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics, as a live database would have
+    print(f"keys in the inventory: {Key.objects.count():,}")
+
+    from django.contrib.auth import get_user_model
+
+    grace = get_user_model().objects.get(username="grace")
+    client = Client()
+    client.force_login(grace, backend="cek.access.ExpiringAccessBackend")
+    store = KeyStore.objects.get(name="aws-kms-prod")
+    cases = [
+        ("no filter", {}),
+        ("state=active", {"state": "active"}),
+        ("purpose=inference-log-encryption", {"purpose": "inference-log-encryption"}),
+        (f"store={store.pk}", {"store": str(store.pk)}),
+        ("overdue=true", {"overdue": "true"}),
+        ("q=infer", {"q": "infer"}),
+        ("ordering=-updated_at", {"ordering": "-updated_at"}),
+        ("page=100", {"page": "100"}),
+    ]
+    try:
+        page_url = reverse("inventory:key-list")
+    except NoReverseMatch:
+        page_url = None
+    api_url = "/api/v1/keys/"
+
+    print(f"\n{args.requests} timed requests each after one warm-up; times in ms (median / p95), q = queries\n")
+    header = f"{'filter':<34} {'page med':>9} {'p95':>7} {'q':>3}  {'api med':>8} {'p95':>7} {'q':>3}  {'raw SQL':>8}  {'page/raw':>8} {'api/raw':>8}"
+    print(header)
+    print("-" * len(header))
+    flagged = 0
+    for label, params in cases:
+        query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
+        page = time_endpoint(client, page_url + query, args.requests) if page_url else Timing(note="no URL")
+        api = time_endpoint(client, api_url + query, args.requests)
+        raw = time_raw_sql(grace, params, args.requests)
+        cells, flags = [], []
+        for timing in (page, api):
+            if timing.median_ms is None:
+                cells.append(f"{timing.note:>23}")
+                continue
+            cells.append(f"{timing.median_ms:>9.1f} {timing.p95_ms:>7.1f} {timing.queries:>3}")
+            if timing.queries > MAX_QUERIES:
+                flags.append(f"{timing.queries} queries")
+        ratios = []
+        for timing, name in ((page, "page"), (api, "api")):
+            if timing.median_ms is None or raw.median_ms in (None, 0):
+                ratios.append(f"{'-':>8}")
+                continue
+            ratio = timing.median_ms / raw.median_ms
+            ratios.append(f"{ratio:>7.1f}x")
+            if ratio > MAX_RATIO:
+                flags.append(f"{name} {ratio:.1f}x raw")
+        raw_cell = f"{raw.median_ms:>8.1f}" if raw.median_ms is not None else f"{raw.note:>8}"
+        flag = f"  <-- {', '.join(flags)}" if flags else ""
+        flagged += bool(flags)
+        print(f"{label:<34} {cells[0]}  {cells[1]}  {raw_cell}  {ratios[0]} {ratios[1]}{flag}")
+    print(f"\nFlags: more than {MAX_QUERIES} queries per request, or more than {MAX_RATIO:g}x the raw SQL time.")
+    print(f"{flagged} of {len(cases)} rows flagged.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

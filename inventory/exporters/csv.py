@@ -1,0 +1,170 @@
+"""CSV exports of keys, services and bindings, streamed in chunks.
+
+The key export writes exactly the columns the CSV importer reads, with the same cell formats
+(``inventory.importers.csv``), so importing an export changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from django.db.models import Prefetch, QuerySet
+
+from inventory.importers.csv import (
+    COLUMN_NAMES,
+    escape_cell,
+    format_binding,
+    format_date,
+    format_integer,
+    format_labels,
+    format_names,
+)
+from inventory.models import Binding, Key, Party, Service
+
+CHUNK_SIZE = 1000  # rows per database fetch (and per prefetch of their bindings and parties)
+SERVICE_COLUMNS = (
+    "slug",
+    "name",
+    "environment",
+    "architectural_layer",
+    "ssrm_layer",
+    "lifecycle_phase",
+    "operating_party",
+    "owner",
+    "is_active",
+    "description",
+)
+BINDING_COLUMNS = (
+    "store",
+    "external_id",
+    "key_name",
+    "service",
+    "tenant",
+    "purpose",
+    "principal",
+    "operations",
+    "notes",
+)
+
+
+def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[str]], *, rows_per_chunk: int = 200) -> Iterator[str]:
+    """CSV text in chunks of a few hundred rows. A UTF-8 BOM first, so spreadsheets read the encoding right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    yield "\ufeff" + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    pending = 0
+    for row in rows:
+        writer.writerow([escape_cell(cell) for cell in row])
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        yield buffer.getvalue()
+
+
+def _name(obj, attribute: str) -> str:
+    return getattr(obj, attribute) if obj is not None else ""
+
+
+def key_cells(key: Key) -> list[str]:
+    """One key as the cells of :data:`COLUMN_NAMES` (needs ``exposed_to`` and ``bindings`` prefetched)."""
+    bindings = sorted(
+        {
+            format_binding(
+                b.service.slug,
+                b.tenant.slug if b.tenant_id else "",
+                b.purpose.slug if b.purpose_id != key.purpose_id else "",
+            )
+            for b in key.bindings.all()
+        }
+    )
+    cells = {
+        "store": key.store.name,
+        "external_id": key.external_id,
+        "name": key.name,
+        "kind": key.kind,
+        "algorithm": key.algorithm,
+        "size_bits": format_integer(key.size_bits),
+        "purpose": key.purpose.slug,
+        "purpose_justification": key.purpose_justification,
+        "purpose_approver": _name(key.purpose_approver, "username"),
+        "purpose_reviewed_on": format_date(key.purpose_reviewed_on),
+        "owner": _name(key.owner, "username"),
+        "backup_owner": _name(key.backup_owner, "username"),
+        "tenant": _name(key.tenant, "slug"),
+        "custodian": _name(key.custodian, "name"),
+        "ssrm_layer": key.ssrm_layer,
+        "state": key.state,
+        "platform_usage": key.platform_usage,
+        "created_on": format_date(key.created_on),
+        "activated_on": format_date(key.activated_on),
+        "last_rotated_on": format_date(key.last_rotated_on),
+        "expires_on": format_date(key.expires_on),
+        "rotation_period_days": format_integer(key.rotation_period_days),
+        "cryptoperiod_days": format_integer(key.cryptoperiod_days),
+        "labels": format_labels(key.labels or {}),
+        "description": key.description,
+        "exposure_scope": key.exposure_scope,
+        "exposure_contract": key.exposure_contract,
+        "exposed_to": format_names([party.name for party in key.exposed_to.all()]),
+        "services": ";".join(bindings),
+    }
+    return [cells[column] for column in COLUMN_NAMES]
+
+
+def export_keys(queryset: QuerySet[Key]) -> Iterator[str]:
+    """Stream ``queryset`` (already narrowed to what the user may see, filtered and ordered) as CSV."""
+    keys = queryset.select_related(
+        "store", "purpose", "owner", "backup_owner", "purpose_approver", "tenant", "custodian"
+    ).prefetch_related(
+        Prefetch("exposed_to", queryset=Party.objects.only("pk", "name")),
+        Prefetch("bindings", queryset=Binding.objects.select_related("service", "tenant", "purpose")),
+    )
+    return csv_chunks(COLUMN_NAMES, (key_cells(key) for key in keys.iterator(chunk_size=CHUNK_SIZE)))
+
+
+def export_services(queryset: QuerySet[Service]) -> Iterator[str]:
+    services = queryset.select_related("operating_party", "owner")
+    rows = (
+        [
+            s.slug,
+            s.name,
+            s.environment,
+            s.architectural_layer,
+            s.ssrm_layer,
+            s.lifecycle_phase,
+            _name(s.operating_party, "name"),
+            _name(s.owner, "username"),
+            "yes" if s.is_active else "no",
+            s.description,
+        ]
+        for s in services.iterator(chunk_size=CHUNK_SIZE)
+    )
+    return csv_chunks(SERVICE_COLUMNS, rows)
+
+
+def export_bindings(queryset: QuerySet[Binding]) -> Iterator[str]:
+    bindings = queryset.select_related("key__store", "service", "tenant", "purpose")
+    rows = (
+        [
+            b.key.store.name,
+            b.key.external_id,
+            b.key.name,
+            b.service.slug,
+            _name(b.tenant, "slug"),
+            b.purpose.slug,
+            b.principal,
+            ";".join(b.operations or []),
+            b.notes,
+        ]
+        for b in bindings.iterator(chunk_size=CHUNK_SIZE)
+    )
+    return csv_chunks(BINDING_COLUMNS, rows)

@@ -1,0 +1,187 @@
+"""Pages for importing keys (GRC only: upload -> preview -> apply or discard, past imports) and the CSV
+exports (keys for every role, narrowed to what the user may see; services and bindings).
+
+The views only call ``inventory.importing`` (writes) and the selectors / exporters (reads)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
+from inventory import exporters, importing, selectors
+from inventory.exporters.csv import csv_chunks
+from inventory.filters import BindingFilter, KeyFilter
+from inventory.importers import format_choices
+from inventory.importers.csv import COLUMNS
+from inventory.models import KeyImport, Service
+
+PREVIEW_ROWS = 200  # new/changed rows shown on the preview page
+PREVIEW_ERRORS = 500
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1048576:.1f} MB"
+
+
+class ImportUploadForm(forms.Form):
+    format = forms.ChoiceField(choices=format_choices, initial="csv")
+    file = forms.FileField(help_text="UTF-8 text; the first row names the columns.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.CEK_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                f"The file is {_megabytes(upload.size)}; the limit is {_megabytes(limit)}. Split it into several files."
+            )
+        return upload
+
+
+class ImportUploadView(GrcRequiredMixin, FormView):
+    template_name = "inventory/import_form.html"
+    form_class = ImportUploadForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            columns=COLUMNS,
+            max_size=_megabytes(settings.CEK_IMPORT_MAX_BYTES),
+            recent=KeyImport.objects.select_related("created_by")[:5],
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        record, plan = importing.key_import_preview(
+            data=upload.read(), file_name=upload.name, format=form.cleaned_data["format"], actor=self.request.user
+        )
+        if plan.file_error:
+            form.add_error("file", plan.file_error)
+            return self.form_invalid(form)
+        return redirect("inventory:import-preview", pk=record.pk)
+
+
+class ImportPreviewView(GrcRequiredMixin, TemplateView):
+    """The plan of a previewed import, computed again from its kept file against the inventory as it is
+    now (so it shows what Apply would do). Applied, failed and discarded imports show what was recorded."""
+
+    template_name = "inventory/import_preview.html"
+
+    def get_context_data(self, **kwargs):
+        record = get_object_or_404(KeyImport.objects.select_related("created_by"), pk=self.kwargs["pk"])
+        context = super().get_context_data(record=record, **kwargs)
+        if record.status != KeyImport.Status.PREVIEWED:
+            context.update(counts=record.counts, errors=record.errors[:PREVIEW_ERRORS], can_apply=False)
+            return context
+        plan = importing.key_import_plan_for(record)
+        errors = [error.as_dict() for error in plan.errors] or (
+            [{"row": None, "message": plan.file_error}] if plan.file_error else []
+        )
+        changes = plan.rows_with(importing.Action.NEW, importing.Action.CHANGED)
+        context.update(
+            plan=plan,
+            counts=plan.counts,
+            errors=errors[:PREVIEW_ERRORS],
+            changes=changes[:PREVIEW_ROWS],
+            more_changes=max(0, len(changes) - PREVIEW_ROWS),
+            can_apply=not plan.has_errors and not record.errors,
+            # Apply found errors earlier (the inventory had changed); the record keeps them even if they are gone now.
+            stale_errors=record.errors if record.errors and not plan.has_errors else [],
+        )
+        return context
+
+
+class ImportApplyView(GrcRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(KeyImport, pk=pk)
+        try:
+            record = importing.key_import_apply(key_import=record, actor=request.user)
+        except importing.ImportApplyError as exc:
+            messages.error(request, str(exc))
+            return redirect("inventory:import-preview", pk=pk)
+        messages.success(request, importing.import_summary(record.counts))
+        return redirect("inventory:import-list")
+
+
+class ImportDiscardView(GrcRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(KeyImport, pk=pk)
+        try:
+            importing.key_import_discard(key_import=record, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("inventory:import-preview", pk=pk)
+        messages.info(request, f"Discarded the import of {record.file_name}; nothing was written.")
+        return redirect("inventory:import-list")
+
+
+class ImportListView(GrcRequiredMixin, TemplateView):
+    template_name = "inventory/import_list.html"
+
+    def get_context_data(self, **kwargs):
+        paginator = Paginator(KeyImport.objects.select_related("created_by"), settings.CEK_PAGE_SIZE)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return super().get_context_data(
+            page_obj=page, paginator=paginator, is_paginated=page.has_other_pages(), imports=page.object_list, **kwargs
+        )
+
+
+class ImportTemplateView(GrcRequiredMixin, View):
+    """The CSV template: the header row and one example row."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        body = "".join(csv_chunks([c.name for c in COLUMNS], [[c.example for c in COLUMNS]]))
+        response = HttpResponse(body, content_type=exporters.MEDIA_TYPES["csv"])
+        response["Content-Disposition"] = 'attachment; filename="key-import-template.csv"'
+        return response
+
+
+def _csv_download(chunks, name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=exporters.MEDIA_TYPES["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _invalid_filters(filterset) -> HttpResponse:
+    # An unreadable filter must not silently widen the export to every key.
+    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+    return HttpResponseBadRequest(f"Invalid filter - {problems}", content_type="text/plain; charset=utf-8")
+
+
+class KeyExportView(AnyRoleMixin, View):
+    """Keys as CSV, with the key list's filters (same URL parameters); key owners get their own keys only."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = KeyFilter(request.GET, queryset=selectors.key_list(user=request.user), request=request)
+        if not filterset.is_valid():
+            return _invalid_filters(filterset)
+        return _csv_download(exporters.get_exporter("csv", "keys")(filterset.qs), "keys")
+
+
+class ServiceExportView(ReadAllMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return _csv_download(exporters.get_exporter("csv", "services")(Service.objects.order_by("slug")), "services")
+
+
+class BindingExportView(AnyRoleMixin, View):
+    """Bindings as CSV (filters: key, service, tenant, purpose); key owners get their keys' bindings only."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = BindingFilter(request.GET, queryset=selectors.binding_list(user=request.user), request=request)
+        if not filterset.is_valid():
+            return _invalid_filters(filterset)
+        queryset = filterset.qs.order_by("key__store__name", "key__external_id", "service__slug", "pk")
+        return _csv_download(exporters.get_exporter("csv", "bindings")(queryset), "bindings")

@@ -1,0 +1,338 @@
+"""The application's own CSV format for keys: one row per key, the columns of :data:`COLUMNS`.
+
+The same module writes the cells (``format_*``) that ``inventory.exporters.csv`` exports, so an export
+imports back as "all unchanged".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from inventory.importers.base import (
+    DATE_FIELDS,
+    INTEGER_FIELDS,
+    KEY_FIELDS,
+    REQUIRED_FIELDS,
+    BindingRow,
+    Importer,
+    ImportFileError,
+    KeyRow,
+    ParseResult,
+    RowError,
+    describe_value,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    help: str
+    example: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.name in REQUIRED_FIELDS
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("store", "Name of an existing key store (create it first under Key stores).", "prod-kms-eu"),
+    Column(
+        "external_id",
+        "The key's id in its store (ARN, resource name, path). With store, identifies the key.",
+        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+    Column("name", "Display name.", "Inference logs EU"),
+    Column(
+        "kind",
+        "symmetric-key (default), private-key, certificate-private-key, api-token, password, "
+        "shared-secret, public-key or other.",
+        "symmetric-key",
+    ),
+    Column("algorithm", "E.g. AES-256-GCM, ECDSA P-256.", "AES-256-GCM"),
+    Column("size_bits", "Key size in bits, a whole number.", "256"),
+    Column("purpose", "Slug of an active purpose (see Purposes). Exactly one per key.", "inference-log-encryption"),
+    Column("purpose_justification", "Why the key has this purpose.", "Encrypts prompts and completions at rest."),
+    Column("purpose_approver", "Username of whoever approved the purpose mapping.", "alice"),
+    Column("purpose_reviewed_on", "Date of the last review of the mapping, YYYY-MM-DD.", "2026-01-15"),
+    Column("owner", "Username of the key owner.", "bob"),
+    Column("backup_owner", "Username of the backup owner.", ""),
+    Column("tenant", "Slug of an existing tenant, or empty.", ""),
+    Column("custodian", "Name of the party that holds and operates the key.", ""),
+    Column("ssrm_layer", "pi, model, orchestrated or application (default).", "application"),
+    Column("state", "pre-activation, active (default), suspended, deactivated, compromised or destroyed.", "active"),
+    Column("platform_usage", "The store's native usage, e.g. ENCRYPT_DECRYPT.", "ENCRYPT_DECRYPT"),
+    Column("created_on", "Date created in the store, YYYY-MM-DD.", "2025-06-01"),
+    Column("activated_on", "Date activated, YYYY-MM-DD.", "2025-06-01"),
+    Column("last_rotated_on", "Date last rotated, YYYY-MM-DD.", ""),
+    Column("expires_on", "Expiry date, YYYY-MM-DD.", ""),
+    Column("rotation_period_days", "Rotation period in days.", "365"),
+    Column("cryptoperiod_days", "Cryptoperiod override in days; empty uses the purpose's maximum.", ""),
+    Column("labels", "KMS tags as name=value pairs separated by ';', or a JSON object.", "env=prod;team=ml-platform"),
+    Column("description", "Free text (metadata only, never the key).", ""),
+    Column("exposure_scope", "What parties the key is shared with may do with it.", ""),
+    Column("exposure_contract", "Contract reference for the sharing.", ""),
+    Column("exposed_to", "Names of parties the key is shared with, separated by ';'.", ""),
+    Column(
+        "services",
+        "Bindings: service-slug[@tenant-slug] separated by ';', each for the key's purpose "
+        "(add :purpose-slug for another purpose). When the column is present, the key's bindings are replaced "
+        "by these; leave the column out to keep them.",
+        "inference-gateway",
+    ),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
+assert COLUMN_NAMES == KEY_FIELDS  # the CSV is the KeyRow, column for field
+
+# Spreadsheets run cells that start with these as formulas: exports prefix them with "'", imports strip it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INTEGER = re.compile(r"\d{1,10}")
+_SLUG = r"[-a-zA-Z0-9_]+"
+_SERVICE = re.compile(rf"(?P<service>{_SLUG})(?:@(?P<tenant>{_SLUG}))?(?::(?P<purpose>{_SLUG}))?")
+_SERVICES_SYNTAX = "expected service-slug[@tenant-slug] entries separated by ';'"
+_LABELS_SYNTAX = "expected name=value pairs separated by ';', or a JSON object"
+
+
+# --- Cells: writing (exports) and reading (imports) are each other's inverse ------------------------------
+
+
+def escape_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def unescape_cell(text: str) -> str:
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r'" else text
+
+
+def format_date(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def format_integer(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def format_labels(labels: dict[str, Any]) -> str:
+    simple = all(
+        isinstance(value, str)
+        and not set(";=").intersection(name)
+        and ";" not in value
+        and name.strip() == name
+        and value.strip() == value
+        and name
+        for name, value in labels.items()
+    )
+    if simple:
+        return ";".join(f"{name}={value}" for name, value in labels.items())
+    return json.dumps(labels, ensure_ascii=False, sort_keys=True)
+
+
+def format_names(names: list[str]) -> str:
+    return ";".join(sorted(names))
+
+
+def format_binding(service: str, tenant: str = "", purpose: str = "") -> str:
+    return service + (f"@{tenant}" if tenant else "") + (f":{purpose}" if purpose else "")
+
+
+def _parse_labels(text: str) -> dict[str, Any]:
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"is not valid JSON; {_LABELS_SYNTAX}") from None
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
+            raise ValueError("must be a JSON object of names to plain values")
+        return value
+    labels: dict[str, Any] = {}
+    for pair in text.split(";"):
+        if not pair.strip():
+            continue
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise ValueError(f"has an entry without 'name='; {_LABELS_SYNTAX}")
+        if name in labels:
+            raise ValueError(f"names the label '{name[:60]}' twice")
+        labels[name] = value
+    return labels
+
+
+def _parse_services(text: str) -> list[BindingRow]:
+    bindings: list[BindingRow] = []
+    seen: set[tuple[str, str, str]] = set()
+    for token in text.split(";"):
+        token = token.strip()
+        if not token:
+            continue
+        match = _SERVICE.fullmatch(token)
+        if match is None:
+            raise ValueError(_SERVICES_SYNTAX)
+        triple = (match["service"], match["tenant"] or "", match["purpose"] or "")
+        if triple not in seen:
+            seen.add(triple)
+            bindings.append(BindingRow(service=triple[0], tenant=triple[1], purpose=triple[2]))
+    return bindings
+
+
+# --- The importer ---------------------------------------------------------------------------------------
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s-]+", "_", name.strip().lower())
+
+
+def _decode(data: bytes) -> str:
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ImportFileError("The file is empty. Download the template for the expected columns.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(
+            f"The file is not UTF-8 text (line {line} has the byte 0x{data[exc.start]:02x}). "
+            'Save it as "CSV UTF-8" and upload it again.'
+        ) from None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    # Spreadsheets in many locales save CSV with ';' (or tabs); the header line tells which.
+    counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+class CsvImporter(Importer):
+    format = "csv"
+    label = "CSV"
+    extensions = (".csv", ".txt")
+    media_type = "text/csv"
+
+    def parse(self, data: bytes, *, file_name: str) -> ParseResult:
+        text = _decode(data)
+        pem = _PEM.search(text)
+        if pem:
+            line = text.count("\n", 0, pem.start()) + 1
+            raise ImportFileError(
+                f"The file contains a PEM block (line {line}). Keys and certificates are never stored here, so the "
+                "whole file was rejected and not kept. Export metadata only (names, ids, purposes) and upload again."
+            )
+        stripped = text.lstrip()
+        if stripped[:1] in ("{", "["):
+            raise ImportFileError(
+                "This looks like a JSON file, not CSV; choose the format that matches the file, or save the data "
+                "as CSV with the template's columns."
+            )
+        header_line = stripped.split("\n", 1)[0]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(header_line))
+        try:
+            header: list[str] = []
+            records = 0
+            for header in reader:
+                records += 1
+                if any(cell.strip() for cell in header):
+                    break
+            columns = self._check_header(header)
+            return self._read_rows(reader, columns, first_row=records + 1)
+        except csv.Error as exc:
+            raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
+
+    def _check_header(self, header: list[str]) -> list[str]:
+        columns = [_normalise_header(name) for name in header]
+        while columns and not columns[-1]:
+            columns.pop()  # trailing empty header cells (spreadsheets add them)
+        expected = ", ".join(COLUMN_NAMES)
+        if not columns:
+            raise ImportFileError(f"The first row must name the columns. Expected: {expected}.")
+        unknown = [name or "(empty)" for name in columns if name not in COLUMN_NAMES]
+        if unknown:
+            raise ImportFileError(
+                f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(n[:40] for n in unknown[:10])}. "
+                f"Expected columns: {expected}."
+            )
+        repeated = sorted({name for name in columns if columns.count(name) > 1})
+        if repeated:
+            raise ImportFileError(f"Repeated column{'s' if len(repeated) > 1 else ''}: {', '.join(repeated)}.")
+        missing = [name for name in REQUIRED_FIELDS if name not in columns]
+        if missing:
+            raise ImportFileError(
+                f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}. "
+                f"Required: {', '.join(REQUIRED_FIELDS)}; all columns: {expected}."
+            )
+        return columns
+
+    def _read_rows(self, reader, columns: list[str], *, first_row: int) -> ParseResult:
+        result = ParseResult()
+        present = frozenset(columns)
+        width = len(columns)
+        # Row numbers as a spreadsheet shows them: the header is row 1 (after any blank rows above it).
+        for number, cells in enumerate(reader, start=first_row):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+                result.errors.append(
+                    RowError(
+                        number,
+                        "",
+                        f"has {len(cells)} cells but the header names {width} columns; "
+                        "quote cells that contain the delimiter.",
+                    )
+                )
+                continue
+            values = {
+                column: unescape_cell(cells[index].strip()) if index < len(cells) else ""
+                for index, column in enumerate(columns)
+            }
+            row, errors = self._row(number, values, present)
+            result.errors.extend(errors)
+            result.rows.append(row)
+        return result
+
+    def _row(self, number: int, values: dict[str, str], present: frozenset[str]) -> tuple[KeyRow, list[RowError]]:
+        row = KeyRow(row=number, fields=present)
+        errors: list[RowError] = []
+        for column, text in values.items():
+            try:
+                if column in DATE_FIELDS:
+                    setattr(row, column, self._date(text))
+                elif column in INTEGER_FIELDS:
+                    setattr(row, column, self._integer(text))
+                elif column == "labels":
+                    row.labels = _parse_labels(text)
+                elif column == "exposed_to":
+                    row.exposed_to = sorted({name.strip() for name in text.split(";") if name.strip()})
+                elif column == "services":
+                    row.bindings = _parse_services(text)
+                else:
+                    setattr(row, column, text)
+            except ValueError as exc:
+                errors.append(RowError(number, column, f"{describe_value(column, text)}; {exc}"))
+        if errors:
+            # The row is still planned, so the preview lists all of its problems at once, without the unreadable cells.
+            row.fields = present - {error.column for error in errors}
+        return row, errors
+
+    @staticmethod
+    def _date(text: str) -> dt.date | None:
+        if not text:
+            return None
+        try:
+            if not _DATE.fullmatch(text):
+                raise ValueError
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("expected a date as YYYY-MM-DD") from None
+
+    @staticmethod
+    def _integer(text: str) -> int | None:
+        if not text:
+            return None
+        if not _INTEGER.fullmatch(text):
+            raise ValueError("expected a whole number of 0 or more (e.g. 256)")
+        return int(text)

@@ -1,0 +1,41 @@
+"""``manage.py export_keys --format csv [--output FILE] [--table keys|services|bindings]``.
+
+Writes the whole inventory (the command runs with the operator's rights, not a web user's), streaming,
+so the memory used does not grow with the number of keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from inventory import exporters
+from inventory.models import Binding, Key, Service
+
+
+class Command(BaseCommand):
+    help = "Export keys (or services, bindings) in an import-compatible format, to stdout or a file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", default="csv", choices=sorted(exporters.REGISTRY))
+        parser.add_argument("--table", default="keys", choices=exporters.TABLES)
+        parser.add_argument("--output", type=Path, help="File to write (default: standard output).")
+
+    def handle(self, *args, format: str, table: str, output: Path | None, **options) -> None:
+        querysets = {
+            "keys": Key.objects.order_by("store__name", "external_id"),
+            "services": Service.objects.order_by("slug"),
+            "bindings": Binding.objects.order_by("key__store__name", "key__external_id", "service__slug", "pk"),
+        }
+        chunks = exporters.get_exporter(format, table)(querysets[table])
+        if output is None:
+            for chunk in chunks:
+                self.stdout.write(chunk, ending="")
+            return
+        try:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        except OSError as exc:
+            raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
+        self.stderr.write(f"Wrote {table} to {output}.")

@@ -1,0 +1,72 @@
+"""``manage.py seed_demo [--keys N] [--seed S]``: the demo inventory of inventory.demo (idempotent).
+
+Demo only: it also creates the demo accounts of ``manage.py demo_users`` (published passwords), so it runs
+only with ``CEK_DEBUG=1`` or ``--force``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cek.management.commands.demo_users import demo_allowed_or_refuse
+from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
+
+MAX_KEYS = 1_000_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a realistic demo inventory of an AI company (parties, SSRM assignments, tenants, services, key "
+        "stores, keys with bindings and grants, and a dozen deliberate problems). Running it again changes "
+        "nothing. --keys N adds N generated keys for volume tests. Demo only: needs CEK_DEBUG=1 or --force."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--keys",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also make sure N generated keys exist (bulk insert; 100,000 takes well under a minute).",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            metavar="S",
+            help=f"Seed of the random generator for the generated keys (default {DEFAULT_SEED}).",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Run even though CEK_DEBUG is off (a throwaway demo instance)."
+        )
+
+    def handle(self, *args, keys: int, seed: int, force: bool, **options) -> None:
+        demo_allowed_or_refuse(force=force, command="seed_demo")
+        if not 0 <= keys <= MAX_KEYS:
+            raise CommandError(f"--keys is {keys}; expected a number from 0 to {MAX_KEYS:,}.")
+        started = time.monotonic()
+        report = demo_seed(keys=keys, seed=seed)
+        elapsed = time.monotonic() - started
+        for warning in report.warnings:
+            self.stderr.write(self.style.WARNING(warning))
+        if report.created:
+            made = ", ".join(f"{count} {label}" for label, count in sorted(report.created.items()))
+            self.stdout.write(f"Created {made}.")
+        else:
+            self.stdout.write("The hand-made demo inventory was already there; nothing to create.")
+        if keys:
+            self.stdout.write(
+                f"Generated keys: {report.bulk_created:,} created now, {report.bulk_total:,} in total (seed {seed})."
+            )
+        self.stdout.write("Deliberate problems for the checks to find:")
+        for number, problem in enumerate(PROBLEMS, start=1):
+            self.stdout.write(
+                f"  {number:>2}. [{problem.guideline}] {problem.code}: key '{problem.key}' {problem.description}"
+            )
+        self.stdout.write(
+            "Demo accounts: grace (GRC), olivia and omar (key owners), audrey (auditor), admin; "
+            "'manage.py demo_users' prints their passwords."
+        )
+        self.stdout.write(self.style.SUCCESS(f"Done in {elapsed:.1f} s."))
