@@ -239,7 +239,7 @@ class SsrmAssignment(TimeStamped):
 
 class Tenant(TimeStamped):
     name = models.CharField(max_length=200, validators=[free_text])
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, validators=[free_text])
     party = models.ForeignKey(
         Party, on_delete=models.PROTECT, null=True, blank=True, related_name="tenants", help_text="Customer party."
     )
@@ -261,7 +261,7 @@ class Service(TimeStamped):
     """A workload that uses keys."""
 
     name = models.CharField(max_length=200, validators=[free_text])
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, validators=[free_text])
     description = models.TextField(blank=True, validators=[free_text])
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
     architectural_layer = models.CharField(max_length=30, choices=ArchitecturalLayer.choices, default=ArchitecturalLayer.APPLICATION)
@@ -303,7 +303,7 @@ class KeyStore(TimeStamped):
     region = models.CharField(max_length=100, blank=True, validators=[free_text])
     operating_party = models.ForeignKey(Party, on_delete=models.PROTECT, null=True, blank=True, related_name="key_stores")
     purpose_tag_key = models.CharField(
-        max_length=100, default="purpose", help_text="Label/tag that carries a key's purpose on this platform."
+        max_length=100, default="purpose", validators=[free_text], help_text="Label/tag that carries a key's purpose on this platform."
     )
     description = models.TextField(blank=True, validators=[free_text])
     history = HistoricalRecords()
@@ -321,7 +321,7 @@ class KeyStore(TimeStamped):
 class Purpose(TimeStamped):
     """One allowed purpose of a key: data, not an enum, so GRC can extend the catalog."""
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, validators=[free_text])
     name = models.CharField(max_length=200, validators=[free_text])
     description = models.TextField(blank=True, validators=[free_text])
     function = models.CharField("cryptographic function", max_length=20, choices=CryptoFunction.choices)
@@ -359,7 +359,7 @@ class Key(TimeStamped):
         max_length=500, validators=[free_text], help_text="The key's id in its store (ARN, resource name, path)."
     )
     platform_usage = models.CharField(
-        max_length=60, blank=True, help_text="The store's native usage, e.g. AWS KeyUsage ENCRYPT_DECRYPT."
+        max_length=60, blank=True, validators=[free_text], help_text="The store's native usage, e.g. AWS KeyUsage ENCRYPT_DECRYPT."
     )
     description = models.TextField(blank=True, validators=[free_text])
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="keys")

@@ -93,3 +93,34 @@ def test_anyone_filters_the_key_list_through_the_url(page, people, inventory):
     assert rows.count() == 1 and "inference-log-key" in rows.inner_text()
     page.click("text=Clear filters")
     assert page.locator("table.data tbody tr").count() == 2
+
+
+def test_grc_imports_a_csv_sees_the_bad_row_then_applies_the_fixed_file(page, people, inventory, tmp_path):
+    header = "store,external_id,name,purpose,owner\n"
+    bad = tmp_path / "keys.csv"
+    bad.write_text(
+        header
+        + "prod-kms,arn:aws:kms:eu-west-1:111122223333:key/new-1,training-data,training-data-encryption,olivia\n"
+        + "prod-kms,arn:aws:kms:eu-west-1:111122223333:key/new-2,eval-data,sign,olivia\n"
+    )
+    log_in(page, "grace", PASSWORD)
+    page.click(".mainnav >> text=Import")
+    page.set_input_files("input[type=file]", str(bad))
+    page.click("button:has-text('Preview the import')")
+    page.wait_for_url("**/inventory/import/*/")
+    error_row = page.locator("table.data tbody tr").filter(has_text="'sign'").first
+    assert error_row.locator("td").first.inner_text() == "3"
+    assert "expected one of" in error_row.inner_text()
+    assert page.locator("button:has-text('Apply')").count() == 0
+    assert not Key.objects.filter(name__in=["training-data", "eval-data"]).exists()
+
+    good = tmp_path / "keys-fixed.csv"
+    good.write_text(bad.read_text().replace(",sign,", ",evaluation-data-encryption,"))
+    page.goto("/inventory/import/")
+    page.set_input_files("input[type=file]", str(good))
+    page.click("button:has-text('Preview the import')")
+    page.wait_for_url("**/inventory/import/*/")
+    page.click("button:has-text('Apply')")
+    page.wait_for_url("**/inventory/imports/")
+    assert "2 new" in page.locator(".messages").inner_text()
+    assert Key.objects.filter(name__in=["training-data", "eval-data"], owner__username="olivia").count() == 2

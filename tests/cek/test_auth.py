@@ -132,3 +132,15 @@ def test_role_groups_exist_after_migrations():
 def test_auditor_user_factory_roles(auditor):
     assert list(auditor.groups.values_list("name", flat=True)) == ["auditors"]
     assert UserFactory(username="x", roles=["grc"]).groups.filter(name="grc").exists()
+
+
+def test_the_admin_is_for_superusers_only(grc_client):
+    from django.contrib.auth import get_user_model
+
+    assert grc_client.get("/admin/").status_code == 302  # GRC staff use the app, not the admin
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 16)
+    client = Client()
+    client.force_login(admin_user)
+    for path in ("/admin/", "/admin/inventory/key/", "/admin/auth/user/", "/admin/cek/apitoken/",
+                 f"/admin/auth/user/{admin_user.pk}/change/"):
+        assert client.get(path).status_code == 200, path
