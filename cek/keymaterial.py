@@ -137,13 +137,25 @@ _ANY_NEEDLE = re.compile("|".join(sorted({re.escape(n) for sig in _SIGNATURES fo
 
 _ASSIGNMENT = re.compile(r"(?<![A-Za-z0-9_.:/-])([A-Za-z0-9_.-]{2,128})[\"']?[ \t]*([:=])(?![=>/])[ \t]*([\"']?)")
 _URL_PASSWORD = re.compile(r"://[^\s/:@]{1,256}:([^\s/@]{1,256})@")
-_SECRET_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
+_SECRET_HINT = re.compile(r"(?i)pass|pwd|secret|token|key|cred|pin")
 _NAME_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _VALUE = re.compile(r"[^\s\"'`,;&)]{1,256}")
 _LINE_END = re.compile(r"[.!?)\]]*[ \t]*(?:\r?\n|$)")
 
 _SECRET_WORDS = frozenset(
-    {"password", "passwd", "pwd", "passphrase", "secret", "secrets", "token", "apikey", "credential", "credentials"}
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "apikey",
+        "credential",
+        "credentials",
+        "pin",
+    }
 )
 # "<word> key" names that always mean the secret itself (AccountKey is Azure Storage's).
 _SECRET_KEY_QUALIFIERS = frozenset({"api", "private", "access", "secret", "account", "shared"})
@@ -203,6 +215,11 @@ def _assignment_reason(name: str, value: str) -> str | None:
     return None
 
 
+def _in_pkcs11_uri(text: str, position: int) -> bool:
+    start = text.rfind("pkcs11:", 0, position)
+    return start != -1 and not any(ch.isspace() for ch in text[start:position])
+
+
 def _find_assignment(text: str) -> str | None:
     if "://" in text:
         for match in _URL_PASSWORD.finditer(text):
@@ -220,6 +237,8 @@ def _find_assignment(text: str) -> str | None:
             value = found.group() if found else ""
         if len(value) < 4 or not _SECRET_HINT.search(name):
             continue
+        if name.lower() == "token" and _in_pkcs11_uri(text, match.start()):
+            continue  # RFC 7512: pkcs11:token=<label> names the HSM token (the PIN attribute is pin-value)
         reason = _names_a_secret(name)
         if not reason or _is_placeholder(value):
             continue

@@ -51,7 +51,9 @@ KEY_ORDERING = {
 
 class KeyFilter(filters.FilterSet):
     q = filters.CharFilter(
-        method="filter_q", label="Search", widget=forms.TextInput(attrs={"placeholder": "Name, id, description", "type": "search"})
+        method="filter_q",
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Name, id, description", "type": "search"}),
     )
     store = filters.ModelChoiceFilter(queryset=KeyStore.objects.order_by("name"), field_name="store", empty_label="Any")
     purpose = filters.ModelChoiceFilter(
@@ -59,11 +61,16 @@ class KeyFilter(filters.FilterSet):
     )
     function = filters.ChoiceFilter(choices=CryptoFunction.choices, field_name="purpose__function", empty_label="Any")
     owner = filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.filter(is_active=True).order_by("username"), to_field_name="username",
-        method="filter_owner", empty_label="Anyone",
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        method="filter_owner",
+        empty_label="Anyone",
     )
     state = filters.MultipleChoiceFilter(
-        choices=[("", "Any"), *KeyState.choices], widget=OneOfManySelect, help_text="Repeat the parameter for several."
+        choices=[("", "Any"), *KeyState.choices],
+        widget=OneOfManySelect,
+        distinct=False,
+        help_text="Repeat the parameter for several.",
     )
     kind = filters.ChoiceFilter(choices=KeyKind.choices, empty_label="Any")
     tenant = filters.ModelChoiceFilter(
@@ -94,7 +101,9 @@ class KeyFilter(filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value) | Q(description__icontains=value))
+        return queryset.filter(
+            Q(name__icontains=value) | Q(external_id__icontains=value) | Q(description__icontains=value)
+        )
 
     def filter_owner(self, queryset, name, value):
         return queryset.filter(Q(owner=value) | Q(backup_owner=value)) if value else queryset

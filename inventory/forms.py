@@ -70,7 +70,9 @@ class LabelsField(forms.CharField):
             try:
                 parsed = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ValidationError(f"Labels look like JSON but do not parse: {exc.msg} (line {exc.lineno}).") from None
+                raise ValidationError(
+                    f"Labels look like JSON but do not parse: {exc.msg} (line {exc.lineno})."
+                ) from None
             if not isinstance(parsed, dict):
                 raise ValidationError("Labels must be a JSON object of name/value pairs.")
             return {str(k): str(v) for k, v in parsed.items()}
@@ -135,8 +137,16 @@ class ServiceForm(FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = Service
         fields = [
-            "name", "slug", "environment", "architectural_layer", "ssrm_layer", "lifecycle_phase",
-            "operating_party", "owner", "is_active", "description",
+            "name",
+            "slug",
+            "environment",
+            "architectural_layer",
+            "ssrm_layer",
+            "lifecycle_phase",
+            "operating_party",
+            "owner",
+            "is_active",
+            "description",
         ]
 
 
@@ -153,9 +163,18 @@ class PurposeForm(FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = Purpose
         fields = [
-            "name", "slug", "function", "key_type", "allowed_kinds", "allowed_operations",
-            "max_cryptoperiod_days", "is_ai_specific", "is_active", "description",
+            "name",
+            "slug",
+            "function",
+            "key_type",
+            "allowed_kinds",
+            "allowed_operations",
+            "max_cryptoperiod_days",
+            "is_ai_specific",
+            "is_active",
+            "description",
         ]
+
     fieldsets = [
         ("Purpose", ["name", "slug", "function", "key_type", "is_ai_specific", "is_active", "description"]),
         ("Constraints", ["allowed_kinds", "allowed_operations", "max_cryptoperiod_days"]),
@@ -174,30 +193,72 @@ class KeyForm(FieldsetsMixin, forms.ModelForm):
     purpose_approver = UserChoiceField(queryset=active_users(), required=True, label="Purpose approved by")
     labels = LabelsField(required=False, help_text="One name=value per line. Tags only: never a secret.")
     exposed_to = forms.ModelMultipleChoiceField(
-        queryset=Party.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        queryset=Party.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Parties upstream or downstream that can use this key.",
     )
 
     class Meta:
         model = Key
         fields = [
-            "name", "kind", "algorithm", "size_bits", "store", "external_id", "platform_usage", "description",
-            "purpose", "purpose_justification", "purpose_approver", "purpose_reviewed_on",
-            "owner", "backup_owner", "custodian", "tenant", "ssrm_layer",
-            "state", "created_on", "activated_on", "last_rotated_on", "expires_on", "rotation_period_days",
-            "cryptoperiod_days", "labels", "exposed_to", "exposure_scope", "exposure_contract",
+            "name",
+            "kind",
+            "algorithm",
+            "size_bits",
+            "store",
+            "external_id",
+            "platform_usage",
+            "description",
+            "purpose",
+            "purpose_justification",
+            "purpose_approver",
+            "purpose_reviewed_on",
+            "owner",
+            "backup_owner",
+            "custodian",
+            "tenant",
+            "ssrm_layer",
+            "state",
+            "created_on",
+            "activated_on",
+            "last_rotated_on",
+            "expires_on",
+            "rotation_period_days",
+            "cryptoperiod_days",
+            "labels",
+            "exposed_to",
+            "exposure_scope",
+            "exposure_contract",
         ]
         widgets = {
             name: DateInput()
             for name in ("purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on")
-        } | {"description": forms.Textarea(attrs={"rows": 3}), "purpose_justification": forms.Textarea(attrs={"rows": 3}),
-             "exposure_scope": forms.Textarea(attrs={"rows": 2})}
+        } | {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "purpose_justification": forms.Textarea(attrs={"rows": 3}),
+            "exposure_scope": forms.Textarea(attrs={"rows": 2}),
+        }
+
     fieldsets = [
-        ("Identity", ["name", "kind", "algorithm", "size_bits", "store", "external_id", "platform_usage", "description"]),
+        (
+            "Identity",
+            ["name", "kind", "algorithm", "size_bits", "store", "external_id", "platform_usage", "description"],
+        ),
         ("Purpose (exactly one)", ["purpose", "purpose_justification", "purpose_approver", "purpose_reviewed_on"]),
         ("Ownership", ["owner", "backup_owner", "custodian", "tenant", "ssrm_layer"]),
-        ("Lifecycle", ["state", "created_on", "activated_on", "last_rotated_on", "expires_on", "rotation_period_days",
-                       "cryptoperiod_days"]),
+        (
+            "Lifecycle",
+            [
+                "state",
+                "created_on",
+                "activated_on",
+                "last_rotated_on",
+                "expires_on",
+                "rotation_period_days",
+                "cryptoperiod_days",
+            ],
+        ),
         ("Labels and exposure", ["labels", "exposed_to", "exposure_scope", "exposure_contract"]),
     ]
 
@@ -233,9 +294,21 @@ class AccessGrantForm(FieldsetsMixin, forms.ModelForm):
 
     class Meta:
         model = AccessGrant
-        fields = ["key", "principal_type", "principal", "operations", "justification", "approver", "approved_on",
-                  "expires_on"]
-        widgets = {"approved_on": DateInput(), "expires_on": DateInput(), "justification": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "key",
+            "principal_type",
+            "principal",
+            "operations",
+            "justification",
+            "approver",
+            "approved_on",
+            "expires_on",
+        ]
+        widgets = {
+            "approved_on": DateInput(),
+            "expires_on": DateInput(),
+            "justification": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

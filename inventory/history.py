@@ -56,7 +56,9 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
     skipped |= {f.name for f in model._meta.many_to_many}
     known = {f.name for f in model._meta.get_fields()}
     excluded = sorted(skipped & known)
-    records = list(instance.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    records = list(
+        instance.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1]
+    )
     pairs = [(records[i], records[i + 1] if i + 1 < len(records) else None) for i in range(min(limit, len(records)))]
 
     diffs = []
@@ -81,7 +83,11 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
     entries = []
     for (new, _old), changes in zip(pairs, diffs, strict=False):
         user = new.history_user
-        who = (f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username) if user else "system"
+        who = (
+            (f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username)
+            if user
+            else "system"
+        )
         entries.append(
             Entry(
                 when=new.history_date,

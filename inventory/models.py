@@ -204,7 +204,9 @@ class Party(TimeStamped):
     class Meta:
         ordering = ["-is_us", "name"]
         verbose_name_plural = "parties"
-        constraints = [models.UniqueConstraint(fields=["is_us"], condition=models.Q(is_us=True), name="one_party_is_us")]
+        constraints = [
+            models.UniqueConstraint(fields=["is_us"], condition=models.Q(is_us=True), name="one_party_is_us")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -264,10 +266,15 @@ class Service(TimeStamped):
     slug = models.SlugField(max_length=100, unique=True, validators=[free_text])
     description = models.TextField(blank=True, validators=[free_text])
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
-    architectural_layer = models.CharField(max_length=30, choices=ArchitecturalLayer.choices, default=ArchitecturalLayer.APPLICATION)
+    architectural_layer = models.CharField(
+        max_length=30, choices=ArchitecturalLayer.choices, default=ArchitecturalLayer.APPLICATION
+    )
     ssrm_layer = models.CharField("SSRM layer", max_length=20, choices=SsrmLayer.choices, default=SsrmLayer.APPLICATION)
     lifecycle_phase = models.CharField(
-        "AI lifecycle phase", max_length=20, choices=LifecyclePhase.choices, blank=True,
+        "AI lifecycle phase",
+        max_length=20,
+        choices=LifecyclePhase.choices,
+        blank=True,
         help_text="Leave empty for a workload that is not part of an AI system.",
     )
     operating_party = models.ForeignKey(Party, on_delete=models.PROTECT, null=True, blank=True, related_name="services")
@@ -301,9 +308,14 @@ class KeyStore(TimeStamped):
         max_length=200, blank=True, validators=[free_text], help_text="Account, subscription, project or cluster."
     )
     region = models.CharField(max_length=100, blank=True, validators=[free_text])
-    operating_party = models.ForeignKey(Party, on_delete=models.PROTECT, null=True, blank=True, related_name="key_stores")
+    operating_party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, null=True, blank=True, related_name="key_stores"
+    )
     purpose_tag_key = models.CharField(
-        max_length=100, default="purpose", validators=[free_text], help_text="Label/tag that carries a key's purpose on this platform."
+        max_length=100,
+        default="purpose",
+        validators=[free_text],
+        help_text="Label/tag that carries a key's purpose on this platform.",
     )
     description = models.TextField(blank=True, validators=[free_text])
     history = HistoricalRecords()
@@ -326,10 +338,16 @@ class Purpose(TimeStamped):
     description = models.TextField(blank=True, validators=[free_text])
     function = models.CharField("cryptographic function", max_length=20, choices=CryptoFunction.choices)
     key_type = models.CharField("NIST SP 800-57 key type", max_length=40, choices=Sp80057KeyType.choices)
-    allowed_kinds = models.JSONField(default=list, blank=True, validators=[validate_choice_list(KeyKind, "allowed kinds")])
-    allowed_operations = models.JSONField(default=list, validators=[validate_choice_list(Operation, "allowed operations")])
+    allowed_kinds = models.JSONField(
+        default=list, blank=True, validators=[validate_choice_list(KeyKind, "allowed kinds")]
+    )
+    allowed_operations = models.JSONField(
+        default=list, validators=[validate_choice_list(Operation, "allowed operations")]
+    )
     max_cryptoperiod_days = models.PositiveIntegerField(
-        "maximum cryptoperiod (days)", null=True, blank=True,
+        "maximum cryptoperiod (days)",
+        null=True,
+        blank=True,
         help_text="Default from NIST SP 800-57 Part 1 Table 1; empty when the standard gives none.",
     )
     is_ai_specific = models.BooleanField("AI-specific", default=False)
@@ -352,14 +370,19 @@ class Key(TimeStamped):
 
     name = models.CharField(max_length=200, validators=[free_text])
     kind = models.CharField(max_length=30, choices=KeyKind.choices, default=KeyKind.SYMMETRIC_KEY)
-    algorithm = models.CharField(max_length=60, blank=True, validators=[free_text], help_text="E.g. AES-256-GCM, ECDSA P-256.")
+    algorithm = models.CharField(
+        max_length=60, blank=True, validators=[free_text], help_text="E.g. AES-256-GCM, ECDSA P-256."
+    )
     size_bits = models.PositiveIntegerField(null=True, blank=True)
     store = models.ForeignKey(KeyStore, on_delete=models.PROTECT, related_name="keys")
     external_id = models.CharField(
         max_length=500, validators=[free_text], help_text="The key's id in its store (ARN, resource name, path)."
     )
     platform_usage = models.CharField(
-        max_length=60, blank=True, validators=[free_text], help_text="The store's native usage, e.g. AWS KeyUsage ENCRYPT_DECRYPT."
+        max_length=60,
+        blank=True,
+        validators=[free_text],
+        help_text="The store's native usage, e.g. AWS KeyUsage ENCRYPT_DECRYPT.",
     )
     description = models.TextField(blank=True, validators=[free_text])
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="keys")
@@ -370,7 +393,11 @@ class Key(TimeStamped):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="backed_up_keys"
     )
     custodian = models.ForeignKey(
-        Party, on_delete=models.PROTECT, null=True, blank=True, related_name="custodied_keys",
+        Party,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="custodied_keys",
         help_text="The party that holds and operates the key.",
     )
     ssrm_layer = models.CharField("SSRM layer", max_length=20, choices=SsrmLayer.choices, default=SsrmLayer.APPLICATION)
@@ -381,17 +408,23 @@ class Key(TimeStamped):
     expires_on = models.DateField(null=True, blank=True)
     rotation_period_days = models.PositiveIntegerField(null=True, blank=True)
     cryptoperiod_days = models.PositiveIntegerField(
-        "cryptoperiod override (days)", null=True, blank=True,
+        "cryptoperiod override (days)",
+        null=True,
+        blank=True,
         help_text="Leave empty to use the purpose's maximum cryptoperiod.",
     )
     cryptoperiod_ends_on = models.DateField(
-        null=True, blank=True, editable=False,
+        null=True,
+        blank=True,
+        editable=False,
         help_text="Derived: start of the current period plus the cryptoperiod. Kept by inventory.services.",
     )
     labels = models.JSONField(default=dict, blank=True, validators=[validate_labels], help_text="KMS tags / labels.")
     exposed_to = models.ManyToManyField(Party, blank=True, related_name="exposed_keys")
     exposure_scope = models.TextField(blank=True, validators=[free_text])
-    exposure_contract = models.CharField("exposure contract reference", max_length=200, blank=True, validators=[free_text])
+    exposure_contract = models.CharField(
+        "exposure contract reference", max_length=200, blank=True, validators=[free_text]
+    )
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="keys")
     purpose_justification = models.TextField(blank=True, validators=[free_text])
     purpose_approver = models.ForeignKey(
@@ -406,8 +439,13 @@ class Key(TimeStamped):
             models.UniqueConstraint(fields=["store", "external_id"], name="key_unique_external_id_per_store"),
         ]
         indexes = [
+            # The list sorts by name: each filter the page offers gets (filter, name, id) so a filtered page is an
+            # index range scan, not a sort of every matching row.
             models.Index(fields=["name", "id"]),
-            models.Index(fields=["state"]),
+            models.Index(fields=["state", "name", "id"]),
+            models.Index(fields=["store", "name", "id"]),
+            models.Index(fields=["purpose", "name", "id"]),
+            models.Index(fields=["tenant", "name", "id"]),
             models.Index(fields=["kind"]),
             models.Index(fields=["ssrm_layer"]),
             models.Index(fields=["state", "cryptoperiod_ends_on"]),
@@ -461,7 +499,9 @@ class Binding(TimeStamped):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bindings")
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="bindings")
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="bindings")
-    principal = models.CharField(max_length=300, blank=True, validators=[free_text], help_text="Role, service account or ARN.")
+    principal = models.CharField(
+        max_length=300, blank=True, validators=[free_text], help_text="Role, service account or ARN."
+    )
     operations = models.JSONField(default=list, blank=True, validators=[validate_choice_list(Operation, "operations")])
     notes = models.TextField(blank=True, validators=[free_text])
     history = HistoricalRecords()
@@ -481,7 +521,9 @@ class AccessGrant(TimeStamped):
 
     key = models.ForeignKey(Key, on_delete=models.CASCADE, related_name="grants")
     principal_type = models.CharField(max_length=10, choices=PrincipalType.choices, default=PrincipalType.SERVICE)
-    principal = models.CharField(max_length=300, validators=[free_text], help_text="A specific principal; no wildcards.")
+    principal = models.CharField(
+        max_length=300, validators=[free_text], help_text="A specific principal; no wildcards."
+    )
     operations = models.JSONField(default=list, validators=[validate_choice_list(Operation, "operations")])
     justification = models.TextField(blank=True, validators=[free_text])
     approver = models.ForeignKey(

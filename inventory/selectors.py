@@ -24,21 +24,27 @@ def keys_for(user) -> QuerySet[Key]:
 
 def key_list(*, user) -> QuerySet[Key]:
     """Keys for list pages and the API list: one query per page (plus the count)."""
-    return keys_for(user).select_related("store", "purpose", "owner", "backup_owner", "tenant", "custodian")
+    return keys_for(user).select_related("store", "purpose", "owner", "backup_owner", "tenant")
 
 
 def key_detail(*, user) -> QuerySet[Key]:
-    return key_list(user=user).prefetch_related(
-        "exposed_to",
-        "bindings__service",
-        "bindings__tenant",
-        "bindings__purpose",
-        "grants__approver",
-    ).select_related("purpose_approver")
+    return (
+        key_list(user=user)
+        .prefetch_related(
+            "exposed_to",
+            "bindings__service",
+            "bindings__tenant",
+            "bindings__purpose",
+            "grants__approver",
+        )
+        .select_related("purpose_approver", "custodian")
+    )
 
 
 def bindings_for(user) -> QuerySet[Binding]:
-    return Binding.objects.filter(key__in=keys_for(user).values("pk")) if not can_read_all(user) else Binding.objects.all()
+    return (
+        Binding.objects.filter(key__in=keys_for(user).values("pk")) if not can_read_all(user) else Binding.objects.all()
+    )
 
 
 def binding_list(*, user) -> QuerySet[Binding]:
@@ -46,7 +52,11 @@ def binding_list(*, user) -> QuerySet[Binding]:
 
 
 def grants_for(user) -> QuerySet[AccessGrant]:
-    return AccessGrant.objects.filter(key__in=keys_for(user).values("pk")) if not can_read_all(user) else AccessGrant.objects.all()
+    return (
+        AccessGrant.objects.filter(key__in=keys_for(user).values("pk"))
+        if not can_read_all(user)
+        else AccessGrant.objects.all()
+    )
 
 
 def grant_list(*, user) -> QuerySet[AccessGrant]:

@@ -8,8 +8,14 @@ from inventory.views import RESOURCES
 app_name = "inventory"
 
 PREFIXES = {
-    "party": "parties", "ssrmassignment": "ssrm/assignments", "tenant": "tenants", "service": "services",
-    "keystore": "key-stores", "purpose": "purposes", "binding": "bindings", "grant": "grants",
+    "party": "parties",
+    "ssrmassignment": "ssrm/assignments",
+    "tenant": "tenants",
+    "service": "services",
+    "keystore": "key-stores",
+    "purpose": "purposes",
+    "binding": "bindings",
+    "grant": "grants",
 }
 
 urlpatterns = [

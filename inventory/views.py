@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponseRedirect
@@ -29,7 +30,9 @@ from inventory.history import history_entries
 from inventory.models import (
     AccessGrant,
     Binding,
+    CryptoFunction,
     Key,
+    KeyState,
     KeyStore,
     Party,
     Purpose,
@@ -127,7 +130,9 @@ class ObjectListView(ResourceMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["q"] = self.q
-        context["rows"] = [(obj, [(c.css, c.render(obj)) for c in self.resource.columns]) for obj in context["object_list"]]
+        context["rows"] = [
+            (obj, [(c.css, c.render(obj)) for c in self.resource.columns]) for obj in context["object_list"]
+        ]
         return context
 
 
@@ -190,7 +195,9 @@ class ObjectFormView(ResourceMixin, FormView):
             _errors_to_form(form, exc)
             return self.form_invalid(form)
         verb = "created" if creating else "saved"
-        messages.success(self.request, format_html("{} “{}” {}.", self.resource.model._meta.verbose_name.capitalize(), obj, verb))
+        messages.success(
+            self.request, format_html("{} “{}” {}.", self.resource.model._meta.verbose_name.capitalize(), obj, verb)
+        )
         return HttpResponseRedirect(obj.get_absolute_url())
 
     def form_invalid(self, form):
@@ -217,13 +224,17 @@ class ObjectDeleteView(ResourceMixin, DetailView):
 
     def post(self, request, *args, **kwargs):
         obj = self.get_object()
-        delete = self.resource.delete or (lambda *, instance, actor: services.object_delete(instance=instance, actor=actor))
+        delete = self.resource.delete or (
+            lambda *, instance, actor: services.object_delete(instance=instance, actor=actor)
+        )
         try:
             delete(instance=obj, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(obj.get_absolute_url())
-        messages.success(request, format_html("{} “{}” deleted.", self.resource.model._meta.verbose_name.capitalize(), obj))
+        messages.success(
+            request, format_html("{} “{}” deleted.", self.resource.model._meta.verbose_name.capitalize(), obj)
+        )
         return redirect(self.resource.url("list"))
 
 
@@ -244,7 +255,7 @@ class KeyListView(RoleRequiredMixin, ListView):
         if self.mine_only:
             user = self.request.user
             queryset = Key.objects.filter(Q(owner=user) | Q(backup_owner=user)).select_related(
-                "store", "purpose", "owner", "backup_owner", "tenant", "custodian"
+                "store", "purpose", "owner", "backup_owner", "tenant"
             )
         return queryset
 
@@ -258,9 +269,26 @@ class KeyListView(RoleRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         ordering = self.request.GET.get("ordering", "name")
+        user_model = get_user_model()
         context.update(
             title=self.title,
             filter=self.filterset,
+            choices={
+                "store": KeyStore.objects.order_by("name").values_list("pk", "name"),
+                "purpose": Purpose.objects.order_by("name").values_list("slug", "name"),
+                "function": CryptoFunction.choices,
+                "owner": [
+                    (username, f"{first} {last}".strip() or username)
+                    for username, first, last in user_model.objects.filter(is_active=True)
+                    .order_by("username")
+                    .values_list("username", "first_name", "last_name")
+                ],
+                "state": KeyState.choices,
+                "tenant": Tenant.objects.order_by("name").values_list("slug", "name"),
+                "service": Service.objects.order_by("name").values_list("slug", "name"),
+                "ssrm_layer": SsrmLayer.choices,
+                "overdue": [("true", "Yes"), ("false", "No")],
+            },
             filter_errors=self.filterset.errors if self.filterset.is_bound else {},
             is_filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "ordering")),
             ordering=ordering,
@@ -293,7 +321,8 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
             grants=list(key.grants.all()),
             binding_purposes={b.purpose_id for b in bindings} | {key.purpose_id},
             binding_services={b.service_id for b in bindings},
-            binding_tenants={b.tenant_id for b in bindings if b.tenant_id} | ({key.tenant_id} if key.tenant_id else set()),
+            binding_tenants={b.tenant_id for b in bindings if b.tenant_id}
+            | ({key.tenant_id} if key.tenant_id else set()),
             history=history_entries(key),
             exposed=list(key.exposed_to.all()),
             label_purpose=key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None,
@@ -315,9 +344,11 @@ class SsrmView(RoleRequiredMixin, TemplateView):
 
         context = super().get_context_data(**kwargs)
         control = load_control()
-        parties = list(Party.objects.annotate(
-            key_count=Count("custodied_keys", distinct=True), service_count=Count("services", distinct=True)
-        ))
+        parties = list(
+            Party.objects.annotate(
+                key_count=Count("custodied_keys", distinct=True), service_count=Count("services", distinct=True)
+            )
+        )
         assignments = list(SsrmAssignment.objects.select_related("party"))
         layers = []
         for layer in SsrmLayer:
@@ -325,12 +356,14 @@ class SsrmView(RoleRequiredMixin, TemplateView):
             assigned = [a for a in assignments if a.layer == layer.value]
             assigned_roles = {a.role for a in assigned}
             required = list(ownership.owners)
-            layers.append({
-                "layer": layer,
-                "ownership": ownership,
-                "assigned": assigned,
-                "missing": [r for r in required if r not in assigned_roles],
-            })
+            layers.append(
+                {
+                    "layer": layer,
+                    "ownership": ownership,
+                    "assigned": assigned,
+                    "missing": [r for r in required if r not in assigned_roles],
+                }
+            )
         context.update(parties=parties, layers=layers, control=control, can_edit=is_grc(self.request.user))
         return context
 
@@ -344,90 +377,196 @@ def _key_count_link(obj, param: str, value) -> str:
 
 RESOURCES: dict[str, Resource] = {
     "party": Resource(
-        name="party", model=Party, form_class=forms.PartyForm, title="Parties",
+        name="party",
+        model=Party,
+        form_class=forms.PartyForm,
+        title="Parties",
         intro="Organisations in the AI supply chain and their SSRM roles. Exactly one party is “us”.",
-        columns=[col("Name", "name", link=True), col("Roles", lambda p: p.roles), col("Us", "is_us"),
-                 col("Contact", "contact")],
+        columns=[
+            col("Name", "name", link=True),
+            col("Roles", lambda p: p.roles),
+            col("Us", "is_us"),
+            col("Contact", "contact"),
+        ],
         detail_fields=["name", "roles", "is_us", "contact", "description"],
-        save=_save_party, detail_prefetch=("assignments",),
+        save=_save_party,
+        detail_prefetch=("assignments",),
     ),
     "ssrmassignment": Resource(
-        name="ssrmassignment", model=SsrmAssignment, form_class=forms.SsrmAssignmentForm, title="SSRM assignments",
+        name="ssrmassignment",
+        model=SsrmAssignment,
+        form_class=forms.SsrmAssignmentForm,
+        title="SSRM assignments",
         columns=[col("Layer", "layer", link=True), col("Party", "party"), col("Role", "role")],
         detail_fields=["layer", "party", "role", "responsibility"],
-        queryset=lambda user: SsrmAssignment.objects.select_related("party"), search=("party__name",),
+        queryset=lambda user: SsrmAssignment.objects.select_related("party"),
+        search=("party__name",),
     ),
     "tenant": Resource(
-        name="tenant", model=Tenant, form_class=forms.TenantForm, title="Tenants",
+        name="tenant",
+        model=Tenant,
+        form_class=forms.TenantForm,
+        title="Tenants",
         intro="Customers or business units whose data and keys must stay apart.",
-        columns=[col("Name", "name", link=True), col("Slug", "slug"), col("Party", "party"), col("Active", "is_active"),
-                 col("Keys", lambda t: _key_count_link(t, "tenant", t.slug), css="num")],
+        columns=[
+            col("Name", "name", link=True),
+            col("Slug", "slug"),
+            col("Party", "party"),
+            col("Active", "is_active"),
+            col("Keys", lambda t: _key_count_link(t, "tenant", t.slug), css="num"),
+        ],
         detail_fields=["name", "slug", "party", "is_active", "description"],
         queryset=lambda user: Tenant.objects.select_related("party").annotate(key_count=Count("keys")),
         search=("name", "slug"),
     ),
     "service": Resource(
-        name="service", model=Service, form_class=forms.ServiceForm, title="Services",
+        name="service",
+        model=Service,
+        form_class=forms.ServiceForm,
+        title="Services",
         intro="Workloads that use keys. Services with an AI lifecycle phase are part of an AI system.",
-        columns=[col("Name", "name", link=True), col("Environment", "environment"), col("SSRM layer", "ssrm_layer"),
-                 col("AI lifecycle", "lifecycle_phase"), col("Operated by", "operating_party"), col("Owner", "owner"),
-                 col("Keys used", lambda s: _key_count_link(s, "service", s.slug), css="num")],
-        detail_fields=["name", "slug", "environment", "architectural_layer", "ssrm_layer", "lifecycle_phase",
-                       "operating_party", "owner", "is_active", "description"],
+        columns=[
+            col("Name", "name", link=True),
+            col("Environment", "environment"),
+            col("SSRM layer", "ssrm_layer"),
+            col("AI lifecycle", "lifecycle_phase"),
+            col("Operated by", "operating_party"),
+            col("Owner", "owner"),
+            col("Keys used", lambda s: _key_count_link(s, "service", s.slug), css="num"),
+        ],
+        detail_fields=[
+            "name",
+            "slug",
+            "environment",
+            "architectural_layer",
+            "ssrm_layer",
+            "lifecycle_phase",
+            "operating_party",
+            "owner",
+            "is_active",
+            "description",
+        ],
         queryset=lambda user: Service.objects.select_related("operating_party", "owner").annotate(
-            key_count=Count("bindings__key", distinct=True)),
+            key_count=Count("bindings__key", distinct=True)
+        ),
         detail_prefetch=("bindings__key", "bindings__tenant", "bindings__purpose"),
         search=("name", "slug", "description"),
     ),
     "keystore": Resource(
-        name="keystore", model=KeyStore, form_class=forms.KeyStoreForm, title="Key stores",
+        name="keystore",
+        model=KeyStore,
+        form_class=forms.KeyStoreForm,
+        title="Key stores",
         intro="Where keys live: KMS accounts and projects, vaults, HSMs, clusters.",
-        columns=[col("Name", "name", link=True), col("Kind", "kind"), col("Account", "account"), col("Region", "region"),
-                 col("Operated by", "operating_party"), col("Purpose tag", "purpose_tag_key"),
-                 col("Keys", lambda s: _key_count_link(s, "store", s.pk), css="num")],
+        columns=[
+            col("Name", "name", link=True),
+            col("Kind", "kind"),
+            col("Account", "account"),
+            col("Region", "region"),
+            col("Operated by", "operating_party"),
+            col("Purpose tag", "purpose_tag_key"),
+            col("Keys", lambda s: _key_count_link(s, "store", s.pk), css="num"),
+        ],
         detail_fields=["name", "kind", "account", "region", "operating_party", "purpose_tag_key", "description"],
         queryset=lambda user: KeyStore.objects.select_related("operating_party").annotate(key_count=Count("keys")),
         search=("name", "account", "region"),
     ),
     "purpose": Resource(
-        name="purpose", model=Purpose, form_class=forms.PurposeForm, title="Purposes",
+        name="purpose",
+        model=Purpose,
+        form_class=forms.PurposeForm,
+        title="Purposes",
         intro="The catalog of allowed purposes. Every key has exactly one. Cryptoperiods default to NIST SP 800-57 "
-              "Part 1 Table 1.",
-        columns=[col("Name", "name", link=True), col("Function", "function"), col("SP 800-57 key type", "key_type"),
-                 col("Max cryptoperiod (days)", "max_cryptoperiod_days", css="num"), col("AI", "is_ai_specific"),
-                 col("Active", "is_active"), col("Keys", lambda p: _key_count_link(p, "purpose", p.slug), css="num")],
-        detail_fields=["name", "slug", "function", "key_type", "allowed_kinds", "allowed_operations",
-                       "max_cryptoperiod_days", "is_ai_specific", "is_active", "description"],
-        queryset=lambda user: selectors.purpose_list(user=user), read_roles=EVERYONE, save=_save_purpose,
-        search=("name", "slug", "description"), ordering=("function", "name"),
+        "Part 1 Table 1.",
+        columns=[
+            col("Name", "name", link=True),
+            col("Function", "function"),
+            col("SP 800-57 key type", "key_type"),
+            col("Max cryptoperiod (days)", "max_cryptoperiod_days", css="num"),
+            col("AI", "is_ai_specific"),
+            col("Active", "is_active"),
+            col("Keys", lambda p: _key_count_link(p, "purpose", p.slug), css="num"),
+        ],
+        detail_fields=[
+            "name",
+            "slug",
+            "function",
+            "key_type",
+            "allowed_kinds",
+            "allowed_operations",
+            "max_cryptoperiod_days",
+            "is_ai_specific",
+            "is_active",
+            "description",
+        ],
+        queryset=lambda user: selectors.purpose_list(user=user),
+        read_roles=EVERYONE,
+        save=_save_purpose,
+        search=("name", "slug", "description"),
+        ordering=("function", "name"),
     ),
     "key": Resource(
-        name="key", model=Key, form_class=forms.KeyForm, title="Keys", columns=[], detail_fields=[],
-        queryset=lambda user: selectors.key_list(user=user), read_roles=EVERYONE, save=_save_key, delete=_delete_key,
+        name="key",
+        model=Key,
+        form_class=forms.KeyForm,
+        title="Keys",
+        columns=[],
+        detail_fields=[],
+        queryset=lambda user: selectors.key_list(user=user),
+        read_roles=EVERYONE,
+        save=_save_key,
+        delete=_delete_key,
     ),
     "binding": Resource(
-        name="binding", model=Binding, form_class=forms.BindingForm, title="Bindings",
+        name="binding",
+        model=Binding,
+        form_class=forms.BindingForm,
+        title="Bindings",
         intro="Which service (and tenant) uses which key, for what, as which principal.",
-        columns=[col("Key", "key", link=False), col("Service", "service"), col("Tenant", "tenant"),
-                 col("Purpose", "purpose"), col("Principal", "principal"), col("Operations", lambda b: b.operations),
-                 col("", lambda b: format_html('<a href="{}">details</a>', b.get_absolute_url()))],
+        columns=[
+            col("Key", "key", link=False),
+            col("Service", "service"),
+            col("Tenant", "tenant"),
+            col("Purpose", "purpose"),
+            col("Principal", "principal"),
+            col("Operations", lambda b: b.operations),
+            col("", lambda b: format_html('<a href="{}">details</a>', b.get_absolute_url())),
+        ],
         detail_fields=["key", "service", "tenant", "purpose", "principal", "operations", "notes"],
-        queryset=lambda user: selectors.binding_list(user=user), read_roles=EVERYONE,
+        queryset=lambda user: selectors.binding_list(user=user),
+        read_roles=EVERYONE,
         search=("key__name", "service__name", "principal"),
     ),
     "grant": Resource(
-        name="grant", model=AccessGrant, form_class=forms.AccessGrantForm, title="Access grants",
+        name="grant",
+        model=AccessGrant,
+        form_class=forms.AccessGrantForm,
+        title="Access grants",
         intro="Who may use a key, for which operations, approved by whom, until when.",
-        columns=[col("Key", "key"), col("Principal", "principal"), col("Type", "principal_type"),
-                 col("Operations", lambda g: g.operations), col("Approver", "approver"), col("Expires", "expires_on"),
-                 col("", lambda g: format_html('<a href="{}">details</a>', g.get_absolute_url()))],
-        detail_fields=["key", "principal_type", "principal", "operations", "justification", "approver", "approved_on",
-                       "expires_on"],
-        queryset=lambda user: selectors.grant_list(user=user), read_roles=EVERYONE,
+        columns=[
+            col("Key", "key"),
+            col("Principal", "principal"),
+            col("Type", "principal_type"),
+            col("Operations", lambda g: g.operations),
+            col("Approver", "approver"),
+            col("Expires", "expires_on"),
+            col("", lambda g: format_html('<a href="{}">details</a>', g.get_absolute_url())),
+        ],
+        detail_fields=[
+            "key",
+            "principal_type",
+            "principal",
+            "operations",
+            "justification",
+            "approver",
+            "approved_on",
+            "expires_on",
+        ],
+        queryset=lambda user: selectors.grant_list(user=user),
+        read_roles=EVERYONE,
         search=("key__name", "principal"),
     ),
 }
-
 
 
 class OverviewView(RoleRequiredMixin, TemplateView):
@@ -446,7 +585,8 @@ class OverviewView(RoleRequiredMixin, TemplateView):
             by_function=list(visible.values("purpose__function").annotate(n=Count("pk")).order_by("-n")),
             top_purposes=list(
                 visible.values("purpose__slug", "purpose__name", "purpose__is_ai_specific")
-                .annotate(n=Count("pk")).order_by("-n")[:8]
+                .annotate(n=Count("pk"))
+                .order_by("-n")[:8]
             ),
             my_keys=Key.objects.filter(Q(owner=user) | Q(backup_owner=user)).count(),
             us=Party.objects.filter(is_us=True).first(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -31,3 +31,19 @@ def sort_header(context, field: str, label: str) -> str:
     href = query_replace(context, ordering=target, page=None)
     css = "sort-active" + ("" if descending else " asc") if active else ""
     return format_html('<a href="{}" class="{}">{}</a>', href, css, label)
+
+
+@register.simple_tag(takes_context=True)
+def filter_options(context, name: str, options) -> str:
+    """``<option>`` elements for a filter select, the current value(s) selected, "Any" first.
+
+    The key list renders its filter selects from light value lists rather than form widgets: Django's
+    per-option widget templates cost more than the page's own queries on a large inventory."""
+    selected = set(context["request"].GET.getlist(name))
+    any_option = format_html('<option value=""{}>Any</option>', "" if selected - {""} else " selected")
+    rendered = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if str(value) in selected else "", label) for value, label in options),
+    )
+    return any_option + rendered

@@ -10,8 +10,14 @@ import pytest
 CHROMIUM = os.environ.get("CEK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # The machine has no internet: switch off Chromium's background traffic, which would only be refused.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 

@@ -9,7 +9,11 @@ from inventory.models import Key
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, KeyFactory, KeyStoreFactory, UserFactory, purpose
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("transactional_catalog")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("transactional_catalog"),
+]
 
 
 @pytest.fixture
@@ -24,7 +28,9 @@ def people():
 @pytest.fixture
 def inventory(people):
     store = KeyStoreFactory(name="prod-kms")
-    KeyFactory(name="inference-log-key", store=store, owner=people["owner"], purpose=purpose("inference-log-encryption"))
+    KeyFactory(
+        name="inference-log-key", store=store, owner=people["owner"], purpose=purpose("inference-log-encryption")
+    )
     KeyFactory(name="billing-db-key", store=store, purpose=purpose("data-encryption"))
     return store
 

@@ -65,7 +65,11 @@ def test_a_user_without_a_role_is_refused(outsider):
 def test_password_change(grc_client):
     response = grc_client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "a-much-longer-passphrase-2026", "new_password2": "a-much-longer-passphrase-2026"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-longer-passphrase-2026",
+            "new_password2": "a-much-longer-passphrase-2026",
+        },
     )
     assert response.status_code == 302
     assert Client().login(username="alice", password="a-much-longer-passphrase-2026")
@@ -106,20 +110,30 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "CEK_SECRET_KEY"} | {"CEK_DEBUG": "0", "CEK_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "CEK_SECRET_KEY"} | {
+        "CEK_DEBUG": "0",
+        "CEK_DATA_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode != 0 and "CEK_SECRET_KEY" in result.stderr
 
 
 def test_a_misspelt_boolean_stops_start_up(tmp_path):
     env = {**os.environ, "CEK_DEBUG": "yse", "CEK_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode != 0 and "CEK_DEBUG='yse' is not a boolean" in result.stderr
 
 
@@ -141,6 +155,11 @@ def test_the_admin_is_for_superusers_only(grc_client):
     admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 16)
     client = Client()
     client.force_login(admin_user)
-    for path in ("/admin/", "/admin/inventory/key/", "/admin/auth/user/", "/admin/cek/apitoken/",
-                 f"/admin/auth/user/{admin_user.pk}/change/"):
+    for path in (
+        "/admin/",
+        "/admin/inventory/key/",
+        "/admin/auth/user/",
+        "/admin/cek/apitoken/",
+        f"/admin/auth/user/{admin_user.pk}/change/",
+    ):
         assert client.get(path).status_code == 200, path

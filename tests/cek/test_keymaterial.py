@@ -529,3 +529,11 @@ def test_a_megabyte_of_adversarial_input_is_checked_in_under_a_second(build):
     find_key_material(text)
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+def test_a_pkcs11_uri_naming_the_hsm_token_is_an_identifier_not_a_secret():
+    from cek.keymaterial import find_key_material
+
+    assert find_key_material("pkcs11:token=nw-sign-01;object=model-artifact-signing;type=private") is None
+    assert find_key_material("token=nw-sign-01-abcdef") is not None
+    assert find_key_material("pkcs11:token=nw-sign-01;pin-value=492817365") is not None

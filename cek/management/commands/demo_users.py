@@ -119,11 +119,11 @@ def demo_users_ensure(*, reset_passwords: bool = False) -> dict[str, DemoUserRes
 
 def demo_users_table(results: dict[str, DemoUserResult]) -> list[str]:
     """Lines describing the accounts and their demo passwords, for the console."""
-    lines = [f"{'username':<8}  {'role':<16}  {'password':<18}  status"]
+    lines = [f"{'username':<8}  {'role':<16}  {'password':<34}  status"]
     for result in results.values():
         status = "created" if result.created else "password reset" if result.password_set else "already existed"
         password = result.demo.password if result.password_set else f"{result.demo.password} (unless changed)"
-        lines.append(f"{result.demo.username:<8}  {result.demo.role_label:<16}  {password:<18}  {status}")
+        lines.append(f"{result.demo.username:<8}  {result.demo.role_label:<16}  {password:<34}  {status}")
     return lines
 
 
