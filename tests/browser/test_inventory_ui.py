@@ -35,6 +35,12 @@ def inventory(people):
     return store
 
 
+def log_out(page) -> None:
+    with page.expect_navigation():
+        page.click("text=Log out")
+    page.wait_for_url("**/accounts/login/")
+
+
 def nav_links(page) -> list[str]:
     return [link.inner_text() for link in page.locator(".mainnav a").all()]
 
@@ -42,18 +48,20 @@ def nav_links(page) -> list[str]:
 def test_each_role_sees_its_own_navigation(page, people, inventory):
     log_in(page, "grace", PASSWORD)
     assert "Keys" in nav_links(page) and "Import" in nav_links(page)
-    page.click("text=Log out")
+    log_out(page)
 
     log_in(page, "olivia", PASSWORD)
     assert "My keys" in nav_links(page) and "Import" not in nav_links(page)
-    page.click(".mainnav >> text=My keys")
+    with page.expect_navigation():
+        page.click(".mainnav >> text=My keys")
     assert page.locator("table.data").inner_text().count("inference-log-key") == 1
     assert "billing-db-key" not in page.content()
-    page.click("text=Log out")
+    log_out(page)
 
     log_in(page, "audrey", PASSWORD)
     assert "Keys" in nav_links(page) and "Import" not in nav_links(page)
-    page.click(".mainnav >> text=Keys")
+    with page.expect_navigation():
+        page.click(".mainnav >> text=Keys")
     assert "billing-db-key" in page.content() and "New key" not in page.content()
 
 
@@ -83,7 +91,8 @@ def test_the_key_form_shows_why_a_secret_was_refused(page, people, inventory):
     page.select_option("#id_purpose", label="Data encryption — Encryption")
     page.fill("#id_purpose_justification", "x")
     page.fill("#id_description", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    page.click("form.stacked button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.stacked button[type=submit]")
     assert "Nothing was saved" in page.content()
     assert "wJalrXUtnFEMI" not in page.locator(".field.has-error").inner_text()
     assert not Key.objects.filter(name="leaky").exists()
@@ -93,11 +102,13 @@ def test_anyone_filters_the_key_list_through_the_url(page, people, inventory):
     log_in(page, "audrey", PASSWORD)
     page.goto("/inventory/keys/")
     page.select_option("select[name=purpose]", "inference-log-encryption")
-    page.click("button:has-text('Filter')")
+    with page.expect_navigation():
+        page.click("button:has-text('Filter')")
     assert "purpose=inference-log-encryption" in page.url
     rows = page.locator("table.data tbody tr")
     assert rows.count() == 1 and "inference-log-key" in rows.inner_text()
-    page.click("text=Clear filters")
+    with page.expect_navigation():
+        page.click("text=Clear filters")
     assert page.locator("table.data tbody tr").count() == 2
 
 
@@ -110,7 +121,8 @@ def test_grc_imports_a_csv_sees_the_bad_row_then_applies_the_fixed_file(page, pe
         + "prod-kms,arn:aws:kms:eu-west-1:111122223333:key/new-2,eval-data,sign,olivia\n"
     )
     log_in(page, "grace", PASSWORD)
-    page.click(".mainnav >> text=Import")
+    with page.expect_navigation():
+        page.click(".mainnav >> text=Import")
     page.set_input_files("input[type=file]", str(bad))
     page.click("button:has-text('Preview the import')")
     page.wait_for_url("**/inventory/import/*/")

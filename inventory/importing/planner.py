@@ -1,34 +1,17 @@
-"""Import services: turn a file into a plan (new / changed / unchanged / error per row), record it, apply it
-atomically, or discard it. Every format goes through here; the importers only read files.
-
-Rules (ARCHITECTURE "Flows" 1): imports preview a diff, then apply atomically; errors are per row; no partial
-writes. A plan with any error cannot be applied: the user fixes the file and uploads it again. Apply plans
-again against the inventory as it is then, inside the transaction that writes, so what changed since the
-preview is caught. References (stores, purposes, users, tenants, services, parties) must exist: an import
-never creates them.
-"""
+"""Planning: each row of a file checked (key material, references, choices, field validation) and compared
+with the inventory, giving the plan of the file (new / changed / unchanged / error per row)."""
 
 from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
-import os
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.db import DatabaseError, models, transaction
-from django.utils import timezone
+from django.db import models
 
 from cek.keymaterial import find_key_material, message_for, validate_labels
-from inventory import services
 from inventory.importers import get_importer
 from inventory.importers.base import (
     DATE_FIELDS,
@@ -42,34 +25,10 @@ from inventory.importers.base import (
     describe_value,
 )
 from inventory.importers.csv import format_binding, format_labels, format_names
-from inventory.models import (
-    Binding,
-    Key,
-    KeyImport,
-    KeyKind,
-    KeyState,
-    KeyStore,
-    Party,
-    Purpose,
-    Service,
-    SsrmLayer,
-    Tenant,
-)
+from inventory.importing.lookups import _FOREIGN_KEYS, _USER_COLUMNS, _Lookups
+from inventory.importing.plan import Action, FieldChange, ImportPlan, RowPlan
+from inventory.models import Key, KeyKind, KeyState, Party, Purpose, Service, SsrmLayer, Tenant
 
-MAX_STORED_ERRORS = 1000
-_IN_CHUNK = 500  # values per IN (...) lookup: well below every backend's parameter limit
-
-# Reference columns: column -> (natural-key attribute of the referenced object)
-_FOREIGN_KEYS: dict[str, str] = {
-    "store": "name",
-    "purpose": "slug",
-    "purpose_approver": "username",
-    "owner": "username",
-    "backup_owner": "username",
-    "tenant": "slug",
-    "custodian": "name",
-}
-_USER_COLUMNS = ("owner", "backup_owner", "purpose_approver")
 _CHOICES: dict[str, tuple[type[models.TextChoices], str]] = {
     "kind": (KeyKind, KeyKind.SYMMETRIC_KEY),
     "state": (KeyState, KeyState.ACTIVE),
@@ -85,100 +44,6 @@ _MAX_LENGTHS = {f.name: f.max_length for f in Key._meta.fields if getattr(f, "ma
 _SCALAR_FIELDS = tuple(f.name for f in Key._meta.concrete_fields if not f.is_relation and f.name in KEY_FIELDS)
 
 
-class Action(StrEnum):
-    NEW = "new"
-    CHANGED = "changed"
-    UNCHANGED = "unchanged"
-    ERROR = "error"
-
-
-@dataclass(slots=True)
-class FieldChange:
-    column: str
-    old: str
-    new: str
-
-
-@dataclass
-class RowPlan:
-    """What applying one row would do. ``values`` are model attributes (related objects as instances);
-    ``exposed_to`` and ``bindings`` are None when the row leaves them alone."""
-
-    row: int
-    store: str
-    external_id: str
-    name: str
-    action: Action
-    changes: list[FieldChange] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    key: Key | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    exposed_to: list[Party] | None = None
-    bindings: list[tuple[Service, Tenant | None, Purpose, str, list[str]]] | None = None
-    current_bindings: list[Binding] = field(default_factory=list)
-
-    @property
-    def changed_columns(self) -> set[str]:
-        return {change.column for change in self.changes}
-
-
-@dataclass
-class ImportPlan:
-    format: str
-    file_name: str
-    rows: list[RowPlan] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    file_error: str = ""
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.file_error or self.errors)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        by_action = {action: 0 for action in Action}
-        for row in self.rows:
-            by_action[row.action] += 1
-        planned = {row.row for row in self.rows}
-        unparsed = {error.row for error in self.errors if error.row is not None} - planned
-        error_rows = {error.row for error in self.errors if error.row is not None}
-        return {
-            "rows": len(self.rows) + len(unparsed),
-            "new": by_action[Action.NEW],
-            "changed": by_action[Action.CHANGED],
-            "unchanged": by_action[Action.UNCHANGED],
-            "errors": len(error_rows) + (1 if self.file_error else 0),
-            "error_messages": len(self.errors) + (1 if self.file_error else 0),
-        }
-
-    def rows_with(self, *actions: Action) -> list[RowPlan]:
-        return [row for row in self.rows if row.action in actions]
-
-
-class ImportApplyError(Exception):
-    """Apply refused or failed; nothing was written. ``errors`` are the row errors, when there are any."""
-
-    def __init__(self, message: str, errors: Iterable[RowError] = ()) -> None:
-        super().__init__(message)
-        self.errors = list(errors)
-
-
-class _RowWriteError(Exception):
-    def __init__(self, row: int, message: str) -> None:
-        super().__init__(f"Row {row}: {message}")
-
-
-# --- Planning ------------------------------------------------------------------------------------------
-
-
-def _fetch_in(queryset: models.QuerySet, field_name: str, values: Iterable[str]) -> list:
-    wanted = sorted({value for value in values if value})
-    found: list = []
-    for start in range(0, len(wanted), _IN_CHUNK):
-        found.extend(queryset.filter(**{f"{field_name}__in": wanted[start : start + _IN_CHUNK]}))
-    return found
-
-
 def _natural(obj: Any, column: str) -> str:
     return getattr(obj, _FOREIGN_KEYS[column]) if obj is not None else ""
 
@@ -191,53 +56,6 @@ def _display(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
-
-
-class _Lookups:
-    """Every object the rows refer to, fetched once: a fixed number of queries whatever the row count."""
-
-    def __init__(self, rows: list[KeyRow]) -> None:
-        user_model = get_user_model()
-        self.stores = {s.name: s for s in _fetch_in(KeyStore.objects.all(), "name", (r.store for r in rows))}
-        self.purposes = {p.slug: p for p in Purpose.objects.all()}
-        self.active_purposes = sorted(slug for slug, p in self.purposes.items() if p.is_active)
-        self.users = {
-            u.username: u
-            for u in _fetch_in(
-                user_model.objects.all(), "username", (getattr(r, c) for r in rows for c in _USER_COLUMNS)
-            )
-        }
-        tenant_slugs = {r.tenant for r in rows} | {b.tenant for r in rows for b in r.bindings or ()}
-        self.tenants = {t.slug: t for t in _fetch_in(Tenant.objects.all(), "slug", tenant_slugs)}
-        self.services = {
-            s.slug: s
-            for s in _fetch_in(Service.objects.all(), "slug", (b.service for r in rows for b in r.bindings or ()))
-        }
-        party_names = {r.custodian for r in rows} | {name for r in rows for name in r.exposed_to}
-        self.parties = {p.name: p for p in _fetch_in(Party.objects.all(), "name", party_names)}
-
-        # Existing keys of the stores involved, keyed by (store id, external id). A small file only loads its
-        # own keys; a large one loads the stores' keys in one query rather than thousands of small ones.
-        store_ids = sorted(s.pk for s in self.stores.values())
-        external_ids = {r.external_id for r in rows if r.external_id}
-        keys = Key.objects.filter(store_id__in=store_ids).select_related(
-            "store", "purpose", "owner", "backup_owner", "purpose_approver", "tenant", "custodian"
-        )
-        scope = models.Q(key__store_id__in=store_ids)
-        if len(external_ids) <= _IN_CHUNK:
-            keys = keys.filter(external_id__in=external_ids)
-            scope &= models.Q(key__external_id__in=external_ids)
-        self.keys = {(k.store_id, k.external_id): k for k in keys} if store_ids else {}
-
-        self.exposed: dict[int, dict[int, str]] = defaultdict(dict)
-        if store_ids and any("exposed_to" in r.fields for r in rows):
-            through = Key.exposed_to.through.objects.filter(scope)
-            for key_id, party_id, party_name in through.values_list("key_id", "party_id", "party__name"):
-                self.exposed[key_id][party_id] = party_name
-        self.bindings: dict[int, list[Binding]] = defaultdict(list)
-        if store_ids and any(r.bindings is not None for r in rows):
-            for binding in Binding.objects.filter(scope).select_related("service", "tenant", "purpose").order_by("pk"):
-                self.bindings[binding.key_id].append(binding)
 
 
 class _RowPlanner:
@@ -560,191 +378,3 @@ def key_import_plan(*, data: bytes, file_name: str, format: str) -> ImportPlan:
         [*parsed.errors, *(error for row in plan.rows for error in row.errors)], key=lambda e: (e.row or 0)
     )
     return plan
-
-
-# --- Recording, applying, discarding ------------------------------------------------------------------
-
-
-def _stored_errors(plan: ImportPlan) -> list[dict[str, Any]]:
-    if plan.file_error:
-        return [RowError(None, "", plan.file_error).as_dict()]
-    return [error.as_dict() for error in plan.errors[:MAX_STORED_ERRORS]]
-
-
-def key_import_preview(*, data: bytes, file_name: str, format: str, actor) -> tuple[KeyImport, ImportPlan]:
-    """Plan an import and record it as a ``KeyImport`` (who, when, file name, SHA-256, counts, errors).
-
-    The file is kept for apply, unless the file as a whole is rejected (then the record is ``failed`` with
-    the reason in ``last_error`` and the file is not kept: it may hold key material)."""
-    file_name = os.path.basename(file_name.replace("\\", "/"))[:255] or "upload"
-    plan = key_import_plan(data=data, file_name=file_name, format=format)
-    record = KeyImport(
-        format=format[:30],
-        file_name=file_name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        created_by=actor,
-        counts=plan.counts,
-        errors=_stored_errors(plan),
-    )
-    if plan.file_error:
-        record.status, record.last_error = KeyImport.Status.FAILED, plan.file_error
-        record.save()
-        return record, plan
-    with transaction.atomic():
-        record.save()  # first, so the storage path can carry its id
-        record.file.save(file_name, ContentFile(data), save=False)
-        record.save(update_fields=["file"])
-    return record, plan
-
-
-def key_import_read(key_import: KeyImport) -> bytes:
-    """The kept file of a previewed import, checked against the digest recorded at upload."""
-    if not key_import.file:
-        raise ImportFileError("The uploaded file was not kept (the import was discarded or rejected); upload it again.")
-    try:
-        with key_import.file.open("rb") as handle:
-            data = handle.read()
-    except OSError:
-        raise ImportFileError("The uploaded file is no longer available; upload it again.") from None
-    if hashlib.sha256(data).hexdigest() != key_import.sha256:
-        raise ImportFileError("The kept file no longer matches the upload (SHA-256 differs); upload it again.")
-    return data
-
-
-def key_import_plan_for(key_import: KeyImport) -> ImportPlan:
-    """Plan a recorded import again from its kept file, against the inventory as it is now."""
-    try:
-        data = key_import_read(key_import)
-    except ImportFileError as exc:
-        return ImportPlan(format=key_import.format, file_name=key_import.file_name, file_error=str(exc))
-    return key_import_plan(data=data, file_name=key_import.file_name, format=key_import.format)
-
-
-def _change_reason(key_import: KeyImport) -> str:
-    try:
-        label = get_importer(key_import.format).label
-    except ImportFileError:
-        label = key_import.format
-    return f"{label} import {key_import.file_name}"
-
-
-def _validation_text(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"column '{name}': {' '.join(messages)}" for name, messages in exc.message_dict.items())
-    return " ".join(exc.messages)
-
-
-def _sync_bindings(key: Key, plan: RowPlan, *, actor, reason: str) -> None:
-    wanted = {
-        (s.pk, t.pk if t else None, p.pk): (s, t, p, principal, ops) for s, t, p, principal, ops in plan.bindings or ()
-    }
-    have = set()
-    for binding in plan.current_bindings:
-        identity = (binding.service_id, binding.tenant_id, binding.purpose_id)
-        if identity in wanted:
-            have.add(identity)
-        else:
-            services.object_delete(instance=binding, actor=actor)
-    for identity, (service, tenant, purpose, principal, operations) in wanted.items():
-        if identity not in have:
-            binding = Binding(
-                key=key, service=service, tenant=tenant, purpose=purpose, principal=principal, operations=operations
-            )
-            services.object_save(instance=binding, actor=actor, reason=reason)
-
-
-def _write(plan: ImportPlan, *, actor, reason: str) -> None:
-    for row in plan.rows_with(Action.NEW, Action.CHANGED):
-        try:
-            key = row.key if row.key is not None else Key()
-            key_columns = row.changed_columns - {"services"}
-            if row.key is None or key_columns:
-                for name, value in row.values.items():
-                    setattr(key, name, value)
-                services.key_save(key=key, actor=actor, exposed_to=row.exposed_to, reason=reason)
-            if row.bindings is not None and (row.key is None or "services" in row.changed_columns):
-                _sync_bindings(key, row, actor=actor, reason=reason)
-        except ValidationError as exc:
-            raise _RowWriteError(row.row, _validation_text(exc)) from exc
-        except DatabaseError as exc:
-            raise _RowWriteError(row.row, f"the database refused the change ({exc.__class__.__name__}).") from exc
-
-
-class _Rejected(Exception):
-    def __init__(self, plan: ImportPlan) -> None:
-        self.plan = plan
-
-
-def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
-    """Apply a previewed import in one transaction: every row or none.
-
-    The kept file is planned again against the inventory as it is now. If any row has an error, nothing is
-    written, the new errors are recorded on the import and :class:`ImportApplyError` is raised; if a write
-    fails, nothing is written, the import is marked failed and :class:`ImportApplyError` is raised. History
-    entries are attributed to ``actor`` with the reason "<format> import <file name>"."""
-    try:
-        with transaction.atomic():
-            locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-            if locked.status != KeyImport.Status.PREVIEWED:
-                raise ImportApplyError(
-                    f"This import is {locked.get_status_display().lower()}; only a previewed import can be applied."
-                )
-            if locked.errors:
-                raise ImportApplyError(
-                    "This import has errors, so nothing can be applied (imports are all or nothing). "
-                    "Fix the file and upload it again."
-                )
-            try:
-                data = key_import_read(locked)
-            except ImportFileError as exc:
-                raise ImportApplyError(str(exc)) from None
-            plan = key_import_plan(data=data, file_name=locked.file_name, format=locked.format)
-            if plan.has_errors:
-                raise _Rejected(plan)
-            _write(plan, actor=actor, reason=_change_reason(locked))
-            locked.status = KeyImport.Status.APPLIED
-            locked.counts = plan.counts
-            locked.applied_at = timezone.now()
-            locked.last_error = ""
-            locked.save(update_fields=["status", "counts", "applied_at", "last_error"])
-    except _Rejected as exc:
-        KeyImport.objects.filter(pk=key_import.pk).update(counts=exc.plan.counts, errors=_stored_errors(exc.plan))
-        key_import.refresh_from_db()
-        count = exc.plan.counts["errors"]
-        raise ImportApplyError(
-            f"Nothing was imported: the inventory changed since the preview and {count} row"
-            f"{'s' if count != 1 else ''} now {'have' if count != 1 else 'has'} errors. "
-            "Fix the file and upload it again.",
-            exc.plan.errors or [RowError(None, "", exc.plan.file_error)],
-        ) from None
-    except _RowWriteError as exc:
-        KeyImport.objects.filter(pk=key_import.pk).update(status=KeyImport.Status.FAILED, last_error=str(exc))
-        key_import.refresh_from_db()
-        raise ImportApplyError(f"Nothing was imported: {exc}") from exc
-    key_import.refresh_from_db()
-    return key_import
-
-
-def key_import_discard(*, key_import: KeyImport, actor) -> KeyImport:
-    """Drop a previewed import: its kept file is deleted and it can no longer be applied."""
-    with transaction.atomic():
-        locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-        if locked.status != KeyImport.Status.PREVIEWED:
-            raise ValidationError(
-                f"This import is {locked.get_status_display().lower()}; only a previewed import can be discarded."
-            )
-        if locked.file:
-            locked.file.delete(save=False)
-        locked.status = KeyImport.Status.DISCARDED
-        locked.save(update_fields=["status", "file"])
-    key_import.refresh_from_db()
-    return key_import
-
-
-def import_summary(counts: dict[str, int]) -> str:
-    """ "Imported 120 keys: 100 new, 20 changed" (and the unchanged ones, if any)."""
-    new, changed, unchanged = counts.get("new", 0), counts.get("changed", 0), counts.get("unchanged", 0)
-    total = new + changed
-    text = f"Imported {total} key{'s' if total != 1 else ''}: {new} new, {changed} changed"
-    return text + (f"; {unchanged} unchanged" if unchanged else "") + "."
