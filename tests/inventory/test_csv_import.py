@@ -7,12 +7,13 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
-from inventory import importing, services
+from inventory import importing
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError
+from inventory.importing import apply
 from inventory.models import Binding, Key, KeyImport, Purpose
 from tests.factories import BindingFactory, KeyFactory
 from tests.inventory.fixtures import GOOD_CSV, csv_text, make_references
@@ -361,25 +362,128 @@ def test_an_unknown_format_is_a_file_error(refs, alice):
 # --- Atomic apply -------------------------------------------------------------------------------------------
 
 
-def test_a_failure_while_writing_the_third_row_writes_nothing(refs, alice, monkeypatch):
+def _nothing_was_written() -> bool:
+    exposures = Key.exposed_to.through.objects.count() + Key.history.model.exposed_to.model.objects.count()
+    history = Key.history.count() + Binding.history.count()
+    return Key.objects.count() == Binding.objects.count() == exposures == history == 0
+
+
+def test_a_failure_after_the_first_batch_writes_nothing(refs, alice, monkeypatch):
     record, plan = preview(GOOD_CSV.read_bytes(), alice)
     assert not plan.has_errors
-    real_key_save, calls = services.key_save, []
+    real_write, written_before = apply._BatchWriter.write, []
 
-    def failing_key_save(**kwargs):
-        calls.append(kwargs["key"].external_id)
-        if len(calls) == 3:
-            raise services.ValidationError({"name": ["Simulated failure."]})
-        return real_key_save(**kwargs)
+    def failing_write(writer):
+        if written_before:
+            raise IntegrityError("Simulated failure.")
+        real_write(writer)
+        written_before.append((Key.objects.count(), Binding.objects.count(), Key.history.count()))
 
-    monkeypatch.setattr(services, "key_save", failing_key_save)
-    with pytest.raises(importing.ImportApplyError, match=r"Row 4: column 'name': Simulated failure\."):
+    monkeypatch.setattr(apply, "BATCH_SIZE", 1)
+    monkeypatch.setattr(apply._BatchWriter, "write", failing_write)
+    with pytest.raises(
+        importing.ImportApplyError,
+        match=r"^Nothing was imported: Row 3: the database refused the change \(IntegrityError\)",
+    ):
         importing.key_import_apply(key_import=record, actor=alice)
 
-    assert len(calls) == 3
-    assert Key.objects.count() == 0 and Binding.objects.count() == 0 and Key.history.count() == 0
+    assert written_before == [(1, 1, 1)]  # the first batch was written, then rolled back with the rest
+    assert _nothing_was_written()
     record.refresh_from_db()
-    assert record.status == KeyImport.Status.FAILED and record.last_error.startswith("Row 4:")
+    assert record.status == KeyImport.Status.FAILED and record.last_error.startswith("Row 3:")
+
+
+def test_a_row_the_database_refuses_writes_nothing(refs, alice, monkeypatch):
+    record, plan = preview(GOOD_CSV.read_bytes(), alice)
+    assert not plan.has_errors
+    real_plan = apply.key_import_plan
+
+    def plan_then_race(**kwargs):
+        planned = real_plan(**kwargs)
+        # Someone adds the third row's key between the planning and the writing (in this transaction, so the
+        # rollback removes it too): the database's unique constraint refuses the bulk insert.
+        KeyFactory(store=refs["stores"][1], external_id="kv/llm/provider-token")
+        return planned
+
+    monkeypatch.setattr(apply, "key_import_plan", plan_then_race)
+    with pytest.raises(importing.ImportApplyError, match=r"One of rows 2-4: the database refused the change"):
+        importing.key_import_apply(key_import=record, actor=alice)
+
+    assert _nothing_was_written()
+    record.refresh_from_db()
+    assert record.status == KeyImport.Status.FAILED and "IntegrityError" in record.last_error
+
+
+def test_a_binding_the_model_refuses_is_reported_with_its_row_and_nothing_is_written(refs, alice, monkeypatch):
+    record, _ = preview(GOOD_CSV.read_bytes(), alice)
+    real_plan = apply.key_import_plan
+
+    def plan_with_a_bad_principal(**kwargs):
+        planned = real_plan(**kwargs)
+        signing = planned.rows[1]
+        signing.bindings = [(s, t, p, "password=hunter2hunter2", ops) for s, t, p, _, ops in signing.bindings]
+        return planned
+
+    monkeypatch.setattr(apply, "key_import_plan", plan_with_a_bad_principal)
+    with pytest.raises(importing.ImportApplyError, match=r"Row 3: column 'principal': ") as exc:
+        importing.key_import_apply(key_import=record, actor=alice)
+
+    assert "hunter2" not in str(exc.value)
+    assert _nothing_was_written()
+
+
+def test_removed_bindings_and_exposures_are_in_the_history_attributed_to_the_importer(refs, alice):
+    record, _ = preview(GOOD_CSV.read_bytes(), alice, "keys_good.csv")
+    importing.key_import_apply(key_import=record, actor=alice)
+    token = Key.objects.get(external_id="kv/llm/provider-token")
+    (created,) = token.history.all()
+    assert [link.party.name for link in created.exposed_to.all()] == ["Partner Labs"]
+    text = GOOD_CSV.read_text().replace(",MSA-2025-17,Partner Labs,", ",MSA-2025-17,,")
+    text = text.replace("inference-gateway@acme", "training-pipeline")
+
+    record, plan = preview(text.encode(), alice, "keys_v2.csv")
+    assert plan.counts["changed"] == 2
+    importing.key_import_apply(key_import=record, actor=alice)
+
+    assert not token.exposed_to.exists()
+    latest = token.history.first()
+    assert (latest.history_type, latest.history_user, latest.history_change_reason) == (
+        "~",
+        alice,
+        "CSV import keys_v2.csv",
+    )
+    assert not latest.exposed_to.exists()
+    logs = Key.objects.get(external_id=f"{ARN}0001")
+    removed = Binding.history.get(key_id=logs.pk, history_type="-")
+    assert (removed.service.slug, removed.history_user, removed.history_change_reason) == (
+        "inference-gateway",
+        alice,
+        "CSV import keys_v2.csv",
+    )
+    assert [b.service.slug for b in logs.bindings.all()] == ["training-pipeline"]
+    assert logs.history.count() == 1  # only its bindings changed: the key itself was not written
+
+
+def test_rows_changing_different_columns_keep_each_others_values(refs, alice):
+    first = KeyFactory(store=refs["stores"][0], external_id=f"{ARN}0001", name="First", owner=refs["users"]["bob"])
+    second = KeyFactory(store=refs["stores"][0], external_id=f"{ARN}0002", name="Second", owner=refs["users"]["bob"])
+    columns = ["store", "external_id", "name", "purpose", "owner"]
+    purpose = first.purpose.slug
+    data = csv_text(
+        columns,
+        [
+            ["prod-kms-eu", f"{ARN}0001", "First renamed", purpose, "bob"],
+            ["prod-kms-eu", f"{ARN}0002", "Second", second.purpose.slug, "carol"],
+        ],
+    )
+    record, plan = preview(data, alice)
+    assert [[c.column for c in r.changes] for r in plan.rows] == [["name"], ["owner"]]
+    importing.key_import_apply(key_import=record, actor=alice)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.name, first.owner.username) == ("First renamed", "bob")
+    assert (second.name, second.owner.username) == ("Second", "carol")
 
 
 def test_apply_checks_the_rows_again_against_the_inventory_as_it_is_then(refs, alice):
