@@ -38,7 +38,6 @@ class Resource:
     model: type
     form_class: type
     columns: list[Column]
-    detail_fields: list[str]
     title: str
     search: tuple[str, ...] = ("name",)
     read_roles: tuple[Role, ...] = READERS
@@ -48,6 +47,11 @@ class Resource:
     intro: str = ""
     ordering: tuple[str, ...] = ()
     detail_prefetch: tuple[str, ...] = ()
+
+    @property
+    def detail_fields(self) -> list[str]:
+        """The detail page shows what the form edits, in the same order."""
+        return list(self.form_class._meta.fields)
 
     def get_queryset(self, user) -> QuerySet:
         return self.queryset(user) if self.queryset else self.model._default_manager.all()
