@@ -47,6 +47,7 @@ class Resource:
     intro: str = ""
     ordering: tuple[str, ...] = ()
     detail_prefetch: tuple[str, ...] = ()
+    key_filter: tuple[str, str] | None = None  # (key-list parameter, object attribute): "Show the keys" link
 
     @property
     def detail_fields(self) -> list[str]:
@@ -124,6 +125,8 @@ class ObjectDetailView(ResourceMixin, DetailView):
             (obj._meta.get_field(name).verbose_name, field_display(obj, name)) for name in self.resource.detail_fields
         ]
         context["history"] = history_entries(obj)
+        if self.resource.key_filter:
+            context["key_filter_value"] = getattr(obj, self.resource.key_filter[1])
         return context
 
 

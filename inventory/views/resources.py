@@ -68,6 +68,7 @@ RESOURCES: dict[str, Resource] = {
         search=("party__name",),
     ),
     "tenant": Resource(
+        key_filter=("tenant", "slug"),
         name="tenant",
         model=Tenant,
         form_class=forms.TenantForm,
@@ -105,6 +106,7 @@ RESOURCES: dict[str, Resource] = {
         search=("name", "slug", "description"),
     ),
     "keystore": Resource(
+        key_filter=("store", "pk"),
         name="keystore",
         model=KeyStore,
         form_class=forms.KeyStoreForm,
@@ -123,6 +125,7 @@ RESOURCES: dict[str, Resource] = {
         search=("name", "account", "region"),
     ),
     "purpose": Resource(
+        key_filter=("purpose", "slug"),
         name="purpose",
         model=Purpose,
         form_class=forms.PurposeForm,

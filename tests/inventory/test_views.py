@@ -294,3 +294,14 @@ def test_the_ssrm_page_shows_catalog_ownership_and_gaps(grc_client, world):
     content = response.content.decode()
     assert "Shared CSP-MP" in content and "MP-Owned" in content
     assert "no party in role" in content
+
+
+def test_store_purpose_and_tenant_pages_link_to_their_keys(auditor_client, world):
+    cases = [
+        ("inventory:keystore-detail", world["store"].pk, f"?store={world['store'].pk}"),
+        ("inventory:purpose-detail", world["mine"].purpose_id, "?purpose=inference-log-encryption"),
+        ("inventory:tenant-detail", world["tenant"].pk, "?tenant=acme"),
+    ]
+    for url_name, pk, query in cases:
+        content = auditor_client.get(reverse(url_name, args=[pk])).content.decode()
+        assert f'href="{reverse("inventory:key-list")}{query}"' in content, url_name
