@@ -1,5 +1,5 @@
-"""Pages for importing keys (GRC only: upload -> preview -> apply or discard, past imports) and the CSV
-exports (keys for every role, narrowed to what the user may see; services and bindings).
+"""Pages for importing keys (GRC only: upload -> preview -> apply or discard, past imports) and the exports
+(keys as CSV or a CycloneDX CBOM for every role, narrowed to what the user may see; services and bindings).
 
 The views only call ``inventory.importing`` (writes) and the selectors / exporters (reads)."""
 
@@ -169,6 +169,21 @@ class KeyExportView(AnyRoleMixin, View):
         if not filterset.is_valid():
             return _invalid_filters(filterset)
         return _csv_download(exporters.get_exporter("csv", "keys")(filterset.qs), "keys")
+
+
+class KeyCbomExportView(AnyRoleMixin, View):
+    """Keys as a CycloneDX 1.6 CBOM, with the same filters and visibility as :class:`KeyExportView`."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = KeyFilter(request.GET, queryset=selectors.key_list(user=request.user), request=request)
+        if not filterset.is_valid():
+            return _invalid_filters(filterset)
+        # Streamed component by component (see inventory.exporters.cbom): constant memory for any inventory.
+        chunks = exporters.get_exporter("cbom", "keys")(filterset.qs)
+        response = StreamingHttpResponse(chunks, content_type=exporters.MEDIA_TYPES["cbom"])
+        response["Content-Disposition"] = 'attachment; filename="cek-inventory.cdx.json"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class ServiceExportView(ReadAllMixin, View):

@@ -33,6 +33,7 @@ urlpatterns = [
     path("import/<int:pk>/discard/", import_views.ImportDiscardView.as_view(), name="import-discard"),
     path("imports/", import_views.ImportListView.as_view(), name="import-list"),
     path("export/keys.csv", import_views.KeyExportView.as_view(), name="export-keys"),
+    path("export/keys.cdx.json", import_views.KeyCbomExportView.as_view(), name="export-keys-cbom"),
     path("export/services.csv", import_views.ServiceExportView.as_view(), name="export-services"),
     path("export/bindings.csv", import_views.BindingExportView.as_view(), name="export-bindings"),
 ]

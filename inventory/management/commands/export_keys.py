@@ -1,7 +1,8 @@
-"""``manage.py export_keys --format csv [--output FILE] [--table keys|services|bindings]``.
+"""``manage.py export_keys --format csv|cbom [--output FILE] [--table keys|services|bindings]``.
 
-Writes the whole inventory (the command runs with the operator's rights, not a web user's), streaming,
-so the memory used does not grow with the number of keys."""
+Writes the whole inventory (the command runs with the operator's rights, not a web user's). CSV streams, so
+the memory used does not grow with the number of keys; ``cbom`` (a CycloneDX 1.6 CBOM, keys only) is one JSON
+document built in memory."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ class Command(BaseCommand):
             "services": Service.objects.order_by("slug"),
             "bindings": Binding.objects.order_by("key__store__name", "key__external_id", "service__slug", "pk"),
         }
-        chunks = exporters.get_exporter(format, table)(querysets[table])
+        try:
+            exporter = exporters.get_exporter(format, table)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        chunks = exporter(querysets[table])
         if output is None:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")
