@@ -4,9 +4,17 @@ queries, and with role visibility applied in one place."""
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from cek.roles import can_read_all, is_key_owner
 from inventory.models import AccessGrant, Binding, Key, Purpose
+
+LIST_JOINS = ("store", "purpose", "owner", "backup_owner", "tenant")
+
+
+def owned_by(user) -> Q:
+    """Keys the user owns or backs up ("My keys")."""
+    return Q(owner=user) | Q(backup_owner=user)
 
 
 def key_visibility(user) -> Q:
@@ -14,7 +22,7 @@ def key_visibility(user) -> Q:
     if can_read_all(user):
         return Q()
     if is_key_owner(user):
-        return Q(owner=user) | Q(backup_owner=user)
+        return owned_by(user)
     return Q(pk__in=[])
 
 
@@ -22,9 +30,11 @@ def keys_for(user) -> QuerySet[Key]:
     return Key.objects.filter(key_visibility(user))
 
 
-def key_list(*, user) -> QuerySet[Key]:
-    """Keys for list pages and the API list: one query per page (plus the count)."""
-    return keys_for(user).select_related("store", "purpose", "owner", "backup_owner", "tenant")
+def key_list(*, user, mine_only: bool = False) -> QuerySet[Key]:
+    """Keys for list pages and the API list: one query per page (plus the count). ``mine_only``: the keys the
+    user owns or backs up, whatever their role."""
+    keys = Key.objects.filter(owned_by(user)) if mine_only else keys_for(user)
+    return keys.select_related(*LIST_JOINS)
 
 
 def key_detail(*, user) -> QuerySet[Key]:
@@ -76,8 +86,6 @@ def purpose_list(*, user) -> QuerySet[Purpose]:
 
 def key_counts(*, user) -> dict[str, int]:
     """Headline figures of the visible inventory, in one query."""
-    from django.utils import timezone
-
     today = timezone.localdate()
     return keys_for(user).aggregate(
         total=Count("pk"),

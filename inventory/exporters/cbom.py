@@ -44,6 +44,7 @@ from django.db.models import QuerySet
 
 import cek
 from inventory.models import Key, KeyKind, KeyState, StoreKind
+from inventory.selectors import LIST_JOINS
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
@@ -193,7 +194,7 @@ def _skeleton_bom() -> tuple[Bom, Component]:
 def _components(queryset: QuerySet[Key]) -> Iterator[Component]:
     """Algorithm components (each once, before the first key that refers to it) and key components."""
     algorithm_refs: dict[str, BomRef] = {}
-    keys = queryset.select_related("store", "purpose", "owner", "backup_owner", "tenant").prefetch_related(None)
+    keys = queryset.select_related(*LIST_JOINS).prefetch_related(None)
     for key in keys.iterator(chunk_size=CHUNK_SIZE):
         if key.algorithm and key.algorithm not in algorithm_refs:
             algorithm = algorithm_component(key.algorithm)

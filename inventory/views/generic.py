@@ -22,9 +22,6 @@ from cek.roles import Role, RoleRequiredMixin, is_grc
 from inventory import services
 from inventory.display import Column, field_display
 from inventory.history import history_entries
-from inventory.models import (
-    Key,
-)
 
 READERS = (Role.GRC, Role.AUDITOR)
 EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
@@ -47,7 +44,10 @@ class Resource:
     intro: str = ""
     ordering: tuple[str, ...] = ()
     detail_prefetch: tuple[str, ...] = ()
-    key_filter: tuple[str, str] | None = None  # (key-list parameter, object attribute): "Show the keys" link
+    key_filter: tuple[str, str] | None = None
+    initial: Callable[[Any], dict] | None = (
+        None  # initial values of a new object's form, given the user  # (key-list parameter, object attribute): "Show the keys" link
+    )
 
     @property
     def detail_fields(self) -> list[str]:
@@ -155,10 +155,8 @@ class ObjectFormView(ResourceMixin, FormView):
         for name in ("key", "service", "party"):
             if name in self.request.GET and name in self.resource.form_class.base_fields:
                 initial[name] = self.request.GET[name]
-        if self.resource.model is Key and "pk" not in self.kwargs:
-            from django.utils import timezone
-
-            initial.update(purpose_approver=self.request.user.pk, purpose_reviewed_on=timezone.localdate())
+        if self.resource.initial and "pk" not in self.kwargs:
+            initial.update(self.resource.initial(self.request.user))
         return initial
 
     def form_valid(self, form):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView
 
 from cek.roles import RoleRequiredMixin, is_grc
@@ -34,13 +34,7 @@ class KeyListView(RoleRequiredMixin, ListView):
     mine_only = False
 
     def base_queryset(self) -> QuerySet[Key]:
-        queryset = selectors.key_list(user=self.request.user)
-        if self.mine_only:
-            user = self.request.user
-            queryset = Key.objects.filter(Q(owner=user) | Q(backup_owner=user)).select_related(
-                "store", "purpose", "owner", "backup_owner", "tenant"
-            )
-        return queryset
+        return selectors.key_list(user=self.request.user, mine_only=self.mine_only)
 
     def get_queryset(self):
         self.filterset = KeyFilter(self.request.GET or None, queryset=self.base_queryset(), request=self.request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.views.generic import TemplateView
 
 from cek.roles import RoleRequiredMixin, is_grc
@@ -74,7 +74,7 @@ class OverviewView(RoleRequiredMixin, TemplateView):
                 .annotate(n=Count("pk"))
                 .order_by("-n")[:8]
             ),
-            my_keys=Key.objects.filter(Q(owner=user) | Q(backup_owner=user)).count(),
+            my_keys=Key.objects.filter(selectors.owned_by(user)).count(),
             us=Party.objects.filter(is_us=True).first(),
             can_edit=is_grc(user),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from inventory import forms, selectors, services
@@ -24,6 +25,11 @@ from inventory.views.generic import EVERYONE, Resource
 
 def _save_key(*, form, actor):
     return services.key_save(key=form.instance, actor=actor, exposed_to=form.cleaned_data.get("exposed_to", []))
+
+
+def _new_key_initial(user) -> dict:
+    """Who approves a new mapping and when it was reviewed default to the GRC user entering it, today."""
+    return {"purpose_approver": user.pk, "purpose_reviewed_on": timezone.localdate()}
 
 
 def _save_party(*, form, actor):
@@ -155,6 +161,7 @@ RESOURCES: dict[str, Resource] = {
         columns=[],
         queryset=lambda user: selectors.key_list(user=user),
         read_roles=EVERYONE,
+        initial=_new_key_initial,
         save=_save_key,
         delete=_delete_key,
     ),
