@@ -136,6 +136,16 @@ class ApiRolePermission(BasePermission):
         return Role.KEY_OWNER in roles and getattr(view, "key_owner_readable", False)
 
 
+class ApiGrcPermission(BasePermission):
+    """GRC only, reads included (imports: the files and their plans are working material of GRC)."""
+
+    message = "Only GRC staff may use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and Role.GRC in user_roles(user))
+
+
 class ApiAnyRolePermission(BasePermission):
     """Read-only access for any of the three roles (the OpenAPI schema and Swagger UI)."""
 

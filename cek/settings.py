@@ -165,13 +165,15 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Exchange bindings (one file per queue); kombu's default is "control" in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = "django-db"
@@ -185,7 +187,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "inventory-fail-stale-imports": {
+        "task": "inventory.tasks.fail_stale_imports",
+        "schedule": 600.0,
+    },
+}
+
+# --- Cache: progress of background jobs, shared by web and worker processes ----------------------
+# Redis when REDIS_URL is set; else files in the data directory (the embedded default has no server).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cek",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "KEY_PREFIX": "cek",
+        }
+    }
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -228,6 +254,10 @@ SPECTACULAR_SETTINGS = {
 # --- The app's own settings -----------------------------------------------------------------------
 CEK_ORGANISATION = env_str("CEK_ORGANISATION", "Example AI Ltd")
 CEK_IMPORT_MAX_BYTES = env_int("CEK_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Imports of more rows than this are applied by a Celery worker (with a progress bar), smaller ones at once.
+CEK_IMPORT_INLINE_ROWS = env_int("CEK_IMPORT_INLINE_ROWS", 500, minimum=0)
+# An import still "applying" this long after its worker last reported progress is marked failed (retryable).
+CEK_IMPORT_STALE_MINUTES = env_int("CEK_IMPORT_STALE_MINUTES", 30, minimum=1)
 CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEK_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

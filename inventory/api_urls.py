@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
-from inventory import api
+from inventory import api, import_api
 
 router = DefaultRouter()
 router.register("keys", api.KeyViewSet, basename="api-key")
@@ -16,5 +16,6 @@ router.register("key-stores", api.KeyStoreViewSet, basename="api-key-store")
 router.register("bindings", api.BindingViewSet, basename="api-binding")
 router.register("grants", api.AccessGrantViewSet, basename="api-grant")
 router.register("ssrm-assignments", api.SsrmAssignmentViewSet, basename="api-ssrm-assignment")
+router.register("imports", import_api.KeyImportViewSet, basename="api-import")
 
 urlpatterns = router.urls

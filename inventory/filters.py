@@ -87,6 +87,21 @@ class KeyFilter(filters.FilterSet):
     ai = filters.BooleanFilter(
         field_name="purpose__is_ai_specific", label="AI-specific purpose", widget=forms.Select(choices=YES_NO_ANY)
     )
+    unassigned = filters.BooleanFilter(
+        field_name="purpose",
+        lookup_expr="isnull",
+        label="Purpose unassigned",
+        widget=forms.Select(choices=YES_NO_ANY),
+        help_text="Keys an import found without a purpose, waiting for GRC to map them.",
+    )
+    not_seen = filters.BooleanFilter(
+        field_name="not_seen_since",
+        lookup_expr="isnull",
+        exclude=True,
+        label="No longer listed by the store",
+        widget=forms.Select(choices=YES_NO_ANY),
+    )
+    platform_managed = filters.BooleanFilter(label="Managed by the platform", widget=forms.Select(choices=YES_NO_ANY))
     ordering = filters.OrderingFilter(
         fields={value: value for value in KEY_ORDERING},
         field_labels={value: label for value, (label, _) in KEY_ORDERING.items()},

@@ -153,7 +153,18 @@ class ServiceForm(FieldsetsMixin, forms.ModelForm):
 class KeyStoreForm(FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = KeyStore
-        fields = ["name", "kind", "account", "region", "operating_party", "purpose_tag_key", "description"]
+        fields = [
+            "name",
+            "kind",
+            "account",
+            "region",
+            "operating_party",
+            "purpose_tag_key",
+            "owner_tag_key",
+            "service_tag_key",
+            "tenant_tag_key",
+            "description",
+        ]
 
 
 class PurposeForm(FieldsetsMixin, forms.ModelForm):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views import View
@@ -20,12 +20,14 @@ from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
 from inventory.filters import BindingFilter, KeyFilter
-from inventory.importers import format_choices
+from inventory.importers import REGISTRY, format_choices
 from inventory.importers.csv import COLUMNS
-from inventory.models import KeyImport, Service
+from inventory.models import KeyImport, KeyStore, Service
 
 PREVIEW_ROWS = 200  # new/changed rows shown on the preview page
 PREVIEW_ERRORS = 500
+PREVIEW_WARNINGS = 500
+PREVIEW_MISSING = 100
 
 
 def _megabytes(size: int) -> str:
@@ -34,7 +36,19 @@ def _megabytes(size: int) -> str:
 
 class ImportUploadForm(forms.Form):
     format = forms.ChoiceField(choices=format_choices, initial="csv")
-    file = forms.FileField(help_text="UTF-8 text; the first row names the columns.")
+    file = forms.FileField(help_text="A CSV file with the template's columns, or a platform's JSON export.")
+    store = forms.ModelChoiceField(
+        queryset=KeyStore.objects.order_by("name"),
+        required=False,
+        empty_label="Match from the file",
+        help_text="The key store the file was exported from. Platform exports are matched to a store by kind, "
+        "account and region when you leave this empty; CSV and CBOM files may name the store in each row.",
+    )
+    full = forms.BooleanField(
+        label="This file lists every key of the store",
+        required=False,
+        help_text='Keys of the store that the file does not list are marked "not seen since" today (never deleted).',
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -53,6 +67,7 @@ class ImportUploadView(GrcRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             columns=COLUMNS,
+            formats=list(REGISTRY.values()),
             max_size=_megabytes(settings.CEK_IMPORT_MAX_BYTES),
             recent=KeyImport.objects.select_related("created_by")[:5],
             **kwargs,
@@ -61,7 +76,12 @@ class ImportUploadView(GrcRequiredMixin, FormView):
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         record, plan = importing.key_import_preview(
-            data=upload.read(), file_name=upload.name, format=form.cleaned_data["format"], actor=self.request.user
+            data=upload.read(),
+            file_name=upload.name,
+            format=form.cleaned_data["format"],
+            actor=self.request.user,
+            store=form.cleaned_data["store"],
+            full=form.cleaned_data["full"],
         )
         if plan.file_error:
             form.add_error("file", plan.file_error)
@@ -76,10 +96,20 @@ class ImportPreviewView(GrcRequiredMixin, TemplateView):
     template_name = "inventory/import_preview.html"
 
     def get_context_data(self, **kwargs):
-        record = get_object_or_404(KeyImport.objects.select_related("created_by"), pk=self.kwargs["pk"])
+        record = get_object_or_404(
+            KeyImport.objects.select_related("created_by", "applied_by", "store"), pk=self.kwargs["pk"]
+        )
         context = super().get_context_data(record=record, **kwargs)
         if record.status != KeyImport.Status.PREVIEWED:
-            context.update(counts=record.counts, errors=record.errors[:PREVIEW_ERRORS], can_apply=False)
+            progress = importing.progress_read(record.pk) if record.status == KeyImport.Status.APPLYING else None
+            context.update(
+                counts=record.counts,
+                errors=record.errors[:PREVIEW_ERRORS],
+                warnings=record.warnings[:PREVIEW_WARNINGS],
+                unknowns=record.unknowns,
+                can_apply=False,
+                percent=importing.progress_percent(progress),
+            )
             return context
         plan = importing.key_import_plan_for(record)
         errors = [error.as_dict() for error in plan.errors] or (
@@ -90,6 +120,10 @@ class ImportPreviewView(GrcRequiredMixin, TemplateView):
             plan=plan,
             counts=plan.counts,
             errors=errors[:PREVIEW_ERRORS],
+            warnings=[warning.as_dict() for warning in plan.warnings[:PREVIEW_WARNINGS]],
+            unknowns=plan.unknowns,
+            missing=plan.missing[:PREVIEW_MISSING],
+            in_background=importing.runs_in_background(record),
             changes=changes[:PREVIEW_ROWS],
             more_changes=max(0, len(changes) - PREVIEW_ROWS),
             can_apply=not plan.has_errors and not record.errors,
@@ -105,12 +139,49 @@ class ImportApplyView(GrcRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         record = get_object_or_404(KeyImport, pk=pk)
         try:
-            record = importing.key_import_apply(key_import=record, actor=request.user)
+            record = importing.key_import_start(key_import=record, actor=request.user)
         except importing.ImportApplyError as exc:
             messages.error(request, str(exc))
             return redirect("inventory:import-preview", pk=pk)
+        if record.status == KeyImport.Status.APPLYING:
+            messages.info(request, f"Applying {record.file_name} in the background; this page shows its progress.")
+            return redirect("inventory:import-preview", pk=pk)
         messages.success(request, importing.import_summary(record.counts))
         return redirect("inventory:import-list")
+
+
+class ImportRetryView(GrcRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(KeyImport, pk=pk)
+        try:
+            importing.key_import_retry(key_import=record, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.info(request, "The import was planned again against the inventory as it is now; check and apply.")
+        return redirect("inventory:import-preview", pk=pk)
+
+
+class ImportStatusView(GrcRequiredMixin, View):
+    """The status and progress of an import as JSON, polled by the progress bar."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        record = get_object_or_404(KeyImport.objects.only("pk", "status", "last_error", "counts"), pk=pk)
+        progress = importing.progress_read(record.pk) if record.status == KeyImport.Status.APPLYING else None
+        return JsonResponse(
+            {
+                "id": record.pk,
+                "status": record.status,
+                "percent": 100 if record.status == KeyImport.Status.APPLIED else importing.progress_percent(progress),
+                "phase": (progress or {}).get("phase", ""),
+                "done": (progress or {}).get("done", 0),
+                "total": (progress or {}).get("total", 0),
+                "last_error": record.last_error,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 class ImportDiscardView(GrcRequiredMixin, View):
@@ -131,7 +202,7 @@ class ImportListView(GrcRequiredMixin, TemplateView):
     template_name = "inventory/import_list.html"
 
     def get_context_data(self, **kwargs):
-        paginator = Paginator(KeyImport.objects.select_related("created_by"), settings.CEK_PAGE_SIZE)
+        paginator = Paginator(KeyImport.objects.select_related("created_by", "store"), settings.CEK_PAGE_SIZE)
         page = paginator.get_page(self.request.GET.get("page"))
         return super().get_context_data(
             page_obj=page, paginator=paginator, is_paginated=page.has_other_pages(), imports=page.object_list, **kwargs

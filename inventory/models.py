@@ -317,6 +317,31 @@ class KeyStore(TimeStamped):
         validators=[free_text],
         help_text="Label/tag that carries a key's purpose on this platform.",
     )
+    owner_tag_key = models.CharField(
+        max_length=100,
+        default="owner",
+        validators=[free_text],
+        help_text="Label/tag naming a key's owner (a username or e-mail address); imports match it to users.",
+    )
+    service_tag_key = models.CharField(
+        max_length=100,
+        default="service",
+        validators=[free_text],
+        help_text="Label/tag naming the services that use a key (slugs, separated by commas).",
+    )
+    tenant_tag_key = models.CharField(
+        max_length=100,
+        default="tenant",
+        validators=[free_text],
+        help_text="Label/tag naming a key's tenant (a tenant slug).",
+    )
+    last_full_import_at = models.DateTimeField(
+        "last full import",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an import last listed every key of this store (keys it did not list are marked not seen).",
+    )
     description = models.TextField(blank=True, validators=[free_text])
     history = HistoricalRecords()
 
@@ -366,7 +391,12 @@ class Purpose(TimeStamped):
 
 
 class Key(TimeStamped):
-    """A key or secret, described by metadata only. It has exactly one purpose (a non-null foreign key)."""
+    """A key or secret, described by metadata only.
+
+    It has exactly one purpose, with one exception: a key an import found on a platform without a purpose
+    that could be derived is "purpose unassigned" (``purpose`` is None) until GRC maps it. That state counts
+    against the control, forms and the API never produce it, and a database constraint keeps an unassigned
+    key from carrying a justification, approver or review date (there is no mapping to justify)."""
 
     name = models.CharField(max_length=200, validators=[free_text])
     kind = models.CharField(max_length=30, choices=KeyKind.choices, default=KeyKind.SYMMETRIC_KEY)
@@ -374,7 +404,8 @@ class Key(TimeStamped):
         max_length=60, blank=True, validators=[free_text], help_text="E.g. AES-256-GCM, ECDSA P-256."
     )
     size_bits = models.PositiveIntegerField(null=True, blank=True)
-    store = models.ForeignKey(KeyStore, on_delete=models.PROTECT, related_name="keys")
+    # The composite indexes of Meta start with store, purpose and tenant: no single-column index of their own.
+    store = models.ForeignKey(KeyStore, on_delete=models.PROTECT, related_name="keys", db_index=False)
     external_id = models.CharField(
         max_length=500, validators=[free_text], help_text="The key's id in its store (ARN, resource name, path)."
     )
@@ -384,8 +415,27 @@ class Key(TimeStamped):
         validators=[free_text],
         help_text="The store's native usage, e.g. AWS KeyUsage ENCRYPT_DECRYPT.",
     )
+    platform_managed = models.BooleanField(
+        "managed by the platform",
+        default=False,
+        help_text="The platform creates and operates the key itself (e.g. an AWS-managed KMS key).",
+    )
+    platform_details = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_labels],
+        help_text="The platform's own facts about the key, as imported (origin, protection level, ...).",
+    )
+    not_seen_since = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when a full import of the key's store no longer listed the key; cleared when it is seen again.",
+    )
     description = models.TextField(blank=True, validators=[free_text])
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="keys")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="keys", db_index=False
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_keys"
     )
@@ -425,7 +475,9 @@ class Key(TimeStamped):
     exposure_contract = models.CharField(
         "exposure contract reference", max_length=200, blank=True, validators=[free_text]
     )
-    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="keys")
+    purpose = models.ForeignKey(
+        Purpose, on_delete=models.PROTECT, null=True, blank=True, related_name="keys", db_index=False
+    )
     purpose_justification = models.TextField(blank=True, validators=[free_text])
     purpose_approver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="approved_key_purposes"
@@ -437,6 +489,13 @@ class Key(TimeStamped):
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["store", "external_id"], name="key_unique_external_id_per_store"),
+            models.CheckConstraint(
+                condition=models.Q(purpose__isnull=False)
+                | models.Q(purpose_justification="", purpose_approver__isnull=True, purpose_reviewed_on__isnull=True),
+                name="key_unassigned_purpose_has_no_mapping",
+                violation_error_message="A key without a purpose cannot have a purpose justification, approver or "
+                "review date.",
+            ),
         ]
         indexes = [
             # The list sorts by name: each filter the page offers gets (filter, name, id) so a filtered page is an
@@ -451,6 +510,7 @@ class Key(TimeStamped):
             models.Index(fields=["state", "cryptoperiod_ends_on"]),
             models.Index(fields=["last_rotated_on"]),
             models.Index(fields=["updated_at"]),
+            models.Index(fields=["store", "not_seen_since"]),
         ]
 
     def __str__(self) -> str:
@@ -460,12 +520,18 @@ class Key(TimeStamped):
         return reverse("inventory:key-detail", args=[self.pk])
 
     @property
+    def purpose_unassigned(self) -> bool:
+        return self.purpose_id is None
+
+    @property
     def period_start(self) -> dt.date | None:
         return self.last_rotated_on or self.activated_on or self.created_on
 
     @property
     def effective_cryptoperiod_days(self) -> int | None:
-        return self.cryptoperiod_days or self.purpose.max_cryptoperiod_days
+        if self.cryptoperiod_days:
+            return self.cryptoperiod_days
+        return self.purpose.max_cryptoperiod_days if self.purpose_id is not None else None
 
     def compute_cryptoperiod_end(self) -> dt.date | None:
         start, days = self.period_start, self.effective_cryptoperiod_days
@@ -571,6 +637,19 @@ class KeyImport(models.Model):
         DISCARDED = "discarded", "Discarded"
 
     format = models.CharField(max_length=30)
+    store = models.ForeignKey(
+        KeyStore,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="imports",
+        help_text="The store the file belongs to (platform exports), chosen at upload or matched from the file.",
+    )
+    full = models.BooleanField(
+        "full import",
+        default=False,
+        help_text="The file lists every key of the store: keys it does not list are marked not seen since the import.",
+    )
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
@@ -578,10 +657,21 @@ class KeyImport(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEWED)
     counts = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="Conflicts and unknown references found in the file (they do not block it)."
+    )
+    unknowns = models.JSONField(
+        default=dict, blank=True, help_text="Owners, services and tenants named by tags that match nothing here."
+    )
+    task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task applying a large import.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When applying started.")
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_imports")
     created_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="applied_key_imports"
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -93,4 +93,6 @@ def key_counts(*, user) -> dict[str, int]:
         overdue=Count("pk", filter=Q(state="active", cryptoperiod_ends_on__lt=today)),
         unowned=Count("pk", filter=Q(state="active", owner__isnull=True)),
         ai=Count("pk", filter=Q(purpose__is_ai_specific=True)),
+        unassigned=Count("pk", filter=Q(purpose__isnull=True)),
+        not_seen=Count("pk", filter=Q(not_seen_since__isnull=False)),
     )

@@ -271,7 +271,8 @@ class KeyStoreSerializer(InventorySerializer):
     class Meta:
         model = KeyStore
         fields = (
-            "id", "url", "name", "kind", "account", "region", "operating_party", "purpose_tag_key", "description",
+            "id", "url", "name", "kind", "account", "region", "operating_party", "purpose_tag_key", "owner_tag_key",
+            "service_tag_key", "tenant_tag_key", "last_full_import_at", "description",
             *TIMESTAMPS,
         )  # fmt: skip
 
@@ -296,7 +297,7 @@ class PurposeSerializer(InventorySerializer):
 class KeySerializer(InventorySerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-key-detail")
     purpose = purpose_field(help_text="Slug of an active purpose from the catalog (exactly one per key).")
-    purpose_function = serializers.CharField(source="purpose.function", read_only=True)
+    purpose_function = serializers.CharField(source="purpose.function", read_only=True, allow_null=True)
     store_name = serializers.CharField(source="store.name", read_only=True)
     owner = user_field(help_text="Username of the key owner.")
     backup_owner = user_field(help_text="Username of the backup owner.")
@@ -324,10 +325,14 @@ class KeySerializer(InventorySerializer):
             "ssrm_layer", "state", "description", "labels", "created_on", "activated_on", "last_rotated_on",
             "expires_on", "rotation_period_days", "cryptoperiod_days", "cryptoperiod_ends_on", "exposed_to",
             "exposure_scope", "exposure_contract", "purpose_justification", "purpose_approver",
-            "purpose_reviewed_on", *TIMESTAMPS,
+            "purpose_reviewed_on", "platform_managed", "platform_details", "not_seen_since", *TIMESTAMPS,
         )  # fmt: skip
+        read_only_fields = ("platform_managed", "platform_details", "not_seen_since")
         extra_kwargs = {
-            "cryptoperiod_ends_on": {"help_text": "Derived: start of the current period plus the cryptoperiod."}
+            "cryptoperiod_ends_on": {"help_text": "Derived: start of the current period plus the cryptoperiod."},
+            "platform_managed": {"help_text": "Set by imports: the platform creates and operates the key itself."},
+            "platform_details": {"help_text": "Set by imports: the platform's own facts about the key."},
+            "not_seen_since": {"help_text": "Set when a full import of the key's store no longer listed the key."},
         }
 
     def service_save(self, *, instance, actor, m2m):

@@ -34,6 +34,39 @@ def transactional_catalog(transactional_db):
 
 
 @pytest.fixture
+def celery_worker(transactional_catalog):
+    """A real Celery worker (in a thread of this process) consuming from the real broker: Redis in CI, the
+    file broker otherwise. Its queue is private to this test run, so no other worker can take the tasks."""
+    import uuid
+
+    from celery.contrib.testing.worker import start_worker
+
+    from cek.celery import app
+
+    queue = f"cek-test-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", queues=[queue]):
+            yield app
+    finally:
+        app.conf.task_default_queue = previous
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2):
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Gave up waiting after {timeout:.0f} s.")
+
+
+@pytest.fixture
 def grc_user(db):
     return UserFactory(username="alice", roles=["grc"])
 

@@ -1,16 +1,20 @@
 """The key inventory as a CycloneDX 1.6 CBOM (cryptography bill of materials), built with cyclonedx-python-lib.
 
 Each key is a ``cryptographic-asset`` component of asset type ``related-crypto-material`` (type, id, state,
-dates, size, ``securedBy`` = its key store's protection, ``algorithmRef`` = an algorithm component). Each
-distinct algorithm string is one ``algorithm`` component. What CycloneDX has no field for (purpose, owner,
-store, tenant, SSRM layer, labels) travels as ``cek:``-namespaced component properties.
+dates, size, ``securedBy`` = its key store's protection, ``algorithmRef`` = an algorithm component) with its
+name and description. Each distinct algorithm string is one ``algorithm`` component. What CycloneDX has no
+field for (kind, store, purpose and its justification, approver and review, owners, tenant, custodian, SSRM
+layer, exposure, bindings, periods, platform usage and facts, labels) travels as ``cek:``-namespaced
+component properties, written by ``inventory.importers.cbom.properties`` and read back by the CBOM importer,
+so importing an export changes nothing. The ``cek:fields`` metadata property tells the importer which fields
+each key states in full (a missing property there means empty). Dates are midnight UTC of the day.
 
 The key material's ``value`` field is never set: the inventory holds no key material, and the export must
 not invent any. bom-refs are derived from data that does not change between exports (store id + external
 id, algorithm string), so two exports of the same inventory can be diffed.
 
-The document is built in memory (the library serialises a whole ``Bom``); the keys are read from the
-database in chunks with no prefetch, so memory grows with the size of the CBOM, not with query buffers.
+The keys are read from the database in chunks, each with its parties and bindings prefetched, and written
+component by component (see :func:`export_keys`).
 """
 
 from __future__ import annotations
@@ -40,10 +44,13 @@ from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema.schema import SchemaVersion1Dot6
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 import cek
-from inventory.models import Key, KeyKind, KeyState, StoreKind
+from inventory.importers.base import BindingRow
+from inventory.importers.cbom import KIND_MATERIAL_TYPES
+from inventory.importers.cbom.properties import FIELDS_PROPERTY, NAMESPACE, STATED_FIELDS, property_pairs
+from inventory.models import Binding, Key, KeyState, Party, StoreKind
 from inventory.selectors import LIST_JOINS
 
 SCHEMA_VERSION = SchemaVersion.V1_6
@@ -51,17 +58,11 @@ MEDIA_TYPE = "application/vnd.cyclonedx+json"
 CHUNK_SIZE = 2000  # keys per database fetch
 _SCHEMA_VIEW = SchemaVersion1Dot6
 TOOL_NAME = "cek-inventory"
-PROPERTY_NAMESPACE = "cek"
+# The joins of one key component, beyond the list's: who approved the purpose, the custodian.
+KEY_JOINS = (*LIST_JOINS, "purpose_approver", "custodian")
 
 KIND_TYPES: dict[str, RelatedCryptoMaterialType] = {
-    KeyKind.SYMMETRIC_KEY: RelatedCryptoMaterialType.SECRET_KEY,
-    KeyKind.PRIVATE_KEY: RelatedCryptoMaterialType.PRIVATE_KEY,
-    KeyKind.CERTIFICATE_PRIVATE_KEY: RelatedCryptoMaterialType.PRIVATE_KEY,
-    KeyKind.PUBLIC_KEY: RelatedCryptoMaterialType.PUBLIC_KEY,
-    KeyKind.API_TOKEN: RelatedCryptoMaterialType.TOKEN,
-    KeyKind.PASSWORD: RelatedCryptoMaterialType.PASSWORD,
-    KeyKind.SHARED_SECRET: RelatedCryptoMaterialType.SHARED_SECRET,
-    KeyKind.OTHER: RelatedCryptoMaterialType.OTHER,
+    kind: RelatedCryptoMaterialType(material_type) for kind, material_type in KIND_MATERIAL_TYPES.items()
 }
 STATES: dict[str, RelatedCryptoMaterialState] = {
     state.value: RelatedCryptoMaterialState(state.value) for state in KeyState
@@ -106,25 +107,57 @@ def _datetime(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) if day is not None else None
 
 
-def _property(name: str, value: object) -> Property:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return Property(name=f"{PROPERTY_NAMESPACE}:{name}", value=text)
+def _natural(obj: object, attribute: str) -> str:
+    return getattr(obj, attribute) if obj is not None else ""
+
+
+def key_bindings(key: Key) -> list[BindingRow]:
+    """The key's bindings as the importer reads them: one per (service, tenant, purpose), the purpose only when
+    it is not the key's own, with the principal and operations of the oldest (needs ``bindings`` prefetched)."""
+    bindings: dict[tuple[str, str, str], BindingRow] = {}
+    for binding in sorted(key.bindings.all(), key=lambda b: b.pk):
+        identity = (
+            binding.service.slug,
+            _natural(binding.tenant, "slug"),
+            binding.purpose.slug if binding.purpose_id != key.purpose_id else "",
+        )
+        bindings.setdefault(
+            identity,
+            BindingRow(*identity, principal=binding.principal or None, operations=list(binding.operations) or None),
+        )
+    return [bindings[identity] for identity in sorted(bindings)]
 
 
 def key_properties(key: Key) -> list[Property]:
-    """What CycloneDX has no field for. Empty values are left out rather than written as empty strings."""
+    """What CycloneDX has no field for, as the importer reads it (needs ``exposed_to`` and ``bindings``
+    prefetched). A key whose purpose is unassigned has no cek:purpose."""
     values = {
-        "kind": key.kind,
-        "purpose": key.purpose.slug,
-        "function": key.purpose.function,
-        "owner": key.owner.username if key.owner_id else "",
-        "backup-owner": key.backup_owner.username if key.backup_owner_id else "",
         "store": key.store.name,
-        "tenant": key.tenant.slug if key.tenant_id else "",
-        "ssrm-layer": key.ssrm_layer,
+        "kind": key.kind,
+        "purpose": _natural(key.purpose, "slug"),
+        "purpose_justification": key.purpose_justification,
+        "purpose_approver": _natural(key.purpose_approver, "username"),
+        "purpose_reviewed_on": key.purpose_reviewed_on,
+        "owner": _natural(key.owner, "username"),
+        "backup_owner": _natural(key.backup_owner, "username"),
+        "tenant": _natural(key.tenant, "slug"),
+        "custodian": _natural(key.custodian, "name"),
+        "ssrm_layer": key.ssrm_layer,
+        "platform_usage": key.platform_usage,
+        "exposure_scope": key.exposure_scope,
+        "exposure_contract": key.exposure_contract,
+        "exposed_to": [party.name for party in key.exposed_to.all()],
+        "services": key_bindings(key),
+        "rotation_period_days": key.rotation_period_days,
+        "cryptoperiod_days": key.cryptoperiod_days,
+        "platform_managed": key.platform_managed,
+        "labels": key.labels or {},
+        "platform_details": key.platform_details or {},
     }
-    properties = [_property(name, value) for name, value in values.items() if value]
-    properties += [_property(f"labels:{name}", value) for name, value in sorted((key.labels or {}).items())]
+    properties = [Property(name=name, value=value) for name, value in property_pairs(values)]
+    if key.purpose is not None:
+        # For readers of the file; derived from the purpose, so the importer skips it.
+        properties.append(Property(name=f"{NAMESPACE}:function", value=key.purpose.function))
     return properties
 
 
@@ -184,6 +217,7 @@ def _skeleton_bom() -> tuple[Bom, Component]:
     )
     bom = Bom()
     bom.metadata.component = inventory
+    bom.metadata.properties.add(Property(name=FIELDS_PROPERTY, value=",".join(STATED_FIELDS)))
     bom.metadata.supplier = OrganizationalEntity(name=organisation)
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name=TOOL_NAME, version=cek.__version__, bom_ref="cek-tool")
@@ -194,7 +228,10 @@ def _skeleton_bom() -> tuple[Bom, Component]:
 def _components(queryset: QuerySet[Key]) -> Iterator[Component]:
     """Algorithm components (each once, before the first key that refers to it) and key components."""
     algorithm_refs: dict[str, BomRef] = {}
-    keys = queryset.select_related(*LIST_JOINS).prefetch_related(None)
+    keys = queryset.select_related(*KEY_JOINS).prefetch_related(
+        Prefetch("exposed_to", queryset=Party.objects.only("pk", "name")),
+        Prefetch("bindings", queryset=Binding.objects.select_related("service", "tenant", "purpose").order_by()),
+    )
     for key in keys.iterator(chunk_size=CHUNK_SIZE):
         if key.algorithm and key.algorithm not in algorithm_refs:
             algorithm = algorithm_component(key.algorithm)

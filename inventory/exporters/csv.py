@@ -93,7 +93,7 @@ def key_cells(key: Key) -> list[str]:
         "kind": key.kind,
         "algorithm": key.algorithm,
         "size_bits": format_integer(key.size_bits),
-        "purpose": key.purpose.slug,
+        "purpose": key.purpose.slug if key.purpose_id else "",
         "purpose_justification": key.purpose_justification,
         "purpose_approver": _name(key.purpose_approver, "username"),
         "purpose_reviewed_on": format_date(key.purpose_reviewed_on),

@@ -11,6 +11,10 @@ format. Adding a format is adding a module with an :class:`Importer` subclass an
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -54,6 +58,11 @@ DATE_FIELDS: frozenset[str] = frozenset(
     {"purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on"}
 )
 INTEGER_FIELDS: frozenset[str] = frozenset({"size_bits", "rotation_period_days", "cryptoperiod_days"})
+# Fields only platform exports carry (not CSV columns): whether the platform manages the key itself (an
+# AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
+PLATFORM_FIELDS: tuple[str, ...] = ("platform_managed", "platform_details")
+ALL_FIELDS: tuple[str, ...] = KEY_FIELDS + PLATFORM_FIELDS
+DETAIL_LENGTH = 256  # the longest platform_details value (cek.keymaterial.validate_labels)
 
 
 class ImportFileError(ValueError):
@@ -129,15 +138,47 @@ class KeyRow:
     exposure_contract: str = ""
     exposed_to: list[str] = field(default_factory=list)
     bindings: list[BindingRow] | None = None
+    platform_managed: bool = False
+    platform_details: dict[str, Any] = field(default_factory=dict)
+    # Fields that set a new key only: an existing key keeps its value (a guess the platform cannot confirm,
+    # such as the kind of a Vault KV secret, must not undo a correction made here).
+    create_only: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreScope:
+    """Where the keys of a platform export live, as read from the file (ARNs, resource names, key URLs).
+
+    Used to find the key store the file belongs to (kind, then account and region when the store records
+    them) and to refuse files that mix stores. Empty strings mean the file does not say."""
+
+    kind: str  # a StoreKind value
+    account: str = ""  # AWS account, GCP project, Azure vault name, Vault address or mount
+    region: str = ""  # AWS region, GCP location (and key ring), Azure region if known
+
+    def describe(self) -> str:
+        parts = [self.kind]
+        if self.account:
+            parts.append(f"account '{self.account}'")
+        if self.region:
+            parts.append(f"region '{self.region}'")
+        return " ".join(parts)
 
 
 @dataclass
 class ParseResult:
     """``rows`` may include rows that also have ``errors`` (their unreadable fields left out of ``fields``):
-    they are checked like the others so the preview lists every problem of a row, and are never applied."""
+    they are checked like the others so the preview lists every problem of a row, and are never applied.
+
+    ``scope`` is set by platform importers (all rows then have an empty ``store``: the store is the one the
+    user chose, or the one whose kind, account and region match the scope)."""
 
     rows: list[KeyRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    scope: StoreScope | None = None
+    # Every string of the file was checked for key material before it was read (JSON formats): the planner
+    # then checks the rows' shapes and lengths only, not their text a second time.
+    material_checked: bool = False
 
 
 class Importer:
@@ -147,10 +188,217 @@ class Importer:
     label: ClassVar[str]  # shown in the format select and in history: "CSV"
     extensions: ClassVar[tuple[str, ...]] = ()
     media_type: ClassVar[str] = "application/octet-stream"
+    # Platform exports (KMS, Vault): rows carry the platform's tags in ``labels``, and the planner derives
+    # purpose, owner, tenant and services from them with the store's tag keys. Unknown tag values are
+    # listed as warnings, never errors and never created. Formats with explicit columns (CSV, CBOM with cek:
+    # properties) leave this False: there an unknown reference is an error in the row.
+    reads_tags: ClassVar[bool] = False
+    store_kind: ClassVar[str | None] = None  # the StoreKind a platform export belongs to
+    help: ClassVar[str] = ""  # one line for the upload page: which command produces the file
 
     def parse(self, data: bytes, *, file_name: str) -> ParseResult:
         """Read ``data``; raise :class:`ImportFileError` when the file as a whole is unusable."""
         raise NotImplementedError
+
+    def sniff(self, data: bytes, document: Any) -> bool:
+        """Whether a file looks like this format (``document`` is the parsed JSON, or None when the file is
+        not JSON). Used to tell a user who chose the wrong format which one the file looks like."""
+        return False
+
+
+class JsonImporter(Importer):
+    """Base of the JSON formats: decoding, JSON errors with line and column, the key-material scan of every
+    string in the document, and the wrong-format message. Subclasses implement :meth:`read`."""
+
+    extensions = (".json",)
+    media_type = "application/json"
+    # Object member names whose values are public by definition and skipped by the key-material scan (for
+    # example the public modulus ``n`` of an RSA JSON Web Key): a subclass that sets this must reject the
+    # private members of the same structure itself.
+    public_members: ClassVar[frozenset[str]] = frozenset()
+
+    noun: ClassVar[str] = "keys"  # what the file lists, for messages: "keys", "secrets"
+    # The message for an empty array ({noun} is replaced by ``noun``), so a format can say how its export comes
+    # out empty. Checked before sniff, which has nothing to recognise in [ ].
+    empty_message: ClassVar[str] = "The file lists no {noun}."
+
+    def parse(self, data: bytes, *, file_name: str) -> ParseResult:
+        # A large export is millions of small objects that all live until the end: the cyclic garbage collector
+        # would walk them again and again while they are built (a third of the time of a 100 MB file), and
+        # there are no cycles to find.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            document = load_json(data)
+            if document == []:
+                raise ImportFileError(self.empty_message.format(noun=self.noun))
+            if document == {}:
+                raise ImportFileError(f"The file lists no {self.noun}.")
+            if not self.sniff(data, document):
+                raise ImportFileError(wrong_format_message(self, data, document))
+            self.refuse(document)
+            found = scan_document(document, skip=self.public_members)
+            if found:
+                path, reason = found
+                raise ImportFileError(
+                    f"The file holds what looks like {reason} at {path}. Key material is never stored here, so "
+                    "the whole file was rejected and not kept. Export metadata only and upload again."
+                )
+            result = self.read(document)
+            result.material_checked = True
+            return result
+        finally:
+            if collecting:
+                gc.enable()
+
+    def refuse(self, document: Any) -> None:
+        """Raise :class:`ImportFileError` for a file of the right shape that must not be imported, with a
+        message more precise than the generic key-material scan (which runs next): a Vault key export, a
+        JSON Web Key with its private members, a CBOM component with a ``value``."""
+
+    def read(self, document: Any) -> ParseResult:
+        raise NotImplementedError
+
+
+def load_json(data: bytes) -> Any:
+    """Parse a JSON file, or raise :class:`ImportFileError` saying where it is broken (never quoting it)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"The file is not UTF-8 text (byte {exc.start} cannot be read). Save it as UTF-8 and upload again."
+        ) from None
+    if not text.strip():
+        raise ImportFileError("The file is empty.")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        reason = exc.msg.lower().removesuffix(" at")  # "invalid control character at" -> no "at at"
+        raise ImportFileError(
+            f"The file is not valid JSON: {reason} at line {exc.lineno}, column {exc.colno}."
+        ) from None
+    except RecursionError:
+        raise ImportFileError("The file is not usable JSON: it is nested too deeply.") from None
+
+
+_UNJUDGED = object()
+
+
+def _path_text(path: tuple[Any, ...]) -> str:
+    """``row 4, KeyMetadata.Description`` for a path into a top-level array (rows are numbered from 1, as in
+    every other message), else the plain path."""
+    if path and isinstance(path[0], int):
+        rest = _path_text(path[1:]) if len(path) > 1 else ""
+        return f"row {path[0] + 1}" + (f", {rest}" if rest else "")
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    return text.lstrip(".") or "the top level"
+
+
+def scan_document(document: Any, *, skip: frozenset[str] = frozenset()) -> tuple[str, str] | None:
+    """The first string (member name or value) of a JSON document that looks like key material, as
+    ``(path, reason)`` with a path like ``row 4, KeyMetadata.Description``; None when there is none.
+
+    Values that repeat (states, usages, dates of a batch) are judged once. The walk keeps no paths (a large
+    export has millions of strings): the path is worked out only for the item that holds material."""
+    judged: dict[str, str | None] = {}
+    items = document if isinstance(document, list) else [document]
+    for index, item in enumerate(items):
+        if _holds_material(item, skip, judged):
+            found = _find_path(item, skip, judged, (index,) if items is document else ())
+            if found:
+                return found
+    return None
+
+
+def _holds_material(value: Any, skip: frozenset[str], judged: dict[str, str | None]) -> bool:
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            reason = judged.get(value, _UNJUDGED)
+            if reason is _UNJUDGED:
+                reason = judged[value] = find_key_material(value)
+            if reason:
+                return True
+        elif kind is dict:
+            for name, member in value.items():
+                reason = judged.get(name, _UNJUDGED)
+                if reason is _UNJUDGED:
+                    reason = judged[name] = find_key_material(name)
+                if reason:
+                    return True
+                if name not in skip:
+                    stack.append(member)
+        elif kind is list:
+            stack.extend(value)
+    return False
+
+
+def _find_path(
+    value: Any, skip: frozenset[str], judged: dict[str, str | None], path: tuple[Any, ...]
+) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        reason = judged.get(value)
+        return (_path_text(path), reason) if reason else None
+    if isinstance(value, dict):
+        for name, member in value.items():
+            if judged.get(name):
+                return _path_text(path) + " (a member name)", judged[name]
+            if name not in skip:
+                found = _find_path(member, skip, judged, (*path, name))
+                if found:
+                    return found
+    elif isinstance(value, list):
+        for index, member in enumerate(value):
+            found = _find_path(member, skip, judged, (*path, index))
+            if found:
+                return found
+    return None
+
+
+def wrong_format_message(importer: Importer, data: bytes, document: Any) -> str:
+    """ "This file does not look like an AWS KMS export; it looks like a Google Cloud KMS export (gcp-kms)." """
+    from inventory.importers import guess_formats  # the registry imports this module
+
+    guesses = [other for other in guess_formats(data, document) if other.format != importer.format]
+    article = "an" if importer.label[:1].upper() in "AEIOU" else "a"
+    text = f"This file does not look like {article} {importer.label} export"
+    if importer.help:
+        text += f" ({importer.help})"
+    if guesses:
+        names = " or ".join(f"{other.label} ({other.format})" for other in guesses)
+        return f"{text}; it looks like {names}. Choose that format and upload again."
+    return f"{text}, nor like any other format this app reads. Check that you uploaded the right file."
+
+
+def parse_timestamp(value: Any) -> dt.date | None:
+    """The date of an ISO 8601 timestamp ("2024-01-31T10:00:00.123Z", "2024-01-31T10:00:00+01:00") or of a
+    Unix time in seconds (AWS CLI output in some versions, Azure attributes). None for None or "". Raises
+    ValueError with a short reason for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected a date and time")
+    if isinstance(value, (int, float)):
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC).date()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("expected a date and time (the number is out of range)") from None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        # Python before 3.11 did not read more than 6 fraction digits; GCP writes 9. Cut to 6.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        try:
+            if "T" not in text and " " not in text:
+                return dt.date.fromisoformat(text)
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 date and time such as 2025-01-31T10:00:00Z") from None
+        return (moment if moment.tzinfo is None else moment.astimezone(dt.UTC)).date()
+    raise ValueError("expected a date and time")
 
 
 def describe_value(column: str, value: Any) -> str:
@@ -169,3 +417,115 @@ def choices_text(values: list[str], *, limit: int = 12) -> str:
     if len(values) <= limit:
         return ", ".join(values)
     return f"{', '.join(values[:limit])}, ... and {len(values) - limit} more"
+
+
+# --- Platform exports: a JSON array with one vendor object per key ----------------------------------------------
+
+
+def json_type(value: Any) -> str:
+    """ "a string", "an array"... for messages about the shape of a file."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def sniff_objects(document: Any, looks_like: Callable[[dict[str, Any]], bool]) -> bool:
+    """For the ``sniff`` of a format whose file is an array of vendor objects: whether ``document`` is one such
+    object (read() then asks for the [ ]), or an array in which one of the first ten objects (among its first
+    50 items) is one."""
+    if isinstance(document, dict):
+        return looks_like(document)
+    if not isinstance(document, list):
+        return False
+    objects = [item for item in document[:50] if isinstance(item, dict)][:10]
+    return any(looks_like(item) for item in objects)
+
+
+def array_items(document: Any, *, one_object: str, not_array: str, not_object: str) -> list[dict[str, Any]]:
+    """The items of a file that must be a JSON array of objects, or :class:`ImportFileError` with the format's
+    own message: ``one_object`` for a single object (the user forgot the [ ]), ``not_array`` for any other
+    value, ``not_object`` for the first item that is no object. In the last two, ``{type}`` is replaced by the
+    value's JSON type ("a string") and ``{row}`` by the item's row (1-based)."""
+    if isinstance(document, dict):
+        raise ImportFileError(one_object)
+    if not isinstance(document, list):
+        raise ImportFileError(not_array.format(type=json_type(document)))
+    for number, item in enumerate(document, start=1):
+        if not isinstance(item, dict):
+            raise ImportFileError(not_object.format(row=number, type=json_type(item)))
+    return document
+
+
+class RowReader:
+    """One item of a platform export on its way to a :class:`KeyRow`: the values read so far, the platform
+    facts (``platform_details``, always provided) and the problems.
+
+    A problem is a :class:`RowError` under a column (a KeyRow field, or the vendor's field path) and names the
+    fields it leaves unreadable. Those are left out of the row, so the preview still shows the row with all of
+    its problems, and what the file could not say is left as it is on an existing key."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.values: dict[str, Any] = {}
+        self.details: dict[str, Any] = {}
+        self.errors: list[RowError] = []
+        self.create_only: frozenset[str] = frozenset()
+        self._unreadable: set[str] = set()
+
+    def set(self, name: str, value: Any) -> None:
+        self.values[name] = value
+
+    def fail(self, column: str, message: str, *fields: str) -> None:
+        """A problem under ``column``; ``column`` (when it is a KeyRow field) and ``fields`` are left out."""
+        self.errors.append(RowError(self.number, column, message))
+        self._unreadable.update((column, *fields))
+
+    def date(self, path: str, value: Any, *fields: str, column: str = "") -> dt.date | None:
+        """The date of the vendor timestamp ``value`` at ``path`` (None when there is none). A value that is no
+        timestamp is a problem under ``column`` (default: ``path``) that leaves ``fields`` out; it gives None."""
+        try:
+            return parse_timestamp(value)
+        except ValueError as exc:
+            self.fail(column or path, f"{describe_value(path, value)}; {exc}.", *fields)
+            return None
+
+    def set_labels(self, path: str, value: Any, *, word: str) -> None:
+        """``labels`` from the vendor's flat object of tags at ``path`` ({} when there is none, so a re-import
+        clears removed tags), numbers as text. ``word`` names one entry in the message: "tag", "label"."""
+        if value is None:
+            self.set("labels", {})
+        elif isinstance(value, dict) and all(isinstance(item, (str, int, float)) for item in value.values()):
+            self.set("labels", {str(name): str(item) for name, item in value.items()})
+        else:
+            self.fail("labels", f"{path} is not an object of {word} names to text values; upload the export unchanged.")
+
+    def detail(self, name: str, value: Any) -> None:
+        """Keep a short scalar vendor fact in ``platform_details`` (a long text is cut; other values are not
+        kept). A fact never fails a row."""
+        if isinstance(value, str) and len(value) > DETAIL_LENGTH:
+            value = value[: DETAIL_LENGTH - 1] + "…"
+        if isinstance(value, (str, int, float, bool)):
+            self.details[name] = value
+
+    def detail_date(self, name: str, value: Any) -> None:
+        """Keep a vendor timestamp as its date, or as the file spells it when it is none."""
+        try:
+            day = parse_timestamp(value)
+        except ValueError:
+            self.detail(name, value)
+        else:
+            if day is not None:
+                self.detail(name, day.isoformat())
+
+    def key_row(self) -> KeyRow:
+        values = {**self.values, "platform_details": self.details}
+        fields = frozenset(values) - self._unreadable
+        return KeyRow(
+            row=self.number, fields=fields, create_only=self.create_only, **{name: values[name] for name in fields}
+        )

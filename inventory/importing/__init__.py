@@ -10,9 +10,17 @@ never creates them.
 
 from __future__ import annotations
 
-from inventory.importing.apply import ImportApplyError, key_import_apply
-from inventory.importing.plan import Action, FieldChange, ImportPlan, RowPlan
+from inventory.importing.apply import ImportApplyError, key_import_apply, key_import_run
+from inventory.importing.jobs import (
+    BROKER_DOWN,
+    fail_stale_imports,
+    key_import_retry,
+    key_import_start,
+    runs_in_background,
+)
+from inventory.importing.plan import Action, FieldChange, ImportPlan, RowPlan, RowWarning, WarningKind
 from inventory.importing.planner import key_import_plan
+from inventory.importing.progress import progress_percent, progress_read
 from inventory.importing.records import (
     MAX_STORED_ERRORS,
     import_summary,
@@ -23,12 +31,16 @@ from inventory.importing.records import (
 )
 
 __all__ = [
+    "BROKER_DOWN",
     "MAX_STORED_ERRORS",
     "Action",
     "FieldChange",
     "ImportApplyError",
     "ImportPlan",
     "RowPlan",
+    "RowWarning",
+    "WarningKind",
+    "fail_stale_imports",
     "import_summary",
     "key_import_apply",
     "key_import_discard",
@@ -36,4 +48,10 @@ __all__ = [
     "key_import_plan_for",
     "key_import_preview",
     "key_import_read",
+    "key_import_retry",
+    "key_import_run",
+    "key_import_start",
+    "progress_percent",
+    "progress_read",
+    "runs_in_background",
 ]

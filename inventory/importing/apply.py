@@ -13,10 +13,18 @@ from simple_history.utils import bulk_create_with_history
 
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, RowError
+from inventory.importing.copy import copy_available, copy_create, copy_history
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
-from inventory.importing.records import _stored_errors, key_import_read
-from inventory.models import Binding, Key, KeyImport
+from inventory.importing.progress import progress_clear, progress_report
+from inventory.importing.records import (
+    _stored_errors,
+    _stored_warnings,
+    clean_file_name,
+    key_import_read,
+    key_import_record,
+)
+from inventory.models import Binding, Key, KeyImport, KeyStore
 
 
 class ImportApplyError(Exception):
@@ -88,18 +96,28 @@ class _BatchWriter:
     def write(self) -> None:
         new, changed = self._prepare_keys()
         bindings_to_add, bindings_to_drop = self._prepare_bindings()
+        # COPY (PostgreSQL) for what is new, when no new key has exposures whose history must be snapshotted.
+        fast = copy_available() and not any(r.key is None and r.exposed_to for r in self.rows)
         if new:
-            Key.objects.bulk_create(new, batch_size=BATCH_SIZE)
+            copy_create(Key, new, now=self.now) if fast else Key.objects.bulk_create(new, batch_size=BATCH_SIZE)
         if changed:
             self._update(changed)
         self._replace_exposures()
-        history = [
-            *Key.history.bulk_history_create(new, batch_size=BATCH_SIZE, **self._history_defaults()),
-            *Key.history.bulk_history_create(changed, batch_size=BATCH_SIZE, update=True, **self._history_defaults()),
-        ]
+        history = Key.history.bulk_history_create(
+            changed, batch_size=BATCH_SIZE, update=True, **self._history_defaults()
+        )
+        if fast:
+            copy_history(Key, new, history_type="+", actor=self.actor, reason=self.reason, date=self.now)
+        else:
+            history += Key.history.bulk_history_create(new, batch_size=BATCH_SIZE, **self._history_defaults())
         self._record_exposures(history)
         self._drop_bindings(bindings_to_drop)
-        if bindings_to_add:
+        if bindings_to_add and copy_available():
+            copy_create(Binding, bindings_to_add, now=self.now)
+            copy_history(
+                Binding, bindings_to_add, history_type="+", actor=self.actor, reason=self.reason, date=self.now
+            )
+        elif bindings_to_add:
             bulk_create_with_history(
                 bindings_to_add,
                 Binding,
@@ -181,6 +199,17 @@ class _BatchWriter:
         to_add: list[Binding] = []
         to_drop: list[Binding] = []
         for row in self.rows:
+            for service, tenant, purpose, principal, operations in row.added_bindings:
+                to_add.append(
+                    Binding(
+                        key=self.keys[row.row],
+                        service=service,
+                        tenant=tenant,
+                        purpose=purpose,
+                        principal=principal,
+                        operations=operations,
+                    )
+                )
             if row.bindings is None or not (row.key is None or "services" in row.changed_columns):
                 continue
             wanted = _wanted_bindings(row)
@@ -236,13 +265,42 @@ class _BatchWriter:
             Binding.objects.filter(pk__in=ids)._raw_delete(Binding.objects.db)
 
 
-def _write(plan: ImportPlan, *, actor, reason: str) -> None:
-    """Write every new and changed row in batches; unchanged rows write nothing. Any failure propagates and
-    the caller's transaction is rolled back: nothing is written."""
+def _write(plan: ImportPlan, *, actor, reason: str, on_progress=None) -> None:
+    """Write every new and changed row in batches (unchanged rows write nothing), then, for a full import, mark
+    the keys the file no longer lists. Any failure propagates and the caller's transaction is rolled back:
+    nothing is written. ``on_progress(done, total)`` is called after each batch."""
     rows = plan.rows_with(Action.NEW, Action.CHANGED)
     now = timezone.now()
+    total = len(rows) + len(plan.missing)
+    done = 0
     for batch in _chunks(rows, BATCH_SIZE):
         _write_batch(batch, actor=actor, reason=reason, now=now)
+        done += len(batch)
+        if on_progress:
+            on_progress(done, total)
+    if plan.full and plan.store is not None:
+        for batch in _chunks(plan.missing, BATCH_SIZE):
+            _mark_not_seen(batch, actor=actor, reason=reason, now=now)
+            done += len(batch)
+            if on_progress:
+                on_progress(done, total)
+        KeyStore.objects.filter(pk=plan.store.pk).update(last_full_import_at=now)
+
+
+def _mark_not_seen(keys: list[Key], *, actor, reason: str, now: datetime) -> None:
+    """Keys a full import of their store no longer lists: marked "not seen since" today, never deleted."""
+    today = timezone.localdate(now)
+    ids = [key.pk for key in keys]
+    Key.objects.filter(pk__in=ids).update(not_seen_since=today, updated_at=now)
+    current = list(Key.objects.filter(pk__in=ids))
+    Key.history.bulk_history_create(
+        current,
+        batch_size=BATCH_SIZE,
+        update=True,
+        default_user=actor,
+        default_change_reason=reason[:100],
+        default_date=now,
+    )
 
 
 def _write_batch(rows: list[RowPlan], *, actor, reason: str, now: datetime) -> None:
@@ -265,11 +323,14 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
     The kept file is planned again against the inventory as it is now. If any row has an error, nothing is
     written, the new errors are recorded on the import and :class:`ImportApplyError` is raised; if a write
     fails, nothing is written, the import is marked failed and :class:`ImportApplyError` is raised. History
-    entries are attributed to ``actor`` with the reason "<format> import <file name>"."""
+    entries are attributed to ``actor`` with the reason "<format> import <file name>".
+
+    Runs in the request for small files and in a Celery worker for large ones (``key_import_start``), which
+    finds the import "applying" (and finds it so again if a worker died mid-way: nothing was committed)."""
     try:
         with transaction.atomic():
             locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-            if locked.status != KeyImport.Status.PREVIEWED:
+            if locked.status not in (KeyImport.Status.PREVIEWED, KeyImport.Status.APPLYING):
                 raise ImportApplyError(
                     f"This import is {locked.get_status_display().lower()}; only a previewed import can be applied."
                 )
@@ -282,17 +343,33 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
                 data = key_import_read(locked)
             except ImportFileError as exc:
                 raise ImportApplyError(str(exc)) from None
-            plan = key_import_plan(data=data, file_name=locked.file_name, format=locked.format)
+            progress_report(locked.pk, 0, 0, phase="planning")
+            plan = key_import_plan(
+                data=data, file_name=locked.file_name, format=locked.format, store=locked.store, full=locked.full
+            )
             if plan.has_errors:
                 raise _Rejected(plan)
-            _write(plan, actor=actor, reason=_change_reason(locked))
+            _write(
+                plan,
+                actor=actor,
+                reason=_change_reason(locked),
+                on_progress=lambda done, total: progress_report(locked.pk, done, total, phase="writing"),
+            )
             locked.status = KeyImport.Status.APPLIED
             locked.counts = plan.counts
+            locked.warnings = _stored_warnings(plan)
+            locked.unknowns = plan.unknowns
             locked.applied_at = timezone.now()
+            locked.applied_by = actor
             locked.last_error = ""
-            locked.save(update_fields=["status", "counts", "applied_at", "last_error"])
+            locked.save(
+                update_fields=["status", "counts", "warnings", "unknowns", "applied_at", "applied_by", "last_error"]
+            )
     except _Rejected as exc:
-        KeyImport.objects.filter(pk=key_import.pk).update(counts=exc.plan.counts, errors=_stored_errors(exc.plan))
+        progress_clear(key_import.pk)
+        KeyImport.objects.filter(pk=key_import.pk).update(
+            status=KeyImport.Status.PREVIEWED, counts=exc.plan.counts, errors=_stored_errors(exc.plan)
+        )
         key_import.refresh_from_db()
         count = exc.plan.counts["errors"]
         raise ImportApplyError(
@@ -302,8 +379,51 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
             exc.plan.errors or [RowError(None, "", exc.plan.file_error)],
         ) from None
     except _RowWriteError as exc:
+        progress_clear(key_import.pk)
         KeyImport.objects.filter(pk=key_import.pk).update(status=KeyImport.Status.FAILED, last_error=str(exc))
         key_import.refresh_from_db()
         raise ImportApplyError(f"Nothing was imported: {exc}") from exc
+    progress_clear(key_import.pk)
     key_import.refresh_from_db()
     return key_import
+
+
+def key_import_run(
+    *, data: bytes, file_name: str, format: str, actor, store: KeyStore | None = None, full: bool = False
+) -> tuple[KeyImport, ImportPlan]:
+    """Plan and apply a file at once (the command line): planned a single time, inside the transaction that
+    writes, and recorded like an upload. A file with errors writes nothing and is recorded with its errors
+    (``status`` previewed, or failed for a file rejected whole); check ``plan.has_errors``. Raises
+    :class:`ImportApplyError` when a write fails (nothing is written; the import is recorded as failed)."""
+    file_name = clean_file_name(file_name)
+    try:
+        with transaction.atomic():
+            plan = key_import_plan(data=data, file_name=file_name, format=format, store=store, full=full)
+            if plan.has_errors:
+                raise _Rejected(plan)
+            _write(plan, actor=actor, reason=f"{get_importer(format).label} import {file_name}"[:100])
+            now = timezone.now()
+            record = key_import_record(
+                data=data,
+                file_name=file_name,
+                plan=plan,
+                actor=actor,
+                store=store,
+                status=KeyImport.Status.APPLIED,
+                started_at=now,
+                applied_at=now,
+                applied_by=actor,
+            )
+    except _Rejected as exc:
+        return key_import_record(data=data, file_name=file_name, plan=exc.plan, actor=actor, store=store), exc.plan
+    except _RowWriteError as exc:
+        record = key_import_record(
+            data=data,
+            file_name=file_name,
+            plan=ImportPlan(format=format, file_name=file_name),
+            actor=actor,
+            store=store,
+        )
+        KeyImport.objects.filter(pk=record.pk).update(status=KeyImport.Status.FAILED, last_error=str(exc))
+        raise ImportApplyError(f"Nothing was imported: {exc}") from exc
+    return record, plan

@@ -14,7 +14,7 @@ from django.db import transaction
 from inventory.importers.base import ImportFileError, RowError
 from inventory.importing.plan import ImportPlan
 from inventory.importing.planner import key_import_plan
-from inventory.models import KeyImport
+from inventory.models import KeyImport, KeyStore
 
 MAX_STORED_ERRORS = 1000
 
@@ -25,31 +25,56 @@ def _stored_errors(plan: ImportPlan) -> list[dict[str, Any]]:
     return [error.as_dict() for error in plan.errors[:MAX_STORED_ERRORS]]
 
 
-def key_import_preview(*, data: bytes, file_name: str, format: str, actor) -> tuple[KeyImport, ImportPlan]:
-    """Plan an import and record it as a ``KeyImport`` (who, when, file name, SHA-256, counts, errors).
+def _stored_warnings(plan: ImportPlan) -> list[dict[str, Any]]:
+    return [warning.as_dict() for warning in plan.warnings[:MAX_STORED_ERRORS]]
+
+
+def key_import_preview(
+    *, data: bytes, file_name: str, format: str, actor, store: KeyStore | None = None, full: bool = False
+) -> tuple[KeyImport, ImportPlan]:
+    """Plan an import and record it as a ``KeyImport`` (who, when, file name, SHA-256, store, counts, errors,
+    warnings and the unknown names tags referred to).
 
     The file is kept for apply, unless the file as a whole is rejected (then the record is ``failed`` with
     the reason in ``last_error`` and the file is not kept: it may hold key material)."""
-    file_name = os.path.basename(file_name.replace("\\", "/"))[:255] or "upload"
-    plan = key_import_plan(data=data, file_name=file_name, format=format)
+    file_name = clean_file_name(file_name)
+    plan = key_import_plan(data=data, file_name=file_name, format=format, store=store, full=full)
+    return key_import_record(data=data, file_name=file_name, plan=plan, actor=actor, store=store), plan
+
+
+def clean_file_name(file_name: str) -> str:
+    return os.path.basename(file_name.replace("\\", "/"))[:255] or "upload"
+
+
+def key_import_record(
+    *, data: bytes, file_name: str, plan: ImportPlan, actor, store: KeyStore | None = None, **fields
+) -> KeyImport:
+    """Record a planned file: a ``KeyImport`` with its counts, errors and warnings; the file is kept unless the
+    file as a whole was rejected (then the record is ``failed`` with the reason and the file, which may hold
+    key material, is not kept). ``fields`` set more of the record (status, applied_at...)."""
     record = KeyImport(
-        format=format[:30],
+        format=plan.format[:30],
         file_name=file_name,
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         created_by=actor,
+        store=plan.store or store,
+        full=plan.full,
         counts=plan.counts,
         errors=_stored_errors(plan),
+        warnings=_stored_warnings(plan),
+        unknowns=plan.unknowns,
+        **fields,
     )
     if plan.file_error:
         record.status, record.last_error = KeyImport.Status.FAILED, plan.file_error
         record.save()
-        return record, plan
+        return record
     with transaction.atomic():
         record.save()  # first, so the storage path can carry its id
         record.file.save(file_name, ContentFile(data), save=False)
         record.save(update_fields=["file"])
-    return record, plan
+    return record
 
 
 def key_import_read(key_import: KeyImport) -> bytes:
@@ -72,7 +97,13 @@ def key_import_plan_for(key_import: KeyImport) -> ImportPlan:
         data = key_import_read(key_import)
     except ImportFileError as exc:
         return ImportPlan(format=key_import.format, file_name=key_import.file_name, file_error=str(exc))
-    return key_import_plan(data=data, file_name=key_import.file_name, format=key_import.format)
+    return key_import_plan(
+        data=data,
+        file_name=key_import.file_name,
+        format=key_import.format,
+        store=key_import.store,
+        full=key_import.full,
+    )
 
 
 def key_import_discard(*, key_import: KeyImport, actor) -> KeyImport:
@@ -92,8 +123,18 @@ def key_import_discard(*, key_import: KeyImport, actor) -> KeyImport:
 
 
 def import_summary(counts: dict[str, int]) -> str:
-    """ "Imported 120 keys: 100 new, 20 changed" (and the unchanged ones, if any)."""
-    new, changed, unchanged = counts.get("new", 0), counts.get("changed", 0), counts.get("unchanged", 0)
+    """ "Imported 120 keys: 100 new, 20 changed" (and the unchanged, unassigned and not seen ones, if any)."""
+    new, changed = counts.get("new", 0), counts.get("changed", 0)
     total = new + changed
     text = f"Imported {total} key{'s' if total != 1 else ''}: {new} new, {changed} changed"
-    return text + (f"; {unchanged} unchanged" if unchanged else "") + "."
+    extras = [
+        f"{counts[name]} {label}"
+        for name, label in (
+            ("unchanged", "unchanged"),
+            ("conflicts", "with conflicts"),
+            ("unassigned", "without a purpose"),
+            ("not_seen", "no longer listed (marked not seen)"),
+        )
+        if counts.get(name)
+    ]
+    return text + (f"; {', '.join(extras)}" if extras else "") + "."

@@ -21,6 +21,7 @@ from inventory.models import (
     SsrmLayer,
     Tenant,
 )
+from inventory.usage import usage_conflict
 from inventory.views.generic import EVERYONE
 
 
@@ -65,6 +66,8 @@ class KeyListView(RoleRequiredMixin, ListView):
                 "service": Service.objects.order_by("name").values_list("slug", "name"),
                 "ssrm_layer": SsrmLayer.choices,
                 "overdue": [("true", "Yes"), ("false", "No")],
+                "unassigned": [("true", "Yes"), ("false", "No")],
+                "not_seen": [("true", "Yes"), ("false", "No")],
             },
             filter_errors=self.filterset.errors if self.filterset.is_bound else {},
             is_filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "ordering")),
@@ -103,6 +106,7 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
             history=history_entries(key),
             exposed=list(key.exposed_to.all()),
             label_purpose=key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None,
+            usage_conflict=usage_conflict(key.platform_usage, key.purpose.function) if key.purpose_id else None,
         )
         return context
 

@@ -93,7 +93,7 @@ def test_the_key_list_is_paginated_json_with_the_documented_fields(grc_client, o
         "description", "labels", "created_on", "activated_on", "last_rotated_on", "expires_on",
         "rotation_period_days", "cryptoperiod_days", "cryptoperiod_ends_on", "exposed_to", "exposure_scope",
         "exposure_contract", "purpose_justification", "purpose_approver", "purpose_reviewed_on", "created_at",
-        "updated_at",
+        "updated_at", "platform_managed", "platform_details", "not_seen_since",
     }  # fmt: skip
     assert set(row) == expected
 

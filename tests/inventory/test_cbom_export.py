@@ -1,5 +1,7 @@
-"""CycloneDX 1.6 CBOM export of the keys: schema-valid, every mapping, no key material, deduplicated algorithm
-components, stable bom-refs; the CLI; the download view (filters, visibility, query count)."""
+"""CycloneDX 1.6 CBOM export of the keys: schema-valid, every mapping (the cek: properties of every field CycloneDX
+lacks, keys without a purpose), no key material, deduplicated algorithm components, stable bom-refs; the CLI; the
+download view (filters, visibility, query count). That an export imports back unchanged is tested with the importer
+(tests/inventory/importers/test_cbom_import.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,16 @@ from django.urls import reverse
 from inventory.exporters import MEDIA_TYPES, get_exporter
 from inventory.models import Key, KeyState, StoreKind
 from tests.conftest import login
-from tests.factories import KeyFactory, KeyStoreFactory, TenantFactory, UserFactory, purpose
+from tests.factories import (
+    BindingFactory,
+    KeyFactory,
+    KeyStoreFactory,
+    PartyFactory,
+    ServiceFactory,
+    TenantFactory,
+    UserFactory,
+    purpose,
+)
 
 VALIDATOR = JsonStrictValidator(SchemaVersion.V1_6)
 
@@ -49,6 +60,11 @@ def key_components(document: dict) -> dict[str, dict]:
 
 def properties(component: dict) -> dict[str, str]:
     return {p["name"]: p["value"] for p in component.get("properties", [])}
+
+
+def property_list(component: dict) -> list[tuple[str, str]]:
+    """All properties, repeated names included (parties, bindings), in document order."""
+    return [(p["name"], p.get("value", "")) for p in component.get("properties", [])]
 
 
 def material(component: dict) -> dict:
@@ -194,17 +210,104 @@ def test_purpose_owner_store_tenant_layer_and_labels_are_namespaced_properties(i
         "cek:kind": "symmetric-key",
         "cek:purpose": "data-encryption",
         "cek:function": "encryption",
+        "cek:purpose-justification": "Encrypts the service's data at rest.",
+        "cek:purpose-reviewed-on": dt.date.today().isoformat(),
         "cek:owner": owner.username,
         "cek:store": "prod-eu",
         "cek:tenant": "acme",
         "cek:ssrm-layer": "orchestrated",
         "cek:labels:env": "prod",
-        "cek:labels:cost-centre": "42",
+        # Not text: written as JSON under its own prefix, so it reads back as the number 42, not "42".
+        "cek:labels-json:cost-centre": "42",
     }
     token = properties(keys[inventory["token"].external_id])
     assert token["cek:purpose"] == "llm-api-authentication" and token["cek:function"] == "authentication"
     # No owner, no tenant, no labels: absent, not empty strings.
     assert not {"cek:owner", "cek:tenant"} & set(token) and not any(name.startswith("cek:labels:") for name in token)
+
+
+def test_every_field_cyclonedx_lacks_is_a_cek_property(db, owner, other_owner, grc_user):
+    store = KeyStoreFactory(name="prod-kms-eu")
+    partner, cloud = PartyFactory(name="Partner Labs; EU"), PartyFactory(name="Example Cloud")
+    key = KeyFactory(
+        store=store,
+        kind="certificate-private-key",
+        algorithm="ECDSA P-256",
+        purpose=purpose("digital-signature"),
+        purpose_justification="Signs release artefacts.",
+        purpose_approver=grc_user,
+        purpose_reviewed_on=dt.date(2026, 1, 15),
+        owner=owner,
+        backup_owner=other_owner,
+        custodian=cloud,
+        platform_usage="SIGN_VERIFY",
+        rotation_period_days=365,
+        cryptoperiod_days=1095,
+        exposure_scope="Partner Labs verifies signatures.",
+        exposure_contract="MSA-2025-014",
+        description="Release signing key",
+        platform_managed=True,
+        platform_details={"Origin": "AWS_KMS", "MultiRegion": True},
+        labels={"aws:cloudformation:stack-name": "release", "empty": ""},
+    )
+    key.exposed_to.set([partner, cloud])
+    tenant = TenantFactory(slug="acme")
+    BindingFactory(key=key, service=ServiceFactory(slug="release-pipeline"), operations=["verify", "sign"])
+    BindingFactory(
+        key=key,
+        service=ServiceFactory(slug="inference-gateway"),
+        tenant=tenant,
+        purpose=purpose("model-artifact-signing"),
+        principal="",
+        operations=[],
+    )
+    component = key_components(assert_valid(cbom_text()))[key.external_id]
+    assert component["description"] == "Release signing key"
+    assert sorted(property_list(component)) == [
+        ("cek:backup-owner", other_owner.username),
+        (
+            "cek:binding",
+            '{"operations": ["sign", "verify"], "principal": "arn:aws:iam::111122223333:role/app", '
+            '"service": "release-pipeline"}',
+        ),
+        ("cek:binding", '{"purpose": "model-artifact-signing", "service": "inference-gateway", "tenant": "acme"}'),
+        ("cek:cryptoperiod-days", "1095"),
+        ("cek:custodian", "Example Cloud"),
+        ("cek:exposed-to", "Example Cloud"),
+        ("cek:exposed-to", "Partner Labs; EU"),
+        ("cek:exposure-contract", "MSA-2025-014"),
+        ("cek:exposure-scope", "Partner Labs verifies signatures."),
+        ("cek:function", "signing"),
+        ("cek:kind", "certificate-private-key"),
+        ("cek:labels:aws:cloudformation:stack-name", "release"),
+        ("cek:labels:empty", ""),
+        ("cek:owner", owner.username),
+        ("cek:platform-details-json:MultiRegion", "true"),
+        ("cek:platform-details:Origin", "AWS_KMS"),
+        ("cek:platform-managed", "true"),
+        ("cek:platform-usage", "SIGN_VERIFY"),
+        ("cek:purpose", "digital-signature"),
+        ("cek:purpose-approver", grc_user.username),
+        ("cek:purpose-justification", "Signs release artefacts."),
+        ("cek:purpose-reviewed-on", "2026-01-15"),
+        ("cek:rotation-period-days", "365"),
+        ("cek:ssrm-layer", "application"),
+        ("cek:store", "prod-kms-eu"),
+    ]
+
+
+def test_a_key_whose_purpose_is_unassigned_has_no_purpose_properties(db):
+    key = KeyFactory(purpose=None, purpose_justification="", purpose_reviewed_on=None)
+    names = set(properties(key_components(assert_valid(cbom_text()))[key.external_id]))
+    assert not names & {"cek:purpose", "cek:function", "cek:purpose-justification", "cek:purpose-reviewed-on"}
+    assert {"cek:kind", "cek:store", "cek:ssrm-layer"} <= names
+
+
+def test_the_metadata_lists_the_fields_each_key_states_in_full(inventory):
+    metadata = assert_valid(cbom_text())["metadata"]
+    (stated,) = [p["value"] for p in metadata["properties"] if p["name"] == "cek:fields"]
+    assert "owner" in stated.split(",") and "labels" in stated.split(",")
+    assert "purpose" not in stated.split(",")  # an import never clears a purpose
 
 
 def test_missing_dates_size_and_algorithm_are_left_out(inventory):
@@ -318,9 +421,13 @@ def test_anonymous_users_are_sent_to_the_login_page(client, db, url):
 @pytest.mark.parametrize("count", [1, 50])
 def test_the_export_runs_a_fixed_number_of_queries(grc_client, django_assert_max_num_queries, url, count):
     store, tenant, owner = KeyStoreFactory(), TenantFactory(), UserFactory(roles=["key-owners"])
+    party, service = PartyFactory(), ServiceFactory()
     for index in range(count):
-        KeyFactory(store=store, tenant=tenant, owner=owner, algorithm=f"AES-{index % 3}", labels={"n": index})
-    # Session, user and role checks, then one query for the keys (with their store, purpose, owners, tenant).
-    with django_assert_max_num_queries(4):
+        key = KeyFactory(store=store, tenant=tenant, owner=owner, algorithm=f"AES-{index % 3}", labels={"n": index})
+        key.exposed_to.add(party)
+        BindingFactory(key=key, service=service)
+    # Session, user and role checks, then the keys (with their store, purpose, people, tenant, custodian), their
+    # parties and their bindings (with service, tenant and purpose): three queries per chunk of keys.
+    with django_assert_max_num_queries(6):
         text = body(grc_client.get(url))  # streamed: the key query runs while the body is read
     assert len(key_components(assert_valid(text))) == count

@@ -59,7 +59,18 @@ def one_row(**cells: str) -> bytes:
 def test_a_good_file_creates_keys_and_bindings_with_history_attributed_to_the_importer(refs, alice):
     record, plan = preview(GOOD_CSV.read_bytes(), alice, "keys_good.csv")
     assert plan.errors == [] and plan.file_error == ""
-    assert plan.counts | {} == {"rows": 3, "new": 3, "changed": 0, "unchanged": 0, "errors": 0, "error_messages": 0}
+    assert plan.counts == {
+        "rows": 3,
+        "new": 3,
+        "changed": 0,
+        "unchanged": 0,
+        "errors": 0,
+        "error_messages": 0,
+        "conflicts": 0,
+        "unassigned": 0,
+        "unknown": 0,
+        "not_seen": 0,
+    }
     assert record.status == KeyImport.Status.PREVIEWED and record.file and record.size == len(GOOD_CSV.read_bytes())
     assert Key.objects.count() == 0  # the preview writes nothing to the inventory
 
@@ -583,7 +594,9 @@ def test_a_large_file_is_planned_without_a_query_per_row(refs, alice, django_ass
 def test_cli_dry_run_prints_the_plan_and_writes_nothing(refs, alice):
     out = io.StringIO()
     call_command("import_keys", str(GOOD_CSV), "--format", "csv", "--dry-run", stdout=out)
-    assert "3 rows: 3 new, 0 changed, 0 unchanged, 0 with errors." in out.getvalue()
+    assert "3 rows: 3 new, 0 changed, 0 unchanged, 0 with errors; 0 with conflicts, 0 without a purpose." in (
+        out.getvalue()
+    )
     assert "Dry run: nothing was written." in out.getvalue()
     assert Key.objects.count() == 0 and KeyImport.objects.count() == 0
 

@@ -1,7 +1,9 @@
-"""``manage.py import_keys --format csv FILE --user USERNAME [--dry-run]``: the web import, from a shell.
+"""``manage.py import_keys --format F FILE --user USERNAME [--store NAME] [--full] [--dry-run]``: the web
+import, from a shell, applied in this process whatever the file's size (no worker needed).
 
-Prints the counts and every error as "Row N: ..."; exits with status 1 when there are errors (nothing is
-written then). ``--dry-run`` plans only and writes nothing at all, not even the import record."""
+Prints the counts, every error as "Row N: ...", and the conflicts and unknown names as warnings; exits with
+status 1 when there are errors (nothing is written then). ``--dry-run`` plans only and writes nothing at
+all, not even the import record."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cek.roles import is_grc
 from inventory import importing
 from inventory.importers import REGISTRY
+from inventory.models import KeyStore
 
 
 class Command(BaseCommand):
@@ -23,31 +26,43 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--format", default="csv", choices=sorted(REGISTRY))
         parser.add_argument("--user", help="GRC user the changes are attributed to (required unless --dry-run).")
+        parser.add_argument(
+            "--store", help="Name of the key store the file belongs to (platform exports are matched when omitted)."
+        )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="The file lists every key of its store: mark the store's other keys as not seen since today.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Show what the import would do; write nothing.")
 
-    def handle(self, *args, file: Path, format: str, user: str | None, dry_run: bool, **options) -> None:
+    def handle(
+        self, *args, file: Path, format: str, user: str | None, store: str | None, full: bool, dry_run: bool, **options
+    ) -> None:
         actor = self._actor(user, required=not dry_run)
+        key_store = self._store(store)
         data = self._read(file)
+        where = {"store": key_store, "full": full}
         if dry_run:
-            plan = importing.key_import_plan(data=data, file_name=file.name, format=format)
-        else:
-            record, plan = importing.key_import_preview(data=data, file_name=file.name, format=format, actor=actor)
+            plan = importing.key_import_plan(data=data, file_name=file.name, format=format, **where)
+            self._report(plan)
+            self._fail_on_errors(plan)
+            self.stdout.write("Dry run: nothing was written.")
+            return
+        try:
+            record, plan = importing.key_import_run(data=data, file_name=file.name, format=format, actor=actor, **where)
+        except importing.ImportApplyError as exc:
+            raise CommandError(str(exc), returncode=1) from None
         self._report(plan)
+        self._fail_on_errors(plan)
+        self.stdout.write(self.style.SUCCESS(importing.import_summary(record.counts)))
+
+    def _fail_on_errors(self, plan: importing.ImportPlan) -> None:
         if plan.has_errors:
             count = plan.counts["errors"]
             raise CommandError(
                 f"{count} row{'s' if count != 1 else ''} with errors; nothing was imported.", returncode=1
             )
-        if dry_run:
-            self.stdout.write("Dry run: nothing was written.")
-            return
-        try:
-            record = importing.key_import_apply(key_import=record, actor=actor)
-        except importing.ImportApplyError as exc:
-            for error in exc.errors:
-                self.stderr.write(str(error))
-            raise CommandError(str(exc), returncode=1) from None
-        self.stdout.write(self.style.SUCCESS(importing.import_summary(record.counts)))
 
     def _actor(self, username: str | None, *, required: bool):
         if not username:
@@ -60,6 +75,15 @@ class Command(BaseCommand):
         if not is_grc(user):
             raise CommandError(f"'{username}' is not in the GRC group; only GRC users import keys.")
         return user
+
+    def _store(self, name: str | None) -> KeyStore | None:
+        if not name:
+            return None
+        store = KeyStore.objects.filter(name=name).first()
+        if store is None:
+            known = ", ".join(KeyStore.objects.order_by("name").values_list("name", flat=True)[:20])
+            raise CommandError(f"No key store named '{name}'. Known stores: {known or 'none yet'}.")
+        return store
 
     def _read(self, path: Path) -> bytes:
         try:
@@ -78,9 +102,17 @@ class Command(BaseCommand):
             self.stderr.write(plan.file_error)
             return
         counts = plan.counts
+        store = f" into {plan.store.name}" if plan.store else ""
         self.stdout.write(
-            f"{counts['rows']} rows: {counts['new']} new, {counts['changed']} changed, "
-            f"{counts['unchanged']} unchanged, {counts['errors']} with errors."
+            f"{counts['rows']} rows{store}: {counts['new']} new, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged, {counts['errors']} with errors; {counts['conflicts']} with conflicts, "
+            f"{counts['unassigned']} without a purpose"
+            + (f", {counts['not_seen']} no longer listed (to mark not seen)" if plan.full else "")
+            + "."
         )
+        for column, names in plan.unknowns.items():
+            self.stdout.write(self.style.WARNING(f"Unknown {column} in tags: {', '.join(names)}"))
+        for warning in plan.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         for error in plan.errors:
             self.stderr.write(str(error))

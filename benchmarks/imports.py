@@ -1,0 +1,185 @@
+"""Import benchmark: a generated AWS KMS export of 100,000 keys imported through ``manage.py import_keys``.
+
+    .venv/bin/python benchmarks/imports.py [--keys 100000] [--data-dir DIR]
+
+Generates ``aws kms describe-key`` results for N keys of one account and region (tags: purposes from the
+catalog, owners, services, tenants; some keys untagged, some with a purpose that contradicts their usage,
+some naming unknown owners), writes them as one JSON array, and imports the file twice with
+``manage.py import_keys --format aws-kms FILE --user bench-grc --full`` in a child process each time: the
+first import creates every key, the second finds every key unchanged. For each it prints the wall-clock
+time and the child's peak resident memory (from ``wait4``), against the targets: at most 60 s and 500 MB for
+the first import, and a second import much faster than the first.
+
+Database: PostgreSQL when ``DATABASE_URL`` is set (use a THROWAWAY database: it is migrated and keys are
+written into it, and its keys are deleted first), else a throwaway SQLite under a temporary ``CEK_DATA_DIR``
+(or ``--data-dir``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT, REGION = "111122223333", "eu-west-1"
+TARGET_SECONDS, TARGET_MB = 60, 500
+USAGES = [
+    ("ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT"),
+    ("SIGN_VERIFY", "ECC_NIST_P256"),
+    ("GENERATE_VERIFY_MAC", "HMAC_256"),
+]
+PURPOSES = {
+    "ENCRYPT_DECRYPT": ["data-encryption", "inference-log-encryption", "training-data-encryption", "key-wrapping"],
+    "SIGN_VERIFY": ["model-artifact-signing", "digital-signature"],
+    "GENERATE_VERIFY_MAC": ["webhook-signing"],
+}
+STATES = ["Enabled"] * 90 + ["Disabled"] * 6 + ["PendingDeletion"] * 4
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keys", type=int, default=100_000, help="keys in the generated export (default 100,000)")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated keys")
+    parser.add_argument("--data-dir", help="SQLite only: keep the database in this folder")
+    return parser.parse_args(argv)
+
+
+def generate(count: int, seed: int) -> list[dict]:
+    """``count`` describe-key results with tags, aliases and rotation status, as the README's loop writes them."""
+    rng = random.Random(seed)
+    owners = [f"owner{n:02d}" for n in range(20)]
+    services = [f"service-{n:02d}" for n in range(40)]
+    items = []
+    for n in range(count):
+        key_id = f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-a{rng.getrandbits(12):03x}-{n:012x}"
+        usage, spec = USAGES[0] if rng.random() < 0.8 else rng.choice(USAGES[1:])
+        tags = [{"TagKey": "env", "TagValue": rng.choice(["prod", "staging", "dev"])}]
+        roll = rng.random()
+        if roll < 0.85:
+            tags.append({"TagKey": "purpose", "TagValue": rng.choice(PURPOSES[usage])})
+        elif roll < 0.88:
+            tags.append({"TagKey": "purpose", "TagValue": "data-encryption"})  # may contradict the usage
+        if rng.random() < 0.9:
+            tags.append({"TagKey": "owner", "TagValue": rng.choice(owners) if rng.random() < 0.98 else "ex-employee"})
+        if rng.random() < 0.7:
+            tags.append({"TagKey": "service", "TagValue": rng.choice(services)})
+        state = rng.choice(STATES)
+        created = f"20{rng.randint(21, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:{rng.randint(0, 59):02d}:00+00:00"
+        items.append(
+            {
+                "KeyMetadata": {
+                    "AWSAccountId": ACCOUNT,
+                    "KeyId": key_id,
+                    "Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}",
+                    "CreationDate": created,
+                    "Enabled": state == "Enabled",
+                    "Description": f"Generated key {n} for the import benchmark",
+                    "KeyUsage": usage,
+                    "KeyState": state,
+                    "Origin": "AWS_KMS",
+                    "KeyManager": "CUSTOMER" if rng.random() < 0.97 else "AWS",
+                    "KeySpec": spec,
+                    "MultiRegion": False,
+                    **({"DeletionDate": "2026-12-31T00:00:00+00:00"} if state == "PendingDeletion" else {}),
+                },
+                "Tags": tags,
+                "Aliases": [
+                    {"AliasName": f"alias/bench-{n}", "AliasArn": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/bench-{n}"}
+                ],
+                "KeyRotationEnabled": usage == "ENCRYPT_DECRYPT",
+                **({"RotationPeriodInDays": 365} if usage == "ENCRYPT_DECRYPT" else {}),
+            }
+        )
+    return items
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Migrate, and create the GRC user, the store, owners, services (and no keys) the import refers to."""
+    script = """
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from inventory.models import Binding, Key, KeyImport, KeyStore, Service
+Binding.objects.all().delete(); Key.history.all().delete(); Key.objects.all().delete(); KeyImport.objects.all().delete()
+User = get_user_model()
+grc, _ = User.objects.get_or_create(username="bench-grc")
+grc.groups.add(Group.objects.get(name="grc"))
+for n in range(20):
+    User.objects.get_or_create(username=f"owner{n:02d}")
+for n in range(40):
+    Service.objects.get_or_create(slug=f"service-{n:02d}", defaults={"name": f"Service {n}", "environment": "prod"})
+KeyStore.objects.get_or_create(name="bench-aws", defaults={"kind": "aws-kms", "account": "111122223333", "region": "eu-west-1"})
+"""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
+
+
+def timed_import(path: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Run one import in a child process: (seconds, peak RSS in MB, its last output line)."""
+    command = [sys.executable, str(ROOT / "manage.py"), "import_keys", str(path), "--format", "aws-kms"]
+    command += ["--user", "bench-grc", "--full"]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        lines = [line for line in out.read().decode(errors="replace").splitlines() if not line.startswith("Warning")]
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("The import failed:\n" + "\n".join(lines[-20:]))
+    return seconds, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
+    if not env.get("CEK_SECRET_KEY") and not env.get("CEK_SECRET_KEY_FILE"):
+        env["CEK_DEBUG"] = "1"
+    env["CEK_IMPORT_MAX_BYTES"] = str(1024 * 1024 * 1024)
+    temp_dir = None
+    if not env.get("DATABASE_URL"):
+        env.pop("CEK_SQLITE_PATH", None)
+        temp_dir = None if args.data_dir else tempfile.mkdtemp(prefix="cek-bench-")
+        env["CEK_DATA_DIR"] = str(Path(args.data_dir).resolve()) if args.data_dir else temp_dir
+    work = Path(tempfile.mkdtemp(prefix="cek-bench-import-"))
+    try:
+        database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+        started = time.perf_counter()
+        path = work / "aws-kms-export.json"
+        path.write_text(json.dumps(generate(args.keys, args.seed)))
+        size_mb = path.stat().st_size / 1048576
+        print(f"Generated {args.keys:,} keys ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s; {database}.")
+        prepare_database(env)
+        first = timed_import(path, env)
+        second = timed_import(path, env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+    print()
+    print(f"{'import':<28}{'seconds':>9}{'peak RSS MB':>13}  result")
+    for label, (seconds, peak, result) in (("first (all new)", first), ("second (all unchanged)", second)):
+        print(f"{label:<28}{seconds:>9.1f}{peak:>13.0f}  {result}")
+    verdicts = [
+        (f"first import <= {TARGET_SECONDS} s", first[0] <= TARGET_SECONDS),
+        (f"first import <= {TARGET_MB} MB", first[1] <= TARGET_MB),
+        ("second import faster than the first", second[0] < first[0]),
+    ]
+    print()
+    for label, ok in verdicts:
+        print(f"{'met' if ok else 'NOT MET':>8}  {label}")
+    print(f"\nsecond / first: {second[0] / first[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,27 @@
+// Progress bar of a background job: polls the element's data-progress-url and reloads the page when the job
+// is no longer running (so the result, or the reason it failed, is shown as the server renders it).
+(function () {
+  "use strict";
+  var card = document.querySelector("[data-progress-url]");
+  if (!card) { return; }
+  var url = card.getAttribute("data-progress-url");
+  var bar = card.querySelector("progress");
+  var text = card.querySelector("[data-progress-text]");
+  var running = card.getAttribute("data-progress-running") || "applying";
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (data) {
+        if (data.status !== running) { window.location.reload(); return; }
+        bar.value = data.percent;
+        bar.textContent = data.percent + "%";
+        if (text) {
+          text.textContent = data.percent + "%" + (data.total ? " · " + data.done + " of " + data.total + " keys written" :
+            (data.phase === "planning" ? " · checking every row again" : " · waiting for a worker"));
+        }
+        window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+  window.setTimeout(poll, 1000);
+})();
