@@ -16,9 +16,7 @@ from tests.inventory.test_platform_import import aws_key
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_grc_previews_a_kms_export_applies_it_in_the_background_and_maps_a_key(
-    page, celery_worker, settings, tmp_path
-):
+def test_grc_previews_a_kms_export_applies_it_in_the_background_and_maps_a_key(page, celery_worker, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CEK_IMPORT_INLINE_ROWS = 3
     grace = UserFactory(username="grace", roles=["grc"])
@@ -26,7 +24,10 @@ def test_grc_previews_a_kms_export_applies_it_in_the_background_and_maps_a_key(
     KeyStoreFactory(name="aws-prod-eu", kind="aws-kms")
     ServiceFactory(slug="inference-gateway")
     items = [
-        aws_key(1, tags={"purpose": "inference-log-encryption", "owner": "olivia@example.com", "service": "inference-gateway"}),
+        aws_key(
+            1,
+            tags={"purpose": "inference-log-encryption", "owner": "olivia@example.com", "service": "inference-gateway"},
+        ),
         aws_key(2, usage="SIGN_VERIFY", tags={"purpose": "data-encryption"}),
         aws_key(3, tags={"owner": "mallory"}),
         *(aws_key(n, tags={"purpose": "data-encryption"}) for n in range(4, 9)),

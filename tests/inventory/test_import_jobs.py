@@ -38,7 +38,7 @@ def _setup():
 
 def test_a_large_import_is_applied_by_a_celery_worker_and_the_page_follows_it(celery_worker, client):
     grc = _setup()
-    record, plan = importing.key_import_preview(data=_file(12), file_name="kms.json", format="aws-kms", actor=grc)
+    record, _ = importing.key_import_preview(data=_file(12), file_name="kms.json", format="aws-kms", actor=grc)
     assert importing.runs_in_background(record)
     client.force_login(grc)
     response = client.post(reverse("inventory:import-apply", args=[record.pk]), follow=True)

@@ -352,7 +352,7 @@ def test_cli_imports_a_platform_export_into_a_named_store_with_full_and_dry_run(
 
 
 def test_cli_names_the_known_stores_when_the_store_is_unknown(grc, store):
-    with pytest.raises(CommandError, match="No key store named 'nope'. Known stores: aws-prod-eu"):
+    with pytest.raises(CommandError, match=r"No key store named 'nope'\. Known stores: aws-prod-eu"):
         call_command("import_keys", "x.json", "--format", "aws-kms", "--store", "nope", "--dry-run")
 
 
@@ -367,3 +367,29 @@ def test_a_corrected_kind_of_a_vault_kv_secret_survives_a_re_import(grc, db):
     assert again.counts["changed"] == 0
     secret.refresh_from_db()
     assert secret.kind == "api-token"
+
+
+# --- CycloneDX: the app's own export imports back unchanged; a scanner's CBOM goes into a chosen store -----
+
+
+def test_a_cbom_export_imports_back_with_no_change(varied_inventory, grc_user, settings, tmp_path):
+    from inventory.exporters import get_exporter
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    data = "".join(get_exporter("cbom", "keys")(Key.objects.all())).encode()
+    history = Key.history.count()
+    record, plan = preview(data, grc_user, format="cbom", name="inventory.cdx.json")
+    assert plan.errors == [] and plan.file_error == ""
+    assert plan.counts["unchanged"] == Key.objects.count() and plan.counts["new"] == plan.counts["changed"] == 0
+    importing.key_import_apply(key_import=record, actor=grc_user)
+    assert Key.history.count() == history
+
+
+def test_a_third_party_cbom_imports_its_keys_into_the_chosen_store_as_purpose_unassigned(grc):
+    store = KeyStoreFactory(name="scanned", kind="other", account="", region="")
+    data = (FIXTURES / "cbom" / "scanner-1.6.cdx.json").read_bytes()
+    _, plan = preview(data, grc, format="cbom", name="scan.cdx.json")
+    assert plan.counts["errors"] and "choose the store the file belongs to" in plan.errors[0].message
+    record = imported(data, grc, format="cbom", store=store, name="scan.cdx.json")
+    assert record.counts["new"] == record.counts["unassigned"] > 0
+    assert set(Key.objects.values_list("store__name", flat=True)) == {"scanned"}
