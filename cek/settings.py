@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from cek.envparse import env_bool, env_int, env_list, env_secret, env_str
@@ -192,6 +193,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "inventory.tasks.fail_stale_imports",
         "schedule": 600.0,
     },
+    # Review reminders to policy owners (30, 7, 0 days before, weekly while overdue); idempotent per day.
+    "evidence-policy-review-reminders": {
+        "task": "evidence.tasks.policy_review_reminders",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Policy e-mails whose queued task was lost (the broker was down when the policy was sent).
+    "evidence-policy-emails-pending": {
+        "task": "evidence.tasks.policy_emails_pending",
+        "schedule": 900.0,
+    },
 }
 
 # --- Cache: progress of background jobs, shared by web and worker processes ----------------------
@@ -259,6 +270,11 @@ CEK_IMPORT_INLINE_ROWS = env_int("CEK_IMPORT_INLINE_ROWS", 500, minimum=0)
 # An import still "applying" this long after its worker last reported progress is marked failed (retryable).
 CEK_IMPORT_STALE_MINUTES = env_int("CEK_IMPORT_STALE_MINUTES", 30, minimum=1)
 CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
+# Policies: largest uploaded policy document; days within which a significant change must be reviewed; the
+# address of the app in e-mails sent by workers (they have no request to take it from).
+CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+CEK_CHANGE_REVIEW_DAYS = env_int("CEK_CHANGE_REVIEW_DAYS", 30, minimum=1)
+CEK_BASE_URL = env_str("CEK_BASE_URL", "http://localhost:8000").rstrip("/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEK_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/tokens/", include("cek.token_urls")),
     path("accounts/", include("cek.account_urls")),
     path("inventory/", include("inventory.urls")),
+    path("evidence/", include("evidence.urls")),
     path("api/v1/", include("inventory.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

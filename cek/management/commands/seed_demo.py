@@ -1,4 +1,6 @@
-"""``manage.py seed_demo [--keys N] [--seed S]``: the demo inventory of inventory.demo (idempotent).
+"""``manage.py seed_demo [--keys N] [--seed S]``: the demo inventory of ``inventory.demo`` and the demo
+policies of ``evidence.demo`` (both idempotent). It lives in the project package because it seeds both apps
+(``inventory`` knows nothing of ``evidence``).
 
 Demo only: it also creates the demo accounts of ``manage.py demo_users`` (published passwords), so it runs
 only with ``CEK_DEBUG=1`` or ``--force``.
@@ -11,6 +13,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cek.management.commands.demo_users import demo_allowed_or_refuse
+from evidence.demo import demo_policies_seed
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
 MAX_KEYS = 1_000_000
@@ -19,7 +22,8 @@ MAX_KEYS = 1_000_000
 class Command(BaseCommand):
     help = (
         "Build a realistic demo inventory of an AI company (parties, SSRM assignments, tenants, services, key "
-        "stores, keys with bindings and grants, and a dozen deliberate problems). Running it again changes "
+        "stores, keys with bindings and grants, and a dozen deliberate problems) and its key-management policies "
+        "(versions, approvals, acknowledgements, reviews, changes, evaluations). Running it again changes "
         "nothing. --keys N adds N generated keys for volume tests. Demo only: needs CEK_DEBUG=1 or --force."
     )
 
@@ -56,6 +60,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {made}.")
         else:
             self.stdout.write("The hand-made demo inventory was already there; nothing to create.")
+        policies = demo_policies_seed()
+        if policies:
+            self.stdout.write("Created " + ", ".join(f"{n} {label}" for label, n in sorted(policies.items())) + ".")
         if keys:
             self.stdout.write(
                 f"Generated keys: {report.bulk_created:,} created now, {report.bulk_total:,} in total (seed {seed})."

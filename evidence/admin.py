@@ -1,0 +1,106 @@
+"""Django admin for superusers: every evidence record and its history, read-only.
+
+Every write to these records has rules that live in ``evidence.services`` (approved versions are frozen,
+approving supersedes, reviews and changes move due dates, sending e-mails each recipient once), so the
+admin offers no add, change or delete: records are made in the app, where the services run.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models as db
+from simple_history.admin import SimpleHistoryAdmin
+
+from evidence import models
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    formfield_overrides = {db.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Policy)
+class PolicyAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "owner", "current_version", "next_review_due_on", "retired_on")
+    list_filter = ("kind", "retired_on")
+    list_select_related = ("owner", "current_version")
+    search_fields = ("title", "description", "scope")
+
+
+@admin.register(models.PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "label", "status", "document_kind", "document_sha256", "submitted_at")
+    list_filter = ("status", "document_kind")
+    list_select_related = ("policy",)
+    search_fields = ("policy__title", "label", "document_sha256")
+
+
+@admin.register(models.PolicyApproval)
+class PolicyApprovalAdmin(ReadOnlyAdmin):
+    list_display = ("version", "governance_body", "approver", "approved_on", "recorded_by")
+    list_select_related = ("version__policy", "approver", "recorded_by")
+
+
+@admin.register(models.Communication)
+class CommunicationAdmin(ReadOnlyAdmin):
+    list_display = ("version", "sent_at", "sent_by", "recipient_count")
+    list_select_related = ("version__policy", "sent_by")
+
+
+@admin.register(models.Acknowledgement)
+class AcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ("version", "recipient", "acknowledged_at")
+    list_select_related = ("version__policy", "recipient")
+    search_fields = ("recipient__username", "version__policy__title")
+
+
+@admin.register(models.PolicyReview)
+class PolicyReviewAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "reviewed_on", "reviewer", "outcome")
+    list_filter = ("outcome",)
+    list_select_related = ("policy", "reviewer")
+
+
+@admin.register(models.ChangeEvent)
+class ChangeEventAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "occurred_on", "review_due_on", "recorded_by")
+    list_filter = ("kind",)
+    list_select_related = ("recorded_by",)
+
+
+@admin.register(models.EffectivenessEvaluation)
+class EffectivenessEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "performed_on", "result", "performed_by")
+    list_filter = ("kind", "result")
+    list_select_related = ("performed_by",)
+
+
+@admin.register(models.PolicyDelivery)
+class PolicyDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("version", "email", "created_at", "emailed_at", "attempts", "last_error")
+    list_filter = ("emailed_at",)
+    list_select_related = ("version__policy",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.ReviewReminder)
+class ReviewReminderAdmin(PolicyDeliveryAdmin):
+    list_display = ("policy", "due_on", "days_before", "sent_on", "recipients")
+    list_filter = ("days_before",)
+    list_select_related = ("policy",)

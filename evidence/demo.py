@@ -1,0 +1,255 @@
+"""Demo policies for ``manage.py seed_demo``: a policy set at the demo company with a history and a few
+deliberate gaps, written through ``evidence.services`` like everything else, idempotently (a policy that
+exists by title is left as it is).
+
+- "Cryptographic key management policy": version 1.0 approved 14 months ago and superseded by 2.0 eleven
+  months ago; sent to the key owners, acknowledged by olivia only (coverage 1 of 2); reviewed two months
+  ago; a significant model change recorded ten days ago makes its next review due within the set days.
+- "Key purpose and separation procedure": approved 13 months ago and never reviewed since: **overdue**.
+  Sent to the key owners and the auditors; nobody acknowledged it yet.
+- "AI model signing key procedure": its first version is in approval (no version in force yet).
+- An internal audit three months ago, partially effective, with findings; an encryption control
+  validation last month, effective.
+
+Call :func:`demo_policies_seed` after the inventory demo (it needs the demo accounts, which it creates
+when missing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from cek.management.commands.demo_users import demo_users_ensure
+from evidence import services
+from evidence.documents import document_inspect
+from evidence.models import (
+    ChangeEvent,
+    ChangeKind,
+    EffectivenessEvaluation,
+    EvaluationKind,
+    EvaluationResult,
+    Policy,
+    PolicyKind,
+    PolicyVersion,
+    ReviewOutcome,
+)
+from evidence.review_schedule import add_months
+
+KEY_POLICY = "Cryptographic key management policy"
+PURPOSE_PROCEDURE = "Key purpose and separation procedure"
+SIGNING_PROCEDURE = "AI model signing key procedure"
+
+_KEY_POLICY_TEXT = """# Cryptographic key management policy
+
+Version {label}. Owner: GRC. Applies to every key store, service and AI workload of {organisation}.
+
+## 1. One purpose per key
+Every cryptographic secret and private key is provisioned for exactly one purpose from the purpose catalog
+(data encryption, key wrapping, signing, authentication, ...). A key is never reused for a second purpose,
+service or tenant.
+
+## 2. Recording
+Each key is recorded in the key inventory with its purpose, owner, store and labels. The key itself is never
+recorded anywhere but in its key store.
+
+## 3. Approval and review
+This policy is approved by the security committee and reviewed at least every 12 months, and after any
+significant system, model or regulatory change.
+"""
+
+_PURPOSE_TEXT = """# Key purpose and separation procedure
+
+1. Request a new key through the platform team, naming its single purpose and the service that uses it.
+2. The platform team creates the key with the purpose label set and a key policy that allows only the
+   operations of that purpose.
+3. Infrastructure as code is checked in CI: a plan that gives one key to two services fails.
+4. Key owners confirm their keys every quarter.
+"""
+
+
+def _markdown(name: str, text: str):
+    return document_inspect(name=name, data=text.encode(), content_type="text/markdown")
+
+
+def _version(policy: Policy, *, actor, label: str, summary: str, document=None, link: str = "") -> PolicyVersion:
+    version = PolicyVersion(policy=policy, label=label, summary=summary, link=link)
+    return services.policy_version_save(version=version, actor=actor, document=document)
+
+
+def _approve(version: PolicyVersion, *, actor, approver, body: str, on: dt.date) -> None:
+    services.policy_version_submit(version=version, actor=actor)
+    services.policy_version_approve(
+        version=version,
+        actor=actor,
+        governance_body=body,
+        approver=approver,
+        approved_on=on,
+        reference=f"Minutes SC-{on:%Y-%m}",
+    )
+
+
+def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
+    """Create the demo policies, changes and evaluations that are missing; returns what was created."""
+    today = today or timezone.localdate()
+    users = {name: result.user for name, result in demo_users_ensure().items()}
+    grace, olivia, omar = users["grace"], users["olivia"], users["omar"]
+    key_owners = Group.objects.get(name="key-owners")
+    auditors = Group.objects.get(name="auditors")
+    organisation = settings.CEK_ORGANISATION
+    created: Counter = Counter()
+
+    with transaction.atomic():
+        key_policy = Policy.objects.filter(title=KEY_POLICY).first()
+        if key_policy is None:
+            key_policy = services.policy_create(
+                actor=grace,
+                title=KEY_POLICY,
+                kind=PolicyKind.POLICY,
+                owner=grace,
+                description="How the company provisions, records and governs cryptographic keys and secrets.",
+                scope="All key stores (AWS KMS, Vault, HSM), services and AI workloads; all SSRM layers we operate.",
+                areas=["key-management", "key-purpose", "encryption", "ai-models"],
+            )
+            first = _version(
+                key_policy,
+                actor=grace,
+                label="1.0",
+                summary="First issue.",
+                document=_markdown(
+                    "key-management-policy-1.0.md", _KEY_POLICY_TEXT.format(label="1.0", organisation=organisation)
+                ),
+            )
+            _approve(first, actor=grace, approver=grace, body="Security committee", on=add_months(today, -14))
+            second = _version(
+                key_policy,
+                actor=grace,
+                label="2.0",
+                summary="Adds AI workloads (model signing, inference-log encryption) to the scope.",
+                document=_markdown(
+                    "key-management-policy-2.0.md", _KEY_POLICY_TEXT.format(label="2.0", organisation=organisation)
+                ),
+            )
+            _approve(
+                second,
+                actor=grace,
+                approver=grace,
+                body="Chief Information Security Officer (CISO)",
+                on=add_months(today, -11),
+            )
+            services.communication_send(
+                version=second,
+                audiences=[key_owners],
+                actor=grace,
+                message="Version 2.0 brings AI workloads into scope. Please read it and acknowledge.",
+            )
+            services.acknowledgement_record(version=second, user=olivia)
+            services.policy_review_record(
+                policy=key_policy,
+                actor=grace,
+                reviewer=grace,
+                reviewed_on=add_months(today, -2),
+                outcome=ReviewOutcome.NO_CHANGE,
+                notes="Checked against the key inventory and the AICM 1.1.0 text of CEK-11; no change needed.",
+            )
+            created["policies"] += 1
+
+        procedure = Policy.objects.filter(title=PURPOSE_PROCEDURE).first()
+        if procedure is None:
+            procedure = services.policy_create(
+                actor=grace,
+                title=PURPOSE_PROCEDURE,
+                kind=PolicyKind.PROCEDURE,
+                owner=omar,
+                description="Step by step: how a key gets exactly one purpose and keeps it.",
+                scope="Platform team and every key owner.",
+                areas=["key-purpose", "cloud"],
+            )
+            version = _version(
+                procedure,
+                actor=grace,
+                label="1.0",
+                summary="First issue.",
+                document=_markdown("key-purpose-procedure-1.0.md", _PURPOSE_TEXT),
+            )
+            _approve(version, actor=grace, approver=grace, body="Security committee", on=add_months(today, -13))
+            services.communication_send(version=version, audiences=[key_owners, auditors], actor=grace)
+            created["policies"] += 1
+
+        signing = Policy.objects.filter(title=SIGNING_PROCEDURE).first()
+        if signing is None:
+            signing = services.policy_create(
+                actor=grace,
+                title=SIGNING_PROCEDURE,
+                kind=PolicyKind.PROCEDURE,
+                owner=olivia,
+                description="Signing released model weights and containers with a dedicated signing key.",
+                scope="Model registry and release pipeline.",
+                areas=["ai-models", "pki"],
+            )
+            version = _version(
+                signing,
+                actor=grace,
+                label="0.9",
+                summary="Draft for the security committee.",
+                link="https://intranet.example.com/policies/ai-model-signing-0.9",
+            )
+            services.policy_version_submit(version=version, actor=grace)
+            created["policies"] += 1
+
+        change_title = "Adopted a second foundation model provider"
+        if not ChangeEvent.objects.filter(title=change_title).exists():
+            services.change_event_save(
+                event=ChangeEvent(
+                    kind=ChangeKind.MODEL,
+                    title=change_title,
+                    description="Inference now also runs on a second model provider's models; its API tokens and "
+                    "the signing of its model artifacts need keys of their own.",
+                    occurred_on=today - dt.timedelta(days=10),
+                    areas=["ai-models"],
+                ),
+                actor=grace,
+                policies=[key_policy],
+            )
+            created["changes"] += 1
+
+        evaluations = [
+            (
+                "Internal audit of key purpose mapping",
+                EvaluationKind.INTERNAL_AUDIT,
+                add_months(today, -3),
+                EvaluationResult.PARTIALLY_EFFECTIVE,
+                "Two inference keys were bound to a second service; one purpose label disagreed with the inventory.",
+            ),
+            (
+                "Validation of KMS key policies",
+                EvaluationKind.ENCRYPTION_VALIDATION,
+                add_months(today, -1),
+                EvaluationResult.EFFECTIVE,
+                "",
+            ),
+        ]
+        for title, kind, performed_on, result, findings in evaluations:
+            if EffectivenessEvaluation.objects.filter(title=title).exists():
+                continue
+            services.evaluation_save(
+                evaluation=EffectivenessEvaluation(
+                    kind=kind,
+                    title=title,
+                    performed_on=performed_on,
+                    scope="Production key stores and the services that use their keys.",
+                    result=result,
+                    findings=findings,
+                    performed_by=grace,
+                    assessor="" if kind == EvaluationKind.INTERNAL_AUDIT else "Example Assurance LLP",
+                ),
+                actor=grace,
+                policies=[key_policy, procedure],
+            )
+            created["evaluations"] += 1
+    return created

@@ -1,0 +1,190 @@
+"""Forms of the policy pages. They turn HTML inputs into values; the rules live in the models and services
+(``evidence.services``), and uploaded documents are checked by ``evidence.documents``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cek.keymaterial import KeyMaterialValidator
+from evidence.documents import ACCEPTED, document_inspect, megabytes, read_upload
+from evidence.models import (
+    ChangeEvent,
+    EffectivenessEvaluation,
+    Policy,
+    PolicyArea,
+    PolicyReview,
+    PolicyVersion,
+)
+from inventory.forms import ChoiceListField, DateInput, FieldsetsMixin, UserChoiceField, active_users
+
+GOVERNANCE_BODIES = (
+    "Security committee",
+    "Chief Information Security Officer (CISO)",
+    "Risk committee",
+    "Board of directors",
+    "AI governance board",
+)
+
+
+class PolicyChoiceField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.title} ({obj.get_kind_display().lower()})"
+
+
+def _policies_not_retired():
+    return Policy.objects.filter(retired_on__isnull=True).order_by("title")
+
+
+class PolicyForm(FieldsetsMixin, forms.ModelForm):
+    owner = UserChoiceField(queryset=active_users(), help_text="Keeps the policy current; receives review reminders.")
+    areas = ChoiceListField(
+        choices=PolicyArea.choices,
+        required=False,
+        help_text="A significant change recorded for one of these areas makes this policy due for review.",
+    )
+
+    class Meta:
+        model = Policy
+        fields = ["title", "kind", "owner", "areas", "scope", "description"]
+        widgets = {"scope": forms.Textarea(attrs={"rows": 3}), "description": forms.Textarea(attrs={"rows": 4})}
+
+
+class PolicyVersionForm(FieldsetsMixin, forms.ModelForm):
+    """A version's label, summary and either an uploaded document or a link."""
+
+    document = forms.FileField(required=False, widget=forms.FileInput(attrs={"accept": ".pdf,.docx,.md,.markdown"}))
+    link = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = PolicyVersion
+        fields = ["label", "summary", "link"]
+        widgets = {"summary": forms.Textarea(attrs={"rows": 4})}
+
+    field_order = ["label", "document", "link", "summary"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = megabytes(settings.CEK_POLICY_MAX_BYTES)
+        current = self.instance.document_name if self.instance.pk and self.instance.document else ""
+        self.fields["document"].help_text = f"Upload {ACCEPTED}, up to {limit}." + (
+            f" Leave empty to keep “{current}”." if current else ""
+        )
+        self.fields["link"].help_text = "Or the https:// address where the document is published (not both)."
+        self.inspected = None
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("document")
+        if upload and cleaned.get("link"):
+            raise ValidationError("Give either a document or a link, not both.")
+        if upload:
+            try:
+                self.inspected = document_inspect(
+                    name=upload.name, data=read_upload(upload), content_type=getattr(upload, "content_type", "")
+                )
+            except ValidationError as exc:
+                self.add_error("document", exc)
+        return cleaned
+
+
+class ApprovalForm(FieldsetsMixin, forms.Form):
+    governance_body = forms.CharField(
+        max_length=200,
+        validators=[KeyMaterialValidator()],
+        widget=forms.TextInput(attrs={"list": "governance-bodies"}),
+        help_text="The body that approved it, e.g. the security committee or the CISO.",
+    )
+    approver = UserChoiceField(queryset=active_users(), help_text="Who approved it for that body.")
+    approved_on = forms.DateField(widget=DateInput())
+    reference = forms.CharField(
+        max_length=200,
+        required=False,
+        validators=[KeyMaterialValidator()],
+        help_text="Minutes, decision or ticket reference.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("approved_on", timezone.localdate())
+
+
+class CommunicationForm(FieldsetsMixin, forms.Form):
+    audiences = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every active member is e-mailed once and asked to acknowledge it in the app.",
+    )
+    message = forms.CharField(
+        required=False,
+        validators=[KeyMaterialValidator()],
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional note added to the e-mail.",
+    )
+
+
+class ReviewForm(FieldsetsMixin, forms.ModelForm):
+    reviewer = UserChoiceField(queryset=active_users())
+
+    class Meta:
+        model = PolicyReview
+        fields = ["reviewed_on", "reviewer", "outcome", "notes"]
+        widgets = {"reviewed_on": DateInput(), "notes": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {
+            "outcome": "“Retired” ends the policy: no more reviews, reminders or acknowledgements.",
+            "notes": "What was checked, what changed and why; the changes this review addresses.",
+        }
+
+
+class ChangeEventForm(FieldsetsMixin, forms.ModelForm):
+    areas = ChoiceListField(
+        choices=PolicyArea.choices,
+        required=False,
+        help_text="Every policy covering one of these areas is affected, in addition to those chosen below.",
+    )
+    policies = PolicyChoiceField(queryset=Policy.objects.none(), required=False, label="Affected policies")
+
+    class Meta:
+        model = ChangeEvent
+        fields = ["kind", "title", "occurred_on", "description", "areas", "policies"]
+        widgets = {"occurred_on": DateInput(), "description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        queryset = _policies_not_retired()
+        if self.instance.pk:
+            queryset = queryset | Policy.objects.filter(pk__in=self.instance.policies.values("pk"))
+        self.fields["policies"].queryset = queryset.distinct().order_by("title")
+
+
+class EvaluationForm(FieldsetsMixin, forms.ModelForm):
+    performed_by = UserChoiceField(queryset=active_users(), help_text="Who led the evaluation.")
+    policies = PolicyChoiceField(queryset=Policy.objects.none(), required=False, label="Policies evaluated")
+
+    class Meta:
+        model = EffectivenessEvaluation
+        fields = [
+            "kind",
+            "title",
+            "performed_on",
+            "result",
+            "performed_by",
+            "assessor",
+            "scope",
+            "findings",
+            "policies",
+        ]
+        widgets = {
+            "performed_on": DateInput(),
+            "scope": forms.Textarea(attrs={"rows": 3}),
+            "findings": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["policies"].queryset = Policy.objects.order_by("title")

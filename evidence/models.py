@@ -1,1 +1,0 @@
-"""Evidence records (policies, attestations, findings, checks, packs) arrive with later issues."""

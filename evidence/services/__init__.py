@@ -1,0 +1,56 @@
+"""Writes of the policy evidence. Views, admin, tasks and commands call these; none of them save models directly.
+
+Each service validates (``full_clean``), saves inside ``transaction.atomic``, attributes the change to
+``actor`` in the history tables, keeps the derived review due dates current and queues e-mail on commit.
+
+- ``policies``: policies and versions (create, edit drafts, submit, withdraw, delete drafts, approve);
+- ``communication``: sending the version in force to audiences, e-mailing each recipient once, acknowledging;
+- ``reviews``: reviews, significant changes, effectiveness evaluations, due dates and review reminders;
+- ``writes``: attribution and the guards every write shares.
+"""
+
+from __future__ import annotations
+
+from evidence.services.communication import (
+    MAX_EMAIL_ATTEMPTS,
+    SendResult,
+    acknowledgement_record,
+    communication_send,
+    policy_emails_send,
+)
+from evidence.services.policies import (
+    policy_create,
+    policy_save,
+    policy_version_approve,
+    policy_version_delete,
+    policy_version_save,
+    policy_version_submit,
+    policy_version_withdraw,
+)
+from evidence.services.reviews import (
+    change_event_save,
+    evaluation_save,
+    policy_review_due_refresh,
+    policy_review_record,
+    policy_review_reminders_send,
+)
+
+__all__ = [
+    "MAX_EMAIL_ATTEMPTS",
+    "SendResult",
+    "acknowledgement_record",
+    "change_event_save",
+    "communication_send",
+    "evaluation_save",
+    "policy_create",
+    "policy_emails_send",
+    "policy_review_due_refresh",
+    "policy_review_record",
+    "policy_review_reminders_send",
+    "policy_save",
+    "policy_version_approve",
+    "policy_version_delete",
+    "policy_version_save",
+    "policy_version_submit",
+    "policy_version_withdraw",
+]

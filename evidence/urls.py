@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from evidence import views
+
+app_name = "evidence"
+
+urlpatterns = [
+    path("policies/", views.PolicyListView.as_view(), name="policy-list"),
+    path("policies/new/", views.PolicyFormView.as_view(), name="policy-create"),
+    path("policies/<int:pk>/", views.PolicyDetailView.as_view(), name="policy-detail"),
+    path("policies/<int:pk>/edit/", views.PolicyFormView.as_view(), name="policy-update"),
+    path("policies/<int:policy_pk>/versions/new/", views.VersionFormView.as_view(), name="version-create"),
+    path("policies/<int:pk>/reviews/new/", views.ReviewCreateView.as_view(), name="review-create"),
+    path("versions/<int:pk>/edit/", views.VersionFormView.as_view(), name="version-update"),
+    path("versions/<int:pk>/submit/", views.VersionSubmitView.as_view(), name="version-submit"),
+    path("versions/<int:pk>/withdraw/", views.VersionWithdrawView.as_view(), name="version-withdraw"),
+    path("versions/<int:pk>/delete/", views.VersionDeleteView.as_view(), name="version-delete"),
+    path("versions/<int:pk>/approve/", views.VersionApproveView.as_view(), name="version-approve"),
+    path("versions/<int:pk>/send/", views.VersionSendView.as_view(), name="version-send"),
+    path("versions/<int:pk>/document/", views.VersionDocumentView.as_view(), name="version-document"),
+    path("versions/<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="version-acknowledge"),
+    path("acknowledgements/", views.AcknowledgementListView.as_view(), name="acknowledgement-list"),
+    path("changes/", views.ChangeEventListView.as_view(), name="changeevent-list"),
+    path("changes/new/", views.ChangeEventFormView.as_view(), name="changeevent-create"),
+    path("changes/<int:pk>/", views.ChangeEventDetailView.as_view(), name="changeevent-detail"),
+    path("changes/<int:pk>/edit/", views.ChangeEventFormView.as_view(), name="changeevent-update"),
+    path("evaluations/", views.EvaluationListView.as_view(), name="evaluation-list"),
+    path("evaluations/new/", views.EvaluationFormView.as_view(), name="evaluation-create"),
+    path("evaluations/<int:pk>/", views.EvaluationDetailView.as_view(), name="evaluation-detail"),
+    path("evaluations/<int:pk>/edit/", views.EvaluationFormView.as_view(), name="evaluation-update"),
+]
