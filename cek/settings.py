@@ -198,6 +198,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.policy_review_reminders",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Attestation campaign reminders per cadence and escalations to GRC; idempotent per day.
+    "evidence-campaign-reminders": {
+        "task": "evidence.tasks.campaign_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # Policy e-mails whose queued task was lost (the broker was down when the policy was sent).
     "evidence-policy-emails-pending": {
         "task": "evidence.tasks.policy_emails_pending",
@@ -274,6 +279,8 @@ CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
 # address of the app in e-mails sent by workers (they have no request to take it from).
 CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 CEK_CHANGE_REVIEW_DAYS = env_int("CEK_CHANGE_REVIEW_DAYS", 30, minimum=1)
+# Campaigns over this many keys are launched by a Celery worker, smaller ones at once.
+CEK_CAMPAIGN_INLINE_KEYS = env_int("CEK_CAMPAIGN_INLINE_KEYS", 500, minimum=0)
 CEK_BASE_URL = env_str("CEK_BASE_URL", "http://localhost:8000").rstrip("/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEK_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

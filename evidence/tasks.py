@@ -33,3 +33,23 @@ def policy_review_reminders() -> dict:
     refreshed = services.policy_review_due_refresh()
     sent = services.policy_review_reminders_send(today=today)
     return {"date": today.isoformat(), "due_dates_changed": refreshed, "reminders_sent": len(sent)}
+
+
+@shared_task(
+    name="evidence.tasks.campaign_launch_run",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def campaign_launch_run(campaign_id: int) -> int:
+    """Create the attestations of a launching campaign and mail each addressee once. Safe to run twice
+    (existing attestations and sent notices are skipped). Returns the attestations created."""
+    return services.campaign_launch_run(campaign_id=campaign_id)
+
+
+@shared_task(name="evidence.tasks.campaign_reminders")
+def campaign_reminders() -> dict:
+    """Daily: campaign reminders per cadence and escalations of overdue owners to GRC (idempotent per day)."""
+    today = timezone.localdate()
+    result = services.campaign_remind(today=today)
+    return {"date": today.isoformat(), "reminded": len(result["reminded"]), "escalated": len(result["escalated"])}

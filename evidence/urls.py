@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from evidence import views
+from evidence.views import campaigns
 
 app_name = "evidence"
 
@@ -30,4 +31,24 @@ urlpatterns = [
     path("evaluations/new/", views.EvaluationFormView.as_view(), name="evaluation-create"),
     path("evaluations/<int:pk>/", views.EvaluationDetailView.as_view(), name="evaluation-detail"),
     path("evaluations/<int:pk>/edit/", views.EvaluationFormView.as_view(), name="evaluation-update"),
+    path("campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
+    path("campaigns/new/", campaigns.CampaignCreateView.as_view(), name="campaign-create"),
+    path("campaigns/<int:pk>/", campaigns.CampaignDetailView.as_view(), name="campaign-detail"),
+    path("campaigns/<int:pk>/launch/", campaigns.CampaignActionView.as_view(action="launch"), name="campaign-launch"),
+    path("campaigns/<int:pk>/close/", campaigns.CampaignActionView.as_view(action="close"), name="campaign-close"),
+    path("campaigns/<int:pk>/results.csv", campaigns.CampaignExportView.as_view(), name="campaign-export"),
+    path("attestations/", campaigns.InboxView.as_view(), name="attestation-inbox"),
+    path("attestations/confirm/", campaigns.InboxConfirmView.as_view(), name="attestation-confirm"),
+    path(
+        "attestations/<int:pk>/discrepancy/", campaigns.InboxDiscrepancyView.as_view(), name="attestation-discrepancy"
+    ),
+    path("attestations/<int:pk>/reassign/", campaigns.AttestationReassignView.as_view(), name="attestation-reassign"),
+    path("findings/", campaigns.FindingListView.as_view(), name="finding-list"),
+    path("findings/<int:pk>/", campaigns.FindingDetailView.as_view(), name="finding-detail"),
+    path("findings/<int:pk>/resolve/", campaigns.FindingActionView.as_view(action="resolve"), name="finding-resolve"),
+    path(
+        "findings/<int:pk>/accept-risk/",
+        campaigns.FindingActionView.as_view(action="accept"),
+        name="finding-accept-risk",
+    ),
 ]

@@ -40,16 +40,25 @@ def celery_worker(transactional_catalog):
     import uuid
 
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from cek.celery import app
+
+    def close_connections(**kwargs) -> None:
+        # The worker thread's own database connection: closed after each task, so none is left open when the
+        # test database is dropped at the end of the run.
+        connections.close_all()
 
     queue = f"cek-test-{uuid.uuid4().hex[:12]}"
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
+    task_postrun.connect(close_connections, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", queues=[queue]):
             yield app
     finally:
+        task_postrun.disconnect(close_connections)
         app.conf.task_default_queue = previous
 
 

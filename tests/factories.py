@@ -179,3 +179,45 @@ class EvaluationFactory(factory.django.DjangoModelFactory):
     result = ev.EvaluationResult.EFFECTIVE
     performed_by = factory.SubFactory(UserFactory)
     recorded_by = factory.SelfAttribute("performed_by")
+
+
+# --- Evidence: campaigns and findings ---------------------------------------------------------------------
+
+
+def keys_bulk(*, count: int, owners, store=None, backup_owners=None, **fields) -> list:
+    """``count`` active keys in one store, owners assigned round-robin, inserted with ``bulk_create`` (no
+    history rows): for campaign tests that need thousands of keys quickly."""
+    store = store or KeyStoreFactory()
+    data_encryption = purpose("data-encryption")
+    owners = list(owners)
+    backups = list(backup_owners or [])
+    today = dt.date.today()
+    keys = [
+        m.Key(
+            name=f"bulk-{store.pk}-{n:06d}",
+            kind=m.KeyKind.SYMMETRIC_KEY,
+            store=store,
+            external_id=f"bulk/{store.pk}/{n:06d}",
+            purpose=data_encryption,
+            state=m.KeyState.ACTIVE,
+            activated_on=today,
+            owner=owners[n % len(owners)] if owners else None,
+            backup_owner=backups[n % len(backups)] if backups else None,
+            **fields,
+        )
+        for n in range(count)
+    ]
+    return m.Key.objects.bulk_create(keys, batch_size=1000)
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ev.Finding
+
+    rule = "attestation-discrepancy"
+    subject_type = "inventory.key"
+    subject_id = factory.LazyFunction(lambda: KeyFactory().pk)
+    subject_label = factory.Sequence(lambda n: f"key-{n}")
+    severity = ev.Severity.HIGH
+    first_seen = factory.LazyFunction(timezone.now)
+    last_seen = factory.LazyFunction(timezone.now)

@@ -2,11 +2,25 @@
 
 - ``policies``: policies and procedures, their versions, approvals, communication and acknowledgements
   (CEK-11 IG-1..3, CCM-1);
+- ``campaigns``: attestation campaigns, attestations and their e-mail log;
+- ``findings``: findings (one per rule and subject), open, risk accepted or resolved;
 - ``reviews``: reviews, significant changes, effectiveness evaluations and review reminders (IG-5, IG-6).
 """
 
 from __future__ import annotations
 
+from evidence.models.campaigns import (
+    DEFAULT_STATEMENT_VERSION,
+    STATEMENT_SETS,
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignNotice,
+    CampaignStatus,
+    NoticeKind,
+    statements_digest,
+)
+from evidence.models.findings import Finding, FindingStatus, Severity
 from evidence.models.policies import (
     Acknowledgement,
     Communication,
@@ -32,7 +46,14 @@ from evidence.models.reviews import (
 )
 
 __all__ = [
+    "DEFAULT_STATEMENT_VERSION",
+    "STATEMENT_SETS",
     "Acknowledgement",
+    "Attestation",
+    "AttestationStatus",
+    "Campaign",
+    "CampaignNotice",
+    "CampaignStatus",
     "ChangeEvent",
     "ChangeKind",
     "Communication",
@@ -40,7 +61,10 @@ __all__ = [
     "EffectivenessEvaluation",
     "EvaluationKind",
     "EvaluationResult",
+    "Finding",
+    "FindingStatus",
     "FrozenRecordError",
+    "NoticeKind",
     "Policy",
     "PolicyApproval",
     "PolicyArea",
@@ -50,5 +74,7 @@ __all__ = [
     "PolicyVersion",
     "ReviewOutcome",
     "ReviewReminder",
+    "Severity",
     "VersionStatus",
+    "statements_digest",
 ]

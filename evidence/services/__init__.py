@@ -6,11 +6,26 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 - ``policies``: policies and versions (create, edit drafts, submit, withdraw, delete drafts, approve);
 - ``communication``: sending the version in force to audiences, e-mailing each recipient once, acknowledging;
 - ``reviews``: reviews, significant changes, effectiveness evaluations, due dates and review reminders;
+- ``campaigns``: attestation campaigns (launch, answers, reminders, escalation, close);
+- ``findings``: the finding upsert and GRC's resolve / accept-risk;
 - ``writes``: attribution and the guards every write shares.
 """
 
 from __future__ import annotations
 
+from evidence.services.campaigns import (
+    DISCREPANCY_RULE,
+    attestation_confirm,
+    attestation_confirm_all,
+    attestation_reassign,
+    attestation_report_discrepancy,
+    campaign_close,
+    campaign_create,
+    campaign_keys,
+    campaign_launch,
+    campaign_launch_run,
+    campaign_remind,
+)
 from evidence.services.communication import (
     MAX_EMAIL_ATTEMPTS,
     SendResult,
@@ -18,6 +33,7 @@ from evidence.services.communication import (
     communication_send,
     policy_emails_send,
 )
+from evidence.services.findings import finding_accept_risk, finding_resolve, finding_upsert
 from evidence.services.policies import (
     policy_create,
     policy_save,
@@ -36,12 +52,26 @@ from evidence.services.reviews import (
 )
 
 __all__ = [
+    "DISCREPANCY_RULE",
     "MAX_EMAIL_ATTEMPTS",
     "SendResult",
     "acknowledgement_record",
+    "attestation_confirm",
+    "attestation_confirm_all",
+    "attestation_reassign",
+    "attestation_report_discrepancy",
+    "campaign_close",
+    "campaign_create",
+    "campaign_keys",
+    "campaign_launch",
+    "campaign_launch_run",
+    "campaign_remind",
     "change_event_save",
     "communication_send",
     "evaluation_save",
+    "finding_accept_risk",
+    "finding_resolve",
+    "finding_upsert",
     "policy_create",
     "policy_emails_send",
     "policy_review_due_refresh",

@@ -1,0 +1,152 @@
+"""Reads of campaigns, attestations and findings, with their joins and aggregates decided once so every page
+runs a fixed number of queries whatever the campaign size, and with role visibility applied in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
+
+from cek.roles import can_read_all, is_key_owner
+from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding
+from evidence.services.campaigns import may_answer
+from inventory.selectors import keys_for
+
+PENDING = Q(status=AttestationStatus.PENDING)
+
+
+def _progress_annotations(path: str = "") -> dict:
+    """Counts of attestations by answer; ``path`` reaches the attestations from the queried model."""
+    pk, status = f"{path}pk", f"{path}status"
+    return {
+        "total": Count(pk),
+        "confirmed": Count(pk, filter=Q(**{status: AttestationStatus.CONFIRMED})),
+        "discrepancies": Count(pk, filter=Q(**{status: AttestationStatus.DISCREPANCY})),
+        "pending": Count(pk, filter=Q(**{status: AttestationStatus.PENDING})),
+    }
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns with their progress figures: one query per page."""
+    return (
+        Campaign.objects.select_related("created_by", "launched_by", "closed_by")
+        .annotate(**_progress_annotations("attestations__"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class OwnerProgress:
+    user: object | None
+    total: int
+    confirmed: int
+    discrepancies: int
+    pending: int
+    overdue: bool
+
+    @property
+    def answered(self) -> int:
+        return self.confirmed + self.discrepancies
+
+
+@dataclass
+class CampaignProgress:
+    total: int
+    confirmed: int
+    discrepancies: int
+    pending: int
+    overdue: int  # pending attestations past the due date
+    owners: list[OwnerProgress]
+
+    @property
+    def answered(self) -> int:
+        return self.confirmed + self.discrepancies
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.answered / self.total) if self.total else 0
+
+
+def campaign_progress(*, campaign: Campaign, today: dt.date) -> CampaignProgress:
+    """Overall and per-addressee progress in three queries (aggregate, per owner, the owners' users)."""
+    rows = Attestation.objects.filter(campaign=campaign)
+    overall = rows.aggregate(**_progress_annotations())
+    per_owner = list(
+        rows.values("addressed_to").annotate(**_progress_annotations()).order_by("-pending", "addressed_to")
+    )
+    users = get_user_model().objects.in_bulk([r["addressed_to"] for r in per_owner if r["addressed_to"]])
+    past_due = campaign.due_on < today and campaign.status != CampaignStatus.DRAFT
+    owners = [
+        OwnerProgress(
+            user=users.get(r["addressed_to"]),
+            total=r["total"],
+            confirmed=r["confirmed"],
+            discrepancies=r["discrepancies"],
+            pending=r["pending"],
+            overdue=past_due and r["pending"] > 0,
+        )
+        for r in per_owner
+    ]
+    return CampaignProgress(
+        total=overall["total"],
+        confirmed=overall["confirmed"],
+        discrepancies=overall["discrepancies"],
+        pending=overall["pending"],
+        overdue=overall["pending"] if past_due else 0,
+        owners=owners,
+    )
+
+
+ATTESTATION_JOINS = ("key", "key__store", "key__purpose", "key__owner", "key__backup_owner", "addressed_to", "campaign")
+
+
+def campaign_attestations(*, campaign: Campaign) -> QuerySet[Attestation]:
+    return (
+        Attestation.objects.filter(campaign=campaign)
+        .select_related(*ATTESTATION_JOINS, "responded_by", "reassigned_from")
+        .order_by("key__name", "pk")
+    )
+
+
+def attestation_inbox(*, user) -> QuerySet[Attestation]:
+    """Pending attestations of launched campaigns ``user`` may answer (addressed to them, or on keys they own
+    or back up), oldest due first: one query."""
+    return (
+        Attestation.objects.filter(may_answer(user), PENDING, campaign__status=CampaignStatus.LAUNCHED)
+        .select_related(*ATTESTATION_JOINS)
+        .order_by("campaign__due_on", "campaign_id", "key__name", "pk")
+    )
+
+
+def attestations_answered_by(*, user, limit: int = 20) -> QuerySet[Attestation]:
+    return (
+        Attestation.objects.filter(responded_by=user)
+        .select_related("key", "campaign")
+        .order_by("-responded_at", "-pk")[:limit]
+    )
+
+
+def findings_for(user) -> QuerySet[Finding]:
+    """GRC and auditors see every finding; a key owner sees the findings on the keys they own or back up."""
+    if can_read_all(user):
+        return Finding.objects.all()
+    if is_key_owner(user):
+        return Finding.objects.filter(subject_type="inventory.key", subject_id__in=keys_for(user).values("pk"))
+    return Finding.objects.none()
+
+
+def finding_list(*, user, rule: str = "", severity: str = "", status: str = "") -> QuerySet[Finding]:
+    findings = findings_for(user).select_related("accepted_by", "resolved_by")
+    if rule:
+        findings = findings.filter(rule=rule)
+    if severity:
+        findings = findings.filter(severity=severity)
+    if status:
+        findings = findings.filter(status=status)
+    return findings.order_by("-last_seen", "-pk")
+
+
+def finding_rules() -> list[str]:
+    return list(Finding.objects.order_by("rule").values_list("rule", flat=True).distinct())

@@ -1,0 +1,331 @@
+"""Attestation campaigns and findings: GRC's campaign pages (list, create, progress, launch, close, reassign,
+CSV export), the key owner's inbox (confirm selected / all, report a discrepancy) and the findings pages.
+Auditors read campaigns and findings; key owners see their inbox and the findings on their keys."""
+
+from __future__ import annotations
+
+import csv
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import DetailView, ListView
+
+from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
+from evidence import selectors_campaigns as selectors
+from evidence import services
+from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, FindingStatus, Severity
+from evidence.views.common import ServiceFormView
+from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
+from inventory.models import KeyStore, Purpose, Service, Tenant
+
+# --- Forms --------------------------------------------------------------------------------------------------
+
+
+class CampaignForm(FieldsetsMixin, forms.Form):
+    fieldsets = [
+        ("Campaign", ["name", "due_on", "reminder_days"]),
+        ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
+    ]
+    name = forms.CharField(max_length=200)
+    due_on = forms.DateField(label="Due date", widget=DateInput())
+    reminder_days = forms.IntegerField(
+        label="Reminder cadence (days)",
+        min_value=1,
+        max_value=90,
+        initial=7,
+        help_text="Remind pending owners every N days.",
+    )
+    store = forms.ModelChoiceField(queryset=KeyStore.objects.order_by("name"), required=False, empty_label="Any store")
+    purpose = forms.ModelChoiceField(
+        queryset=Purpose.objects.order_by("name"), required=False, empty_label="Any purpose"
+    )
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"), required=False, empty_label="Any tenant")
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), required=False, empty_label="Any service"
+    )
+
+
+class ReassignForm(forms.Form):
+    to = UserChoiceField(queryset=active_users(), label="Address to")
+
+
+class AcceptRiskForm(forms.Form):
+    until = forms.DateField(label="Accepted until", widget=DateInput())
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# --- Campaigns (GRC writes, auditors read) ------------------------------------------------------------------
+
+
+class CampaignListView(ReadAllMixin, ListView):
+    template_name = "evidence/campaign_list.html"
+    context_object_name = "campaigns"
+    paginate_by = settings.CEK_PAGE_SIZE
+
+    def get_queryset(self):
+        return selectors.campaign_list()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(can_edit=is_grc(self.request.user), today=timezone.localdate(), **kwargs)
+
+
+class CampaignCreateView(GrcRequiredMixin, ServiceFormView):
+    template_name = "evidence/campaign_form.html"
+    form_class = CampaignForm
+    success_message = "Campaign “{obj}” drafted: check its scope, then launch it."
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.campaign_create(
+            actor=self.request.user,
+            name=data["name"],
+            due_on=data["due_on"],
+            reminder_days=data["reminder_days"],
+            store=data["store"],
+            purpose=data["purpose"],
+            tenant=data["tenant"],
+            service=data["service"],
+        )
+
+
+class CampaignDetailView(ReadAllMixin, DetailView):
+    """Progress overall and per owner, the statements and their digest, the keys without an addressee, and
+    (for GRC) launch, close and reassign."""
+
+    template_name = "evidence/campaign_detail.html"
+    context_object_name = "campaign"
+    queryset = Campaign.objects.select_related(
+        "created_by", "launched_by", "closed_by", "scope_store", "scope_purpose", "scope_tenant", "scope_service"
+    )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        campaign = self.object
+        today = timezone.localdate()
+        context.update(
+            today=today,
+            can_edit=is_grc(self.request.user),
+            progress=selectors.campaign_progress(campaign=campaign, today=today),
+            in_scope=services.campaign_keys(campaign).count() if campaign.status == CampaignStatus.DRAFT else None,
+            unaddressed=list(
+                selectors.campaign_attestations(campaign=campaign).filter(
+                    addressed_to__isnull=True, status=AttestationStatus.PENDING
+                )[:50]
+            ),
+            reassign_form=ReassignForm(),
+        )
+        return context
+
+
+class CampaignActionView(GrcRequiredMixin, View):
+    """POST only: launch or close, then back to the campaign page."""
+
+    action = ""
+
+    def post(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        try:
+            if self.action == "launch":
+                campaign = services.campaign_launch(campaign=campaign, actor=request.user)
+                if campaign.status == CampaignStatus.LAUNCHING:
+                    messages.success(
+                        request, f"Launching {campaign.keys_total} keys on a worker; progress shows below."
+                    )
+                else:
+                    messages.success(request, f"Launched: {campaign.keys_done} attestations, owners e-mailed.")
+            else:
+                services.campaign_close(campaign=campaign, actor=request.user)
+                messages.success(request, "Campaign closed: its attestations are frozen as evidence.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(campaign.get_absolute_url())
+
+
+class AttestationReassignView(GrcRequiredMixin, View):
+    def post(self, request, pk):
+        attestation = get_object_or_404(Attestation.objects.select_related("campaign", "key"), pk=pk)
+        form = ReassignForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose the user to address the attestation to.")
+        else:
+            try:
+                services.attestation_reassign(attestation=attestation, actor=request.user, to=form.cleaned_data["to"])
+                messages.success(request, f"{attestation.key} is now addressed to {form.cleaned_data['to']}.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(attestation.campaign.get_absolute_url())
+
+
+class Echo:
+    def write(self, value):
+        return value
+
+
+CSV_HEADER = [
+    "campaign",
+    "key",
+    "store",
+    "external_id",
+    "purpose",
+    "addressed_to",
+    "status",
+    "responded_by",
+    "responded_at",
+    "statement_version",
+    "statements_sha256",
+    "comment",
+]
+
+
+class CampaignExportView(ReadAllMixin, View):
+    """The campaign's results as CSV, one row per key (streamed; one query)."""
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        writer = csv.writer(Echo())
+
+        def rows():
+            yield writer.writerow(CSV_HEADER)
+            for a in selectors.campaign_attestations(campaign=campaign).iterator(chunk_size=2000):
+                yield writer.writerow(
+                    [
+                        campaign.name,
+                        a.key.name,
+                        a.key.store.name,
+                        a.key.external_id,
+                        a.key.purpose.slug if a.key.purpose else "",
+                        a.addressed_to.username if a.addressed_to else "",
+                        "not answered"
+                        if a.status == AttestationStatus.PENDING and campaign.status == "closed"
+                        else a.status,
+                        a.responded_by.username if a.responded_by else "",
+                        a.responded_at.isoformat() if a.responded_at else "",
+                        a.statement_version,
+                        a.statements_sha256,
+                        a.comment,
+                    ]
+                )
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
+        return response
+
+
+# --- The key owner's inbox ----------------------------------------------------------------------------------
+
+
+class InboxView(AnyRoleMixin, ListView):
+    """Pending attestations the user may answer, with bulk confirm and per-key discrepancy forms."""
+
+    template_name = "evidence/campaign_inbox.html"
+    context_object_name = "attestations"
+    paginate_by = 100
+
+    def get_queryset(self):
+        return selectors.attestation_inbox(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["answered"] = list(selectors.attestations_answered_by(user=self.request.user))
+        context["today"] = timezone.localdate()
+        return context
+
+
+class InboxConfirmView(AnyRoleMixin, View):
+    def post(self, request):
+        try:
+            if request.POST.get("all") == "1":
+                count = services.attestation_confirm_all(actor=request.user)
+            else:
+                ids = [int(v) for v in request.POST.getlist("attestation") if v.isdigit()]
+                count = services.attestation_confirm(attestations=ids, actor=request.user)
+            messages.success(request, f"Confirmed {count} key{'s' if count != 1 else ''}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(reverse("evidence:attestation-inbox"))
+
+
+class InboxDiscrepancyView(AnyRoleMixin, View):
+    def post(self, request, pk):
+        attestation = get_object_or_404(Attestation, pk=pk)
+        try:
+            answered, _finding = services.attestation_report_discrepancy(
+                attestation=attestation, actor=request.user, comment=request.POST.get("comment", "")
+            )
+            messages.success(request, f"Discrepancy on {answered.key} reported; GRC will follow it up as a finding.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(reverse("evidence:attestation-inbox"))
+
+
+# --- Findings -----------------------------------------------------------------------------------------------
+
+
+class FindingListView(AnyRoleMixin, ListView):
+    template_name = "evidence/finding_list.html"
+    context_object_name = "findings"
+    paginate_by = settings.CEK_PAGE_SIZE
+
+    def get_queryset(self):
+        params = self.request.GET
+        self.filters = {
+            "rule": params.get("rule", "").strip(),
+            "severity": params.get("severity", "") if params.get("severity", "") in Severity.values else "",
+            "status": params.get("status", "") if params.get("status", "") in FindingStatus.values else "",
+        }
+        return selectors.finding_list(user=self.request.user, **self.filters)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            filters=self.filters,
+            filtered=any(self.filters.values()),
+            rules=selectors.finding_rules(),
+            severities=Severity.choices,
+            statuses=FindingStatus.choices,
+            **kwargs,
+        )
+
+
+class FindingDetailView(AnyRoleMixin, DetailView):
+    template_name = "evidence/finding_detail.html"
+    context_object_name = "finding"
+
+    def get_queryset(self):
+        return selectors.findings_for(self.request.user).select_related("accepted_by", "resolved_by")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            can_edit=is_grc(self.request.user), accept_form=AcceptRiskForm(), today=timezone.localdate(), **kwargs
+        )
+
+
+class FindingActionView(GrcRequiredMixin, View):
+    action = ""
+
+    def post(self, request, pk):
+        finding = get_object_or_404(selectors.findings_for(request.user), pk=pk)
+        try:
+            if self.action == "resolve":
+                services.finding_resolve(finding=finding, actor=request.user, note=request.POST.get("note", ""))
+                messages.success(request, "Finding resolved.")
+            else:
+                form = AcceptRiskForm(request.POST)
+                if not form.is_valid():
+                    raise ValidationError("Give the date the acceptance ends and the reason.")
+                services.finding_accept_risk(
+                    finding=finding,
+                    actor=request.user,
+                    until=form.cleaned_data["until"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(request, f"Risk accepted until {form.cleaned_data['until']:%Y-%m-%d}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(finding.get_absolute_url())

@@ -1,0 +1,38 @@
+"""End to end with a real Celery worker and broker: launching a campaign larger than the inline limit queues
+the launch on commit; the worker creates every attestation and mails each owner once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from evidence import services
+from evidence.models import Attestation, Campaign, CampaignStatus
+from tests.conftest import wait_for
+from tests.factories import UserFactory, keys_bulk
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def short_lived_connections(monkeypatch):
+    """The worker thread closes its connection after each task (see test_policy_worker)."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
+def test_a_worker_launches_a_large_campaign(short_lived_connections, celery_worker, settings):
+    settings.CEK_CAMPAIGN_INLINE_KEYS = 50
+    grc = UserFactory(username="grace", roles=["grc"])
+    owners = [UserFactory(username=f"owner{n}", roles=["key-owners"]) for n in range(3)]
+    keys_bulk(count=1200, owners=owners)
+    campaign = services.campaign_create(actor=grc, name="Large", due_on=timezone.localdate())
+    launched = services.campaign_launch(campaign=campaign, actor=grc)
+    assert launched.status == CampaignStatus.LAUNCHING and launched.keys_total == 1200
+    wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.LAUNCHED)
+    wait_for(lambda: len(mail.outbox) == 3)
+    assert Attestation.objects.filter(campaign=campaign).count() == 1200
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(o.email for o in owners)
+    assert Campaign.objects.get(pk=campaign.pk).keys_done == 1200
