@@ -1,8 +1,9 @@
 """Django admin for superusers: every evidence record and its history, read-only.
 
 Every write to these records has rules that live in ``evidence.services`` (approved versions are frozen,
-approving supersedes, reviews and changes move due dates, sending e-mails each recipient once), so the
-admin offers no add, change or delete: records are made in the app, where the services run.
+approving supersedes, reviews and changes move due dates, sending e-mails each recipient once, answers and
+closed campaigns are frozen, findings are upserted by rule and subject), so the admin offers no add, change
+or delete: records are made in the app, where the services run.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from evidence import models
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    formfield_overrides = {db.URLField: {"assume_scheme": "https"}}
+class NoWritesMixin:
+    """No add, change or delete in the admin: these records are written by ``evidence.services``."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -25,6 +26,12 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(NoWritesMixin, SimpleHistoryAdmin):
+    """Read-only, with the record's history."""
+
+    formfield_overrides = {db.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(models.Policy)
@@ -84,19 +91,10 @@ class EffectivenessEvaluationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(models.PolicyDelivery)
-class PolicyDeliveryAdmin(admin.ModelAdmin):
+class PolicyDeliveryAdmin(NoWritesMixin, admin.ModelAdmin):
     list_display = ("version", "email", "created_at", "emailed_at", "attempts", "last_error")
     list_filter = ("emailed_at",)
     list_select_related = ("version__policy",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(models.ReviewReminder)
@@ -104,3 +102,28 @@ class ReviewReminderAdmin(PolicyDeliveryAdmin):
     list_display = ("policy", "due_on", "days_before", "sent_on", "recipients")
     list_filter = ("days_before",)
     list_select_related = ("policy",)
+
+
+@admin.register(models.Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    list_display = ("name", "status", "due_on", "statement_version", "launched_at", "closed_at", "results_rows")
+    list_filter = ("status", "statement_version")
+    list_select_related = ("created_by",)
+    search_fields = ("name", "statements_sha256", "results_sha256")
+
+
+@admin.register(models.Attestation)
+class AttestationAdmin(NoWritesMixin, admin.ModelAdmin):
+    """Attestations keep no history: an answer is written once and then frozen (see the model)."""
+
+    list_display = ("campaign", "key", "addressed_to", "status", "responded_by", "responded_at")
+    list_filter = ("status",)
+    list_select_related = ("campaign", "key", "addressed_to", "responded_by")
+    search_fields = ("campaign__name", "key__name", "addressed_to__username", "responded_by__username")
+
+
+@admin.register(models.Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ("rule", "subject_label", "severity", "status", "first_seen", "last_seen", "accepted_until")
+    list_filter = ("status", "severity", "rule")
+    search_fields = ("rule", "subject_label")

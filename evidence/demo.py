@@ -13,6 +13,15 @@ exists by title is left as it is).
 
 Call :func:`demo_policies_seed` after the inventory demo (it needs the demo accounts, which it creates
 when missing).
+
+:func:`demo_campaigns_seed` adds two attestation campaigns over the demo inventory (it needs the demo key
+stores, and creates nothing without them):
+
+- "Machine-learning keys attestation" (store aws-kms-ml): closed. omar reported a discrepancy on
+  eval-results (its purpose label disagrees with the inventory), which opened a finding; every other
+  addressed key was confirmed; keys with no addressee stay "not answered". Its results digest is recorded.
+- "Vault secrets attestation" (store vault-kv): launched, due in three weeks; olivia confirmed one key,
+  the rest are pending.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import datetime as dt
 from collections import Counter
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -29,6 +39,10 @@ from cek.management.commands.demo_users import demo_users_ensure
 from evidence import services
 from evidence.documents import document_inspect
 from evidence.models import (
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignStatus,
     ChangeEvent,
     ChangeKind,
     EffectivenessEvaluation,
@@ -40,10 +54,18 @@ from evidence.models import (
     ReviewOutcome,
 )
 from evidence.review_schedule import add_months
+from inventory.models import KeyStore
 
 KEY_POLICY = "Cryptographic key management policy"
 PURPOSE_PROCEDURE = "Key purpose and separation procedure"
 SIGNING_PROCEDURE = "AI model signing key procedure"
+CLOSED_CAMPAIGN = "Machine-learning keys attestation"
+RUNNING_CAMPAIGN = "Vault secrets attestation"
+DISCREPANCY_KEY = "eval-results"
+DISCREPANCY_COMMENT = (
+    "The key's purpose label says training-data-encryption but it encrypts evaluation results; the label or "
+    "the record is wrong."
+)
 
 _KEY_POLICY_TEXT = """# Cryptographic key management policy
 
@@ -252,4 +274,57 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 policies=[key_policy, procedure],
             )
             created["evaluations"] += 1
+    return created
+
+
+def _launch(*, actor, name: str, store: KeyStore, due_on: dt.date) -> Campaign | None:
+    """Draft and launch a campaign over ``store``'s active keys; None (and no draft) when the store has none."""
+    if not services.campaign_keys(Campaign(scope_store=store)).exists():
+        return None
+    campaign = services.campaign_create(actor=actor, name=name, due_on=due_on, store=store)
+    campaign = services.campaign_launch(campaign=campaign, actor=actor)
+    if campaign.status == CampaignStatus.LAUNCHING:
+        # A large demo inventory goes over the inline limit: create the attestations here rather than leave
+        # the demo waiting for a worker (the queued task then finds the campaign launched and does nothing).
+        services.campaign_launch_run(campaign_id=campaign.pk)
+        campaign.refresh_from_db()
+    return campaign
+
+
+def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
+    """Create the demo attestation campaigns that are missing (see the module doc); returns what was created.
+    A campaign that exists by name is left as it is; without the demo key stores nothing is created."""
+    today = today or timezone.localdate()
+    users = {name: result.user for name, result in demo_users_ensure().items()}
+    grace, olivia = users["grace"], users["olivia"]
+    stores = {store.name: store for store in KeyStore.objects.filter(name__in=["aws-kms-ml", "vault-kv"])}
+    created: Counter = Counter()
+
+    with transaction.atomic():
+        if "aws-kms-ml" in stores and not Campaign.objects.filter(name=CLOSED_CAMPAIGN).exists():
+            campaign = _launch(actor=grace, name=CLOSED_CAMPAIGN, store=stores["aws-kms-ml"], due_on=today)
+            if campaign is not None:
+                pending = Attestation.objects.filter(
+                    campaign=campaign, status=AttestationStatus.PENDING, addressed_to__isnull=False
+                ).select_related("addressed_to")
+                reported = pending.filter(key__name=DISCREPANCY_KEY).first() or pending.order_by("key__name").first()
+                if reported is not None:
+                    services.attestation_report_discrepancy(
+                        attestation=reported, actor=reported.addressed_to, comment=DISCREPANCY_COMMENT
+                    )
+                addressees = pending.values_list("addressed_to", flat=True).distinct()
+                for user in get_user_model().objects.filter(pk__in=list(addressees)).order_by("pk"):
+                    services.attestation_confirm_all(actor=user, campaign=campaign)
+                services.campaign_close(campaign=campaign, actor=grace)
+                created["campaigns"] += 1
+
+        if "vault-kv" in stores and not Campaign.objects.filter(name=RUNNING_CAMPAIGN).exists():
+            campaign = _launch(
+                actor=grace, name=RUNNING_CAMPAIGN, store=stores["vault-kv"], due_on=today + dt.timedelta(days=21)
+            )
+            if campaign is not None:
+                first = Attestation.objects.filter(campaign=campaign, addressed_to=olivia).order_by("key__name").first()
+                if first is not None:
+                    services.attestation_confirm(attestations=[first.pk], actor=olivia)
+                created["campaigns"] += 1
     return created

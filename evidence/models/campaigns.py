@@ -87,6 +87,10 @@ class Campaign(models.Model):
     keys_total = models.PositiveIntegerField(default=0)
     keys_done = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # Set on close: the SHA-256 of the results CSV (header included) and its number of data rows, so the
+    # export of a closed campaign can be checked against what was recorded when it closed.
+    results_sha256 = models.CharField("results SHA-256", max_length=64, blank=True)
+    results_rows = models.PositiveIntegerField("results rows", null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -25,6 +25,8 @@ from evidence.services.campaigns import (
     campaign_launch,
     campaign_launch_run,
     campaign_remind,
+    campaign_results_csv,
+    campaign_results_digest,
 )
 from evidence.services.communication import (
     MAX_EMAIL_ATTEMPTS,
@@ -66,6 +68,8 @@ __all__ = [
     "campaign_launch",
     "campaign_launch_run",
     "campaign_remind",
+    "campaign_results_csv",
+    "campaign_results_digest",
     "change_event_save",
     "communication_send",
     "evaluation_save",

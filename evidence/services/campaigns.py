@@ -8,10 +8,13 @@ attestations once per cadence day; escalations mail GRC the overdue owners. Ever
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import hashlib
+import io
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +24,7 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from cek.keymaterial import KeyMaterialValidator
+from cek.keymaterial import check_text
 from cek.roles import Role
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
@@ -63,6 +66,72 @@ def campaign_keys(campaign: Campaign) -> QuerySet[Key]:
     if campaign.scope_service_id:
         keys = keys.filter(pk__in=Key.objects.filter(bindings__service_id=campaign.scope_service_id).values("pk"))
     return keys
+
+
+RESULTS_HEADER = (
+    "campaign",
+    "key",
+    "store",
+    "external_id",
+    "purpose",
+    "addressed_to",
+    "status",
+    "responded_by",
+    "responded_at",
+    "statement_version",
+    "statements_sha256",
+    "comment",
+)
+
+
+def campaign_results_csv(campaign: Campaign) -> Iterator[bytes]:
+    """The campaign's results as UTF-8 CSV lines, header first, one line per key (ordered by key name). The
+    CSV export streams exactly these bytes and ``campaign_close`` records their SHA-256, so the export of a
+    closed campaign can be checked against the digest recorded when it closed. Pending attestations of a
+    closed campaign read "not answered"."""
+    closed = campaign.status == CampaignStatus.CLOSED
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values) -> bytes:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue().encode()
+
+    yield line(RESULTS_HEADER)
+    attestations = (
+        Attestation.objects.filter(campaign=campaign)
+        .select_related("key__store", "key__purpose", "addressed_to", "responded_by")
+        .order_by("key__name", "pk")
+    )
+    for a in attestations.iterator(chunk_size=2000):
+        yield line(
+            [
+                campaign.name,
+                a.key.name,
+                a.key.store.name,
+                a.key.external_id,
+                a.key.purpose.slug if a.key.purpose else "",
+                a.addressed_to.username if a.addressed_to else "",
+                "not answered" if closed and a.status == AttestationStatus.PENDING else a.status,
+                a.responded_by.username if a.responded_by else "",
+                a.responded_at.isoformat() if a.responded_at else "",
+                a.statement_version,
+                a.statements_sha256,
+                a.comment,
+            ]
+        )
+
+
+def campaign_results_digest(campaign: Campaign) -> tuple[str, int]:
+    """(SHA-256 of the results CSV, number of data rows), computed over the bytes the export produces."""
+    digest = hashlib.sha256()
+    lines = 0
+    for chunk in campaign_results_csv(campaign):
+        digest.update(chunk)
+        lines += 1
+    return digest.hexdigest(), lines - 1
 
 
 def campaign_create(
@@ -237,6 +306,15 @@ def _answerable(*, actor, ids: list[int]) -> QuerySet[Attestation]:
     if not ids:
         raise ValidationError("Select at least one key to answer for.")
     wanted = Attestation.objects.filter(pk__in=ids)
+    # Lock the campaigns answered for (in id order, so two answers never wait on each other in a cycle): a close
+    # that runs now either waits for this answer, whose row is then in the recorded results, or has finished,
+    # and the status check below sees the campaign closed.
+    list(
+        Campaign.objects.select_for_update()
+        .filter(pk__in=wanted.values("campaign_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     mine = wanted.filter(may_answer(actor)).distinct()
     if mine.count() != len(set(ids)):
         raise PermissionDenied("You can only answer attestations addressed to you or on keys you own or back up.")
@@ -292,7 +370,7 @@ def attestation_report_discrepancy(*, attestation: Attestation, actor, comment: 
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": "Describe the discrepancy: what is wrong with this key's record?"})
-    KeyMaterialValidator()(comment)
+    check_text(comment, field="The discrepancy comment")
     with transaction.atomic():
         selected = _answerable(actor=actor, ids=[attestation.pk])
         answered = selected.select_related("campaign", "key").get()
@@ -393,7 +471,9 @@ def _escalate(*, campaign: Campaign, day: dt.date) -> list[str]:
 
 
 def campaign_close(*, campaign: Campaign, actor) -> Campaign:
-    """GRC closes a launched campaign: every attestation is frozen; pending ones stay as not answered."""
+    """GRC closes a launched campaign: every attestation is frozen; pending ones stay as not answered. The
+    results CSV (as the export produces it) is computed in the same transaction and its SHA-256 and row count
+    recorded on the campaign, as evidence of what the campaign concluded."""
     require_grc(actor, "close attestation campaigns")
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -404,5 +484,8 @@ def campaign_close(*, campaign: Campaign, actor) -> Campaign:
         locked.status = CampaignStatus.CLOSED
         locked.closed_at = timezone.now()
         locked.closed_by = actor
+        # Wait for answers being written right now (their rows are locked) so the digest covers them.
+        list(Attestation.objects.select_for_update().filter(campaign=locked).values_list("pk", flat=True))
+        locked.results_sha256, locked.results_rows = campaign_results_digest(locked)
         save_attributed(locked, actor=actor, reason="Closed")
     return locked

@@ -4,8 +4,6 @@ Auditors read campaigns and findings; key owners see their inbox and the finding
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -141,8 +139,12 @@ class CampaignActionView(GrcRequiredMixin, View):
                 else:
                     messages.success(request, f"Launched: {campaign.keys_done} attestations, owners e-mailed.")
             else:
-                services.campaign_close(campaign=campaign, actor=request.user)
-                messages.success(request, "Campaign closed: its attestations are frozen as evidence.")
+                closed = services.campaign_close(campaign=campaign, actor=request.user)
+                messages.success(
+                    request,
+                    f"Campaign closed: its attestations are frozen as evidence; the results ({closed.results_rows} "
+                    f"rows) have SHA-256 {closed.results_sha256}.",
+                )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(campaign.get_absolute_url())
@@ -163,57 +165,15 @@ class AttestationReassignView(GrcRequiredMixin, View):
         return HttpResponseRedirect(attestation.campaign.get_absolute_url())
 
 
-class Echo:
-    def write(self, value):
-        return value
-
-
-CSV_HEADER = [
-    "campaign",
-    "key",
-    "store",
-    "external_id",
-    "purpose",
-    "addressed_to",
-    "status",
-    "responded_by",
-    "responded_at",
-    "statement_version",
-    "statements_sha256",
-    "comment",
-]
-
-
 class CampaignExportView(ReadAllMixin, View):
-    """The campaign's results as CSV, one row per key (streamed; one query)."""
+    """The campaign's results as CSV, one row per key (streamed; one query). The bytes are those of
+    ``services.campaign_results_csv``, so a closed campaign's export hashes to its recorded results digest."""
 
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        writer = csv.writer(Echo())
-
-        def rows():
-            yield writer.writerow(CSV_HEADER)
-            for a in selectors.campaign_attestations(campaign=campaign).iterator(chunk_size=2000):
-                yield writer.writerow(
-                    [
-                        campaign.name,
-                        a.key.name,
-                        a.key.store.name,
-                        a.key.external_id,
-                        a.key.purpose.slug if a.key.purpose else "",
-                        a.addressed_to.username if a.addressed_to else "",
-                        "not answered"
-                        if a.status == AttestationStatus.PENDING and campaign.status == "closed"
-                        else a.status,
-                        a.responded_by.username if a.responded_by else "",
-                        a.responded_at.isoformat() if a.responded_at else "",
-                        a.statement_version,
-                        a.statements_sha256,
-                        a.comment,
-                    ]
-                )
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            services.campaign_results_csv(campaign), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
         return response
 

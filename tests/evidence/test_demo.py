@@ -1,15 +1,37 @@
-"""The demo policies: a realistic set with deliberate gaps, created once."""
+"""The demo policies and attestation campaigns: a realistic set with deliberate gaps, created once."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections import Counter
 
 import pytest
 from django.utils import timezone
 
-from evidence import selectors
-from evidence.demo import KEY_POLICY, PURPOSE_PROCEDURE, SIGNING_PROCEDURE, demo_policies_seed
-from evidence.models import ChangeEvent, EffectivenessEvaluation, Policy, PolicyVersion
+from evidence import selectors, services
+from evidence.demo import (
+    CLOSED_CAMPAIGN,
+    DISCREPANCY_KEY,
+    KEY_POLICY,
+    PURPOSE_PROCEDURE,
+    RUNNING_CAMPAIGN,
+    SIGNING_PROCEDURE,
+    demo_campaigns_seed,
+    demo_policies_seed,
+)
+from evidence.models import (
+    AttestationStatus,
+    Campaign,
+    CampaignStatus,
+    ChangeEvent,
+    EffectivenessEvaluation,
+    Finding,
+    Policy,
+    PolicyVersion,
+)
+from evidence.services.campaigns import DISCREPANCY_RULE
+from inventory.demo import demo_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -32,3 +54,40 @@ def test_the_demo_policies_are_created_once_with_their_gaps(settings):
     assert procedure.is_review_overdue(today)
     assert list(selectors.policy_reviews_overdue(today=today)) == [procedure]
     assert Policy.objects.get(title=SIGNING_PROCEDURE).versions.get().status == "in-approval"
+
+
+def test_the_demo_campaigns_are_created_once_one_closed_with_a_finding_one_running():
+    assert demo_campaigns_seed() == {}  # no demo inventory yet: nothing to attest, no draft left behind
+    assert not Campaign.objects.exists()
+    demo_seed()
+
+    assert demo_campaigns_seed() == {"campaigns": 2}
+    assert demo_campaigns_seed() == {}
+    assert Campaign.objects.count() == 2
+
+    closed = Campaign.objects.get(name=CLOSED_CAMPAIGN)
+    assert closed.status == CampaignStatus.CLOSED and closed.scope_store.name == "aws-kms-ml"
+    answers = Counter(closed.attestations.values_list("status", flat=True))
+    assert answers[AttestationStatus.DISCREPANCY] == 1 and answers[AttestationStatus.CONFIRMED] >= 2
+    assert not closed.attestations.filter(status=AttestationStatus.PENDING, addressed_to__isnull=False).exists()
+    reported = closed.attestations.get(status=AttestationStatus.DISCREPANCY)
+    assert reported.key.name == DISCREPANCY_KEY and reported.responded_by.username == "omar"
+    finding = Finding.objects.get()
+    assert (finding.rule, finding.subject_id, finding.status) == (DISCREPANCY_RULE, reported.key_id, "open")
+    body = b"".join(services.campaign_results_csv(closed))
+    assert closed.results_sha256 == hashlib.sha256(body).hexdigest()
+    assert closed.results_rows == closed.attestations.count()
+
+    running = Campaign.objects.get(name=RUNNING_CAMPAIGN)
+    assert running.status == CampaignStatus.LAUNCHED and running.due_on > timezone.localdate()
+    answers = Counter(running.attestations.values_list("status", flat=True))
+    assert answers[AttestationStatus.CONFIRMED] == 1 and answers[AttestationStatus.PENDING] >= 2
+    assert running.results_sha256 == "" and running.results_rows is None
+
+
+def test_the_demo_campaigns_do_not_wait_for_a_worker_when_the_inventory_is_large(settings):
+    settings.CEK_CAMPAIGN_INLINE_KEYS = 0  # every launch goes over the inline limit
+    demo_seed()
+    assert demo_campaigns_seed() == {"campaigns": 2}
+    statuses = dict(Campaign.objects.values_list("name", "status"))
+    assert statuses == {CLOSED_CAMPAIGN: CampaignStatus.CLOSED, RUNNING_CAMPAIGN: CampaignStatus.LAUNCHED}
