@@ -43,11 +43,7 @@ class KeyImportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_progress(self, record: KeyImport) -> int | None:
-        if record.status == KeyImport.Status.APPLIED:
-            return 100
-        if record.status != KeyImport.Status.APPLYING:
-            return None
-        return importing.progress_percent(importing.progress_read(record.pk))
+        return importing.import_percent(record)
 
 
 class KeyImportUploadSerializer(serializers.Serializer):

@@ -101,14 +101,13 @@ class ImportPreviewView(GrcRequiredMixin, TemplateView):
         )
         context = super().get_context_data(record=record, **kwargs)
         if record.status != KeyImport.Status.PREVIEWED:
-            progress = importing.progress_read(record.pk) if record.status == KeyImport.Status.APPLYING else None
             context.update(
                 counts=record.counts,
                 errors=record.errors[:PREVIEW_ERRORS],
                 warnings=record.warnings[:PREVIEW_WARNINGS],
                 unknowns=record.unknowns,
                 can_apply=False,
-                percent=importing.progress_percent(progress),
+                percent=importing.import_percent(record) or 0,
             )
             return context
         plan = importing.key_import_plan_for(record)
@@ -174,7 +173,7 @@ class ImportStatusView(GrcRequiredMixin, View):
             {
                 "id": record.pk,
                 "status": record.status,
-                "percent": 100 if record.status == KeyImport.Status.APPLIED else importing.progress_percent(progress),
+                "percent": importing.import_percent(record) or 0,
                 "phase": (progress or {}).get("phase", ""),
                 "done": (progress or {}).get("done", 0),
                 "total": (progress or {}).get("total", 0),

@@ -10,7 +10,7 @@ never creates them.
 
 from __future__ import annotations
 
-from inventory.importing.apply import ImportApplyError, key_import_apply, key_import_run
+from inventory.importing.apply import ImportApplyError, import_percent, key_import_apply, key_import_run
 from inventory.importing.jobs import (
     BROKER_DOWN,
     fail_stale_imports,
@@ -41,6 +41,7 @@ __all__ = [
     "RowWarning",
     "WarningKind",
     "fail_stale_imports",
+    "import_percent",
     "import_summary",
     "key_import_apply",
     "key_import_discard",

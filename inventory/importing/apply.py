@@ -16,7 +16,7 @@ from inventory.importers.base import ImportFileError, RowError
 from inventory.importing.copy import copy_available, copy_create, copy_history
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
-from inventory.importing.progress import progress_clear, progress_report
+from inventory.importing.progress import progress_clear, progress_percent, progress_read, progress_report
 from inventory.importing.records import (
     _stored_errors,
     _stored_warnings,
@@ -312,6 +312,20 @@ def _write_batch(rows: list[RowPlan], *, actor, reason: str, now: datetime) -> N
         ) from exc
 
 
+def check_applicable(record: KeyImport, *, statuses: tuple[str, ...] = (KeyImport.Status.PREVIEWED,)) -> None:
+    """Raise :class:`ImportApplyError` unless ``record`` (locked by the caller) may be applied: one of
+    ``statuses`` and without recorded errors."""
+    if record.status not in statuses:
+        raise ImportApplyError(
+            f"This import is {record.get_status_display().lower()}; only a previewed import can be applied."
+        )
+    if record.errors:
+        raise ImportApplyError(
+            "This import has errors, so nothing can be applied (imports are all or nothing). "
+            "Fix the file and upload it again."
+        )
+
+
 class _Rejected(Exception):
     def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
@@ -330,15 +344,7 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
     try:
         with transaction.atomic():
             locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-            if locked.status not in (KeyImport.Status.PREVIEWED, KeyImport.Status.APPLYING):
-                raise ImportApplyError(
-                    f"This import is {locked.get_status_display().lower()}; only a previewed import can be applied."
-                )
-            if locked.errors:
-                raise ImportApplyError(
-                    "This import has errors, so nothing can be applied (imports are all or nothing). "
-                    "Fix the file and upload it again."
-                )
+            check_applicable(locked, statuses=(KeyImport.Status.PREVIEWED, KeyImport.Status.APPLYING))
             try:
                 data = key_import_read(locked)
             except ImportFileError as exc:
@@ -386,6 +392,16 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
     progress_clear(key_import.pk)
     key_import.refresh_from_db()
     return key_import
+
+
+def import_percent(record: KeyImport) -> int | None:
+    """How far applying ``record`` is, for progress bars: 100 once applied, the worker's last report while
+    applying, None otherwise."""
+    if record.status == KeyImport.Status.APPLIED:
+        return 100
+    if record.status != KeyImport.Status.APPLYING:
+        return None
+    return progress_percent(progress_read(record.pk))
 
 
 def key_import_run(

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from inventory.importing.apply import ImportApplyError, key_import_apply
+from inventory.importing.apply import ImportApplyError, check_applicable, key_import_apply
 from inventory.importing.progress import progress_clear, progress_read
 from inventory.models import KeyImport
 
@@ -37,15 +37,7 @@ def key_import_start(*, key_import: KeyImport, actor) -> KeyImport:
 
     with transaction.atomic():
         locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-        if locked.status != KeyImport.Status.PREVIEWED:
-            raise ImportApplyError(
-                f"This import is {locked.get_status_display().lower()}; only a previewed import can be applied."
-            )
-        if locked.errors:
-            raise ImportApplyError(
-                "This import has errors, so nothing can be applied (imports are all or nothing). "
-                "Fix the file and upload it again."
-            )
+        check_applicable(locked)
         locked.status = KeyImport.Status.APPLYING
         locked.started_at = timezone.now()
         locked.applied_by = actor

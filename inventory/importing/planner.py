@@ -238,7 +238,7 @@ class _RowPlanner:
         if tags is None:
             return None  # unknown store: the row has an error already
         lk, store = self.lk, self.lk.stores[row.store]
-        existing = lk.keys.get((store.pk, row.external_id))
+        existing = self._existing(row)
         fields = set(row.fields)
         if tags.purpose:
             purpose = lk.purposes.get(tags.purpose) or lk.purposes.get(tag_slug(tags.purpose))
