@@ -102,12 +102,20 @@ def campaign_progress(*, campaign: Campaign, today: dt.date) -> CampaignProgress
 ATTESTATION_JOINS = ("key", "key__store", "key__purpose", "key__owner", "key__backup_owner", "addressed_to", "campaign")
 
 
-def campaign_attestations(*, campaign: Campaign) -> QuerySet[Attestation]:
-    return (
-        Attestation.objects.filter(campaign=campaign)
-        .select_related(*ATTESTATION_JOINS, "responded_by", "reassigned_from")
-        .order_by("key__name", "pk")
-    )
+def campaign_attestations(
+    *, campaign: Campaign, status: str | None = None, addressed_to=None, unaddressed: bool = False, key_name: str = ""
+) -> QuerySet[Attestation]:
+    """A campaign's attestations by key name, optionally filtered (one query per page)."""
+    rows = Attestation.objects.filter(campaign=campaign)
+    if status:
+        rows = rows.filter(status=status)
+    if unaddressed:
+        rows = rows.filter(addressed_to__isnull=True)
+    elif addressed_to is not None:
+        rows = rows.filter(addressed_to=addressed_to)
+    if key_name:
+        rows = rows.filter(key__name__icontains=key_name)
+    return rows.select_related(*ATTESTATION_JOINS, "responded_by", "reassigned_from").order_by("key__name", "pk")
 
 
 def attestation_inbox(*, user) -> QuerySet[Attestation]:

@@ -36,6 +36,12 @@ urlpatterns = [
     path("campaigns/<int:pk>/", campaigns.CampaignDetailView.as_view(), name="campaign-detail"),
     path("campaigns/<int:pk>/launch/", campaigns.CampaignActionView.as_view(action="launch"), name="campaign-launch"),
     path("campaigns/<int:pk>/close/", campaigns.CampaignActionView.as_view(action="close"), name="campaign-close"),
+    path(
+        "campaigns/<int:pk>/attestations/",
+        campaigns.CampaignAttestationListView.as_view(),
+        name="campaign-attestations",
+    ),
+    path("campaigns/<int:pk>/status/", campaigns.CampaignStatusView.as_view(), name="campaign-status"),
     path("campaigns/<int:pk>/results.csv", campaigns.CampaignExportView.as_view(), name="campaign-export"),
     path("attestations/", campaigns.InboxView.as_view(), name="attestation-inbox"),
     path("attestations/confirm/", campaigns.InboxConfirmView.as_view(), name="attestation-confirm"),

@@ -8,17 +8,27 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_campaigns as selectors
 from evidence import services
-from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, FindingStatus, Severity
+from evidence.models import (
+    DEFAULT_STATEMENT_VERSION,
+    STATEMENT_SETS,
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignStatus,
+    FindingStatus,
+    Severity,
+)
 from evidence.views.common import ServiceFormView
 from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
 from inventory.models import KeyStore, Purpose, Service, Tenant
@@ -28,7 +38,7 @@ from inventory.models import KeyStore, Purpose, Service, Tenant
 
 class CampaignForm(FieldsetsMixin, forms.Form):
     fieldsets = [
-        ("Campaign", ["name", "due_on", "reminder_days"]),
+        ("Campaign", ["name", "due_on", "reminder_days", "statement_version"]),
         ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
     ]
     name = forms.CharField(max_length=200)
@@ -39,6 +49,13 @@ class CampaignForm(FieldsetsMixin, forms.Form):
         max_value=90,
         initial=7,
         help_text="Remind pending owners every N days.",
+    )
+    statement_version = forms.ChoiceField(
+        label="Statements",
+        choices=[(version, version) for version in STATEMENT_SETS],
+        initial=DEFAULT_STATEMENT_VERSION,
+        required=False,
+        help_text="The versioned statement set key owners attest to; each answer records its version and digest.",
     )
     store = forms.ModelChoiceField(queryset=KeyStore.objects.order_by("name"), required=False, empty_label="Any store")
     purpose = forms.ModelChoiceField(
@@ -52,6 +69,15 @@ class CampaignForm(FieldsetsMixin, forms.Form):
 
 class ReassignForm(forms.Form):
     to = UserChoiceField(queryset=active_users(), label="Address to")
+
+
+class AttestationFilterForm(forms.Form):
+    """Filters of a campaign's attestation list (GET)."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *AttestationStatus.choices], required=False)
+    addressed_to = UserChoiceField(queryset=active_users(), required=False, empty_label="Anyone")
+    unaddressed = forms.BooleanField(required=False, label="Only unaddressed")
+    q = forms.CharField(required=False, label="Key name", max_length=200)
 
 
 class AcceptRiskForm(forms.Form):
@@ -86,6 +112,7 @@ class CampaignCreateView(GrcRequiredMixin, ServiceFormView):
             name=data["name"],
             due_on=data["due_on"],
             reminder_days=data["reminder_days"],
+            statement_version=data["statement_version"] or None,
             store=data["store"],
             purpose=data["purpose"],
             tenant=data["tenant"],
@@ -118,8 +145,59 @@ class CampaignDetailView(ReadAllMixin, DetailView):
                 )[:50]
             ),
             reassign_form=ReassignForm(),
+            launch_percent=int(100 * campaign.keys_done / campaign.keys_total) if campaign.keys_total else 0,
         )
         return context
+
+
+class CampaignAttestationListView(ReadAllMixin, ListView):
+    """Every attestation of a campaign, filtered by status, addressee or key name, with (for GRC) a reassign
+    form on each pending one of a launched campaign."""
+
+    template_name = "evidence/campaign_attestations.html"
+    context_object_name = "attestations"
+    paginate_by = settings.CEK_PAGE_SIZE
+
+    def get_queryset(self):
+        self.campaign = get_object_or_404(Campaign, pk=self.kwargs["pk"])
+        self.filters = AttestationFilterForm(self.request.GET or None)
+        data = self.filters.cleaned_data if self.filters.is_valid() else {}
+        return selectors.campaign_attestations(
+            campaign=self.campaign,
+            status=data.get("status") or None,
+            addressed_to=data.get("addressed_to"),
+            unaddressed=bool(data.get("unaddressed")),
+            key_name=data.get("q") or "",
+        )
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            campaign=self.campaign,
+            filters=self.filters,
+            querystring=query.urlencode(),
+            can_reassign=is_grc(self.request.user) and self.campaign.status == CampaignStatus.LAUNCHED,
+            user_choices=[(value, label) for value, label in ReassignForm().fields["to"].choices if value],
+            **kwargs,
+        )
+
+
+class CampaignStatusView(ReadAllMixin, View):
+    """JSON for the launch progress bar: status and keys done of total (one query)."""
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign.objects.only("status", "keys_done", "keys_total", "last_error"), pk=pk)
+        percent = int(100 * campaign.keys_done / campaign.keys_total) if campaign.keys_total else 0
+        return JsonResponse(
+            {
+                "status": campaign.status,
+                "done": campaign.keys_done,
+                "total": campaign.keys_total,
+                "percent": min(percent, 100),
+                "error": campaign.last_error,
+            }
+        )
 
 
 class CampaignActionView(GrcRequiredMixin, View):
@@ -162,6 +240,9 @@ class AttestationReassignView(GrcRequiredMixin, View):
                 messages.success(request, f"{attestation.key} is now addressed to {form.cleaned_data['to']}.")
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            return HttpResponseRedirect(back)
         return HttpResponseRedirect(attestation.campaign.get_absolute_url())
 
 

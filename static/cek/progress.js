@@ -8,6 +8,7 @@
   var bar = card.querySelector("progress");
   var text = card.querySelector("[data-progress-text]");
   var running = card.getAttribute("data-progress-running") || "applying";
+  var unit = card.getAttribute("data-progress-unit") || "keys written";
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
@@ -16,7 +17,7 @@
         bar.value = data.percent;
         bar.textContent = data.percent + "%";
         if (text) {
-          text.textContent = data.percent + "%" + (data.total ? " · " + data.done + " of " + data.total + " keys written" :
+          text.textContent = data.percent + "%" + (data.total ? " · " + data.done + " of " + data.total + " " + unit :
             (data.phase === "planning" ? " · checking every row again" : " · waiting for a worker"));
         }
         window.setTimeout(poll, 1000);
