@@ -203,6 +203,20 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.campaign_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Findings whose risk acceptance ended are open again (pages already show them as expired).
+    "evidence-finding-acceptances-expire": {
+        "task": "evidence.tasks.finding_acceptances_expire",
+        "schedule": crontab(hour=0, minute=15),
+    },
+    # Every check of the auditing guidelines (AG-1..10, CCM-1..3), nightly; and runs whose worker died.
+    "evidence-checks-nightly": {
+        "task": "evidence.tasks.checks_nightly",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "evidence-checks-fail-stale": {
+        "task": "evidence.tasks.checks_fail_stale",
+        "schedule": 600.0,
+    },
     # Policy e-mails whose queued task was lost (the broker was down when the policy was sent).
     "evidence-policy-emails-pending": {
         "task": "evidence.tasks.policy_emails_pending",
@@ -264,6 +278,9 @@ SPECTACULAR_SETTINGS = {
         "SsrmLayerEnum": "inventory.models.SsrmLayer",
         "SsrmRoleEnum": "inventory.models.SsrmRole",
         "OperationEnum": "inventory.models.Operation",
+        "AnswerValueEnum": "evidence.models.AnswerValue",
+        "AnswerStatusEnum": "evidence.models.AnswerStatus",
+        "RunStatusEnum": "evidence.models.RunStatus",
     },
 }
 
@@ -281,6 +298,14 @@ CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum
 CEK_CHANGE_REVIEW_DAYS = env_int("CEK_CHANGE_REVIEW_DAYS", 30, minimum=1)
 # Campaigns over this many keys are launched by a Celery worker, smaller ones at once.
 CEK_CAMPAIGN_INLINE_KEYS = env_int("CEK_CAMPAIGN_INLINE_KEYS", 500, minimum=0)
+# Checks (AG-1..10, CCM-1..3): purpose mappings older than this many days are due for review (AG-2); key
+# stores not imported or confirmed complete for this many days make the inventory incomplete (CCM-2); runs
+# over more active keys than CEK_CHECKS_INLINE_KEYS go to a worker; running runs silent this long are failed.
+CEK_PURPOSE_REVIEW_DAYS = env_int("CEK_PURPOSE_REVIEW_DAYS", 365, minimum=1)
+CEK_INVENTORY_FRESH_DAYS = env_int("CEK_INVENTORY_FRESH_DAYS", 90, minimum=1)
+CEK_CHECKS_INLINE_KEYS = env_int("CEK_CHECKS_INLINE_KEYS", 2000, minimum=0)
+CEK_CHECKS_STALE_MINUTES = env_int("CEK_CHECKS_STALE_MINUTES", 30, minimum=1)
+CEK_MANUAL_EVIDENCE_MAX_BYTES = env_int("CEK_MANUAL_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 CEK_BASE_URL = env_str("CEK_BASE_URL", "http://localhost:8000").rstrip("/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEK_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

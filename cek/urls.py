@@ -6,10 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cek import views
 from cek.control_views import ControlView
-from inventory.views import OverviewView
+from evidence.views.dashboard import DashboardView
 
 urlpatterns = [
-    path("", OverviewView.as_view(), name="home"),
+    path("", DashboardView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("control/", ControlView.as_view(), name="control"),
     path("accounts/tokens/", include("cek.token_urls")),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("evidence/", include("evidence.urls")),
     path("api/v1/", include("inventory.api_urls")),
+    path("api/v1/", include("evidence.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

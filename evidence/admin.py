@@ -127,3 +127,32 @@ class FindingAdmin(ReadOnlyAdmin):
     list_display = ("rule", "subject_label", "severity", "status", "first_seen", "last_seen", "accepted_until")
     list_filter = ("status", "severity", "rule")
     search_fields = ("rule", "subject_label")
+
+
+@admin.register(models.CheckRun)
+class CheckRunAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("pk", "trigger", "triggered_by", "status", "created_at", "duration_ms", "keys_evaluated")
+    list_filter = ("status", "trigger")
+    list_select_related = ("triggered_by",)
+
+
+@admin.register(models.CheckResult)
+class CheckResultAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("run", "guideline_id", "status", "metric", "failing_count")
+    list_filter = ("guideline_id", "status")
+    list_select_related = ("run",)
+
+
+@admin.register(models.ManualEvidence)
+class ManualEvidenceAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("guideline_id", "assessment", "created_by", "created_at", "sha256")
+    list_filter = ("guideline_id", "assessment")
+    list_select_related = ("created_by",)
+
+
+@admin.register(models.CaiqAnswer)
+class CaiqAnswerAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("question_id", "party", "answer", "ownership", "status", "published_at", "sha256")
+    list_filter = ("status", "answer", "ownership")
+    list_select_related = ("party",)
+

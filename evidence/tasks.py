@@ -53,3 +53,33 @@ def campaign_reminders() -> dict:
     today = timezone.localdate()
     result = services.campaign_remind(today=today)
     return {"date": today.isoformat(), "reminded": len(result["reminded"]), "escalated": len(result["escalated"])}
+
+
+@shared_task(name="evidence.tasks.finding_acceptances_expire")
+def finding_acceptances_expire() -> dict:
+    """Daily: reopen the findings whose risk acceptance ended (idempotent)."""
+    today = timezone.localdate()
+    return {"date": today.isoformat(), "reopened": services.finding_acceptances_expire(today=today)}
+
+
+@shared_task(name="evidence.tasks.checks_run")
+def checks_run(run_id: int) -> dict:
+    """Execute a queued check run (started from the UI or the API). A failure is recorded on the run."""
+    run = services.check_run_execute(run_id=run_id)
+    return {"run": run.pk, "status": run.status, "counts": run.counts}
+
+
+@shared_task(name="evidence.tasks.checks_nightly")
+def checks_nightly() -> dict:
+    """Nightly: evaluate every auditing guideline (inline in this worker). Skipped while a run is in progress."""
+    try:
+        run = services.check_run_start(trigger="schedule", background=False)
+    except services.CheckRunError as exc:
+        return {"skipped": str(exc)}
+    return {"run": run.pk, "status": run.status, "counts": run.counts}
+
+
+@shared_task(name="evidence.tasks.checks_fail_stale")
+def checks_fail_stale() -> int:
+    """Every 10 minutes: fail check runs whose worker stopped without a word (they can then be retried)."""
+    return services.checks_fail_stale()

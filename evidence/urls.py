@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from evidence import views
-from evidence.views import campaigns
+from evidence import urls_answers, urls_checks, views
+from evidence.views import campaigns, findings
 
 app_name = "evidence"
 
@@ -49,12 +49,14 @@ urlpatterns = [
         "attestations/<int:pk>/discrepancy/", campaigns.InboxDiscrepancyView.as_view(), name="attestation-discrepancy"
     ),
     path("attestations/<int:pk>/reassign/", campaigns.AttestationReassignView.as_view(), name="attestation-reassign"),
-    path("findings/", campaigns.FindingListView.as_view(), name="finding-list"),
-    path("findings/<int:pk>/", campaigns.FindingDetailView.as_view(), name="finding-detail"),
-    path("findings/<int:pk>/resolve/", campaigns.FindingActionView.as_view(action="resolve"), name="finding-resolve"),
+    path("findings/", findings.FindingListView.as_view(), name="finding-list"),
+    path("findings/<int:pk>/", findings.FindingDetailView.as_view(), name="finding-detail"),
+    path("findings/<int:pk>/assign/", findings.FindingActionView.as_view(action="assign"), name="finding-assign"),
+    path("findings/<int:pk>/resolve/", findings.FindingActionView.as_view(action="resolve"), name="finding-resolve"),
     path(
         "findings/<int:pk>/accept-risk/",
-        campaigns.FindingActionView.as_view(action="accept"),
+        findings.FindingActionView.as_view(action="accept"),
         name="finding-accept-risk",
     ),
 ]
+urlpatterns += urls_checks.urlpatterns + urls_answers.urlpatterns

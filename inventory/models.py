@@ -342,6 +342,16 @@ class KeyStore(TimeStamped):
         editable=False,
         help_text="When an import last listed every key of this store (keys it did not list are marked not seen).",
     )
+    inventory_confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When GRC last confirmed that the inventory lists every key this store holds (for stores "
+        "that are not imported).",
+    )
+    inventory_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
     description = models.TextField(blank=True, validators=[free_text])
     history = HistoricalRecords()
 

@@ -145,3 +145,21 @@ def key_delete(*, key: Key, actor) -> None:
             "Set its state to deactivated or destroyed instead."
         )
     object_delete(instance=key, actor=actor)
+
+
+# --- Key stores ------------------------------------------------------------------------------------
+
+
+def keystore_confirm_inventory(*, store, actor):
+    """GRC confirms that the inventory lists every key ``store`` holds (for stores that are not imported in
+    full): the confirmation counts for CEK-11 CCM-2 until it is older than ``CEK_INVENTORY_FRESH_DAYS``."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from cek.roles import is_grc
+
+    if not is_grc(actor):
+        raise PermissionDenied("Only GRC staff can confirm that a key store's inventory is complete.")
+    store.inventory_confirmed_at = timezone.now()
+    store.inventory_confirmed_by = actor
+    return object_save(instance=store, actor=actor, reason="Inventory confirmed complete", validated=True)

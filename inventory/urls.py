@@ -4,6 +4,7 @@ from django.urls import path
 
 from inventory import import_views, views
 from inventory.views import RESOURCES
+from inventory.views.stores import KeyStoreConfirmInventoryView
 
 app_name = "inventory"
 
@@ -19,6 +20,7 @@ PREFIXES = {
 }
 
 urlpatterns = [
+    path("", views.OverviewView.as_view(), name="overview"),
     path("keys/", views.KeyListView.as_view(), name="key-list"),
     path("my-keys/", views.MyKeysView.as_view(), name="my-keys"),
     path("keys/new/", views.ObjectFormView.as_view(resource=RESOURCES["key"]), name="key-create"),
@@ -26,6 +28,11 @@ urlpatterns = [
     path("keys/<int:pk>/edit/", views.ObjectFormView.as_view(resource=RESOURCES["key"]), name="key-update"),
     path("keys/<int:pk>/delete/", views.ObjectDeleteView.as_view(resource=RESOURCES["key"]), name="key-delete"),
     path("ssrm/", views.SsrmView.as_view(), name="ssrm"),
+    path(
+        "key-stores/<int:pk>/confirm-inventory/",
+        KeyStoreConfirmInventoryView.as_view(),
+        name="keystore-confirm-inventory",
+    ),
     path("import/", import_views.ImportUploadView.as_view(), name="import"),
     path("import/template.csv", import_views.ImportTemplateView.as_view(), name="import-template"),
     path("import/<int:pk>/", import_views.ImportPreviewView.as_view(), name="import-preview"),

@@ -4,11 +4,14 @@
   (CEK-11 IG-1..3, CCM-1);
 - ``campaigns``: attestation campaigns, attestations and their e-mail log;
 - ``findings``: findings (one per rule and subject), open, risk accepted or resolved;
-- ``reviews``: reviews, significant changes, effectiveness evaluations and review reminders (IG-5, IG-6).
+- ``reviews``: reviews, significant changes, effectiveness evaluations and review reminders (IG-5, IG-6);
+- ``checks``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
+- ``answers``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published frozen.
 """
 
 from __future__ import annotations
 
+from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.models.campaigns import (
     DEFAULT_STATEMENT_VERSION,
     STATEMENT_SETS,
@@ -19,6 +22,15 @@ from evidence.models.campaigns import (
     CampaignStatus,
     NoticeKind,
     statements_digest,
+)
+from evidence.models.checks import (
+    FAILING_SUBJECTS_KEPT,
+    CheckResult,
+    CheckRun,
+    CheckStatus,
+    ManualEvidence,
+    RunStatus,
+    RunTrigger,
 )
 from evidence.models.findings import Finding, FindingStatus, Severity
 from evidence.models.policies import (
@@ -47,16 +59,24 @@ from evidence.models.reviews import (
 
 __all__ = [
     "DEFAULT_STATEMENT_VERSION",
+    "FAILING_SUBJECTS_KEPT",
     "STATEMENT_SETS",
     "Acknowledgement",
+    "AnswerStatus",
+    "AnswerValue",
     "Attestation",
     "AttestationStatus",
+    "CaiqAnswer",
     "Campaign",
     "CampaignNotice",
     "CampaignStatus",
     "ChangeEvent",
     "ChangeKind",
+    "CheckResult",
+    "CheckRun",
+    "CheckStatus",
     "Communication",
+    "ControlOwnership",
     "DocumentKind",
     "EffectivenessEvaluation",
     "EvaluationKind",
@@ -64,6 +84,7 @@ __all__ = [
     "Finding",
     "FindingStatus",
     "FrozenRecordError",
+    "ManualEvidence",
     "NoticeKind",
     "Policy",
     "PolicyApproval",
@@ -74,6 +95,8 @@ __all__ = [
     "PolicyVersion",
     "ReviewOutcome",
     "ReviewReminder",
+    "RunStatus",
+    "RunTrigger",
     "Severity",
     "VersionStatus",
     "statements_digest",

@@ -50,6 +50,15 @@ class Finding(models.Model):
     )
     accepted_reason = models.TextField(blank=True, validators=[free_text])
     details = models.JSONField(default=dict, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_findings",
+        help_text="Who is remediating it.",
+    )
+    remediation_due = models.DateField(null=True, blank=True, help_text="When the remediation is planned to be done.")
     history = HistoricalRecords()
 
     class Meta:

@@ -7,12 +7,14 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 - ``communication``: sending the version in force to audiences, e-mailing each recipient once, acknowledging;
 - ``reviews``: reviews, significant changes, effectiveness evaluations, due dates and review reminders;
 - ``campaigns``: attestation campaigns (launch, answers, reminders, escalation, close);
-- ``findings``: the finding upsert and GRC's resolve / accept-risk;
+- ``findings``: the finding upsert, GRC's assign / resolve / accept-risk, and expired acceptances reopening;
+- ``answers``: the CEK-11.1 answer (generate a draft, edit, publish frozen with its digest);
 - ``writes``: attribution and the guards every write shares.
 """
 
 from __future__ import annotations
 
+from evidence.services.answers import answer_generate, answer_publish, answer_update
 from evidence.services.campaigns import (
     DISCREPANCY_RULE,
     attestation_confirm,
@@ -28,6 +30,14 @@ from evidence.services.campaigns import (
     campaign_results_csv,
     campaign_results_digest,
 )
+from evidence.services.checks import (
+    CheckRunError,
+    check_run_execute,
+    check_run_retry,
+    check_run_start,
+    checks_fail_stale,
+    manual_evidence_add,
+)
 from evidence.services.communication import (
     MAX_EMAIL_ATTEMPTS,
     SendResult,
@@ -35,7 +45,13 @@ from evidence.services.communication import (
     communication_send,
     policy_emails_send,
 )
-from evidence.services.findings import finding_accept_risk, finding_resolve, finding_upsert
+from evidence.services.findings import (
+    finding_accept_risk,
+    finding_acceptances_expire,
+    finding_assign,
+    finding_resolve,
+    finding_upsert,
+)
 from evidence.services.policies import (
     policy_create,
     policy_save,
@@ -56,8 +72,12 @@ from evidence.services.reviews import (
 __all__ = [
     "DISCREPANCY_RULE",
     "MAX_EMAIL_ATTEMPTS",
+    "CheckRunError",
     "SendResult",
     "acknowledgement_record",
+    "answer_generate",
+    "answer_publish",
+    "answer_update",
     "attestation_confirm",
     "attestation_confirm_all",
     "attestation_reassign",
@@ -71,11 +91,18 @@ __all__ = [
     "campaign_results_csv",
     "campaign_results_digest",
     "change_event_save",
+    "check_run_execute",
+    "check_run_retry",
+    "check_run_start",
+    "checks_fail_stale",
     "communication_send",
     "evaluation_save",
     "finding_accept_risk",
+    "finding_acceptances_expire",
+    "finding_assign",
     "finding_resolve",
     "finding_upsert",
+    "manual_evidence_add",
     "policy_create",
     "policy_emails_send",
     "policy_review_due_refresh",

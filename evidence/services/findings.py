@@ -1,4 +1,5 @@
-"""Findings: the idempotent upsert every observer calls, and GRC's two judgements (resolve, accept risk)."""
+"""Findings: the idempotent upsert every observer calls, GRC's judgements (assign, resolve, accept risk) and the
+daily reopening of risk acceptances that ended."""
 
 from __future__ import annotations
 
@@ -111,3 +112,49 @@ def finding_accept_risk(*, finding: Finding, actor, until: dt.date | None, reaso
         locked.full_clean()
         save_attributed(locked, actor=actor, reason=f"Risk accepted until {until:%Y-%m-%d}")
     return locked
+
+
+def finding_assign(*, finding: Finding, actor, assignee, remediation_due: dt.date | None) -> Finding:
+    """GRC assigns the remediation of an unresolved finding to an active user, with the date it is planned
+    to be done (today or later)."""
+    require_grc(actor, "assign findings")
+    errors = {}
+    if assignee is None or not assignee.is_active:
+        errors["assigned_to"] = "Choose an active user to remediate the finding."
+    if remediation_due is None:
+        errors["remediation_due"] = "Give the date the remediation is due."
+    elif remediation_due < today_local():
+        errors["remediation_due"] = (
+            f"The remediation cannot be due in the past ({remediation_due:%Y-%m-%d} is before today)."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = _locked(finding)
+        if locked.status == FindingStatus.RESOLVED:
+            raise ValidationError("This finding is resolved; there is nothing left to remediate.")
+        locked.assigned_to = assignee
+        locked.remediation_due = remediation_due
+        locked.full_clean()
+        save_attributed(
+            locked, actor=actor, reason=f"Assigned to {assignee.get_username()}, due {remediation_due:%Y-%m-%d}"
+        )
+    return locked
+
+
+def finding_acceptances_expire(*, today: dt.date) -> int:
+    """Reopen the findings whose risk acceptance ended before ``today`` (the acceptance is kept on the row as
+    the record of what was accepted). Idempotent; returns the number reopened."""
+    reopened = 0
+    expired = Finding.objects.filter(status=FindingStatus.RISK_ACCEPTED, accepted_until__lt=today)
+    for pk in expired.values_list("pk", flat=True).iterator(chunk_size=500):
+        with transaction.atomic():
+            locked = Finding.objects.select_for_update().filter(pk=pk).first()
+            if locked is None or not locked.acceptance_expired(today):
+                continue
+            locked.status = FindingStatus.OPEN
+            save_attributed(
+                locked, actor=None, reason=f"Reopened: risk acceptance ended {locked.accepted_until:%Y-%m-%d}"
+            )
+            reopened += 1
+    return reopened

@@ -1,6 +1,6 @@
-"""Attestation campaigns and findings: GRC's campaign pages (list, create, progress, launch, close, reassign,
-CSV export), the key owner's inbox (confirm selected / all, report a discrepancy) and the findings pages.
-Auditors read campaigns and findings; key owners see their inbox and the findings on their keys."""
+"""Attestation campaigns: GRC's campaign pages (list, create, progress, launch, close, reassign, CSV export) and
+the key owner's inbox (confirm selected / all, report a discrepancy). Auditors read campaigns; key owners see
+their inbox. The findings pages are in ``evidence.views.findings``."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ from evidence.models import (
     AttestationStatus,
     Campaign,
     CampaignStatus,
-    FindingStatus,
-    Severity,
 )
 from evidence.views.common import ServiceFormView
 from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
@@ -78,11 +76,6 @@ class AttestationFilterForm(forms.Form):
     addressed_to = UserChoiceField(queryset=active_users(), required=False, empty_label="Anyone")
     unaddressed = forms.BooleanField(required=False, label="Only unaddressed")
     q = forms.CharField(required=False, label="Key name", max_length=200)
-
-
-class AcceptRiskForm(forms.Form):
-    until = forms.DateField(label="Accepted until", widget=DateInput())
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
 # --- Campaigns (GRC writes, auditors read) ------------------------------------------------------------------
@@ -304,69 +297,3 @@ class InboxDiscrepancyView(AnyRoleMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(reverse("evidence:attestation-inbox"))
-
-
-# --- Findings -----------------------------------------------------------------------------------------------
-
-
-class FindingListView(AnyRoleMixin, ListView):
-    template_name = "evidence/finding_list.html"
-    context_object_name = "findings"
-    paginate_by = settings.CEK_PAGE_SIZE
-
-    def get_queryset(self):
-        params = self.request.GET
-        self.filters = {
-            "rule": params.get("rule", "").strip(),
-            "severity": params.get("severity", "") if params.get("severity", "") in Severity.values else "",
-            "status": params.get("status", "") if params.get("status", "") in FindingStatus.values else "",
-        }
-        return selectors.finding_list(user=self.request.user, **self.filters)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            filters=self.filters,
-            filtered=any(self.filters.values()),
-            rules=selectors.finding_rules(),
-            severities=Severity.choices,
-            statuses=FindingStatus.choices,
-            **kwargs,
-        )
-
-
-class FindingDetailView(AnyRoleMixin, DetailView):
-    template_name = "evidence/finding_detail.html"
-    context_object_name = "finding"
-
-    def get_queryset(self):
-        return selectors.findings_for(self.request.user).select_related("accepted_by", "resolved_by")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            can_edit=is_grc(self.request.user), accept_form=AcceptRiskForm(), today=timezone.localdate(), **kwargs
-        )
-
-
-class FindingActionView(GrcRequiredMixin, View):
-    action = ""
-
-    def post(self, request, pk):
-        finding = get_object_or_404(selectors.findings_for(request.user), pk=pk)
-        try:
-            if self.action == "resolve":
-                services.finding_resolve(finding=finding, actor=request.user, note=request.POST.get("note", ""))
-                messages.success(request, "Finding resolved.")
-            else:
-                form = AcceptRiskForm(request.POST)
-                if not form.is_valid():
-                    raise ValidationError("Give the date the acceptance ends and the reason.")
-                services.finding_accept_risk(
-                    finding=finding,
-                    actor=request.user,
-                    until=form.cleaned_data["until"],
-                    reason=form.cleaned_data["reason"],
-                )
-                messages.success(request, f"Risk accepted until {form.cleaned_data['until']:%Y-%m-%d}.")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        return HttpResponseRedirect(finding.get_absolute_url())

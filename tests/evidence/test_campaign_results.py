@@ -154,13 +154,13 @@ def test_the_admin_shows_campaigns_attestations_and_findings_read_only(model, ca
 # --- 3. The key owner's Findings link --------------------------------------------------------------------
 
 
-# role -> has a Findings link in the main navigation (GRC and auditors reach findings from Campaigns)
+# role -> has a Findings link in the main navigation (GRC and auditors in the Evidence menu)
 FINDINGS_LINK_BY_ROLE = {
     "anonymous": False,
-    "grc": False,
+    "grc": True,
     "owner": True,
     "other_owner": True,
-    "auditor": False,
+    "auditor": True,
     "expired_auditor": False,
     "outsider": False,
 }

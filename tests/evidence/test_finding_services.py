@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import services
+from evidence import services, tasks
 from evidence.models import Finding, FindingStatus
 from tests.factories import KeyFactory
 
@@ -68,3 +69,61 @@ def test_the_database_refuses_an_incomplete_risk_acceptance():
     finding, _ = upsert(KeyFactory(), timezone.now())
     with pytest.raises(IntegrityError), transaction.atomic():
         Finding.objects.filter(pk=finding.pk).update(status=FindingStatus.RISK_ACCEPTED)
+
+
+# --- Assignment and expiry of risk acceptances --------------------------------------------------------------
+
+
+def test_grc_assigns_a_finding_with_a_remediation_date(grc_user, owner, auditor):
+    finding, _ = upsert(KeyFactory(), timezone.now())
+    due = timezone.localdate() + dt.timedelta(days=14)
+    for user in (owner, auditor):
+        with pytest.raises(PermissionDenied):
+            services.finding_assign(finding=finding, actor=user, assignee=owner, remediation_due=due)
+    assigned = services.finding_assign(finding=finding, actor=grc_user, assignee=owner, remediation_due=due)
+    assert assigned.assigned_to == owner and assigned.remediation_due == due and assigned.status == FindingStatus.OPEN
+    latest = assigned.history.latest()
+    assert latest.history_user == grc_user and latest.history_change_reason.startswith("Assigned to bob")
+
+
+def test_an_assignment_needs_an_active_user_and_a_date_not_in_the_past(grc_user, owner):
+    finding, _ = upsert(KeyFactory(), timezone.now())
+    with pytest.raises(ValidationError) as exc:
+        services.finding_assign(finding=finding, actor=grc_user, assignee=None, remediation_due=None)
+    assert set(exc.value.error_dict) == {"assigned_to", "remediation_due"}
+    owner.is_active = False
+    owner.save()
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as exc:
+        services.finding_assign(finding=finding, actor=grc_user, assignee=owner, remediation_due=yesterday)
+    assert set(exc.value.error_dict) == {"assigned_to", "remediation_due"}
+    services.finding_resolve(finding=finding, actor=grc_user)
+    with pytest.raises(ValidationError, match="resolved"):
+        services.finding_assign(
+            finding=finding, actor=grc_user, assignee=grc_user, remediation_due=timezone.localdate()
+        )
+
+
+def test_expired_acceptances_reopen_the_day_after_their_end(grc_user):
+    today = timezone.localdate()
+    short, _ = upsert(KeyFactory(), timezone.now())
+    long, _ = upsert(KeyFactory(), timezone.now())
+    services.finding_accept_risk(finding=short, actor=grc_user, until=today + dt.timedelta(days=3), reason="Short.")
+    services.finding_accept_risk(finding=long, actor=grc_user, until=today + dt.timedelta(days=30), reason="Long.")
+
+    assert services.finding_acceptances_expire(today=today + dt.timedelta(days=3)) == 0  # the last accepted day
+    with time_machine.travel(timezone.now() + dt.timedelta(days=4), tick=False):
+        result = tasks.finding_acceptances_expire()
+        assert result["reopened"] == 1
+        assert tasks.finding_acceptances_expire()["reopened"] == 0  # idempotent
+    short.refresh_from_db()
+    long.refresh_from_db()
+    assert short.status == FindingStatus.OPEN and short.accepted_until == today + dt.timedelta(days=3)
+    assert short.history.latest().history_change_reason.startswith("Reopened: risk acceptance ended")
+    assert long.status == FindingStatus.RISK_ACCEPTED
+
+
+def test_the_expiry_task_is_scheduled_daily(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("finding_acceptances_expire"))
+    assert entry["task"] == "evidence.tasks.finding_acceptances_expire"
+    assert entry["schedule"].hour == {0}

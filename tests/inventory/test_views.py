@@ -50,6 +50,7 @@ def read_pages(w):
     readers = {"grc", "auditor"}
     return [
         ("home", [], everyone),
+        ("inventory:overview", [], everyone),
         ("control", [], everyone),
         ("inventory:key-list", [], everyone),
         ("inventory:my-keys", [], everyone),
@@ -276,7 +277,7 @@ def test_list_pages_run_a_constant_number_of_queries(grc_client, django_assert_m
         "inventory:purpose-list",
         "inventory:party-list",
         "inventory:ssrm",
-        "home",
+        "inventory:overview",
     ):
         with django_assert_max_num_queries(12):
             assert grc_client.get(reverse(url_name)).status_code == 200

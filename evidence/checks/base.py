@@ -1,0 +1,448 @@
+"""What every check of an auditing guideline shares: the ``Check`` interface, the ``Outcome`` it returns and the
+status rule, and the ``CheckContext`` that reads the inventory once for all checks.
+
+Which keys are evaluated
+    *Active keys* are keys in state ``active`` or ``suspended`` (a suspended key keeps its purpose and can be
+    reactivated). Pre-activation keys are not in use yet, and deactivated, compromised and destroyed keys can no
+    longer protect anything: none of them is evaluated, so a destroyed key never fails a check. The
+    cryptoperiod and rotation rules of CCM-3 apply to keys in state ``active`` only (as ``Key.is_cryptoperiod_
+    overdue`` does).
+
+Platform-managed keys (e.g. AWS-managed KMS keys)
+    They are counted like every other key and must have a purpose compatible with their platform usage, but
+    the platform owns what the organisation cannot set on them: they are treated as meeting the owner
+    (CCM-2), justification and review (AG-2), purpose tag (AG-7) and rotation (CCM-3) requirements.
+
+Status rule (one rule for every check)
+    - no subject to evaluate (e.g. no keys at all): **not applicable**, with the reason;
+    - every subject passes: **pass**;
+    - at least ``PARTIAL_PASS_SHARE`` (95 %) of the subjects pass: **partial**;
+    - otherwise: **fail**.
+    A check that could not verify part of its subjects (AG-7 keys in stores without a purpose tag key, CCM-3
+    without a closed attestation campaign) is at best **partial**. AG-8 and AG-9 are **manual**.
+
+Reads are set-based: the context loads each table it needs with one query (``values_list``, no model
+instances) and keeps the rows in memory for every check, so a run over 100,000 keys and 200,000 bindings issues
+a fixed, small number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Case, CharField, Count, TextField, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+
+from evidence.models import FAILING_SUBJECTS_KEPT, CheckStatus, Severity
+from inventory.models import (
+    AccessGrant,
+    Binding,
+    Key,
+    KeyState,
+    KeyStore,
+    Purpose,
+    Service,
+    SsrmLayer,
+)
+
+PARTIAL_PASS_SHARE = 0.95
+EVALUATED_STATES = (KeyState.ACTIVE, KeyState.SUSPENDED)
+STATUS_RULE = (
+    "Pass when every subject passes; partial when at least 95 % pass; fail otherwise; not applicable when there "
+    "is nothing to evaluate."
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One failing subject: ``type`` is the model's ``app_label.model``."""
+
+    type: str
+    id: int
+    label: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "label": self.label[:300], "reason": self.reason}
+
+
+@dataclass
+class Outcome:
+    """What a check found. ``failing`` holds every failing subject (findings need them all); the stored result
+    keeps the first ``FAILING_SUBJECTS_KEPT``."""
+
+    status: str
+    metric: str = ""
+    numerator: int | None = None
+    denominator: int | None = None
+    explanation: str = ""
+    failing: list[Subject] = field(default_factory=list)
+    evidence: list[dict[str, str]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    manual_evidence: Any = None
+
+    @property
+    def failing_kept(self) -> list[dict[str, Any]]:
+        return [subject.as_dict() for subject in self.failing[:FAILING_SUBJECTS_KEPT]]
+
+
+def status_for(passing: int, total: int, *, unverified: bool = False) -> str:
+    """The status rule of the module docstring."""
+    if total == 0:
+        return CheckStatus.NOT_APPLICABLE
+    if passing >= total:
+        return CheckStatus.PARTIAL if unverified else CheckStatus.PASS
+    if passing / total >= PARTIAL_PASS_SHARE:
+        return CheckStatus.PARTIAL
+    return CheckStatus.FAIL
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def link(label: str, url_name: str, *args, **query) -> dict[str, str]:
+    url = reverse(url_name, args=args)
+    params = [(name, value) for name, value in query.items() if value not in (None, "")]
+    return {"label": label, "url": f"{url}?{urlencode(params, doseq=True)}" if params else url}
+
+
+def findings_link(rule: str) -> dict[str, str]:
+    return link("Open findings of this rule", "evidence:finding-list", rule=rule)
+
+
+class Check:
+    """One auditing guideline evaluated from the data.
+
+    Subclasses set ``guideline_id``, ``rule`` (the findings they own; empty for checks that raise none),
+    ``severity`` of those findings and ``title``, and implement ``evaluate``."""
+
+    guideline_id: ClassVar[str]
+    title: ClassVar[str]
+    rule: ClassVar[str] = ""
+    severity: ClassVar[str] = Severity.MEDIUM
+    manual: ClassVar[bool] = False
+
+    def evaluate(self, ctx: CheckContext) -> Outcome:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.guideline_id}>"
+
+    def result(
+        self,
+        *,
+        failing: list[Subject],
+        total: int,
+        unit: str,
+        explanation: str,
+        evidence: list[dict[str, str]],
+        unverified: bool = False,
+        na_reason: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """An outcome by the status rule, counting distinct failing subjects against ``total``."""
+        failing_ids = {(subject.type, subject.id) for subject in failing}
+        passing = max(total - len(failing_ids), 0)
+        status = status_for(passing, total, unverified=unverified)
+        if status == CheckStatus.NOT_APPLICABLE:
+            return Outcome(
+                status=status,
+                metric=f"0 {unit}",
+                numerator=0,
+                denominator=0,
+                explanation=na_reason or f"There are no {unit} to evaluate.",
+                evidence=evidence,
+                details=details or {},
+            )
+        if self.rule and failing:
+            evidence = [*evidence, findings_link(self.rule)]
+        return Outcome(
+            status=status,
+            metric=f"{passing:,} of {total:,} {unit}",
+            numerator=passing,
+            denominator=total,
+            explanation=f"{explanation} {STATUS_RULE}",
+            failing=failing,
+            evidence=evidence,
+            details=details or {},
+        )
+
+
+class KeyRow(NamedTuple):
+    id: int
+    name: str
+    state: str
+    kind: str
+    store_id: int
+    purpose_id: int | None
+    platform_usage: str
+    platform_managed: bool
+    owner_id: int | None
+    tenant_id: int | None
+    purpose_label: str | None  # the value of the store's purpose tag in the key's labels (None when absent)
+    purpose_justification: str
+    purpose_reviewed_on: dt.date | None
+    created_on: dt.date | None
+    activated_on: dt.date | None
+    last_rotated_on: dt.date | None
+    rotation_period_days: int | None
+    cryptoperiod_days: int | None
+    cryptoperiod_ends_on: dt.date | None
+    not_seen_since: dt.date | None
+    exposure_scope: str
+    exposure_contract: str
+
+    @property
+    def period_start(self) -> dt.date | None:
+        return self.last_rotated_on or self.activated_on or self.created_on
+
+
+class PurposeRow(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    function: str
+    allowed_kinds: list
+    allowed_operations: list
+    max_cryptoperiod_days: int | None
+    is_ai_specific: bool
+
+
+class StoreRow(NamedTuple):
+    id: int
+    name: str
+    purpose_tag_key: str
+    last_full_import_at: dt.datetime | None
+    inventory_confirmed_at: dt.datetime | None
+
+
+class BindingRow(NamedTuple):
+    id: int
+    key_id: int
+    service_id: int
+    tenant_id: int | None
+    purpose_id: int
+    operations: frozenset
+
+
+class GrantRow(NamedTuple):
+    id: int
+    key_id: int
+    principal: str
+    operations: frozenset
+    justification: str
+    approver_id: int | None
+    approved_on: dt.date | None
+    expires_on: dt.date | None
+
+
+class ServiceRow(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    lifecycle_phase: str
+    ssrm_layer: str
+
+    @property
+    def is_ai(self) -> bool:
+        """Part of the AI lifecycle: a lifecycle phase is set, or it runs at the SSRM model layer."""
+        return bool(self.lifecycle_phase) or self.ssrm_layer == SsrmLayer.MODEL
+
+
+class CheckContext:
+    """The data every check reads, loaded once per run (lazily: a check that needs no bindings loads none)."""
+
+    def __init__(self, *, now: dt.datetime | None = None) -> None:
+        self.now = now or timezone.now()
+        self.today = timezone.localdate(self.now)
+        self.purpose_review_days = settings.CEK_PURPOSE_REVIEW_DAYS
+        self.inventory_fresh_days = settings.CEK_INVENTORY_FRESH_DAYS
+
+    # --- keys --------------------------------------------------------------------------------------
+
+    @cached_property
+    def state_counts(self) -> Counter:
+        """Number of keys per state (every key, evaluated or not)."""
+        rows = Key.objects.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n")
+        return Counter(dict(rows))
+
+    @property
+    def total_keys(self) -> int:
+        return sum(self.state_counts.values())
+
+    @cached_property
+    def keys(self) -> list[KeyRow]:
+        """The evaluated (active or suspended) keys. Of the labels only the purpose tag is read, in SQL (one
+        ``labels -> tag`` per distinct tag key of the stores): no JSON is decoded in Python."""
+        stores_by_tag: dict[str, list[int]] = defaultdict(list)
+        for store in self.stores.values():
+            if store.purpose_tag_key.strip():
+                stores_by_tag[store.purpose_tag_key].append(store.id)
+        label = Case(
+            *[When(store_id__in=ids, then=KeyTextTransform(tag, "labels")) for tag, ids in stores_by_tag.items()],
+            default=Value(None),
+            output_field=CharField(),
+        )
+        rows = Key.objects.filter(state__in=EVALUATED_STATES).annotate(purpose_label=label).order_by("pk")
+        return [KeyRow(*row) for row in rows.values_list(*KeyRow._fields)]
+
+    @cached_property
+    def keys_by_id(self) -> dict[int, KeyRow]:
+        return {key.id: key for key in self.keys}
+
+    @cached_property
+    def platform_managed_count(self) -> int:
+        return sum(1 for key in self.keys if key.platform_managed)
+
+    def not_evaluated_note(self) -> str:
+        """A sentence on the keys left out (destroyed, deactivated, ...), for explanations."""
+        left_out = {state: n for state, n in self.state_counts.items() if state not in EVALUATED_STATES}
+        if not left_out:
+            return ""
+        parts = ", ".join(f"{n:,} {KeyState(state).label.lower()}" for state, n in sorted(left_out.items()))
+        return f" Keys not in use ({parts}) are not evaluated."
+
+    def no_keys_reason(self) -> str:
+        if self.total_keys == 0:
+            return "The inventory holds no keys yet, so there is nothing to evaluate."
+        return "No key is active or suspended, so there is nothing to evaluate." + self.not_evaluated_note()
+
+    # --- catalog tables (small) ----------------------------------------------------------------------
+
+    @cached_property
+    def purposes(self) -> dict[int, PurposeRow]:
+        return {row[0]: PurposeRow(*row) for row in Purpose.objects.values_list(*PurposeRow._fields)}
+
+    @cached_property
+    def stores(self) -> dict[int, StoreRow]:
+        return {row[0]: StoreRow(*row) for row in KeyStore.objects.order_by("name").values_list(*StoreRow._fields)}
+
+    @cached_property
+    def services(self) -> dict[int, ServiceRow]:
+        return {row[0]: ServiceRow(*row) for row in Service.objects.values_list(*ServiceRow._fields)}
+
+    # --- bindings, grants, exposure of the evaluated keys ---------------------------------------------
+
+    # Bindings are the largest table (two per key and more): read once as plain tuples, their operations as
+    # text parsed once per distinct value, then grouped here for the checks.
+
+    @cached_property
+    def bindings(self) -> list[BindingRow]:
+        """The bindings of the evaluated keys."""
+        # No join with the keys: one sequential read of the table, bindings of keys not evaluated dropped here.
+        keys = self.keys_by_id
+        rows = (
+            Binding.objects.annotate(operations_text=Cast("operations", TextField()))
+            .order_by()
+            .values_list("pk", "key_id", "service_id", "tenant_id", "purpose_id", "operations_text")
+        )
+        return [
+            BindingRow(pk, key_id, service_id, tenant_id, purpose_id, operation_set(ops))
+            for pk, key_id, service_id, tenant_id, purpose_id, ops in rows
+            if key_id in keys
+        ]
+
+    @cached_property
+    def binding_count(self) -> int:
+        return len(self.bindings)
+
+    @cached_property
+    def binding_other_purposes(self) -> dict[int, set[int]]:
+        """Key id -> the purposes its bindings use other than the key's own (every binding purpose for a key
+        without one)."""
+        keys = self.keys_by_id
+        grouped: dict[int, set[int]] = defaultdict(set)
+        for binding in self.bindings:
+            if binding.purpose_id != keys[binding.key_id].purpose_id:
+                grouped[binding.key_id].add(binding.purpose_id)
+        return grouped
+
+    @cached_property
+    def ai_bound_key_ids(self) -> set[int]:
+        """Evaluated keys bound to at least one service in the AI lifecycle."""
+        ai_services = {pk for pk, service in self.services.items() if service.is_ai}
+        return {binding.key_id for binding in self.bindings if binding.service_id in ai_services}
+
+    @cached_property
+    def shared_keys(self) -> dict[int, tuple[set[int], set[int]]]:
+        """Key id -> (its services, its binding tenants) for the evaluated keys used by more than one service or
+        tenant (binding tenants plus the key's own tenant). One pass finds them, a second collects their sets."""
+        keys = self.keys_by_id
+        first_service: dict[int, int] = {}
+        first_tenant: dict[int, int | None] = {}
+        shared_ids: set[int] = set()
+        for binding in self.bindings:
+            key_id = binding.key_id
+            if first_service.setdefault(key_id, binding.service_id) != binding.service_id:
+                shared_ids.add(key_id)
+            if binding.tenant_id is not None:
+                tenant = first_tenant.setdefault(key_id, keys[key_id].tenant_id or binding.tenant_id)
+                if tenant != binding.tenant_id:
+                    shared_ids.add(key_id)
+        shared: dict[int, tuple[set[int], set[int]]] = {key_id: (set(), set()) for key_id in shared_ids}
+        for binding in self.bindings:
+            if binding.key_id in shared:
+                services, tenants = shared[binding.key_id]
+                services.add(binding.service_id)
+                if binding.tenant_id is not None:
+                    tenants.add(binding.tenant_id)
+        return shared
+
+    @cached_property
+    def grants(self) -> list[GrantRow]:
+        fields = [name if name != "operations" else "operations_text" for name in GrantRow._fields]
+        rows = (
+            AccessGrant.objects.filter(key__state__in=EVALUATED_STATES)
+            .annotate(operations_text=Cast("operations", TextField()))
+            .order_by("pk")
+            .values_list(*fields)
+        )
+        position = GrantRow._fields.index("operations")
+        return [GrantRow(*row[:position], operation_set(row[position]), *row[position + 1 :]) for row in rows]
+
+    @cached_property
+    def exposed_to(self) -> dict[int, set[int]]:
+        """Key id -> the parties it is exposed to (evaluated keys only)."""
+        through = Key.exposed_to.through.objects.filter(key__state__in=EVALUATED_STATES)
+        exposed: dict[int, set[int]] = defaultdict(set)
+        for key_id, party_id in through.values_list("key_id", "party_id"):
+            exposed[key_id].add(party_id)
+        return exposed
+
+    @cached_property
+    def manual_evidence(self) -> dict:
+        """Guideline id -> its newest ``ManualEvidence`` (one query)."""
+        from evidence.checks.registry import MANUAL_GUIDELINES
+        from evidence.selectors_checks import latest_manual_evidence
+
+        return latest_manual_evidence(MANUAL_GUIDELINES)
+
+
+@lru_cache(maxsize=4096)
+def operation_set(text: str | None) -> frozenset:
+    """A JSON list of operations, as read from the database as text (parsed once per distinct value)."""
+    if not text:
+        return frozenset()
+    value = json.loads(text)
+    if isinstance(value, str):  # a JSON string holding the list (text columns of some backends)
+        value = json.loads(value)
+    return frozenset(value if isinstance(value, list) else ())
+
+
+def key_subject(key: KeyRow, reason: str) -> Subject:
+    return Subject("inventory.key", key.id, key.name, reason)
+
+
+def active_keys_link(label: str = "Active keys in the inventory", **query) -> dict[str, str]:
+    return link(label, "inventory:key-list", state=[KeyState.ACTIVE, KeyState.SUSPENDED], **query)

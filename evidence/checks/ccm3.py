@@ -1,0 +1,86 @@
+"""CCM-3: keys are managed per policy: within their cryptoperiod, rotated on time, attested by their owners."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject, link
+from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Severity
+from inventory.models import KeyState
+
+
+class ManagedPerPolicy(Check):
+    guideline_id = "CCM-3"
+    title = "Keys are managed according to policy"
+    rule = "ccm-3-lifecycle"
+    severity = Severity.MEDIUM
+
+    def evaluate(self, ctx: CheckContext) -> Outcome:
+        campaign = (
+            Campaign.objects.filter(status=CampaignStatus.CLOSED)
+            .order_by("-closed_at", "-pk")
+            .only("pk", "name")
+            .first()
+        )
+        attested: dict[int, str] = {}
+        if campaign is not None:
+            attested = dict(Attestation.objects.filter(campaign=campaign).values_list("key_id", "status"))
+        purposes = ctx.purposes
+        failing = []
+        total = 0
+        for key in ctx.keys:
+            if key.state != KeyState.ACTIVE:
+                continue
+            total += 1
+            reasons = []
+            start = key.period_start
+            ends = key.cryptoperiod_ends_on
+            if ends is None and start is not None:
+                days = key.cryptoperiod_days or (
+                    purposes[key.purpose_id].max_cryptoperiod_days if key.purpose_id else None
+                )
+                ends = start + dt.timedelta(days=days) if days else None
+            if ends is not None and ends < ctx.today:
+                reasons.append(f"Cryptoperiod ended on {ends:%Y-%m-%d}.")
+            if (
+                not key.platform_managed
+                and key.rotation_period_days
+                and start is not None
+                and start + dt.timedelta(days=key.rotation_period_days) < ctx.today
+            ):
+                reasons.append(f"Rotation overdue (every {key.rotation_period_days} days, last {start:%Y-%m-%d}).")
+            status = attested.get(key.id)
+            if status is not None and status != AttestationStatus.CONFIRMED:
+                label = "not confirmed" if status == AttestationStatus.PENDING else "reported a discrepancy"
+                reasons.append(f"Its owner {label} in the campaign “{campaign.name}”.")
+            if reasons:
+                failing.append(key_subject(key, " ".join(reasons)))
+        explanation = (
+            "Every key in state active must be within its cryptoperiod (its own override, else its purpose's "
+            "maximum, from its last rotation, activation or creation), rotated within its rotation period, and "
+            "confirmed by its owner in the last closed attestation campaign. "
+            f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but the platform rotates them."
+        )
+        evidence = [active_keys_link("Keys past their cryptoperiod", overdue="true")]
+        if campaign is None:
+            explanation += (
+                " No attestation campaign is closed yet, so owner attestation could not be verified and this "
+                "guideline is at best partial."
+            )
+        else:
+            evidence.append(
+                {
+                    "label": f"Campaign “{campaign.name}”",
+                    "url": link("", "evidence:campaign-detail", campaign.pk)["url"],
+                }
+            )
+        return self.result(
+            failing=failing,
+            total=total,
+            unit="keys in state active",
+            explanation=explanation,
+            evidence=evidence,
+            unverified=campaign is None,
+            na_reason=ctx.no_keys_reason() if not ctx.keys else "No key is in state active.",
+            details={"campaign": campaign.pk if campaign else None},
+        )

@@ -1,0 +1,41 @@
+"""Guidelines the data cannot decide yet: their result is "manual" and shows the newest manual evidence."""
+
+from __future__ import annotations
+
+from evidence.checks.base import Check, CheckContext, Outcome
+from evidence.models import CheckStatus
+
+
+class ManualCheck(Check):
+    """A guideline assessed by people: the newest ``ManualEvidence`` of the guideline is shown with it."""
+
+    manual = True
+    missing_data: str = ""
+
+    def evaluate(self, ctx: CheckContext) -> Outcome:
+        evidence = ctx.manual_evidence.get(self.guideline_id)
+        if evidence is None:
+            metric = "No manual evidence recorded"
+            explanation = (
+                f"{self.missing_data} This guideline is assessed manually: GRC or an auditor records what they "
+                "verified (a note, optionally a document) and their assessment on this result's page."
+            )
+            refs = []
+        else:
+            verdict = evidence.get_assessment_display().lower() if evidence.assessment else "no assessment"
+            metric = f"Assessed {verdict} by {evidence.created_by} on {evidence.created_at:%Y-%m-%d}"
+            explanation = (
+                f"{self.missing_data} The newest manual evidence, recorded by {evidence.created_by} on "
+                f"{evidence.created_at:%Y-%m-%d}, counts: {evidence.note}"
+            )
+            refs = []
+            if evidence.document:
+                refs.append({"label": evidence.document_name or "Attached document", "sha256": evidence.sha256})
+        return Outcome(
+            status=CheckStatus.MANUAL,
+            metric=metric,
+            explanation=explanation,
+            evidence=refs,
+            manual_evidence=evidence,
+            details={"assessment": evidence.assessment if evidence else ""},
+        )
