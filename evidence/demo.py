@@ -32,6 +32,7 @@ from collections import Counter
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -327,4 +328,27 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
                 if first is not None:
                     services.attestation_confirm(attestations=[first.pk], actor=olivia)
                 created["campaigns"] += 1
+    return created
+
+
+def demo_assessment_seed() -> Counter:
+    """A first check run and the CEK-11.1 answer of the "us" party drafted from it and published when the fill
+    rules allow (else left as a draft for GRC to complete), so the dashboard has something to show. Nothing is
+    done when a check run already exists."""
+    from evidence.models import CheckRun, RunTrigger
+    from inventory.models import Party
+
+    created: Counter = Counter()
+    us = Party.objects.filter(is_us=True).first()
+    if us is None or CheckRun.objects.exists():
+        return created
+    grace = demo_users_ensure()["grace"].user
+    run = services.check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
+    created["check runs"] += 1
+    answer = services.answer_generate(party=us, actor=grace, run=run)
+    created["CEK-11.1 answers"] += 1
+    try:
+        services.answer_publish(answer=answer, actor=grace)
+    except ValidationError:
+        pass  # the draft shows GRC what the fill rules still need
     return created

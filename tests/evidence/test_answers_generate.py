@@ -207,6 +207,20 @@ def test_the_facts_carry_policy_inventory_campaign_and_findings(grc_user):
     assert facts["catalog_version"] == "AICM 1.1.0"
 
 
+def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc_user, owner):
+    key_policy(grc_user)
+    KeyFactory(owner=owner)
+    campaign = services.campaign_create(actor=grc_user, name="Annual", due_on=timezone.localdate())
+    services.campaign_launch(campaign=campaign, actor=grc_user)
+    services.attestation_confirm_all(actor=owner, campaign=campaign)
+    closed = services.campaign_close(campaign=campaign, actor=grc_user)
+    make_run()
+    answer = services.answer_generate(party=us(["AP"]), actor=grc_user)
+    assert answer.facts["campaign"]["results_sha256"] == closed.results_sha256
+    assert f"results SHA-256 {closed.results_sha256[:16]}…" in answer.implementation
+    assert closed.results_sha256 not in answer.implementation
+
+
 @pytest.mark.parametrize(
     ("rule", "guideline"),
     [("ag-3-single-purpose", "AG-3"), ("ag-10-exposure", "AG-10"), ("ccm-2-complete", "CCM-2"),

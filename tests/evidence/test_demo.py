@@ -17,14 +17,19 @@ from evidence.demo import (
     PURPOSE_PROCEDURE,
     RUNNING_CAMPAIGN,
     SIGNING_PROCEDURE,
+    demo_assessment_seed,
     demo_campaigns_seed,
     demo_policies_seed,
 )
 from evidence.models import (
+    AnswerStatus,
     AttestationStatus,
+    CaiqAnswer,
     Campaign,
     CampaignStatus,
     ChangeEvent,
+    CheckRun,
+    CheckStatus,
     EffectivenessEvaluation,
     Finding,
     Policy,
@@ -91,3 +96,18 @@ def test_the_demo_campaigns_do_not_wait_for_a_worker_when_the_inventory_is_large
     assert demo_campaigns_seed() == {"campaigns": 2}
     statuses = dict(Campaign.objects.values_list("name", "status"))
     assert statuses == {CLOSED_CAMPAIGN: CampaignStatus.CLOSED, RUNNING_CAMPAIGN: CampaignStatus.LAUNCHED}
+
+
+def test_the_demo_assessment_runs_the_checks_and_publishes_an_answer_once():
+    assert demo_assessment_seed() == {}  # no inventory, no "us" party: nothing to assess
+    demo_seed()
+    demo_policies_seed()
+    demo_campaigns_seed()
+    assert demo_assessment_seed() == {"check runs": 1, "CEK-11.1 answers": 1}
+    assert demo_assessment_seed() == {}
+    run = CheckRun.objects.get()
+    statuses = set(run.results.values_list("status", flat=True))
+    assert CheckStatus.FAIL in statuses and CheckStatus.MANUAL in statuses  # the demo's deliberate gaps
+    answer = CaiqAnswer.objects.get()
+    assert answer.check_run == run and answer.party.is_us
+    assert answer.status == AnswerStatus.PUBLISHED and answer.sha256

@@ -13,7 +13,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cek.management.commands.demo_users import demo_allowed_or_refuse
-from evidence.demo import demo_campaigns_seed, demo_policies_seed
+from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_policies_seed
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
 MAX_KEYS = 1_000_000
@@ -62,6 +62,7 @@ class Command(BaseCommand):
             self.stdout.write("The hand-made demo inventory was already there; nothing to create.")
         policies = demo_policies_seed()
         policies.update(demo_campaigns_seed())
+        policies.update(demo_assessment_seed())
         if policies:
             self.stdout.write("Created " + ", ".join(f"{n} {label}" for label, n in sorted(policies.items())) + ".")
         if keys:
