@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -49,3 +50,12 @@ def log_in(page, username: str, password: str) -> None:
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert "/accounts/login/" not in page.url, f"{username} could not log in"
+
+
+def nav_click(page, label: str) -> None:
+    """Click the main navigation's link named exactly ``label``, opening its menu first when it sits in one
+    (Inventory, Evidence). Wrap it in ``page.expect_navigation()`` like any click that loads a page."""
+    link = page.locator(".mainnav a").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
+    if not link.is_visible():
+        link.locator("xpath=ancestor::details[1]/summary").click()
+    link.click()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inventory.models import Key
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, nav_click
 from tests.factories import PASSWORD, KeyFactory, KeyStoreFactory, UserFactory, purpose
 
 pytestmark = [
@@ -53,7 +53,7 @@ def test_each_role_sees_its_own_navigation(page, people, inventory):
     log_in(page, "olivia", PASSWORD)
     assert "My keys" in nav_links(page) and "Import" not in nav_links(page)
     with page.expect_navigation():
-        page.click(".mainnav >> text=My keys")
+        nav_click(page, "My keys")
     assert page.locator("table.data").inner_text().count("inference-log-key") == 1
     assert "billing-db-key" not in page.content()
     log_out(page)
@@ -61,7 +61,7 @@ def test_each_role_sees_its_own_navigation(page, people, inventory):
     log_in(page, "audrey", PASSWORD)
     assert "Keys" in nav_links(page) and "Import" not in nav_links(page)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Keys")
+        nav_click(page, "Keys")
     assert "billing-db-key" in page.content() and "New key" not in page.content()
 
 
@@ -122,7 +122,7 @@ def test_grc_imports_a_csv_sees_the_bad_row_then_applies_the_fixed_file(page, pe
     )
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Import")
+        nav_click(page, "Import")
     page.set_input_files("input[type=file]", str(bad))
     page.click("button:has-text('Preview the import')")
     page.wait_for_url("**/inventory/import/*/")

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from evidence.models import AnswerStatus, CaiqAnswer
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, nav_click
 from tests.evidence.caiq import key_policy, make_run, us
 from tests.factories import PASSWORD, KeyFactory, UserFactory
 
@@ -27,7 +27,7 @@ def test_grc_generates_publishes_and_downloads_the_answer(page, tmp_path):
 
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=CAIQ answer")
+        nav_click(page, "CAIQ answer")
     assert "SSRM Control Ownership: Shared OSP-AP" in page.content()
     with page.expect_navigation():
         page.click("button:has-text('Generate a draft')")
@@ -53,5 +53,5 @@ def test_grc_generates_publishes_and_downloads_the_answer(page, tmp_path):
     assert "AG-7" in sheet["E3"].value
 
     with page.expect_navigation():
-        page.click(".mainnav >> text=CAIQ answer")
+        nav_click(page, "CAIQ answer")
     assert answer.sha256[:16] in page.locator("table.answer-history").inner_text()

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from evidence.models import Attestation, AttestationStatus, Finding
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, nav_click
 from tests.evidence.test_policy_browser import log_out
 from tests.factories import PASSWORD, KeyFactory, KeyStoreFactory, UserFactory
 
@@ -30,7 +30,7 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
 
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Campaigns")
+        nav_click(page, "Campaigns")
     with page.expect_navigation():
         page.click("text=New campaign")
     page.fill("#id_name", "Q1 key purpose attestation")
@@ -46,7 +46,7 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
 
     log_in(page, "olivia", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Attestations")
+        nav_click(page, "Attestations")
     page.check("tr[data-key=orders-dek] input[type=checkbox]")
     page.check("tr[data-key=invoices-dek] input[type=checkbox]")
     with page.expect_navigation():
@@ -63,7 +63,7 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
     assert Attestation.objects.filter(status=AttestationStatus.CONFIRMED).count() == 2
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Campaigns")
+        nav_click(page, "Campaigns")
     with page.expect_navigation():
         page.click("text=Q1 key purpose attestation")
     progress = page.locator(".progress-card").inner_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, nav_click
 from tests.factories import PASSWORD, KeyFactory, KeyStoreFactory, UserFactory
 
 pytestmark = [
@@ -31,7 +31,7 @@ def test_grc_runs_checks_and_opens_a_failing_guideline(page):
 
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Checks")
+        nav_click(page, "Checks")
     assert "No check has run yet" in page.content()
     with page.expect_navigation():
         page.click("button:has-text('Run checks')")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from evidence.models import Acknowledgement, Policy, VersionStatus
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, nav_click
 from tests.evidence.policies import MARKDOWN
 from tests.factories import PASSWORD, UserFactory
 
@@ -30,7 +30,7 @@ def test_grc_publishes_a_policy_and_a_key_owner_acknowledges_it(page):
 
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Policies")
+        nav_click(page, "Policies")
     with page.expect_navigation():
         page.click("text=New policy")
     page.fill("#id_title", "Cryptographic key management policy")
@@ -73,7 +73,7 @@ def test_grc_publishes_a_policy_and_a_key_owner_acknowledges_it(page):
 
     log_in(page, "olivia", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Policies")
+        nav_click(page, "Policies")
     pending = page.locator(".pending-acks")
     assert "Cryptographic key management policy" in pending.inner_text()
     with page.expect_navigation():
@@ -85,7 +85,7 @@ def test_grc_publishes_a_policy_and_a_key_owner_acknowledges_it(page):
 
     log_in(page, "grace", PASSWORD)
     with page.expect_navigation():
-        page.click(".mainnav >> text=Policies")
+        nav_click(page, "Policies")
     row = page.locator("table.policy-table tr", has_text="Cryptographic key management policy")
     assert "1 of 2" in row.inner_text() and "50 %" in row.inner_text()
     with page.expect_navigation():
