@@ -156,3 +156,15 @@ class CaiqAnswerAdmin(NoWritesMixin, admin.ModelAdmin):
     list_filter = ("status", "answer", "ownership")
     list_select_related = ("party",)
 
+
+@admin.register(models.EvidencePack)
+class EvidencePackAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("uid", "window_from", "window_to", "party", "status", "requested_by", "requested_at", "sha256")
+    list_filter = ("status",)
+    list_select_related = ("party", "requested_by")
+
+
+@admin.register(models.PackDownload)
+class PackDownloadAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("pack", "user", "at", "ip")
+    list_select_related = ("pack", "user")

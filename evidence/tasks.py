@@ -83,3 +83,29 @@ def checks_nightly() -> dict:
 def checks_fail_stale() -> int:
     """Every 10 minutes: fail check runs whose worker stopped without a word (they can then be retried)."""
     return services.checks_fail_stale()
+
+
+@shared_task(bind=True, name="evidence.tasks.pack_build", acks_late=True, reject_on_worker_lost=True)
+def pack_build(self, pack_id: int) -> dict:
+    """Build a queued evidence pack. Acknowledged only when done: a worker killed mid-build leaves the task to be
+    redelivered, and the redelivered task takes the pack over. Failures are recorded on the pack (retryable)."""
+    from evidence.packs.builder import build_pack
+
+    pack = build_pack(pack_id, task_id=self.request.id or "")
+    return {"pack": pack_id, "status": pack.status if pack else "deleted"}
+
+
+@shared_task(name="evidence.tasks.packs_fail_stale")
+def packs_fail_stale() -> int:
+    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried)."""
+    from evidence.packs.jobs import packs_fail_stale as fail_stale
+
+    return fail_stale()
+
+
+@shared_task(name="evidence.tasks.packs_cleanup")
+def packs_cleanup() -> int:
+    """Daily: expire ready packs past their retention and delete their files from storage."""
+    from evidence.packs.jobs import packs_cleanup as cleanup
+
+    return cleanup()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from evidence import urls_answers, urls_checks, views
+from evidence import urls_answers, urls_checks, urls_packs, views
 from evidence.views import campaigns, findings
 
 app_name = "evidence"
@@ -60,3 +60,4 @@ urlpatterns = [
     ),
 ]
 urlpatterns += urls_checks.urlpatterns + urls_answers.urlpatterns
+urlpatterns += urls_packs.urlpatterns

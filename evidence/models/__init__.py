@@ -6,7 +6,8 @@
 - ``findings``: findings (one per rule and subject), open, risk accepted or resolved;
 - ``reviews``: reviews, significant changes, effectiveness evaluations and review reminders (IG-5, IG-6);
 - ``checks``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
-- ``answers``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published frozen.
+- ``answers``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published frozen;
+- ``packs``: auditor evidence packs (built by workers, signed, immutable once ready) and their downloads.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from evidence.models.checks import (
     RunTrigger,
 )
 from evidence.models.findings import Finding, FindingStatus, Severity
+from evidence.models.packs import EvidencePack, PackDownload, PackStatus
 from evidence.models.policies import (
     Acknowledgement,
     Communication,
@@ -81,11 +83,14 @@ __all__ = [
     "EffectivenessEvaluation",
     "EvaluationKind",
     "EvaluationResult",
+    "EvidencePack",
     "Finding",
     "FindingStatus",
     "FrozenRecordError",
     "ManualEvidence",
     "NoticeKind",
+    "PackDownload",
+    "PackStatus",
     "Policy",
     "PolicyApproval",
     "PolicyArea",

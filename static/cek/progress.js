@@ -7,17 +7,19 @@
   var url = card.getAttribute("data-progress-url");
   var bar = card.querySelector("progress");
   var text = card.querySelector("[data-progress-text]");
-  var running = card.getAttribute("data-progress-running") || "applying";
+  // One status, or several separated by spaces (e.g. "queued building"): the job runs while it is in any of them.
+  var running = (card.getAttribute("data-progress-running") || "applying").split(/\s+/);
   var unit = card.getAttribute("data-progress-unit") || "keys written";
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
       .then(function (data) {
-        if (data.status !== running) { window.location.reload(); return; }
+        if (running.indexOf(data.status) === -1) { window.location.reload(); return; }
         bar.value = data.percent;
         bar.textContent = data.percent + "%";
         if (text) {
           text.textContent = data.percent + "%" + (data.total ? " · " + data.done + " of " + data.total + " " + unit :
+            data.message ? " · " + data.message :
             (data.phase === "planning" ? " · checking every row again" : " · waiting for a worker"));
         }
         window.setTimeout(poll, 1000);

@@ -1,0 +1,1 @@
+"""Auditor evidence packs: scope, content, PDF, data files, manifest and signature, verification."""

@@ -1,0 +1,318 @@
+"""Building an evidence pack: the one service the Celery task and ``manage.py build_pack`` call.
+
+1. Claim the pack (queued -> building; or a redelivery of the same task after its worker died), record the
+   signing public key and software version, keep the signing key in the inventory.
+2. Snapshot: inside one transaction (REPEATABLE READ on PostgreSQL, set as its first statement; SQLite's
+   transactions are serializable) collect the PDF's content and write every data file, so both agree.
+3. Render the PDF with the data manifest digest on its cover; write ``manifest.json`` (every file with its
+   SHA-256 and size) and ``manifest.sig`` (Ed25519, base64); zip; store through Django's storage API.
+4. Mark the pack ready with the zip's and the manifest's SHA-256, its size and when it expires.
+
+Progress goes to the cache (the status view reads it) and, outside the snapshot, to the row with a heartbeat
+(the watchdog fails builds whose heartbeat stopped). Between phases, and at each progress report, the builder
+checks whether the pack was cancelled and stops. Everything is written in a private temporary folder first, and
+the stored zip replaces any earlier file of the same pack, so a rebuild never leaves partial files behind. A
+ready pack is never rebuilt.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+import cek
+from evidence.models import EvidencePack, PackStatus
+from evidence.models.packs import pack_upload_path
+from evidence.packs import data as data_files
+from evidence.packs import manifest as mf
+from evidence.packs import signing
+from evidence.packs.scope import scope_label
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, str], None]
+SOFTWARE_NAME = "cek-11-key-purpose"
+CACHE_SECONDS = 24 * 3600
+
+
+class PackStopped(Exception):
+    """The pack is no longer this build's to finish: cancelled, or failed by the watchdog."""
+
+
+def progress_key(pack_id: int) -> str:
+    return f"evidence-pack:{pack_id}:progress"
+
+
+def cancel_key(pack_id: int) -> str:
+    return f"evidence-pack:{pack_id}:cancel"
+
+
+def progress_read(pack_id: int) -> dict | None:
+    return cache.get(progress_key(pack_id))
+
+
+def software_version() -> str:
+    return f"{SOFTWARE_NAME} {cek.__version__}"
+
+
+class Tracker:
+    """Reports progress (cache always; the row with a heartbeat when not inside the snapshot transaction) and
+    stops the build when the pack was cancelled."""
+
+    def __init__(self, pack_id: int, external: Progress | None) -> None:
+        self.pack_id = pack_id
+        self.external = external
+        self.in_snapshot = False
+        self.percent = 0
+        self._last_db = 0.0
+
+    def __call__(self, percent: int, phase: str) -> None:
+        percent = max(self.percent, min(int(percent), 99))
+        self.percent = percent
+        if cache.get(cancel_key(self.pack_id)):
+            raise PackStopped("cancelled")
+        now = timezone.now()
+        cache.set(
+            progress_key(self.pack_id), {"percent": percent, "phase": phase[:60], "at": now.timestamp()}, CACHE_SECONDS
+        )
+        if not self.in_snapshot and time.monotonic() - self._last_db >= 1.0:
+            self._last_db = time.monotonic()
+            updated = EvidencePack.objects.filter(pk=self.pack_id, status=PackStatus.BUILDING).update(
+                progress=percent, phase=phase[:60], heartbeat_at=now
+            )
+            if not updated:
+                raise PackStopped("no longer building")
+        if self.external:
+            self.external(percent, phase)
+
+    def scaled(self, start: int, end: int, label: str) -> Progress:
+        """A progress callback for a phase that reports 0-100 of its own, mapped onto start..end overall."""
+
+        def report(percent: int, phase: str) -> None:
+            self(start + (end - start) * max(0, min(int(percent), 100)) // 100, phase or label)
+
+        return report
+
+    def checkpoint(self, percent: int, phase: str) -> None:
+        """Between phases: the row must still be building (a cancel or the watchdog may have changed it)."""
+        self._last_db = 0.0
+        self(percent, phase)
+
+
+def _claim(pack_id: int, task_id: str) -> bool:
+    now = timezone.now()
+    claimable = Q(status=PackStatus.QUEUED)
+    if task_id:
+        # acks_late redelivers the task of a worker that died mid-build: the same task takes the pack over.
+        claimable |= Q(status=PackStatus.BUILDING, task_id=task_id)
+    fields = {"status": PackStatus.BUILDING, "started_at": now, "heartbeat_at": now, "progress": 0}
+    fields.update(phase="starting", attempts=F("attempts") + 1, last_error="", finished_at=None)
+    if task_id:
+        fields["task_id"] = task_id
+    return bool(EvidencePack.objects.filter(claimable, pk=pack_id).update(**fields))
+
+
+def _snapshot_isolation(outermost: bool) -> None:
+    # Only the first statement of a transaction may set its isolation. Inside a caller's transaction (a test's)
+    # the snapshot is that transaction's.
+    if outermost and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _collect(pack: EvidencePack, progress: Progress):
+    from evidence.packs import content as content_module
+
+    return content_module.collect(pack, progress=progress)
+
+
+def _render(pack: EvidencePack, content, data_digest: str):
+    from evidence.packs import pdf as pdf_module
+
+    return pdf_module.render_pack_pdf(pack, content, data_digest=data_digest)
+
+
+def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str = "") -> EvidencePack | None:
+    """Build the pack ``pack_id`` (see the module docstring). Returns the pack as it ends (ready, failed with its
+    reason, or cancelled), or None when it no longer exists. A pack that is not queued (ready, failed,
+    cancelled, or being built by another worker) is returned untouched: building twice is harmless."""
+    if not _claim(pack_id, task_id):
+        return EvidencePack.objects.filter(pk=pack_id).first()
+    # Left over from an earlier attempt or a cancel that lost the race with this claim (the row then says
+    # "cancelled", which the first checkpoint sees).
+    cache.delete_many([progress_key(pack_id), cancel_key(pack_id)])
+    tracker = Tracker(pack_id, progress)
+    started = time.monotonic()
+    stored_name = ""
+    try:
+        info = signing.app_public_key()
+        EvidencePack.objects.filter(pk=pack_id).update(
+            signing_public_key=info.public_key, software_version=software_version()[:40]
+        )
+        inventoried = _inventory_signing_key(info)
+        pack = EvidencePack.objects.select_related("party", "requested_by").get(pk=pack_id)
+        tracker.checkpoint(2, "snapshotting the data")
+        with tempfile.TemporaryDirectory(prefix="cek-pack-") as folder:
+            directory = Path(folder)
+            generated_at = timezone.now()
+            tracker.in_snapshot = True
+            outermost = not connection.in_atomic_block
+            with transaction.atomic():
+                _snapshot_isolation(outermost)
+                content = _collect(pack, tracker.scaled(3, 40, "collecting the evidence"))
+                written = data_files.write_data_files(
+                    pack,
+                    content,
+                    directory,
+                    generated_at=generated_at,
+                    progress=tracker.scaled(40, 60, "writing the data files"),
+                )
+            tracker.in_snapshot = False
+            data_digest = mf.data_digest(written.entries)
+            tracker.checkpoint(60, "rendering the PDF")
+            render_started = time.monotonic()
+            rendered = _render(pack, content, data_digest)
+            render_seconds = time.monotonic() - render_started
+            (directory / mf.PDF_NAME).write_bytes(rendered.data)
+            tracker.checkpoint(90, "hashing and signing")
+            entries = [*written.entries, mf.file_entry(directory / mf.PDF_NAME)]
+            manifest_bytes = mf.build_manifest(
+                files=entries,
+                pack={
+                    **data_files.pack_metadata(pack),
+                    "generated_at": generated_at.isoformat(),
+                    "pages": rendered.pages,
+                },
+                software={"name": SOFTWARE_NAME, "version": cek.__version__},
+                signing={
+                    "algorithm": signing.ALGORITHM,
+                    "public_key": info.public_key,
+                    "fingerprint": info.fingerprint,
+                },
+                data_digest_value=data_digest,
+            )
+            signature = base64.b64encode(signing.sign(manifest_bytes)) + b"\n"
+            archive = directory / f"evidence-pack-{pack.uid.hex[:8]}.zip"
+            _zip(
+                archive,
+                directory,
+                [mf.MANIFEST_NAME, mf.SIGNATURE_NAME, mf.PDF_NAME, *data_files.DATA_FILES],
+                manifest_bytes=manifest_bytes,
+                signature=signature,
+                when=generated_at,
+            )
+            zip_entry = mf.file_entry(archive)
+            tracker.checkpoint(95, "storing the pack")
+            stored_name = _store(pack, archive)
+            stats = {
+                "keys": written.population,
+                "sampled": len(written.sample_ids),
+                "rows": written.counts,
+                "data_digest": data_digest,
+                "render_seconds": round(render_seconds, 3),
+                "pdf_bytes": len(rendered.data),
+                "total_seconds": round(time.monotonic() - started, 3),
+                "signing_key_fingerprint": info.fingerprint,
+                "signing_key_inventoried": inventoried,
+                "generated_at": generated_at.isoformat(),
+                "scope": scope_label(pack),
+            }
+            _mark_ready(
+                pack_id, stored_name, zip_entry, mf.bytes_entry(mf.MANIFEST_NAME, manifest_bytes), rendered, stats
+            )
+            stored_name = ""
+    except PackStopped:
+        if cache.get(cancel_key(pack_id)):
+            EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).update(
+                status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled"
+            )
+        logger.info("Evidence pack %s: build stopped (%s)", pack_id, _status_of(pack_id))
+    except Exception as exc:
+        logger.exception("Evidence pack %s failed", pack_id)
+        reason = str(exc) if isinstance(exc, signing.SigningKeyError) else f"{type(exc).__name__}: {exc}"
+        EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).update(
+            status=PackStatus.FAILED, finished_at=timezone.now(), last_error=reason[:2000], phase="failed"
+        )
+    finally:
+        if stored_name:
+            default_storage.delete(stored_name)
+        cache.delete(progress_key(pack_id))
+        cache.delete(cancel_key(pack_id))
+    return EvidencePack.objects.filter(pk=pack_id).first()
+
+
+def _status_of(pack_id: int) -> str:
+    return EvidencePack.objects.filter(pk=pack_id).values_list("status", flat=True).first() or "deleted"
+
+
+def _inventory_signing_key(info: signing.PublicKeyInfo) -> bool:
+    try:
+        signing.signing_key_inventory_ensure(info)
+    except Exception:  # the pack is still worth building; the failure is logged and recorded in its stats
+        logger.exception("The evidence-signing key could not be recorded in the inventory")
+        return False
+    return True
+
+
+def _zip(archive: Path, directory: Path, names: list[str], *, manifest_bytes: bytes, signature: bytes, when) -> None:
+    stamp = timezone.localtime(when).timetuple()[:6]
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
+        for name in names:
+            member = zipfile.ZipInfo(name, date_time=stamp)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            if name == mf.MANIFEST_NAME:
+                bundle.writestr(member, manifest_bytes)
+            elif name == mf.SIGNATURE_NAME:
+                bundle.writestr(member, signature)
+            else:
+                with (directory / name).open("rb") as source, bundle.open(member, "w", force_zip64=True) as target:
+                    while chunk := source.read(1024 * 1024):
+                        target.write(chunk)
+
+
+def _store(pack: EvidencePack, archive: Path) -> str:
+    """Save the zip through the storage API, replacing a file a previous attempt may have left."""
+    name = pack_upload_path(pack, archive.name)
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with archive.open("rb") as handle:
+        return default_storage.save(name, File(handle, name=archive.name))
+
+
+def _mark_ready(pack_id, stored_name, zip_entry, manifest_entry, rendered, stats) -> None:
+    now = timezone.now()
+    days = settings.CEK_PACK_RETENTION_DAYS
+    with transaction.atomic():
+        locked = EvidencePack.objects.select_for_update().filter(pk=pack_id).first()
+        if locked is None or locked.status != PackStatus.BUILDING:
+            raise PackStopped("no longer building")
+        EvidencePack.objects.filter(pk=pack_id).update(
+            status=PackStatus.READY,
+            progress=100,
+            phase="ready",
+            heartbeat_at=now,
+            finished_at=now,
+            file=stored_name,
+            size=zip_entry.size,
+            sha256=zip_entry.sha256,
+            manifest_sha256=manifest_entry.sha256,
+            pages=rendered.pages,
+            stats=stats,
+            expires_at=now + dt.timedelta(days=days) if days else None,
+            last_error="",
+        )

@@ -1,0 +1,414 @@
+"""The data files of an evidence pack: the full population and the records behind every figure of the PDF.
+
+Written from inside the builder's snapshot transaction (so they agree with the PDF), streamed in batches so a
+population of 100k keys never sits in memory as model instances. CSV is UTF-8 with a header row, ISO dates,
+lists joined with ";" and labels as JSON; ``keys.xlsx`` holds the same rows as ``keys.csv``. ``pack.json``
+has the pack's facts machine-readable: the metadata, the row count of each file, the sample (seed, method,
+ids) and the content the PDF shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import platform
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db.models import Model, Q, QuerySet
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from evidence.models import (
+    Attestation,
+    CheckResult,
+    CheckRun,
+    EffectivenessEvaluation,
+    EvidencePack,
+    Finding,
+    PolicyReview,
+    PolicyVersion,
+    RunStatus,
+)
+from evidence.packs import manifest as mf
+from evidence.packs import sample as sampling
+from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
+from inventory.models import AccessGrant, Binding, Key
+
+BATCH = 2000
+Progress = Callable[[int, str], None]
+
+KEY_COLUMNS = (
+    ("id", "pk"),
+    ("name", "name"),
+    ("kind", "kind"),
+    ("algorithm", "algorithm"),
+    ("size_bits", "size_bits"),
+    ("store", "store__name"),
+    ("store_kind", "store__kind"),
+    ("external_id", "external_id"),
+    ("tenant", "tenant__slug"),
+    ("purpose", "purpose__slug"),
+    ("purpose_name", "purpose__name"),
+    ("purpose_function", "purpose__function"),
+    ("purpose_justification", "purpose_justification"),
+    ("purpose_approver", "purpose_approver__username"),
+    ("purpose_reviewed_on", "purpose_reviewed_on"),
+    ("owner", "owner__username"),
+    ("backup_owner", "backup_owner__username"),
+    ("custodian", "custodian__name"),
+    ("ssrm_layer", "ssrm_layer"),
+    ("state", "state"),
+    ("created_on", "created_on"),
+    ("activated_on", "activated_on"),
+    ("last_rotated_on", "last_rotated_on"),
+    ("expires_on", "expires_on"),
+    ("rotation_period_days", "rotation_period_days"),
+    ("cryptoperiod_days", "cryptoperiod_days"),
+    ("cryptoperiod_ends_on", "cryptoperiod_ends_on"),
+    ("not_seen_since", "not_seen_since"),
+    ("platform_managed", "platform_managed"),
+    ("platform_usage", "platform_usage"),
+    ("labels", "labels"),
+    ("exposure_scope", "exposure_scope"),
+    ("exposure_contract", "exposure_contract"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+)
+KEY_HEADER = [name for name, _ in KEY_COLUMNS] + ["exposed_to"]
+
+DATA_FILES = (
+    "keys.csv",
+    "keys.xlsx",
+    "bindings.csv",
+    "grants.csv",
+    "findings.csv",
+    "attestations.csv",
+    "policies.csv",
+    "policy-reviews.csv",
+    "evaluations.csv",
+    "check-results.csv",
+    "pack.json",
+)
+
+
+def cell(value) -> str:
+    """One CSV cell: ISO dates, lists joined with ";", mappings as JSON, booleans as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return ";".join(str(item) for item in value)
+    return str(value)
+
+
+def jsonable(value):
+    """A JSON-ready copy of ``value``: dataclasses, models (as their id and text), dates, decimals, enums."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Model):
+        return {"id": value.pk, "text": str(value)}
+    if isinstance(value, QuerySet):
+        return [jsonable(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+@dataclass
+class DataResult:
+    entries: list[mf.FileEntry] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    population: int = 0
+    sample_ids: list[int] = field(default_factory=list)
+
+
+def _csv_writer(path: Path):
+    handle = path.open("w", newline="", encoding="utf-8")
+    return handle, csv.writer(handle)
+
+
+def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> int:
+    handle, writer = _csv_writer(path)
+    count = 0
+    with handle:
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([cell(value) for value in row])
+            count += 1
+    return count
+
+
+def _batched(queryset: QuerySet, fields: list[str]) -> Iterator[dict]:
+    """Rows of ``queryset`` as dicts, by primary-key ranges (no OFFSET, no server-side cursor needed)."""
+    last = 0
+    while True:
+        batch = list(queryset.filter(pk__gt=last).order_by("pk").values(*fields)[:BATCH])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1]["pk"]
+
+
+def _xlsx_cell(sheet, value):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return WriteOnlyCell(sheet, value=value)
+    item = WriteOnlyCell(sheet, value=cell(value))
+    item.data_type = "s"  # a value like "=cmd()" stays text, never a formula
+    return item
+
+
+def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = None) -> tuple[int, list[int]]:
+    """keys.csv and keys.xlsx: every key of the scope, whatever its state, ordered by id."""
+    keys = scoped_keys(pack)
+    total = keys.count()
+    exposed: dict[int, list[str]] = defaultdict(list)
+    through = Key.exposed_to.through.objects.filter(key_id__in=keys.values("pk"))
+    for key_id, party in through.order_by("key_id", "party__name").values_list("key_id", "party__name"):
+        exposed[key_id].append(party)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("keys")
+    sheet.append([WriteOnlyCell(sheet, value=name) for name in KEY_HEADER])
+    handle, writer = _csv_writer(directory / "keys.csv")
+    ids: list[int] = []
+    fields = [source for _, source in KEY_COLUMNS]
+    with handle:
+        writer.writerow(KEY_HEADER)
+        for row in _batched(keys, fields):
+            values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
+            writer.writerow([cell(value) for value in values])
+            sheet.append([_xlsx_cell(sheet, value) for value in values])
+            ids.append(row["pk"])
+            if progress and len(ids) % (BATCH * 5) == 0:
+                progress(len(ids), total)
+    workbook.save(directory / "keys.xlsx")
+    return len(ids), ids
+
+
+def write_bindings(pack: EvidencePack, directory: Path) -> int:
+    rows = Binding.objects.filter(key__in=scoped_keys(pack))
+    fields = ["pk", "key_id", "key__name", "service__slug", "tenant__slug", "purpose__slug", "principal"]
+    fields += ["operations", "notes", "created_at", "updated_at"]
+    header = ["id", "key_id", "key", "service", "tenant", "purpose", "principal", "operations", "notes"]
+    return _write_csv(
+        directory / "bindings.csv",
+        [*header, "created_at", "updated_at"],
+        ([row[f] for f in fields] for row in _batched(rows, fields)),
+    )
+
+
+def write_grants(pack: EvidencePack, directory: Path) -> int:
+    rows = AccessGrant.objects.filter(key__in=scoped_keys(pack))
+    fields = ["pk", "key_id", "key__name", "principal_type", "principal", "operations", "justification"]
+    fields += ["approver__username", "approved_on", "expires_on", "created_at", "updated_at"]
+    header = ["id", "key_id", "key", "principal_type", "principal", "operations", "justification", "approver"]
+    return _write_csv(
+        directory / "grants.csv",
+        [*header, "approved_on", "expires_on", "created_at", "updated_at"],
+        ([row[f] for f in fields] for row in _batched(rows, fields)),
+    )
+
+
+def findings_in_window(pack: EvidencePack) -> QuerySet[Finding]:
+    """Findings open at any point of the window: first seen before its end, not resolved before its start. A
+    finding on a key counts when the key is in the pack's scope."""
+    start, end = window_bounds(pack)
+    findings = Finding.objects.filter(first_seen__lt=end).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gte=start)
+    )
+    if pack.stores.exists() or pack.tenants.exists():
+        findings = findings.exclude(Q(subject_type="inventory.key") & ~Q(subject_id__in=scoped_keys(pack).values("pk")))
+    return findings
+
+
+def write_findings(pack: EvidencePack, directory: Path) -> int:
+    fields = ["pk", "rule", "subject_type", "subject_id", "subject_label", "severity", "status", "first_seen"]
+    fields += ["last_seen", "resolved_at", "resolved_by__username", "accepted_until", "accepted_by__username"]
+    fields += ["accepted_reason", "assigned_to__username", "remediation_due", "details"]
+    header = ["id", *fields[1:10], "resolved_by", "accepted_until", "accepted_by", "accepted_reason"]
+    header += ["assigned_to", "remediation_due", "details"]
+    return _write_csv(
+        directory / "findings.csv",
+        header,
+        ([row[f] for f in fields] for row in _batched(findings_in_window(pack), fields)),
+    )
+
+
+def write_attestations(pack: EvidencePack, directory: Path) -> int:
+    """Attestations of the campaigns running during the window, on keys of the scope."""
+    start, end = window_bounds(pack)
+    rows = Attestation.objects.filter(key__in=scoped_keys(pack), campaign__launched_at__lt=end).filter(
+        Q(campaign__closed_at__isnull=True) | Q(campaign__closed_at__gte=start)
+    )
+    fields = ["pk", "campaign_id", "campaign__name", "campaign__status", "key_id", "key__name"]
+    fields += ["addressed_to__username", "status", "responded_by__username", "responded_at", "comment"]
+    fields += ["statement_version", "statements_sha256"]
+    header = ["id", "campaign_id", "campaign", "campaign_status", "key_id", "key", "addressed_to", "status"]
+    header += ["responded_by", "responded_at", "comment", "statement_version", "statements_sha256"]
+    return _write_csv(
+        directory / "attestations.csv", header, ([row[f] for f in fields] for row in _batched(rows, fields))
+    )
+
+
+def write_policies(pack: EvidencePack, directory: Path) -> dict[str, int]:
+    """Every policy version with its approval; the reviews and effectiveness evaluations of the window."""
+    versions = PolicyVersion.objects.all()
+    fields = ["pk", "policy_id", "policy__title", "policy__kind", "policy__owner__username", "label", "status"]
+    fields += ["document_name", "document_sha256", "link", "approval__governance_body", "approval__approver__username"]
+    fields += ["approval__approved_on", "approval__reference", "submitted_at", "superseded_at", "policy__retired_on"]
+    fields += ["policy__next_review_due_on"]
+    header = ["version_id", "policy_id", "policy", "kind", "owner", "version", "status", "document_name"]
+    header += ["document_sha256", "link", "approved_by_body", "approver", "approved_on", "approval_reference"]
+    header += ["submitted_at", "superseded_at", "policy_retired_on", "policy_next_review_due_on"]
+    counts = {
+        "policies.csv": _write_csv(
+            directory / "policies.csv", header, ([row[f] for f in fields] for row in _batched(versions, fields))
+        )
+    }
+    reviews = PolicyReview.objects.filter(reviewed_on__gte=pack.window_from, reviewed_on__lte=pack.window_to)
+    fields = ["pk", "policy_id", "policy__title", "reviewed_on", "outcome", "reviewer__username", "notes"]
+    counts["policy-reviews.csv"] = _write_csv(
+        directory / "policy-reviews.csv",
+        ["id", "policy_id", "policy", "reviewed_on", "outcome", "reviewer", "notes"],
+        ([row[f] for f in fields] for row in _batched(reviews, fields)),
+    )
+    evaluations = EffectivenessEvaluation.objects.filter(
+        performed_on__gte=pack.window_from, performed_on__lte=pack.window_to
+    )
+    policies_of: dict[int, list[str]] = defaultdict(list)
+    through = EffectivenessEvaluation.policies.through.objects.filter(effectivenessevaluation__in=evaluations)
+    for evaluation_id, title in through.values_list("effectivenessevaluation_id", "policy__title"):
+        policies_of[evaluation_id].append(title)
+    fields = ["pk", "kind", "title", "performed_on", "scope", "result", "findings", "performed_by__username"]
+    fields += ["assessor"]
+    counts["evaluations.csv"] = _write_csv(
+        directory / "evaluations.csv",
+        ["id", "kind", "title", "performed_on", "scope", "result", "findings", "performed_by", "assessor", "policies"],
+        ([row[f] for f in fields] + [sorted(policies_of.get(row["pk"], []))] for row in _batched(evaluations, fields)),
+    )
+    return counts
+
+
+def check_run_for(pack: EvidencePack) -> CheckRun | None:
+    """The newest check run that finished by the end of the window."""
+    _, end = window_bounds(pack)
+    return (
+        CheckRun.objects.filter(status=RunStatus.SUCCEEDED, finished_at__lt=end).order_by("-finished_at", "-pk").first()
+    )
+
+
+def write_check_results(pack: EvidencePack, directory: Path) -> tuple[int, CheckRun | None]:
+    run = check_run_for(pack)
+    rows = CheckResult.objects.filter(run=run).order_by("position", "pk") if run else CheckResult.objects.none()
+    header = ["run_id", "run_finished_at", "guideline", "title", "status", "metric", "numerator", "denominator"]
+    header += ["failing_count", "explanation", "evidence"]
+    count = _write_csv(
+        directory / "check-results.csv",
+        header,
+        (
+            [
+                run.pk,
+                run.finished_at,
+                r.guideline_id,
+                r.details.get("title", ""),
+                r.status,
+                r.metric,
+                r.numerator,
+                r.denominator,
+                r.failing_count,
+                r.explanation,
+                json.dumps(r.evidence, ensure_ascii=False),
+            ]
+            for r in rows
+        ),
+    )
+    return count, run
+
+
+def pack_metadata(pack: EvidencePack) -> dict:
+    return {
+        "uid": str(pack.uid),
+        "id": pack.pk,
+        "organisation": organisation_name(pack),
+        "window_from": pack.window_from.isoformat(),
+        "window_to": pack.window_to.isoformat(),
+        "party": pack.party.name,
+        "scope": scope_label(pack),
+        "stores": sorted(store.name for store in pack.stores.all()),
+        "tenants": sorted(tenant.slug for tenant in pack.tenants.all()),
+        "sample_size": pack.sample_size,
+        "sample_seed": pack.sample_seed,
+        "requested_by": pack.requested_by.get_username(),
+        "requested_at": pack.requested_at.isoformat(),
+    }
+
+
+def write_data_files(
+    pack: EvidencePack, content, directory: Path, *, generated_at: dt.datetime, progress: Progress | None = None
+) -> DataResult:
+    """Write every data file into ``directory`` (run inside the snapshot transaction). ``content`` is what the
+    PDF shows (``evidence.packs.content.collect``); it goes into pack.json as it is."""
+    result = DataResult()
+
+    def keys_progress(done: int, total: int) -> None:
+        if progress and total:
+            progress(int(100 * done / total), f"writing keys.csv ({done:,} of {total:,} keys)")
+
+    result.population, ids = write_keys(pack, directory, keys_progress)
+    result.counts["keys.csv"] = result.counts["keys.xlsx"] = result.population
+    if progress:
+        progress(100, "writing bindings, grants, findings and attestations")
+    result.counts["bindings.csv"] = write_bindings(pack, directory)
+    result.counts["grants.csv"] = write_grants(pack, directory)
+    result.counts["findings.csv"] = write_findings(pack, directory)
+    result.counts["attestations.csv"] = write_attestations(pack, directory)
+    result.counts.update(write_policies(pack, directory))
+    result.counts["check-results.csv"], run = write_check_results(pack, directory)
+    result.sample_ids = sampling.draw_sample(ids, pack.sample_size, pack.sample_seed)
+    document = {
+        "format": mf.FORMAT,
+        "pack": pack_metadata(pack),
+        "generated_at": generated_at.isoformat(),
+        "population": result.population,
+        "files": {name: {"rows": count} for name, count in sorted(result.counts.items())},
+        "check_run": {"id": run.pk, "finished_at": run.finished_at.isoformat()} if run else None,
+        "sample": {
+            "seed": pack.sample_seed,
+            "size": pack.sample_size,
+            "drawn": len(result.sample_ids),
+            "method": sampling.describe_method(pack.sample_seed, pack.sample_size),
+            "method_name": sampling.METHOD_NAME,
+            "python": platform.python_version(),
+            "ids": result.sample_ids,
+        },
+        "content": jsonable(content),
+    }
+    (directory / "pack.json").write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    result.entries = [mf.file_entry(directory / name) for name in DATA_FILES]
+    return result

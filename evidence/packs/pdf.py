@@ -1,0 +1,75 @@
+"""The evidence pack's PDF: HTML from ``templates/pdf/`` rendered by WeasyPrint with ``static/cek/pdf.css``.
+
+Every value in the HTML comes from :class:`~evidence.packs.content.PackContent` through Django's autoescaping
+(no ``|safe`` in the templates), and WeasyPrint may load nothing but the app's own static files
+(:func:`~evidence.packs.fetcher.static_only_fetcher`). Building the HTML is cheap by design (the content is
+read beforehand, tables are capped at ``CEK_PACK_PDF_MAX_ROWS`` rows): the render time is WeasyPrint's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from weasyprint import HTML
+
+from evidence.models import EvidencePack
+from evidence.packs.content import PackContent
+from evidence.packs.fetcher import static_file_url, static_only_fetcher
+
+STYLESHEET = "cek/pdf.css"
+PDF_FILE_NAME = "evidence-pack.pdf"
+# The data files the builder writes beside the PDF (named in the PDF's "About this pack" annex).
+DATA_FILES = (
+    ("keys.csv", "The full key population of the scope, one row per key."),
+    ("keys.xlsx", "The same population as a spreadsheet."),
+    ("bindings.csv", "Which service and tenant uses which key, for which purpose."),
+    ("grants.csv", "Who may use which key, for which operations, approved by whom, until when."),
+    ("findings.csv", "The findings open at some point in the window, with their handling."),
+    ("attestations.csv", "Every attestation of the campaigns in the window."),
+    ("policies.csv", "Policy versions, approvals, reviews and effectiveness evaluations."),
+    ("check-results.csv", "The guideline results of the check run this pack reports."),
+    ("pack.json", "The facts of this PDF, machine-readable, including the sample's seed, method and ids."),
+    ("manifest.json", "Every file of the pack with its SHA-256 and size, and the pack's metadata."),
+    ("manifest.sig", "The Ed25519 signature of manifest.json, made with the evidence-signing key."),
+)
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    pages: int
+    seconds: float
+    html: str
+
+
+def render_pack_html(pack: EvidencePack, content: PackContent, *, data_digest: str) -> str:
+    """The pack's HTML (autoescaped), with the print stylesheet linked as a static ``file://`` URL."""
+    return render_to_string(
+        "pdf/pack.html",
+        {
+            "pack": pack,
+            "c": content,
+            "data_digest": data_digest,
+            "signing_public_key": pack.signing_public_key,
+            "stylesheet_url": static_file_url(STYLESHEET),
+            "data_files": DATA_FILES,
+            "pdf_file_name": PDF_FILE_NAME,
+        },
+    )
+
+
+def html_to_pdf(html: str) -> tuple[bytes, int]:
+    """WeasyPrint alone: the PDF bytes and the number of pages (the static-only fetcher, no base URL)."""
+    document = HTML(string=html, url_fetcher=static_only_fetcher, media_type="print").render()
+    return document.write_pdf(), len(document.pages)
+
+
+def render_pack_pdf(pack: EvidencePack, content: PackContent, *, data_digest: str) -> RenderedPdf:
+    """Render the pack's PDF. ``data_digest`` is the SHA-256 of the data files' manifest (the final
+    ``manifest.json`` lists the PDF itself, so the PDF can only name the digest of the data files)."""
+    started = time.perf_counter()
+    html = render_pack_html(pack, content, data_digest=data_digest)
+    data, pages = html_to_pdf(html)
+    return RenderedPdf(data=data, pages=pages, seconds=time.perf_counter() - started, html=html)

@@ -1,0 +1,247 @@
+"""Verifying an evidence pack (.zip): every file against ``manifest.json``, and the manifest's signature.
+
+Used by ``manage.py verify_pack`` and the verify page. It never trusts the archive: unreadable members, files
+present but not listed, files listed but missing, size and SHA-256 differences, a data manifest digest that
+does not match the files listed, and a signature that fails (with the app's key, or with the key the manifest
+names) are each reported in words an auditor can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import IO
+
+from evidence.packs import manifest as mf
+from evidence.packs import signing
+
+MAX_MEMBERS = 200
+
+
+@dataclass
+class FileCheck:
+    name: str
+    status: str  # "ok", "missing", "size", "digest", "unreadable"
+    detail: str = ""
+    expected_sha256: str = ""
+    actual_sha256: str = ""
+    expected_size: int | None = None
+    actual_size: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class VerifyReport:
+    archive_sha256: str = ""
+    manifest_sha256: str = ""
+    pack: dict = field(default_factory=dict)
+    files: list[FileCheck] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    data_digest: str = ""
+    data_digest_ok: bool | None = None
+    manifest_public_key: str = ""
+    app_public_key: str = ""
+    signature_valid_app_key: bool | None = None
+    signature_valid_manifest_key: bool | None = None
+    is_app_key: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def files_ok(self) -> int:
+        return sum(1 for check in self.files if check.ok)
+
+    def lines(self) -> list[str]:
+        """The report as text lines (the command prints them)."""
+        out = [f"Archive SHA-256: {self.archive_sha256}"]
+        if self.manifest_sha256:
+            out.append(f"manifest.json SHA-256: {self.manifest_sha256}")
+        if self.pack:
+            out.append(
+                f"Pack {self.pack.get('uid', '?')}: window {self.pack.get('window_from', '?')} .. "
+                f"{self.pack.get('window_to', '?')}, scope {self.pack.get('scope', '?')}"
+            )
+        for check in self.files:
+            if check.ok:
+                out.append(f"  OK       {check.name} ({check.actual_size} bytes, sha256 {check.actual_sha256})")
+            else:
+                out.append(f"  FAILED   {check.name}: {check.detail}")
+        for name in self.unlisted:
+            out.append(f"  FAILED   {name}: present in the archive but not listed in manifest.json")
+        if self.data_digest_ok is not None:
+            state = "matches" if self.data_digest_ok else "DOES NOT match"
+            out.append(f"Data manifest digest {self.data_digest}: {state} the data files listed")
+        if self.signature_valid_app_key is not None:
+            out.append(
+                "Signature with this app's public key: " + ("valid" if self.signature_valid_app_key else "INVALID")
+            )
+        if self.signature_valid_manifest_key is not None:
+            which = "this app's key" if self.is_app_key else "NOT this app's key"
+            out.append(
+                f"Signature with the public key in the manifest ({which}): "
+                + ("valid" if self.signature_valid_manifest_key else "INVALID")
+            )
+        if self.ok:
+            out.append(f"VERIFIED: {len(self.files)} files match the signed manifest.")
+        else:
+            out.append(f"NOT VERIFIED: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}:")
+            out.extend(f"  - {problem}" for problem in self.problems)
+        return out
+
+
+def _sha256_stream(handle: IO[bytes]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := handle.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
+    with archive.open(name) as handle:
+        return _sha256_stream(handle)
+
+
+def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> VerifyReport:
+    """Verify the pack in ``source`` (a seekable binary file). ``public_key`` (base64 of the raw Ed25519 key)
+    is the key to trust; by default the app's own signing key."""
+    report = VerifyReport()
+    source.seek(0)
+    report.archive_sha256, _ = _sha256_stream(source)
+    source.seek(0)
+    trusted = public_key
+    if trusted is None:
+        info = signing.app_public_key_or_none()
+        trusted = info.public_key if info else None
+    report.app_public_key = trusted or ""
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        report.problems.append("The file is not a readable .zip archive; it is not an evidence pack or is damaged.")
+        return report
+    with archive:
+        names = [info.filename for info in archive.infolist() if not info.is_dir()]
+        if len(names) > MAX_MEMBERS:
+            report.problems.append(f"The archive holds {len(names)} files; an evidence pack holds far fewer.")
+            return report
+        if mf.MANIFEST_NAME not in names:
+            report.problems.append("manifest.json is missing from the archive: nothing can be verified.")
+            return report
+        try:
+            manifest_bytes = archive.read(mf.MANIFEST_NAME)
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            report.problems.append(f"manifest.json cannot be read from the archive ({exc}); it was altered.")
+            return report
+        report.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+        _check_signature(archive, names, manifest_bytes, trusted, report)
+        try:
+            document = json.loads(manifest_bytes.decode("utf-8"))
+            listed = document["files"]
+            if not isinstance(listed, list):
+                raise TypeError
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            report.problems.append("manifest.json is not a valid evidence-pack manifest (not JSON, or no file list).")
+            return report
+        report.pack = document.get("pack") if isinstance(document.get("pack"), dict) else {}
+        _check_files(archive, names, listed, report)
+        report.data_digest = str(document.get("data_digest", ""))
+        entries = [entry for entry in listed if isinstance(entry, dict) and {"name", "sha256", "size"} <= set(entry)]
+        report.data_digest_ok = bool(report.data_digest) and mf.data_digest(entries) == report.data_digest
+        if not report.data_digest_ok:
+            report.problems.append(
+                f"The data manifest digest in manifest.json ({report.data_digest or 'none'}) does not match the data "
+                f"files it lists ({mf.data_digest(entries)})."
+            )
+    return report
+
+
+def _check_signature(archive, names, manifest_bytes: bytes, trusted: str | None, report: VerifyReport) -> None:
+    try:
+        document = json.loads(manifest_bytes.decode("utf-8"))
+        recorded = str(document.get("signing", {}).get("public_key", ""))
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        recorded = ""
+    report.manifest_public_key = recorded
+    if mf.SIGNATURE_NAME not in names:
+        report.problems.append("manifest.sig is missing: the manifest is not signed.")
+        return
+    try:
+        encoded = archive.read(mf.SIGNATURE_NAME)
+    except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+        report.problems.append(f"manifest.sig cannot be read from the archive ({exc}); it was altered.")
+        return
+    try:
+        signature = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        report.problems.append("manifest.sig is not valid base64: the signature was altered.")
+        return
+    if trusted:
+        report.signature_valid_app_key = signing.verify_signature(
+            public_b64=trusted, signature=signature, data=manifest_bytes
+        )
+    if recorded:
+        report.is_app_key = bool(trusted) and recorded == trusted
+        report.signature_valid_manifest_key = signing.verify_signature(
+            public_b64=recorded, signature=signature, data=manifest_bytes
+        )
+    if not trusted:
+        report.problems.append(
+            "No public key to verify against: this app has no signing key configured; pass the expected public key."
+        )
+    elif not report.signature_valid_app_key:
+        if report.signature_valid_manifest_key:
+            report.problems.append(
+                "The signature is valid for the public key recorded in the manifest, but that is not the expected "
+                f"public key ({trusted}): the pack was signed by another installation or re-signed."
+            )
+        else:
+            report.problems.append(
+                "The signature of manifest.json does not verify: the manifest or its signature was altered."
+            )
+
+
+def _check_files(archive, names: list[str], listed: list, report: VerifyReport) -> None:
+    seen: set[str] = set()
+    for entry in listed:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            report.problems.append("manifest.json lists an entry without a file name.")
+            continue
+        name, expected_sha, expected_size = entry["name"], str(entry.get("sha256", "")), entry.get("size")
+        seen.add(name)
+        check = FileCheck(name=name, status="ok", expected_sha256=expected_sha, expected_size=expected_size)
+        if name not in names:
+            check.status, check.detail = "missing", "listed in manifest.json but missing from the archive"
+        else:
+            try:
+                check.actual_sha256, check.actual_size = _read_member(archive, name)
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+                check.status = "unreadable"
+                check.detail = f"cannot be read from the archive ({exc}): its bytes were altered"
+            else:
+                if check.actual_size != expected_size:
+                    check.status = "size"
+                    check.detail = f"size is {check.actual_size} bytes; manifest.json says {expected_size}"
+                if check.actual_sha256 != expected_sha:
+                    check.status = "digest" if check.status == "ok" else check.status
+                    check.detail = (check.detail + "; " if check.detail else "") + (
+                        f"SHA-256 is {check.actual_sha256}; manifest.json says {expected_sha}"
+                    )
+        if not check.ok:
+            report.problems.append(f"{name}: {check.detail}.")
+        report.files.append(check)
+    for name in names:
+        if name not in seen and name not in mf.CONTROL_FILES:
+            report.unlisted.append(name)
+            report.problems.append(f"{name}: present in the archive but not listed in manifest.json.")
