@@ -103,7 +103,7 @@ class FindingFilters:
             severity=pick("severity", Severity.values),
             status=pick("status", STATUS_FILTERS),
             owner=(params.get("owner") or "").strip()[:150],
-            key=int(key) if key.isdigit() and len(key) < 19 else None,
+            key=int(key) if key.isascii() and key.isdigit() and len(key) < 19 else None,
             assigned=(params.get("assigned") or "").strip()[:150],
             sort=pick("sort", ORDERINGS),
         )

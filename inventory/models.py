@@ -183,6 +183,15 @@ def validate_choice_list(choices: type[models.TextChoices], field: str) -> Choic
 free_text = KeyMaterialValidator()
 
 
+def days_after(start: dt.date, days: int) -> dt.date | None:
+    """``start`` plus ``days``, or None when that is past the calendar's end (a period of millions of days never
+    ends in practice; the arithmetic must not raise on it)."""
+    try:
+        return start + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -547,7 +556,7 @@ class Key(TimeStamped):
         start, days = self.period_start, self.effective_cryptoperiod_days
         if start is None or days is None:
             return None
-        return start + dt.timedelta(days=days)
+        return days_after(start, days)
 
     @property
     def is_cryptoperiod_overdue(self) -> bool:
@@ -562,7 +571,8 @@ class Key(TimeStamped):
         start = self.last_rotated_on or self.activated_on or self.created_on
         if self.state != KeyState.ACTIVE or not self.rotation_period_days or start is None:
             return False
-        return start + dt.timedelta(days=self.rotation_period_days) < timezone.localdate()
+        due = days_after(start, self.rotation_period_days)
+        return due is not None and due < timezone.localdate()
 
     def is_owned_by(self, user) -> bool:
         return user.pk is not None and user.pk in (self.owner_id, self.backup_owner_id)

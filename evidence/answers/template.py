@@ -20,11 +20,13 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
+from defusedxml.ElementTree import iterparse as safe_iterparse
 
 SHEET = "AI-CAIQv1.1.0"
 TARGET_COLUMNS = ("C", "D", "E", "F")
@@ -44,6 +46,10 @@ _ATTR = re.compile(r"([\w:.-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 _TEXT = re.compile(r"<(?:[\w.-]+:)?t\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?t>)", re.S)
 _VALUE = re.compile(r"<(?:[\w.-]+:)?v\b[^>]*>(.*?)</(?:[\w.-]+:)?v>", re.S)
 _PHONETIC = re.compile(r"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", re.S)
+# What reading a member of a damaged or unsupported ZIP raises: a bad CRC or a member longer than its header
+# says (zipfile stops at the declared size, so a lying header cannot inflate past MAX_UNCOMPRESSED), an
+# encrypted member, an unknown compression method, a truncated or corrupt deflate stream.
+_UNREADABLE = (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError, OSError)
 _SHEET_DATA = re.compile(r"<(?:[\w.-]+:)?sheetData\b[^>]*?(?:/>|>(.*?)</(?:[\w.-]+:)?sheetData>)", re.S)
 
 
@@ -83,9 +89,20 @@ def _split_ref(ref: str) -> tuple[str, int] | None:
     return (match.group(1).upper(), int(match.group(2))) if match else None
 
 
+def _read(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes; a member that cannot be read is the upload's fault, said as a ``TemplateError``."""
+    try:
+        return archive.read(name)
+    except _UNREADABLE as exc:
+        raise TemplateError(
+            f"The workbook's part {name} cannot be read (damaged, encrypted or unsupported compression): "
+            "save the workbook again in Excel, without a password."
+        ) from exc
+
+
 def _parse_xml(archive: zipfile.ZipFile, name: str, what: str) -> ElementTree.Element:
     try:
-        return safe_fromstring(archive.read(name))
+        return safe_fromstring(_read(archive, name))
     except KeyError as exc:
         raise TemplateError(f"The workbook has no {what} ({name}); is it an Excel .xlsx file?") from exc
     except (ElementTree.ParseError, DefusedXmlException) as exc:
@@ -215,8 +232,39 @@ def _fill_row(row: re.Match, number: int, values: dict[str, str]) -> str:
     return f"<{prefix}row{attrs_text}>{''.join(pieces)}</{prefix}row>"
 
 
+# The elements the patterns below look for; a lazy ``.*?</row>`` finds an element's own end tag in one forward
+# scan only when no element of the same name is nested in it and no markup hides inside comments, CDATA,
+# processing instructions or a DOCTYPE. Otherwise a small hostile sheet makes the scan quadratic or worse.
+_SCANNED = ("sheetData", "row", "c", "is", "t", "v", "f", "rPh")
+_SCANNED_PREFIX = re.compile(r"(?:sheetData|row|c|is|t|v|f|rPh)\b")
+_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml\b[^>]*\?>")
+
+
+def _check_markup(xml: str) -> None:
+    """Refuse sheet XML that the row and cell patterns could not scan in linear time: not well-formed, with
+    comments, CDATA, processing instructions or a DOCTYPE (Excel writes none of them in a sheet), or with a
+    scanned element nested in one of the same name, or named like one (``<c-x>``, ``<row.y>``)."""
+    declaration = _DECLARATION.match(xml)
+    rest = xml[declaration.end() :] if declaration else xml
+    if "<!" in rest or "<?" in rest:
+        raise TemplateError(f"Sheet “{SHEET}” holds comments, CDATA or a DOCTYPE; save the workbook again in Excel.")
+    open_elements = dict.fromkeys(_SCANNED, 0)
+    try:
+        for event, element in safe_iterparse(io.BytesIO(xml.encode("utf-8")), events=("start", "end")):
+            name = _local(element.tag)
+            if _SCANNED_PREFIX.match(name):
+                if name not in open_elements or (event == "start" and open_elements[name]):
+                    raise TemplateError(f"Sheet “{SHEET}” is not laid out as an Excel sheet (<{name}> misplaced).")
+                open_elements[name] += 1 if event == "start" else -1
+            if event == "end":
+                element.clear()
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise TemplateError(f"Sheet “{SHEET}” is not valid XML: {exc}.") from exc
+
+
 def fill_sheet_xml(xml: str, *, shared: list[str], question_id: str, values: dict[str, str]) -> str:
     """``xml`` with C-F of the row whose column A is ``question_id`` replaced (nothing else changes)."""
+    _check_markup(xml)
     data = _SHEET_DATA.search(xml)
     if data is None or data.group(1) is None:
         raise TemplateError(f"Sheet “{SHEET}” has no rows, so it has no {question_id} row.")
@@ -224,7 +272,8 @@ def fill_sheet_xml(xml: str, *, shared: list[str], question_id: str, values: dic
     number = 0
     for row in _ROW.finditer(data.group(1)):
         attrs = _attrs(row.group("attrs"))
-        number = int(attrs["r"]) if attrs.get("r", "").isdigit() else number + 1
+        row_ref = attrs.get("r", "")
+        number = int(row_ref) if row_ref.isascii() and row_ref.isdigit() else number + 1
         first = _CELL.search(row.group("body") or "")
         if first is None:
             continue
@@ -246,7 +295,7 @@ def fill_template(data: bytes, *, question_id: str, values: dict[str, str]) -> b
     values = {letter: _clean(values.get(letter, ""), letter) for letter in TARGET_COLUMNS}
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
+    except (zipfile.LargeZipFile, ValueError, *_UNREADABLE) as exc:
         raise TemplateError("This file is not an Excel workbook (.xlsx): it is not a ZIP package.") from exc
     with archive:
         infos = archive.infolist()
@@ -271,7 +320,7 @@ def fill_template(data: bytes, *, question_id: str, values: dict[str, str]) -> b
         if target is None or target not in archive.namelist():
             raise TemplateError(f"The workbook names sheet “{SHEET}” but its part is missing; the file is damaged.")
         try:
-            xml = archive.read(target).decode("utf-8")
+            xml = _read(archive, target).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TemplateError(f"Sheet “{SHEET}” is not UTF-8 XML; save the workbook again in Excel.") from exc
         filled = fill_sheet_xml(
@@ -281,6 +330,6 @@ def fill_template(data: bytes, *, question_id: str, values: dict[str, str]) -> b
         with zipfile.ZipFile(output, "w") as result:
             result.comment = archive.comment
             for info in infos:
-                content = filled.encode("utf-8") if info.filename == target else archive.read(info.filename)
+                content = filled.encode("utf-8") if info.filename == target else _read(archive, info.filename)
                 result.writestr(info, content)
     return output.getvalue()

@@ -9,6 +9,15 @@ from evidence.models import Attestation, AttestationStatus, Campaign, CampaignSt
 from inventory.models import KeyState
 
 
+def _plus_days(start: dt.date, days: int) -> dt.date | None:
+    """``start`` + ``days``, or ``None`` (never, as far as a calendar goes) when that is past year 9999: the
+    periods are PositiveIntegerFields, and one absurd value must not fail the whole check run."""
+    try:
+        return start + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 class ManagedPerPolicy(Check):
     guideline_id = "CCM-3"
     title = "Keys are managed according to policy"
@@ -39,15 +48,15 @@ class ManagedPerPolicy(Check):
                 days = key.cryptoperiod_days or (
                     purposes[key.purpose_id].max_cryptoperiod_days if key.purpose_id else None
                 )
-                ends = start + dt.timedelta(days=days) if days else None
+                ends = _plus_days(start, days) if days else None
             if ends is not None and ends < ctx.today:
                 reasons.append(f"Cryptoperiod ended on {ends:%Y-%m-%d}.")
-            if (
-                not key.platform_managed
-                and key.rotation_period_days
-                and start is not None
-                and start + dt.timedelta(days=key.rotation_period_days) < ctx.today
-            ):
+            rotate_by = (
+                _plus_days(start, key.rotation_period_days)
+                if key.rotation_period_days and start is not None and not key.platform_managed
+                else None
+            )
+            if rotate_by is not None and rotate_by < ctx.today:
                 reasons.append(f"Rotation overdue (every {key.rotation_period_days} days, last {start:%Y-%m-%d}).")
             status = attested.get(key.id)
             if status is not None and status != AttestationStatus.CONFIRMED:

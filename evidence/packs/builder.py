@@ -12,7 +12,9 @@ Progress goes to the cache (the status view reads it) and, outside the snapshot,
 (the watchdog fails builds whose heartbeat stopped). Between phases, and at each progress report, the builder
 checks whether the pack was cancelled and stops. Everything is written in a private temporary folder first, and
 the stored zip replaces any earlier file of the same pack, so a rebuild never leaves partial files behind. A
-ready pack is never rebuilt.
+ready pack is never rebuilt. Every write of a build is conditioned on its attempt number (``attempts`` as its
+claim set it): a slow build the watchdog failed, whose pack was retried and claimed again, changes nothing of
+the attempt that replaced it.
 """
 
 from __future__ import annotations
@@ -73,8 +75,9 @@ class Tracker:
     """Reports progress (cache always; the row with a heartbeat when not inside the snapshot transaction) and
     stops the build when the pack was cancelled."""
 
-    def __init__(self, pack_id: int, external: Progress | None) -> None:
+    def __init__(self, pack_id: int, external: Progress | None, attempt: int | None = None) -> None:
         self.pack_id = pack_id
+        self.attempt = attempt
         self.external = external
         self.in_snapshot = False
         self.percent = 0
@@ -86,16 +89,14 @@ class Tracker:
         if cache.get(cancel_key(self.pack_id)):
             raise PackStopped("cancelled")
         now = timezone.now()
+        if not self.in_snapshot and time.monotonic() - self._last_db >= 1.0:
+            self._last_db = time.monotonic()
+            updated = _mine(self.pack_id, self.attempt).update(progress=percent, phase=phase[:60], heartbeat_at=now)
+            if not updated:
+                raise PackStopped("no longer building")
         cache.set(
             progress_key(self.pack_id), {"percent": percent, "phase": phase[:60], "at": now.timestamp()}, CACHE_SECONDS
         )
-        if not self.in_snapshot and time.monotonic() - self._last_db >= 1.0:
-            self._last_db = time.monotonic()
-            updated = EvidencePack.objects.filter(pk=self.pack_id, status=PackStatus.BUILDING).update(
-                progress=percent, phase=phase[:60], heartbeat_at=now
-            )
-            if not updated:
-                raise PackStopped("no longer building")
         if self.external:
             self.external(percent, phase)
 
@@ -111,6 +112,14 @@ class Tracker:
         """Between phases: the row must still be building (a cancel or the watchdog may have changed it)."""
         self._last_db = 0.0
         self(percent, phase)
+
+
+def _mine(pack_id: int, attempt: int | None):
+    """The pack's row while it is building *by this attempt*. A build the watchdog failed may still be running
+    (slow, not dead) when the pack is retried and claimed again: it must then neither report progress, nor mark
+    the pack ready or failed, nor touch the new attempt's file."""
+    rows = EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING)
+    return rows if attempt is None else rows.filter(attempts=attempt)
 
 
 def _claim(pack_id: int, task_id: str) -> bool:
@@ -155,7 +164,8 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
     # Left over from an earlier attempt or a cancel that lost the race with this claim (the row then says
     # "cancelled", which the first checkpoint sees).
     cache.delete_many([progress_key(pack_id), cancel_key(pack_id)])
-    tracker = Tracker(pack_id, progress)
+    attempt = EvidencePack.objects.filter(pk=pack_id).values_list("attempts", flat=True).first()
+    tracker = Tracker(pack_id, progress, attempt)
     started = time.monotonic()
     stored_name = ""
     try:
@@ -232,26 +242,32 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
                 "scope": scope_label(pack),
             }
             _mark_ready(
-                pack_id, stored_name, zip_entry, mf.bytes_entry(mf.MANIFEST_NAME, manifest_bytes), rendered, stats
+                pack_id,
+                stored_name,
+                zip_entry,
+                mf.bytes_entry(mf.MANIFEST_NAME, manifest_bytes),
+                rendered,
+                stats,
+                attempt=attempt,
             )
             stored_name = ""
     except PackStopped:
         if cache.get(cancel_key(pack_id)):
-            EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).update(
-                status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled"
-            )
+            _mine(pack_id, attempt).update(status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled")
         logger.info("Evidence pack %s: build stopped (%s)", pack_id, _status_of(pack_id))
     except Exception as exc:
         logger.exception("Evidence pack %s failed", pack_id)
         reason = str(exc) if isinstance(exc, signing.SigningKeyError) else f"{type(exc).__name__}: {exc}"
-        EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).update(
+        _mine(pack_id, attempt).update(
             status=PackStatus.FAILED, finished_at=timezone.now(), last_error=reason[:2000], phase="failed"
         )
     finally:
-        if stored_name:
+        # Never delete the file a pack (ready by another attempt) now names.
+        if stored_name and not EvidencePack.objects.filter(pk=pack_id, file=stored_name).exists():
             default_storage.delete(stored_name)
-        cache.delete(progress_key(pack_id))
-        cache.delete(cancel_key(pack_id))
+        # A later attempt now building the pack owns its progress and cancel flag.
+        if not EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).exclude(attempts=attempt).exists():
+            cache.delete_many([progress_key(pack_id), cancel_key(pack_id)])
     return EvidencePack.objects.filter(pk=pack_id).first()
 
 
@@ -294,12 +310,16 @@ def _store(pack: EvidencePack, archive: Path) -> str:
         return default_storage.save(name, File(handle, name=archive.name))
 
 
-def _mark_ready(pack_id, stored_name, zip_entry, manifest_entry, rendered, stats) -> None:
+def _mark_ready(pack_id, stored_name, zip_entry, manifest_entry, rendered, stats, *, attempt=None) -> None:
     now = timezone.now()
     days = settings.CEK_PACK_RETENTION_DAYS
     with transaction.atomic():
         locked = EvidencePack.objects.select_for_update().filter(pk=pack_id).first()
-        if locked is None or locked.status != PackStatus.BUILDING:
+        if (
+            locked is None
+            or locked.status != PackStatus.BUILDING
+            or (attempt is not None and locked.attempts != attempt)
+        ):
             raise PackStopped("no longer building")
         EvidencePack.objects.filter(pk=pack_id).update(
             status=PackStatus.READY,

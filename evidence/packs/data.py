@@ -2,9 +2,10 @@
 
 Written from inside the builder's snapshot transaction (so they agree with the PDF), streamed in batches so a
 population of 100k keys never sits in memory as model instances. CSV is UTF-8 with a header row, ISO dates,
-lists joined with ";" and labels as JSON; ``keys.xlsx`` holds the same rows as ``keys.csv``. ``pack.json``
-has the pack's facts machine-readable: the metadata, the row count of each file, the sample (seed, method,
-ids) and the content the PDF shows.
+lists joined with ";" and labels as JSON; in CSV, text a spreadsheet would run as a formula (starting with =, +,
+-, @) is prefixed with "'" as in the inventory export. ``keys.xlsx`` holds the same rows as ``keys.csv`` (its
+text cells are typed text, so never formulas). ``pack.json`` has the pack's facts machine-readable: the
+metadata, the row count of each file, the sample (seed, method, ids) and the content the PDF shows.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from evidence.models import (
 from evidence.packs import manifest as mf
 from evidence.packs import sample as sampling
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
+from inventory.importers.csv import escape_cell
 from inventory.models import AccessGrant, Binding, Key
 
 BATCH = 2000
@@ -114,6 +116,13 @@ def cell(value) -> str:
     return str(value)
 
 
+def csv_cell(value) -> str:
+    """A CSV cell: :func:`cell`, with text a spreadsheet would run as a formula (starting with =, +, -, @, a tab
+    or a carriage return) prefixed with "'", as the inventory's own CSV export does. Numbers stay as they are."""
+    text = cell(value)
+    return escape_cell(text) if isinstance(value, str | list | tuple) else text
+
+
 def jsonable(value):
     """A JSON-ready copy of ``value``: dataclasses, models (as their id and text), dates, decimals, enums."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -158,7 +167,7 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> i
     with handle:
         writer.writerow(header)
         for row in rows:
-            writer.writerow([cell(value) for value in row])
+            writer.writerow([csv_cell(value) for value in row])
             count += 1
     return count
 
@@ -200,7 +209,7 @@ def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = 
         writer.writerow(KEY_HEADER)
         for row in _batched(keys, fields):
             values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
-            writer.writerow([cell(value) for value in values])
+            writer.writerow([csv_cell(value) for value in values])
             sheet.append([_xlsx_cell(sheet, value) for value in values])
             ids.append(row["pk"])
             if progress and len(ids) % (BATCH * 5) == 0:

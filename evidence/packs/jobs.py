@@ -183,11 +183,12 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
     stale = EvidencePack.objects.filter(status=PackStatus.BUILDING).filter(
         Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
     )
-    for pack_id in stale.values_list("pk", flat=True):
+    for pack_id in list(stale.values_list("pk", flat=True)):
         progress = builder.progress_read(pack_id)
         if progress and progress.get("at", 0) >= limit.timestamp():
             continue  # still reporting from inside its snapshot
-        failed += EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).update(
+        # Still stale when updated: a heartbeat (or a new claim) since the query above spares the build.
+        failed += stale.filter(pk=pack_id).update(
             status=PackStatus.FAILED,
             finished_at=now,
             phase="failed",

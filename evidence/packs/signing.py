@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ ALGORITHM = "Ed25519"
 INVENTORY_STORE_NAME = "CEK-11 evidence app (signing key file)"
 INVENTORY_KEY_NAME = "evidence-pack-signing"
 PURPOSE_SLUG = "evidence-signing"
+
+logger = logging.getLogger(__name__)
 
 
 class SigningKeyError(Exception):
@@ -60,7 +64,21 @@ def load_private_key(path: Path | None = None) -> Ed25519PrivateKey:
         ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"The key in {path} is not an Ed25519 key; evidence packs are signed with Ed25519.")
+    if exposed_mode(path):
+        logger.warning(
+            "The evidence-signing key file %s is readable by other users (mode %s); restrict it with chmod 600.",
+            path,
+            oct(exposed_mode(path)),
+        )
     return key
+
+
+def exposed_mode(path: Path) -> int:
+    """The group/other permission bits of the key file (0 when only its owner may read it, as it should be)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode) & 0o077
+    except OSError:
+        return 0
 
 
 def create_key_file(path: Path | None = None) -> Path:

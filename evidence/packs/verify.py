@@ -21,6 +21,23 @@ from evidence.packs import manifest as mf
 from evidence.packs import signing
 
 MAX_MEMBERS = 200
+# zipfile parses the whole central directory into objects when it opens an archive: a 500 MB upload made of
+# nothing but directory entries would take gigabytes of memory. A pack's directory is a couple of KB.
+MAX_CENTRAL_DIRECTORY_BYTES = 1024 * 1024
+# manifest.json and manifest.sig are read whole: a few KB in a real pack. The caps stop a "zip bomb" (a small
+# archive whose member inflates to gigabytes) from being inflated into memory.
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_SIGNATURE_BYTES = 1024
+# Reading a member never inflates more than this (a real pack's largest file, keys.csv at 100k keys, is far
+# smaller), nor more than one byte past the size the manifest lists.
+MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
+# What opening or reading a member may raise on a damaged or hostile archive: encrypted members (RuntimeError),
+# unsupported compression (NotImplementedError), truncated streams (EOFError), bad CRC (BadZipFile).
+MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError, ValueError)
+
+
+class MemberTooLarge(Exception):
+    """A member inflates to more than it may."""
 
 
 @dataclass
@@ -100,18 +117,48 @@ class VerifyReport:
         return out
 
 
-def _sha256_stream(handle: IO[bytes]) -> tuple[str, int]:
+def _sha256_stream(handle: IO[bytes], limit: int | None = None) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     while chunk := handle.read(1024 * 1024):
         digest.update(chunk)
         size += len(chunk)
+        if limit is not None and size > limit:
+            raise MemberTooLarge(f"it inflates to more than {limit:,} bytes")
     return digest.hexdigest(), size
 
 
-def _read_member(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
+def _read_member(archive: zipfile.ZipFile, name: str, expected_size) -> tuple[str, int]:
+    limit = MAX_MEMBER_BYTES
+    if isinstance(expected_size, int) and not isinstance(expected_size, bool) and 0 <= expected_size < limit:
+        limit = expected_size + 1  # one byte more is enough to say the size differs
     with archive.open(name) as handle:
-        return _sha256_stream(handle)
+        return _sha256_stream(handle, limit)
+
+
+def _read_small(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The whole of a control file, refusing (before and while inflating) one larger than ``limit``."""
+    if archive.getinfo(name).file_size > limit:
+        raise MemberTooLarge(f"it is larger than {limit:,} bytes")
+    with archive.open(name) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise MemberTooLarge(f"it is larger than {limit:,} bytes")
+    return data
+
+
+def _central_directory_size(source: IO[bytes]) -> int:
+    """The size the archive's end record gives its central directory (0 when there is no end record: zipfile
+    then refuses the file itself)."""
+    try:
+        end = zipfile._EndRecData(source)  # the reader zipfile itself uses; reads only the file's tail
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        end = None
+    finally:
+        source.seek(0)
+    if not end:
+        return 0
+    return max(int(end[zipfile._ECD_SIZE]), int(end[zipfile._ECD_ENTRIES_TOTAL]) * 46)
 
 
 def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> VerifyReport:
@@ -126,9 +173,16 @@ def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> Ver
         info = signing.app_public_key_or_none()
         trusted = info.public_key if info else None
     report.app_public_key = trusted or ""
+    directory_size = _central_directory_size(source)
+    if directory_size > MAX_CENTRAL_DIRECTORY_BYTES:
+        report.problems.append(
+            f"The archive's file list takes {directory_size:,} bytes; an evidence pack's takes a few KB. "
+            "It was not opened."
+        )
+        return report
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         report.problems.append("The file is not a readable .zip archive; it is not an evidence pack or is damaged.")
         return report
     with archive:
@@ -136,12 +190,19 @@ def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> Ver
         if len(names) > MAX_MEMBERS:
             report.problems.append(f"The archive holds {len(names)} files; an evidence pack holds far fewer.")
             return report
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            report.problems.append(
+                f"The archive holds more than one file named {', '.join(duplicated)}: it was altered "
+                "(an unzip tool would show only one of them)."
+            )
+            return report
         if mf.MANIFEST_NAME not in names:
             report.problems.append("manifest.json is missing from the archive: nothing can be verified.")
             return report
         try:
-            manifest_bytes = archive.read(mf.MANIFEST_NAME)
-        except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+            manifest_bytes = _read_small(archive, mf.MANIFEST_NAME, MAX_MANIFEST_BYTES)
+        except (*MEMBER_ERRORS, MemberTooLarge) as exc:
             report.problems.append(f"manifest.json cannot be read from the archive ({exc}); it was altered.")
             return report
         report.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
@@ -157,7 +218,11 @@ def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> Ver
         report.pack = document.get("pack") if isinstance(document.get("pack"), dict) else {}
         _check_files(archive, names, listed, report)
         report.data_digest = str(document.get("data_digest", ""))
-        entries = [entry for entry in listed if isinstance(entry, dict) and {"name", "sha256", "size"} <= set(entry)]
+        entries = [
+            entry
+            for entry in listed
+            if isinstance(entry, dict) and {"name", "sha256", "size"} <= set(entry) and isinstance(entry["name"], str)
+        ]
         report.data_digest_ok = bool(report.data_digest) and mf.data_digest(entries) == report.data_digest
         if not report.data_digest_ok:
             report.problems.append(
@@ -178,8 +243,8 @@ def _check_signature(archive, names, manifest_bytes: bytes, trusted: str | None,
         report.problems.append("manifest.sig is missing: the manifest is not signed.")
         return
     try:
-        encoded = archive.read(mf.SIGNATURE_NAME)
-    except (zipfile.BadZipFile, zlib.error, OSError) as exc:
+        encoded = _read_small(archive, mf.SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
+    except (*MEMBER_ERRORS, MemberTooLarge) as exc:
         report.problems.append(f"manifest.sig cannot be read from the archive ({exc}); it was altered.")
         return
     try:
@@ -219,14 +284,20 @@ def _check_files(archive, names: list[str], listed: list, report: VerifyReport) 
             report.problems.append("manifest.json lists an entry without a file name.")
             continue
         name, expected_sha, expected_size = entry["name"], str(entry.get("sha256", "")), entry.get("size")
+        if name in seen:  # checked once: a manifest listing one file thousands of times must not re-read it
+            report.problems.append(f"{name}: listed more than once in manifest.json.")
+            continue
         seen.add(name)
         check = FileCheck(name=name, status="ok", expected_sha256=expected_sha, expected_size=expected_size)
         if name not in names:
             check.status, check.detail = "missing", "listed in manifest.json but missing from the archive"
         else:
             try:
-                check.actual_sha256, check.actual_size = _read_member(archive, name)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+                check.actual_sha256, check.actual_size = _read_member(archive, name, expected_size)
+            except MemberTooLarge as exc:
+                check.status = "size"
+                check.detail = f"{exc}; manifest.json says {expected_size} bytes (reading stopped there)"
+            except MEMBER_ERRORS as exc:
                 check.status = "unreadable"
                 check.detail = f"cannot be read from the archive ({exc}): its bytes were altered"
             else:

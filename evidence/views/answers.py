@@ -47,9 +47,11 @@ def run_link(run) -> str:
 
 
 def _chosen_party(request) -> Party | None:
-    party_id = request.GET.get("party") or request.POST.get("party")
+    party_id = str(request.GET.get("party") or request.POST.get("party") or "")
     if party_id:
-        party = selectors.parties().filter(pk=party_id).first() if str(party_id).isdigit() else None
+        # ASCII digits only ("²".isdigit() is true but int("²") fails) and within a bigint.
+        valid = party_id.isascii() and party_id.isdigit() and len(party_id) < 19
+        party = selectors.parties().filter(pk=party_id).first() if valid else None
         if party is not None:
             return party
     return selectors.party_us() or selectors.parties().first()

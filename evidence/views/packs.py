@@ -182,10 +182,28 @@ class PackVerifyView(ReadAllMixin, FormView):
     template_name = "evidence/pack_verify.html"
     form_class = PackVerifyForm
 
+    # Multipart framing around the file (boundaries, headers, the CSRF token).
+    ENVELOPE_BYTES = 64 * 1024
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["signing_key"] = signing.app_public_key_or_none()
         return context
+
+    def post(self, request, *args, **kwargs):
+        # Refuse an oversized upload from its declared length, before Django reads (and spools) the body; the
+        # form checks the size of what was actually received.
+        limit = settings.CEK_PACK_VERIFY_MAX_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + self.ENVELOPE_BYTES:
+            messages.error(
+                request, f"The pack was not verified: the upload is {declared:,} bytes; the limit is {limit:,} bytes."
+            )
+            return self.render_to_response(self.get_context_data(form=PackVerifyForm()), status=413)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]

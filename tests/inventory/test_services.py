@@ -56,6 +56,21 @@ def test_a_per_key_cryptoperiod_overrides_the_purpose_default(grc_user):
     assert key.cryptoperiod_ends_on == dt.date(2026, 8, 30)
 
 
+def test_periods_past_the_end_of_the_calendar_never_end_instead_of_raising(grc_user):
+    key = services.key_create(
+        actor=grc_user,
+        name="forever",
+        store=KeyStoreFactory(),
+        external_id="k-forever",
+        cryptoperiod_days=2_000_000_000,
+        rotation_period_days=2_000_000_000,
+        purpose=purpose("data-encryption"),
+        activated_on=dt.date(2026, 1, 1),
+    )
+    assert key.cryptoperiod_ends_on is None
+    assert not key.is_cryptoperiod_overdue and not key.is_overdue_for_rotation
+
+
 def test_changing_a_purposes_cryptoperiod_updates_its_keys(grc_user):
     key = KeyFactory(activated_on=dt.date(2026, 1, 1))
     services.key_save(key=key, actor=grc_user)

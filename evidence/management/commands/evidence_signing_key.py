@@ -42,6 +42,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Algorithm:   {info.algorithm}")
         self.stdout.write(f"Public key:  {info.public_key} (base64 of the 32 raw bytes)")
         self.stdout.write(f"Fingerprint: SHA256:{info.fingerprint}")
+        if signing.exposed_mode(path):
+            self.stderr.write(
+                f"Warning: {path} is readable by other users (mode {oct(signing.exposed_mode(path))}); "
+                f"run chmod 600 {path}."
+            )
         if not no_inventory:
             key = signing.signing_key_inventory_ensure(info)
             self.stdout.write(f"Inventory:   key #{key.pk} “{key.name}” in “{key.store.name}”")
