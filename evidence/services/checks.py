@@ -4,7 +4,8 @@ stale ones, and recording manual evidence.
 
 Findings are kept in bulk (a handful of queries per rule whatever the number of subjects):
 
-- a failing subject without a finding of the rule gets one (``bulk_create_with_history``, "First seen by
+- a failing subject without a finding of the rule gets one (with its history row; COPY on PostgreSQL, else
+  ``bulk_create_with_history``; "First seen by
   check run #N");
 - a resolved finding whose subject fails again is reopened, and so is a risk acceptance that has ended
   (``bulk_update_with_history``, "Reopened: seen again by check run #N"); an acceptance still running stays;
@@ -48,6 +49,7 @@ from evidence.models import (
     RunTrigger,
 )
 from evidence.services.writes import require_grc
+from inventory.importing.copy import copy_available, copy_create, copy_history
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +267,12 @@ def findings_sync(*, check: Check, failing: list[Subject], run: CheckRun, now: d
             gone.append(row[0])
 
     if new:
-        bulk_create_with_history(new, Finding, batch_size=BATCH, default_change_reason=f"First seen by {run_label}")
+        reason = f"First seen by {run_label}"
+        if copy_available():  # PostgreSQL: COPY, as the imports write new keys (bulk_create binds in Python)
+            copy_create(Finding, new, now=now)
+            copy_history(Finding, new, history_type="+", actor=None, reason=reason, date=now)
+        else:
+            bulk_create_with_history(new, Finding, batch_size=BATCH, default_change_reason=reason)
         changes.opened += len(new)
     if reopened:
         _bulk_update(reopened, reason=f"Reopened: seen again by {run_label}")
