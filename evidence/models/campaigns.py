@@ -106,6 +106,11 @@ class Campaign(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("evidence:campaign-detail", args=[self.pk])
 
+    @property
+    def launch_percent(self) -> int:
+        """How far a launch has got (attestations created of keys in scope), 0-100."""
+        return min(100, int(100 * self.keys_done / self.keys_total)) if self.keys_total else 0
+
     def scope_label(self) -> str:
         parts = [
             f"{label} {value}"

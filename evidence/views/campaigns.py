@@ -138,7 +138,6 @@ class CampaignDetailView(ReadAllMixin, DetailView):
                 )[:50]
             ),
             reassign_form=ReassignForm(),
-            launch_percent=int(100 * campaign.keys_done / campaign.keys_total) if campaign.keys_total else 0,
         )
         return context
 
@@ -181,13 +180,12 @@ class CampaignStatusView(ReadAllMixin, View):
 
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign.objects.only("status", "keys_done", "keys_total", "last_error"), pk=pk)
-        percent = int(100 * campaign.keys_done / campaign.keys_total) if campaign.keys_total else 0
         return JsonResponse(
             {
                 "status": campaign.status,
                 "done": campaign.keys_done,
                 "total": campaign.keys_total,
-                "percent": min(percent, 100),
+                "percent": campaign.launch_percent,
                 "error": campaign.last_error,
             }
         )
