@@ -116,7 +116,9 @@ KEY_MATERIAL: list[tuple[str, Case]] = [
     ("pem-encrypted-private-key", alone(lambda: pem("ENCRYPTED PRIVATE KEY"))),
     ("pem-openssh-private-key", alone(lambda: pem("OPENSSH PRIVATE KEY", b"openssh-key-v1\x00" + os.urandom(400)))),
     ("pgp-private-key-block", alone(pgp_private_key_block)),
-    ("pem-certificate", alone(lambda: pem("CERTIFICATE", os.urandom(800)))),
+    # Public keys and certificates pass (below), but a label is easy to change: a body that is not one is refused.
+    ("pem-certificate-whose-body-is-not-a-certificate", alone(lambda: pem("CERTIFICATE", os.urandom(800)))),
+    ("pem-public-key-whose-body-is-a-private-key", alone(lambda: pem("PUBLIC KEY", pkcs8_der()))),
     ("private-key-header-without-dashes", alone(lambda: "BEGIN RSA PRIVATE KEY " + b64(os.urandom(64)))),
     ("pkcs8-base64-single-line", alone(lambda: b64(pkcs8_der()))),
     ("pkcs8-base64-wrapped-lines", alone(lambda: wrap(b64(pkcs8_der())))),
@@ -171,7 +173,10 @@ KEY_MATERIAL: list[tuple[str, Case]] = [
     ("hugging-face-token", alone(lambda: "hf_" + random_text(string.ascii_letters, 34))),
     ("npm-token", alone(lambda: "npm_" + random_text(ALNUM, 36))),
     ("vault-service-token", alone(lambda: "hvs." + random_text(ALNUM + "_-", 90))),
-    ("ssh-public-key", alone(lambda: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + b64(os.urandom(32)) + " ops@bastion")),
+    (
+        "ssh-key-line-that-does-not-parse",
+        alone(lambda: "ssh-rsa AAAAB3NzaC1yc2E" + b64(os.urandom(200)) + " ops@bastion"),
+    ),
     ("password-assignment", inside("password={}", lambda: random_text(ALNUM + "!#%", 14))),
     ("password-env-assignment", inside("DB_PASSWORD={}", lambda: random_text(ALNUM, 12))),
     ("password-colon", inside("password: {}", lambda: random_text(ALNUM, 10) + "7")),
@@ -311,6 +316,64 @@ def test_it_accepts_ordinary_text(text):
 @pytest.mark.parametrize("name, text", ordinary_generated(), ids=[name for name, _ in ordinary_generated()])
 def test_it_accepts_identifiers_digests_and_fingerprints_written_as_such(name, text):
     assert find_key_material(text) is None
+
+
+def public_keys() -> list[tuple[str, str]]:
+    """Public keys and certificates are not secrets (issue 11): PEM, DER in base64, OpenSSH and JWK forms pass.
+    Until issue 11 the PEM and SSH forms were refused like private keys."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "inference-signing")])
+    now = __import__("datetime").datetime(2025, 1, 1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now.replace(year=2026))
+        .sign(key, hashes.SHA256())
+    )
+    numbers = public.public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+        "kid": "inference-signing",
+    }
+    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ssh = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    )
+    return [
+        ("pem-certificate", cert.public_bytes(serialization.Encoding.PEM).decode()),
+        (
+            "pem-public-key",
+            public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        ),
+        ("base64-spki", b64(spki)),
+        ("ssh-public-key", ssh.decode() + " ops@bastion"),
+        ("public-jwk", json.dumps(jwk)),
+    ]
+
+
+@pytest.mark.parametrize("name, text", public_keys(), ids=[name for name, _ in public_keys()])
+def test_public_keys_and_certificates_are_not_secrets(name, text):
+    assert find_key_material(text) is None
+
+
+def test_a_jwk_with_its_private_member_is_refused():
+    jwk = dict(json.loads(public_keys()[-1][1]), d=b64url(os.urandom(32)))
+    assert find_key_material(json.dumps(jwk)) == "a JSON Web Key with its private member 'd'"
 
 
 def test_a_bare_64_hex_string_is_rejected_but_a_32_hex_version_in_a_key_url_is_not():

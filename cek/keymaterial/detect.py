@@ -1,63 +1,14 @@
-"""The one validator that keeps key material out of the app.
-
-Every input path (forms, API serializers, importers) runs it on free text and label fields. It answers
-*why* a value looks like key material, never echoing the value back, so the message is safe to show,
-log and store.
-
-What is rejected, in the order it is checked:
-
-1. Signatures: PEM blocks (private keys, and also certificates and public keys: keys are not stored here),
-   unarmoured ``BEGIN ... PRIVATE KEY`` headers, PuTTY keys, Google service-account key files, JWTs, SSH
-   public keys, vendor tokens with a known prefix (GitHub, GitLab, Slack, OpenAI/Anthropic, Stripe,
-   Google, Hugging Face, npm, PyPI, SendGrid, Vault), bearer tokens, signed-URL signatures, passwords
-   embedded in URLs.
-2. Credential assignments: ``password=...``, ``"client_secret": "..."``, ``AWS_SECRET_ACCESS_KEY=...``,
-   ``api_key: ...``. Not when the value is a placeholder or a reference to where the secret lives
-   (``$DB_PASSWORD``, ``<redacted>``, ``arn:...``, ``projects/...``), nor when the name is about the
-   secret rather than the secret (``secret_arn``, ``token_url``, ``password_rotation_days``).
-3. Long hexadecimal runs (32 digits, 128 bits, or more).
-4. Base64 / base64url of key length (16, 20, 24, 32, 48 or 64 bytes) and longer binary blobs (PKCS#8 /
-   DER keys, ``MII...``), on one line or wrapped over several.
-5. AWS secret access keys (40 random characters of ``[A-Za-z0-9/+]``).
-
-Decisions, for what looks alike:
-
-- Identifiers are accepted: UUIDs, AWS multi-region key ids (``mrk-`` + 32 hex), a 32- or 40-hex segment
-  of a path or URL (an Azure Key Vault key version in a ``kid``, a dashless UUID, a commit id), ARNs,
-  GCP resource names, Vault paths. A bare 32-hex or 64-hex string is rejected: it is what an AES key
-  looks like when printed.
-- Fingerprints and digests are accepted when written as such: colon-separated hex (``AB:CD:...``) or
-  labelled with their algorithm (``sha256:<hex>``, ``SHA256:<base64>`` as ``ssh-keygen -l`` prints it).
-- Base64 that decodes to readable text is judged by that text: the base64 of an English sentence is
-  accepted, the base64 of a PEM block, a service-account file or ``password=...`` is rejected. Like a bare
-  password, a base64-wrapped password is only caught when it is labelled as one.
-- Base64-alphabet words are told from random strings by how word-like they are (camel-case segments
-  made of common English letter pairs), so ``InferenceLogEncryptionKey2024Prod`` is a name, not a key.
-
-Everything runs in linear time: every pattern that scans a run of characters starts only at the start of
-such a run (a lookbehind or a literal), so a megabyte of ``a`` or of random base64 is checked in a fraction
-of a second. A typical 40-character field costs about 10 microseconds: most text has none of the
-signatures' literal prefixes and no run of 20 base64 characters, and is let through after two searches.
-
-Measured detection on random keys (2 x 10^4 of each): hex, padded base64 and base64url of 16 to 64 bytes,
-and unpadded base64url of 24 bytes or more, are all caught; unpadded base64url of a 128-bit key is missed
-about twice in 10^4 (22 characters that happen to read like words, or lack a letter case).
-"""
+"""The detection engine behind :mod:`cek.keymaterial` (its docstring states the rules and the decisions)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.utils.deconstruct import deconstructible
-
-ADVICE = "Record metadata about the key only (name, id, purpose), never the key, secret or token itself."
+from cek.keymaterial import publickeys
 
 _MIN_LENGTH = 8  # "pwd=abcd": nothing shorter can hold a secret worth flagging
 
@@ -79,12 +30,9 @@ def _sig(needles: str, pattern: str, reason: str, *, random_tail: bool = False) 
 _SIGNATURES: list[_Signature] = [
     _sig("BEGIN", r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----", "a PEM private key block"),
     _sig("BEGIN", r"\bBEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY\b", "a private key (a PEM header without its dashes)"),
-    _sig(
-        "BEGIN",
-        r"-----BEGIN [A-Z0-9 ]{1,40}-----",
-        "a PEM block (certificates and public keys are not stored here either)",
-    ),
     _sig("PuTTY", r"PuTTY-User-Key-File-\d", "a PuTTY private key"),
+    _sig("b3BlbnNzaC1rZXktdjE", r"b3BlbnNzaC1rZXktdjE", "an OpenSSH private key (its base64 body)"),
+    _sig("AGE-SECRET-KEY-", r"AGE-SECRET-KEY-1[0-9A-Z]{20,}", "an age secret key"),
     _sig(
         '"type" "private_key',
         r'"type"\s*:\s*"service_account"|"private_key(?:_id)?"\s*:',
@@ -92,42 +40,59 @@ _SIGNATURES: list[_Signature] = [
     ),
     _sig("eyJ", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "a JSON Web Token"),
     _sig(
-        "AAAA",
-        r"\b(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com)"
-        r"[ \t]+AAAA[A-Za-z0-9+/]{16,}",
-        "an SSH public key (record its fingerprint instead)",
-    ),
-    _sig(
         "ghp_ gho_ ghu_ ghs_ ghr_ github_pat_",
         r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})",
         "a GitHub token",
     ),
-    _sig("glpat-", r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,}", "a GitLab token"),
-    _sig("xox", r"(?<![A-Za-z0-9_-])xox[abposre]-[A-Za-z0-9-]{10,}", "a Slack token"),
+    _sig(
+        "glpat- gldt- glrt- glptt- glft- glimt- glagent- gloas- glcbt- glsoat- GR1348941",
+        r"(?<![A-Za-z0-9_-])(?:gl(?:pat|dt|rt|ptt|ft|imt|agent|oas|cbt|soat)-|GR1348941)[A-Za-z0-9_-]{20,}",
+        "a GitLab token",
+    ),
+    _sig("xox xapp-", r"(?<![A-Za-z0-9_-])(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,}", "a Slack token"),
     _sig(
         "hooks.slack.com",
-        r"hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
         "a Slack webhook URL (its path is a secret)",
     ),
     _sig(
         "sk-",
-        r"(?<![A-Za-z0-9_-])sk-(?:ant-|proj-|svcacct-|admin-)?(?P<tail>[A-Za-z0-9_-]{20,})",
+        r"(?<![A-Za-z0-9_-])sk-(?:ant-|proj-|svcacct-|admin-|or-)?(?P<tail>[A-Za-z0-9_-]{20,})",
         "an API secret key (OpenAI/Anthropic style)",
         random_tail=True,
     ),
-    _sig("k_live_ k_test_", r"(?<![A-Za-z0-9_])[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", "a Stripe secret key"),
+    _sig(
+        "k_live_ k_test_ whsec_",
+        r"(?<![A-Za-z0-9_])(?:[rs]k_(?:live|test)_|whsec_)[A-Za-z0-9]{16,}",
+        "a Stripe secret key",
+    ),
     _sig("AIza", r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", "a Google API key"),
     _sig("GOCSPX-", r"(?<![A-Za-z0-9_-])GOCSPX-[A-Za-z0-9_-]{20,}", "a Google OAuth client secret"),
-    _sig("hf_", r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}", "a Hugging Face token"),
+    _sig("hf_ api_org_", r"(?<![A-Za-z0-9_])(?:hf|api_org)_[A-Za-z0-9]{30,}", "a Hugging Face token"),
+    _sig("gsk_", r"(?<![A-Za-z0-9_])gsk_[A-Za-z0-9]{40,}", "a Groq API key"),
+    _sig("r8_", r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{30,}", "a Replicate API token"),
+    _sig("pplx-", r"(?<![A-Za-z0-9_-])pplx-[A-Za-z0-9]{40,}", "a Perplexity API key"),
+    _sig("xai-", r"(?<![A-Za-z0-9_-])xai-[A-Za-z0-9]{60,}", "an xAI API key"),
     _sig("npm_", r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}", "an npm token"),
     _sig("pypi-AgE", r"(?<![A-Za-z0-9_-])pypi-AgE[A-Za-z0-9_-]{40,}", "a PyPI token"),
     _sig("SG.", r"(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", "a SendGrid API key"),
     _sig("hvs. hvb. hvr.", r"(?<![A-Za-z0-9_.-])hv[sbr]\.[A-Za-z0-9_-]{20,}", "a HashiCorp Vault token"),
+    _sig(
+        "IQoJb3JpZ2luX2 FwoGZXIvYXdz",
+        r"(?<![A-Za-z0-9+/])(?:IQoJb3JpZ2luX2|FwoGZXIvYXdz)[A-Za-z0-9+/]{40,}",
+        "an AWS session token",
+    ),
+    # An Entra ID (Azure AD) client secret: 3 characters, a digit, "Q~", then 31 to 34 characters.
+    _sig(
+        "Q~",
+        r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+        "an Azure AD (Entra ID) client secret",
+    ),
     _sig("earer", r"\b[Bb]earer[ \t]+(?P<tail>[A-Za-z0-9._~+/-]{16,})", "a bearer token", random_tail=True),
     _sig(
         "sig= SIG= Signature= SIGNATURE= signature= Security-Token= SECURITY-TOKEN= security-token=",
-        r"(?i)[?&](?:sig|x-amz-signature|x-amz-security-token|x-goog-signature)=[^&\s]{16,}",
-        "a signed URL (its signature grants access)",
+        r"(?i)(?:^|[?&])(?:sig|x-amz-signature|x-amz-security-token|x-goog-signature)=[^&\s]{16,}",
+        "a signed URL or SAS token (its signature grants access)",
     ),
 ]
 _ANY_NEEDLE = re.compile("|".join(sorted({re.escape(n) for sig in _SIGNATURES for n in sig.needles}, key=len)[::-1]))
@@ -259,8 +224,14 @@ _IDENTIFIERS = re.compile(
     r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f])"
     r"|(?<![A-Za-z0-9])mrk-[0-9a-f]{32}(?![0-9a-f])"
     r"|(?<=/)(?:[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})(?![A-Za-z0-9+=_-])"
-    r"|(?i:(?<![A-Za-z0-9])(?:sha-?(?:1|224|256|384|512)|sha3-(?:224|256|384|512)|md5|blake2[bs]?|blake3)[:=]"
+    # A digest labelled with its algorithm, or a value labelled as a fingerprint, hash, digest or thumbprint
+    # (lineHash=..., "x5t#S256": "...", pin-sha256="...", Fingerprint: ...).
+    r"|(?i:(?<![A-Za-z0-9])(?:sha-?(?:1|224|256|384|512)|sha3-(?:224|256|384|512)|md5|blake2[bs]?|blake3)"
+    r"[\"']?[:=][ \t]*[\"']?[A-Za-z0-9+/_-]{16,}={0,2})"
+    r"|(?i:(?:fingerprint|thumbprint|hash|digest|checksum|etag|x5t(?:#s256)?)[\"']?[ \t]*[:=][ \t]*[\"']?"
     r"[A-Za-z0-9+/_-]{16,}={0,2})"
+    # A certificate file named after its hash (ca-<hex>.pem, <subject hash>.0).
+    r"|(?<![0-9A-Fa-f])[0-9A-Fa-f]{16,128}(?=\.(?:pem|crt|cer|der|p7b|p7c|csr|pub|crl|[0-9])\b)"
 )
 
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f])")
@@ -273,7 +244,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 # Decoded lengths of common symmetric keys and HMAC secrets: 128, 160, 192, 256, 384, 512 bits.
 _KEY_BYTES = frozenset({16, 20, 24, 32, 48, 64})
-_BLOB_BYTES = 96  # at or above this, a binary blob is treated as an encoded key (PKCS#8, DER)
+_MIN_KEY_BYTES = 16  # a 128-bit key: random binary this long or longer may be one, or hold one
+_BLOB_BYTES = 96  # at or above this, a binary blob is called a key blob (PKCS#8, DER) in the message
 _RANDOMNESS_WINDOW = 512  # characters of a long token looked at to tell a word from random
 
 # The 250 most frequent letter pairs in English text. Names are made of words, and words of these pairs;
@@ -329,7 +301,7 @@ def _looks_random(token: str) -> bool:
 def _decode_b64(token: str) -> bytes | None:
     core = token.rstrip("=")
     if len(core) % 4 == 1:
-        return None
+        core = core[:-1]  # a fragment cut at any length still decodes up to its last whole byte
     if "-" in core or "_" in core:
         if "+" in core or "/" in core:
             return None  # mixes the two alphabets: not base64
@@ -352,6 +324,15 @@ def _readable_text(raw: bytes) -> str | None:
     return text if text.isascii() or text.isprintable() or text.replace("\n", "").isprintable() else None
 
 
+def _judge_structure(raw: bytes) -> str | None:
+    """PUBLIC, a private-key reason, or None, for binary that is DER or an SSH blob (whole or a prefix)."""
+    if raw[:1] == b"\x30":
+        return publickeys.classify_der(raw)
+    if raw[:3] == b"\x00\x00\x00" or raw[:1] == b"o":
+        return publickeys.classify_ssh_blob(raw)
+    return None
+
+
 def _judge_b64(token: str, depth: int) -> str | None:
     raw = _decode_b64(token)
     if raw is None:
@@ -361,15 +342,20 @@ def _judge_b64(token: str, depth: int) -> str | None:
         # Encoded text is judged by what it says: a base64'd PEM or service-account file is still one.
         inner = _find(text, depth + 1) if depth < 1 else None
         return f"base64-encoded text holding {inner}" if inner else None
-    if len(raw) not in _KEY_BYTES and len(raw) < _BLOB_BYTES:
+    if len(raw) < _MIN_KEY_BYTES:
         return None
+    structure = _judge_structure(raw)
+    if structure == publickeys.PUBLIC:
+        return None
+    if structure:
+        return f"{structure}, base64-encoded"
     if not token.endswith("=") and not _looks_random(token):
         return None
     if len(raw) in _KEY_BYTES:
         return f"a base64-encoded {len(raw) * 8}-bit secret"
-    if raw[:1] == b"\x30":
-        return "a base64-encoded DER key (PKCS#8 / PKCS#1, MII...)"
-    return "a base64-encoded key blob"
+    if len(raw) >= _BLOB_BYTES:
+        return "a base64-encoded key blob"
+    return f"{len(raw)} random bytes in base64 (enough to hold a key)"
 
 
 _PIECE_SPLITTERS = (re.compile(r"/"), re.compile(r"[-_]"))
@@ -401,6 +387,8 @@ def _scan_tokens(text: str, depth: int) -> str | None:
         run = match.group()
         # Not a decimal number, nor "aaaa..." or "deadbeef" repeated.
         if not run.isdigit() and len(set(run[:_RANDOMNESS_WINDOW].lower())) >= 8:
+            if run[:2] == "30" and _judge_structure(bytes.fromhex(run[: len(run) // 2 * 2])) == publickeys.PUBLIC:
+                continue  # a public key or certificate in hex DER
             return f"a {len(run) * 4}-bit hexadecimal string (the length of a key or secret)"
     for match in _B64_TOKEN.finditer(text):
         reason = _judge_token(match.group(), depth)
@@ -430,6 +418,9 @@ _PLAIN_VALUE = re.compile(
 def _find(text: str, depth: int = 0) -> str | None:
     if len(text) < _MIN_LENGTH or _PLAIN_VALUE.fullmatch(text):
         return None
+    text, reason = publickeys.mask_public(text)
+    if reason:
+        return reason
     if _ANY_NEEDLE.search(text):
         for signature in _SIGNATURES:
             if not any(needle in text for needle in signature.needles):
@@ -449,98 +440,3 @@ def _find(text: str, depth: int = 0) -> str | None:
         if masked != text:
             reason = _scan_tokens(masked, depth)
     return reason
-
-
-def find_key_material(value: Any) -> str | None:
-    """Return why ``value`` looks like key material (a short phrase), or None when it looks harmless."""
-    if value is None:
-        return None
-    return _find(value if isinstance(value, str) else str(value))
-
-
-def message_for(field: str, reason: str) -> str:
-    return f"{field} looks like it contains {reason}. {ADVICE}"
-
-
-def check_text(value: Any, *, field: str) -> None:
-    """Raise ``ValidationError`` naming ``field`` and the reason when ``value`` looks like key material."""
-    reason = find_key_material(value)
-    if reason:
-        raise ValidationError(message_for(field, reason), code="key_material")
-
-
-@deconstructible
-class KeyMaterialValidator:
-    """Model/form field validator. Django puts the error under the field, so the message says "This value"."""
-
-    code = "key_material"
-
-    def __call__(self, value: Any) -> None:
-        reason = find_key_material(value)
-        if reason:
-            raise ValidationError(message_for("This value", reason), code=self.code)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, KeyMaterialValidator)
-
-    def __hash__(self) -> int:
-        return hash(self.code)
-
-
-def _label_title(name: Any) -> str:
-    """How a message refers to a label: by its name, unless the name itself may be a secret."""
-    if isinstance(name, str) and len(name) <= 128 and not find_key_material(name):
-        return f"Label '{name:.60}'"
-    return "A label"
-
-
-def validate_labels(value: Any, *, scan: bool = True) -> None:
-    """Labels (KMS tags) are a flat mapping of short strings; neither keys nor values may hold material,
-    and a label named like a secret (``db_password``) may not carry one.
-
-    ``scan=False`` checks the shape only, for values whose every string was scanned already (an import
-    file is scanned whole before it is read)."""
-    if not isinstance(value, Mapping):
-        raise ValidationError("Labels must be a mapping of tag names to values.", code="invalid")
-    errors = []
-    for name, tag_value in value.items():
-        if not isinstance(name, str) or not isinstance(tag_value, (str, int, float, bool)):
-            errors.append(f"{_label_title(name)}: values must be plain text.")
-            continue
-        if len(name) > 128 or len(str(tag_value)) > 256:
-            errors.append(f"{_label_title(name)}: tag names are at most 128 characters, values at most 256.")
-            continue
-        if not scan:
-            continue
-        reason = find_key_material(name)
-        if reason:
-            errors.append(message_for("A label name", reason))
-            continue
-        reason = find_key_material(tag_value) or _assignment_reason(name, str(tag_value))
-        if reason:
-            errors.append(message_for(f"Label '{name:.60}'", reason))
-    if errors:
-        raise ValidationError(errors, code="key_material")
-
-
-def scan_fields(values: Mapping[str, Any], fields: Iterable[str] | None = None) -> dict[str, str]:
-    """Check several fields at once (importers, serializers): ``{field: message}`` for each offender.
-
-    A field named like a secret (a ``password`` or ``client_secret`` column) is an offender whenever it
-    holds a value that is not a placeholder.
-    """
-    problems: dict[str, str] = {}
-    for field in fields if fields is not None else values.keys():
-        value = values.get(field)
-        if isinstance(value, Mapping):
-            try:
-                validate_labels(value)
-            except ValidationError as exc:
-                problems[field] = " ".join(exc.messages)
-            continue
-        reason = find_key_material(value)
-        if not reason and isinstance(value, (str, int)) and not isinstance(value, bool):
-            reason = _assignment_reason(str(field), str(value))
-        if reason:
-            problems[field] = message_for(f"'{field}'", reason)
-    return problems
