@@ -8,8 +8,9 @@ host. The key id without its version is the key's ``external_id``.
 
 Decisions:
 
-- The public JWK members ``n``, ``e``, ``x`` and ``y`` are skipped by the key-material scan and never stored: the
-  RSA size is computed from the length of ``n`` and nothing else is kept. A private member (``d``, ``dp``,
+- The public JWK members ``n``, ``e``, ``x`` and ``y`` of each result's ``key`` object are skipped by the
+  key-material scan and never stored: the RSA size is computed from the length of ``n`` and nothing else is
+  kept. Anywhere else (a tag named ``x``, a release policy member) those names are scanned like any other. A private member (``d``, ``dp``,
   ``dq``, ``p``, ``q``, ``qi``, ``k``, ``t``/``key_hsm``) with a value rejects the whole file.
 - ``enabled`` false is "suspended", true "active". ``expires``/``exp`` sets ``expires_on`` (cleared when the key
   has none) and ``notBefore``/``nbf`` sets ``activated_on``; neither changes the state, so the same file always
@@ -38,6 +39,7 @@ from inventory.importers.base import (
     StoreScope,
     array_items,
     describe_value,
+    scan_document,
     sniff_objects,
 )
 from inventory.models import KeyKind, KeyState, StoreKind
@@ -119,6 +121,36 @@ def _reject_private_members(document: Any) -> None:
                     "and not kept. Export with az keyvault key show, which prints public members only, and upload "
                     "again."
                 )
+
+
+def _scan_public_names_outside_the_key(document: Any) -> None:
+    """The generic scan skips the values of members named ``n``, ``e``, ``x`` and ``y`` wherever they are: scan
+    those that are not the public members of a result's ``key`` object (a tag named ``x`` holding a token)."""
+    items = document if isinstance(document, list) else [document]
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            continue
+        key = item.get("key")
+        stack: list[tuple[Any, str]] = [(item, "")]
+        while stack:
+            value, path = stack.pop()
+            if isinstance(value, list):
+                stack.extend((member, f"{path}[{index}]") for index, member in enumerate(value))
+                continue
+            if not isinstance(value, dict):
+                continue
+            for name, member in value.items():
+                member_path = f"{path}.{name}" if path else str(name)
+                if name in PUBLIC_MEMBERS and not (value is key and isinstance(member, str)):
+                    found = scan_document({name: member})  # wrapped: a list would be read as rows
+                    if found:
+                        where = f"{path}.{found[0]}" if path else found[0]
+                        raise ImportFileError(
+                            f"The file holds what looks like {found[1]} at row {number}, {where}. Key material is "
+                            "never stored here, so the whole file was rejected and not kept. Export metadata only "
+                            "and upload again."
+                        )
+                stack.append((member, member_path))
 
 
 def _items(document: Any) -> list[dict[str, Any]]:
@@ -312,6 +344,7 @@ class AzureKeyVaultImporter(JsonImporter):
     def refuse(self, document: Any) -> None:
         # Private JWK members are named (row and member), where the generic scan would report them less precisely.
         _reject_private_members(document)
+        _scan_public_names_outside_the_key(document)
 
     def read(self, document: Any) -> ParseResult:
         result = ParseResult()

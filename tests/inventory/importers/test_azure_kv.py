@@ -488,3 +488,34 @@ def test_choosing_azure_kv_for_another_export_names_the_format_it_looks_like():
         "key, as one JSON array; see README); it looks like Google Cloud KMS (gcp-kms). Choose that format and upload "
         "again."
     )
+
+
+def _jwt() -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    signature = base64.urlsafe_b64encode(bytes(range(7, 39))).rstrip(b"=").decode()
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'sub': 'svc-inference'})}.{signature}"
+
+
+@pytest.mark.parametrize("tag", ["x", "y", "n", "e"])
+def test_a_token_in_a_tag_named_like_a_public_jwk_member_refuses_the_file(tag):
+    # Issue 11: the scan skipped members named n, e, x and y everywhere, so a JWT in tags.x reached Key.labels.
+    token = _jwt()
+    message = refused([bundle(), bundle("k2", tags={"team": "ml", tag: token})])
+    assert message.startswith(f"The file holds what looks like a JSON Web Token at row 2, tags.{tag}. ")
+    assert token[:12] not in message
+
+
+def test_a_token_nested_under_a_public_member_name_outside_the_key_refuses_the_file():
+    token = _jwt()
+    message = refused([bundle(releasePolicy={"data": {"x": [token]}})])
+    assert "a JSON Web Token at row 1, releasePolicy.data.x[0]." in message
+
+
+def test_the_public_members_of_the_key_itself_are_still_skipped_and_ordinary_tags_named_x_are_kept():
+    result = parse_items(
+        [bundle(key={"x": modulus(256, urlsafe=True), "y": modulus(256, urlsafe=True)}, tags={"x": "1"})]
+    )
+    assert result.errors == []
+    assert result.rows[0].labels == {"x": "1"}
