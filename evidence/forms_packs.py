@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from cek.keymaterial import KeyMaterialValidator
 from evidence.packs.jobs import MAX_SAMPLE
 from inventory.forms import FieldsetsMixin
 from inventory.models import KeyStore, Party, Tenant
@@ -54,7 +55,10 @@ class PackRequestForm(FieldsetsMixin, forms.Form):
         required=False,
         max_length=64,
         label="Sample seed",
-        validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", "Use letters, digits, dots, dashes and underscores only.")],
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9._-]+$", "Use letters, digits, dots, dashes and underscores only."),
+            KeyMaterialValidator(),  # the seed is printed in the signed PDF and pack.json
+        ],
         help_text="Leave empty for a random seed; give one to re-draw a sample you were given. It is printed in the pack.",
     )
 

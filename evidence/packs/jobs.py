@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from cek.keymaterial import find_key_material, message_for
 from cek.roles import can_read_all, is_grc
 from evidence.models import EvidencePack, PackDownload, PackStatus
 from evidence.packs import builder
@@ -74,6 +75,9 @@ def pack_create(
         errors["window_to"] = f"The window ends ({window_to:%Y-%m-%d}) before it starts ({window_from:%Y-%m-%d})."
     if window_to and window_to > timezone.localdate():
         errors["window_to"] = f"The window cannot end in the future ({window_to:%Y-%m-%d} is after today)."
+    seed_material = find_key_material(sample_seed)
+    if seed_material:  # the seed is printed in the signed PDF and pack.json: never a token or key
+        errors["sample_seed"] = message_for("The sample seed", seed_material)
     if not 1 <= int(sample_size) <= MAX_SAMPLE:
         errors["sample_size"] = f"The sample size must be between 1 and {MAX_SAMPLE} keys."
     party = party or Party.objects.filter(is_us=True).first()
