@@ -381,6 +381,8 @@ def _judge_b64(token: str, depth: int, *, piece: bool = False) -> str | None:
         return "a base64-encoded key blob"
     if piece:
         return None
+    if len(token) == 40 and "-" not in token and "_" not in token:
+        return "an AWS secret access key"  # 40 characters of [A-Za-z0-9/+]: its shape, checked before the length
     return f"{len(raw)} random bytes in base64 (enough to hold a key)"
 
 

@@ -32,6 +32,7 @@ How the vendor's values become ours (the tables below hold the details):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,7 @@ from inventory.importers.base import (
     choices_text,
     describe_value,
     parse_timestamp,
+    scan_document,
 )
 
 STORE_KIND = "aws-kms"
@@ -132,6 +134,9 @@ def _detail(value: str) -> str:
     return value if len(value) <= _MAX_DETAIL else value[: _MAX_DETAIL - 3] + "..."
 
 
+_KEY_MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
+
+
 class _Item:
     """One element of the array while it is read: the row, its problems, and where it says the key lives."""
 
@@ -166,7 +171,7 @@ class AwsKmsImporter(JsonImporter):
     )
     # A 64-hex identifier of the key material (a digest-like id computed by KMS), not the material itself, which
     # never leaves KMS; the importer does not keep it.
-    public_members = frozenset({"CurrentKeyMaterialId"})
+    public_members = frozenset({"CurrentKeyMaterialId"})  # refuse() scans any other value under that name
 
     def sniff(self, data: bytes, document: Any) -> bool:
         if isinstance(document, dict):
@@ -174,6 +179,34 @@ class AwsKmsImporter(JsonImporter):
         if isinstance(document, list):
             return any(isinstance(item, dict) and isinstance(item.get("KeyMetadata"), dict) for item in document[:20])
         return False
+
+    def refuse(self, document: Any) -> None:
+        # The generic scan skips every member named CurrentKeyMaterialId: only the 64-hex id KMS writes there is
+        # skipped by right, anything else under that name is scanned here.
+        items = document if isinstance(document, list) else [document]
+        for number, item in enumerate(items, start=1):
+            stack: list[tuple[Any, str]] = [(item, "")]
+            while stack:
+                value, path = stack.pop()
+                if isinstance(value, list):
+                    stack.extend((member, f"{path}[{index}]") for index, member in enumerate(value))
+                    continue
+                if not isinstance(value, dict):
+                    continue
+                for name, member in value.items():
+                    member_path = f"{path}.{name}" if path else str(name)
+                    if name == "CurrentKeyMaterialId" and not (
+                        isinstance(member, str) and _KEY_MATERIAL_ID.fullmatch(member)
+                    ):
+                        found = scan_document({name: member})  # wrapped: a list would be read as rows
+                        if found:
+                            where = f"{path}.{found[0]}" if path else found[0]
+                            raise ImportFileError(
+                                f"The file holds what looks like {found[1]} at row {number}, {where}. Key material "
+                                "is never stored here, so the whole file was rejected and not kept. Export metadata "
+                                "only and upload again."
+                            )
+                    stack.append((member, member_path))
 
     def read(self, document: Any) -> ParseResult:
         if isinstance(document, dict) and "KeyMetadata" in document:

@@ -929,3 +929,30 @@ def test_reading_does_not_change_the_document():
     before = copy.deepcopy(document)
     importer.read(document)
     assert document == before
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYq"[:40]
+
+
+@pytest.mark.parametrize(
+    ("where", "entry"),
+    [
+        ("KeyMetadata.CurrentKeyMaterialId", {"KeyMetadata": {"CurrentKeyMaterialId": AWS_SECRET}}),
+        ("Tags[0].CurrentKeyMaterialId", {"Tags": [{"TagKey": "note", "CurrentKeyMaterialId": AWS_SECRET}]}),
+    ],
+)
+def test_a_secret_under_the_key_material_id_name_refuses_the_file(where, entry):
+    # Issue 11: the scan skipped every member named CurrentKeyMaterialId, so any value under that name passed.
+    document = item()
+    for name, value in entry.items():
+        document[name] = {**document.get(name, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(ImportFileError) as caught:
+        parse_items([document])
+    assert f"an AWS secret access key at row 1, {where}." in str(caught.value)
+    assert AWS_SECRET not in str(caught.value)
+
+
+def test_the_64_hex_key_material_id_kms_writes_is_still_accepted():
+    document = item()
+    document["KeyMetadata"]["CurrentKeyMaterialId"] = "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a1c3e5b7d9f0a2c4e6b8d0f"
+    assert parse_items([document]).errors == []
