@@ -430,11 +430,12 @@ def _evidence_world(grc_user, owner) -> dict[str, Any]:
         actor=grc_user, name="Q1 attestation", due_on=timezone.localdate() + dt.timedelta(days=7)
     )
     evidence_services.campaign_launch(campaign=campaign, actor=grc_user)
-    finding = f.FindingFactory(rule="ag-3-single-purpose", subject_type="inventory.key", subject_id=key.pk)
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=30))
     store = f.KeyStoreFactory(last_full_import_at=timezone.now())
     f.KeyFactory(store=store, owner=None, name="ownerless-key")
     run = evidence_services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
+    # After the run, which resolves the findings its rules no longer see.
+    finding = f.FindingFactory(rule="ag-3-single-purpose", subject_type="inventory.key", subject_id=key.pk)
     return {
         "attestation": Attestation.objects.get(key=key),
         "finding": finding,
@@ -535,7 +536,8 @@ def test_comments_uploads_and_the_pack_request(grc_user, owner, media, monkeypat
                 report.check(refused_for_material(text), entry, name, "no key-material message")
                 report.check(not stored_in(value), entry, name, f"stored in {stored_in(value)}")
                 report.check(not on_disk(value, media), entry, name, f"kept on disk: {on_disk(value, media)}")
-                report.check(not echoed(value, text), entry, name, "the answer repeats the value")
+                # helper 5's fix: a refused value is not put back into the re-rendered field.
+                report.check(not echoed(value, text), entry, name, "re-rendered in the page")
             else:
                 report.check(not refused_for_material(text), entry, name, "refused as key material")
     report.done()
