@@ -8,7 +8,11 @@ attestation discrepancies, policy reviews), policy and manual-evidence uploads, 
 
 For a secret: the request is refused, the answer does not carry the secret, nothing holding it is stored (the
 tables of the app are searched for it) and no uploaded file keeps it on disk. For a look-alike: no key-material
-refusal. Within one test each value is sent inside a savepoint that is rolled back, so the values don't meet.
+refusal.
+
+Two of these assertions need fixes made beside this test in issue 11: "re-rendered in the page" (a form puts a
+refused value back into its field) and "kept on disk" (a refused import file is saved under MEDIA_ROOT). Each
+failure names the corpus entry, the path and field, and which of the assertions failed. Within one test each value is sent inside a savepoint that is rolled back, so the values don't meet.
 The fields of a path share the sample round-robin: every family reaches every path, and every field gets some.
 """
 
@@ -313,6 +317,9 @@ IMPORT_FILES = {
 # Values that are public by definition and skipped by the scan (never stored): the public JWK members of an
 # Azure key bundle.
 _SKIPPED = {"azure-kv": re.compile(r"\.key\.(n|e|x|y)$")}
+# Where any string is refused by the importer's own rule, by design: a string in a transit key's data.keys (a map
+# of version -> creation time) is what `transit/export` prints. Look-alikes are not sent there.
+_EXPORT_SHAPED = {"vault-transit": re.compile(r"\.data\.keys\.")}
 
 
 def _leaves(document: Any, path: tuple = ()) -> Iterator[tuple[tuple, str]]:
@@ -357,8 +364,11 @@ def test_importers_every_string_and_tag(grc_client, media, fmt):
     clean = _upload(grc_client, json.dumps(document).encode(), fmt=fmt, name=IMPORT_FILES[fmt].name)
     assert not refused_for_material(clean.content.decode()), clean.content.decode()[:500]
     report = Report()
+    export_shaped = _EXPORT_SHAPED.get(fmt)
     for is_secret, entry, path in round_robin(leaves):
         value = entry["value"]
+        if not is_secret and export_shaped and export_shaped.search(_path_text(path)):
+            continue
         data = json.dumps(_put(document, path, value)).encode()
         with rolled_back():
             response = _upload(grc_client, data, fmt=fmt, name=IMPORT_FILES[fmt].name)
