@@ -600,3 +600,56 @@ def test_a_pkcs11_uri_naming_the_hsm_token_is_an_identifier_not_a_secret():
     assert find_key_material("pkcs11:token=nw-sign-01;object=model-artifact-signing;type=private") is None
     assert find_key_material("token=nw-sign-01-abcdef") is not None
     assert find_key_material("pkcs11:token=nw-sign-01;pin-value=492817365") is not None
+
+
+# --- public_key_fingerprint ------------------------------------------------------------------------------
+
+
+def test_the_fingerprint_is_the_sha256_of_the_spki_whatever_the_form_of_the_public_key():
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from cek.keymaterial import public_key_fingerprint
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key()
+    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = ("ec-secp256r1", hashlib.sha256(spki).hexdigest())
+    numbers = public.public_numbers()
+    jwk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url(numbers.x.to_bytes(32, "big")),
+        "y": b64url(numbers.y.to_bytes(32, "big")),
+    }
+    forms = [
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        b64(spki),
+        spki.hex(),
+        public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode(),
+        jwk,
+        json.dumps(jwk),
+    ]
+    assert [public_key_fingerprint(form) for form in forms] == [expected] * len(forms)
+    certificate = dict(public_keys())["pem-certificate"]
+    kind, digest = public_key_fingerprint(certificate)
+    assert kind == "ec-secp256r1" and len(digest) == 64
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(lambda: pem("PRIVATE KEY", pkcs8_der()), id="pem-private-key"),
+        pytest.param(lambda: b64(pkcs8_der()), id="base64-pkcs8"),
+        pytest.param(lambda: b64(os.urandom(32)), id="random-base64"),
+        pytest.param(lambda: "not a key at all", id="text"),
+        pytest.param(lambda: {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}, id="private-jwk"),
+        pytest.param(lambda: None, id="none"),
+    ],
+)
+def test_the_fingerprint_is_none_for_anything_that_is_not_a_readable_public_key(value):
+    from cek.keymaterial import public_key_fingerprint
+
+    assert public_key_fingerprint(value()) is None
