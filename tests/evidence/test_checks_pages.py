@@ -141,7 +141,7 @@ def test_manual_evidence_from_the_result_page(grc_client, auditor_client, owner,
     assert response.status_code == 200 and not ManualEvidence.objects.exists()
     assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in response.content.decode()
     document = SimpleUploadedFile("checkov.txt", b"0 failed")
-    response = auditor_client.post(url, {"note": "Checkov run reviewed.", "assessment": "pass", "document": document})
+    response = grc_client.post(url, {"note": "Checkov run reviewed.", "assessment": "pass", "document": document})
     assert response.status_code == 302
     evidence = ManualEvidence.objects.get()
     assert evidence.guideline_id == "AG-8" and len(evidence.sha256) == 64
@@ -215,6 +215,34 @@ def test_run_detail_constant_queries(grc_client, grc_user, django_assert_max_num
         response = grc_client.get(reverse("evidence:checkrun-detail", args=[large.pk]))
     assert response.status_code == 200
     assert "CCM-3" in response.content.decode()
+
+
+# name -> (status of the manual-evidence POST, the form shown on the result page)
+MANUAL_EVIDENCE_MATRIX = {
+    "anonymous": (302, False),
+    "grc": (302, True),
+    "owner": (403, False),
+    "other_owner": (403, False),
+    "auditor": (403, False),  # auditors read the evidence and assess the app; they change nothing
+    "expired_auditor": (302, False),
+    "outsider": (403, False),
+}
+
+
+def test_only_grc_records_manual_evidence(role, run):
+    name, _user, client = role
+    result = result_of(run, "AG-8")
+    expected_status, form_shown = MANUAL_EVIDENCE_MATRIX[name]
+    page = client.get(reverse("evidence:checkresult-detail", args=[result.pk]))
+    assert ("Record evidence" in page.content.decode()) is form_shown
+    response = client.post(
+        reverse("evidence:checkresult-evidence", args=[result.pk]), {"note": "Reviewed.", "assessment": "pass"}
+    )
+    assert response.status_code == expected_status
+    if name in ("anonymous", "expired_auditor"):
+        assert "/accounts/login/" in response["Location"]
+    recorded = list(ManualEvidence.objects.values_list("created_by__username", "assessment"))
+    assert recorded == ([(_user.username, "pass")] if name == "grc" else [])
 
 
 def test_api_post_and_read(grc_client, auditor_client, run):
