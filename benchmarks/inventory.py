@@ -7,7 +7,8 @@ them), then times ``/inventory/keys/`` and ``/api/v1/keys/`` for several filters
 (in-process, so the figures are server-side time without a network), beside the raw SQL of the same page
 (the page's SELECT ... LIMIT/OFFSET plus its COUNT(*), run through ``connection.cursor()``). It prints the
 median and p95 per endpoint, the number of queries per request and the ratio to the raw SQL, and flags
-rows with more than 12 queries, a ratio above 2x, or raw SQL slower than 250 ms by itself.
+rows with more than 12 queries, a ratio above 2x, or raw SQL slower than 250 ms by itself; exit status 1 when a
+row is flagged.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (use a throwaway database: the demo data and demo
 accounts are written into it), else a throwaway SQLite under a temporary ``CEK_DATA_DIR`` (or ``--data-dir``
@@ -249,7 +250,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         f"or raw SQL slower than {SLOW_SQL_MS} ms."
     )
     print(f"{flagged} of {len(cases)} rows flagged.")
-    return 0
+    return 1 if flagged else 0
 
 
 if __name__ == "__main__":
