@@ -1,14 +1,20 @@
 """Check run benchmark: every auditing guideline (AG-1..10, CCM-1..3) over a large inventory.
 
     .venv/bin/python benchmarks/checks.py [--keys 100000] [--bindings 200000] [--grants 50000] [--data-dir DIR]
+        [--max-seconds 10] [--max-mb 512]
 
 Seeds the demo inventory of ``inventory.demo`` with N generated keys (reused when already there, like
 ``benchmarks/inventory.py``), adds generated bindings and access grants to those keys (reused too) with a few
 per cent of them breaking a rule, then runs every check twice through ``evidence.services.check_run_start``
-(inline): the first run opens the findings, the second is the steady state (findings seen again). It prints
-the total time of each run, the time of each check (evaluation plus its findings) in the second run, the
-findings opened / resolved, the peak RSS of the process, and the server time of ``GET /`` (the dashboard)
-through Django's test client.
+(inline): the first run opens the findings, the second is the steady state (findings seen again). Each run
+happens in a fresh child process, so its memory is the check run's alone (seeding happens in this process
+and never counts): the child reports its resident memory after Django's set-up (the baseline) and this
+process reads the child's peak from ``wait4``. It prints the time of each run, the time of each check
+(evaluation plus its findings) in both runs, the findings opened / resolved, the child's baseline and peak
+RSS, and the server time of ``GET /`` (the dashboard) through Django's test client.
+
+Exit status 1 when a run fails or misses a target: each run at most ``--max-seconds`` (10 s) and its process
+at most ``--max-mb`` (512 MB) peak RSS. The targets are for the default sizes; smaller sizes must meet them too.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (use a THROWAWAY database: demo data and demo accounts are
 written into it), else a throwaway SQLite. Same safety rules as ``benchmarks/inventory.py``.
@@ -17,11 +23,15 @@ written into it), else a throwaway SQLite. Same safety rules as ``benchmarks/inv
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +53,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=5, help="timed requests of GET / (default 5)")
     parser.add_argument("--data-dir", help="SQLite only: keep the database in this folder (reused next time)")
     parser.add_argument("--force", action="store_true", help="seed even though CEK_DEBUG is off")
+    parser.add_argument("--max-seconds", type=float, default=10.0, help="target per check run (default 10 s)")
+    parser.add_argument("--max-mb", type=float, default=512.0, help="target peak RSS of a run (default 512 MB)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # internal: one run, JSON out
     return parser.parse_args(argv)
+
+
+def child_run() -> int:
+    """One check run in this (fresh) process; prints its id, wall time and the RSS before it as JSON."""
+    from evidence.models import RunTrigger
+    from evidence.services import check_run_start
+
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    run = check_run_start(trigger=RunTrigger.COMMAND, background=False)
+    print(json.dumps({"run": run.pk, "wall": time.monotonic() - started, "baseline_mb": baseline}))
+    return 0
+
+
+def timed_child_run() -> tuple[dict, float]:
+    """(the child's JSON, its peak RSS in MB)."""
+    command = [sys.executable, __file__, "--child"]
+    if os.environ.get("CEK_DATA_DIR") and not os.environ.get("DATABASE_URL"):
+        command += ["--data-dir", os.environ["CEK_DATA_DIR"]]  # the same SQLite file
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        out.seek(0)
+        lines = out.read().decode(errors="replace").strip().splitlines()
+    if os.waitstatus_to_exitcode(status) != 0 or not lines:
+        raise SystemExit("The check run failed:\n" + "\n".join(lines[-20:]))
+    return json.loads(lines[-1]), usage.ru_maxrss / 1024
 
 
 def seed_usage(*, bindings: int, grants: int, seed: int) -> None:
@@ -119,9 +159,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.test import Client
 
     from cek.management.commands.demo_users import demo_allowed_or_refuse
-    from evidence.models import RunTrigger
+    from evidence.models import RunStatus
     from evidence.selectors_checks import run_results
-    from evidence.services import check_run_start
     from inventory.demo import bulk_keys, demo_seed
     from inventory.models import AccessGrant, Binding, Key
 
@@ -143,16 +182,20 @@ def run_benchmark(args: argparse.Namespace) -> int:
         f"{AccessGrant.objects.count():,} grants"
     )
 
-    runs = []
+    from evidence.models import CheckRun
+
+    connection.close()  # the children open their own
+    runs, figures = [], []
     for label in ("first run (opens findings)", "second run (steady state)"):
-        started = time.monotonic()
-        run = check_run_start(trigger=RunTrigger.COMMAND, background=False)
-        wall = time.monotonic() - started
+        child, peak = timed_child_run()
+        run = CheckRun.objects.get(pk=child["run"])
         runs.append(run)
+        figures.append((label, run, child, peak))
         print(
-            f"{label}: #{run.pk} {run.status} in {wall:.2f} s (recorded {run.duration_ms} ms); "
+            f"{label}: #{run.pk} {run.status} in {child['wall']:.2f} s (recorded {run.duration_ms} ms); "
             f"{run.keys_evaluated:,} active keys; findings opened {run.findings_opened:,}, "
-            f"resolved {run.findings_resolved:,}; {run.last_error}"
+            f"resolved {run.findings_resolved:,}; RSS {child['baseline_mb']:.0f} MB after set-up, "
+            f"peak {peak:.0f} MB; {run.last_error}"
         )
     print(f"\n{'Guideline':<10} {'Status':<15} {'ms (1st)':>9} {'ms (2nd)':>9}  Metric")
     first = {r.guideline_id: r for r in run_results(runs[0])}
@@ -161,8 +204,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
             f"{result.guideline_id:<10} {result.get_status_display():<15} {first[result.guideline_id].duration_ms:>9} "
             f"{result.duration_ms:>9}  {result.metric}"
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS: {peak:,.0f} MB")
+    verdicts = []
+    for label, run, child, peak in figures:
+        name = label.split(" (")[0]
+        verdicts += [
+            (f"{name} succeeded", run.status == RunStatus.SUCCEEDED),
+            (f"{name} <= {args.max_seconds:g} s ({child['wall']:.2f} s)", child["wall"] <= args.max_seconds),
+            (f"{name} peak RSS <= {args.max_mb:g} MB ({peak:.0f} MB)", peak <= args.max_mb),
+        ]
+    print(
+        f"\nseeding process peak RSS (not a target): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
+    )
 
     from django.contrib.auth import get_user_model
 
@@ -177,12 +229,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
         status = client.get("/").status_code
         timings.append((time.monotonic() - started) * 1000)
     print(f"GET / (dashboard): HTTP {status}, median {statistics.median(timings):.0f} ms over {args.requests} requests")
-    return 0
+    verdicts.append(("GET / answers 200", status == 200))
+    print()
+    for label, ok in verdicts:
+        print(f"{'met' if ok else 'NOT MET':>8}  {label}")
+    return 0 if all(ok for _, ok in verdicts) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     temp_dir = setup_django(args)
+    if args.child:
+        return child_run()
     try:
         return run_benchmark(args)
     finally:

@@ -8,7 +8,7 @@ some naming unknown owners), writes them as one JSON array, and imports the file
 ``manage.py import_keys --format aws-kms FILE --user bench-grc --full`` in a child process each time: the
 first import creates every key, the second finds every key unchanged. For each it prints the wall-clock
 time and the child's peak resident memory (from ``wait4``), against the targets: at most 60 s and 500 MB for
-the first import, and a second import much faster than the first.
+the first import, and a second import much faster than the first. Exit status 1 when a target is missed.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (use a THROWAWAY database: it is migrated and keys are
 written into it, and its keys are deleted first), else a throwaway SQLite under a temporary ``CEK_DATA_DIR``
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, ok in verdicts:
         print(f"{'met' if ok else 'NOT MET':>8}  {label}")
     print(f"\nsecond / first: {second[0] / first[0]:.2f}")
-    return 0
+    return 0 if all(ok for _, ok in verdicts) else 1
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ PDF, manifest, signature, zip, storage) and reports:
 
 - total: wall-clock time of ``build_pack``;
 - PDF: time of ``render_pack_pdf`` (HTML from the templates + WeasyPrint) in the build, and the pages;
-- PDF2 and WeasyPrint alone: after the build, ``render_pack_pdf`` again and WeasyPrint only on the same HTML
-  (``RenderedPdf.html``), each the better of two runs, and their ratio (how much building the HTML adds, in
-  the steady state of a worker: the build's own render also pays one-off costs such as font loading);
+- WeasyPrint alone: after the build, WeasyPrint only on the same HTML (``RenderedPdf.html``), the better of two
+  runs; the target ratio is the build's own PDF time over it (what the pack build adds to WeasyPrint's work);
+- PDF2: ``render_pack_pdf`` again after the build, the better of two runs (shown for reference: the steady
+  state of a worker, where only the templates differ from WeasyPrint alone);
 - collect: time of ``evidence.packs.content.collect`` inside the build; data: time of the data files
   (``evidence.packs.data.write_data_files``: CSV, XLSX, pack.json);
 - HTML: building the PDF's HTML alone (templates), measured again after the build;
@@ -22,8 +23,9 @@ PDF, manifest, signature, zip, storage) and reports:
 The child renders a one-line HTML first, so that loading fonts (a once-per-process cost of a worker) counts in
 neither figure.
 
-It prints a table and flags a row over the targets at 100k keys: 120 s total, 1 GB peak RSS, PDF time at most
-1.3x WeasyPrint alone. A check run is attempted first (``manage.py run_checks``) so the pack has guideline
+It prints a table and flags a row over the targets at 100k keys (smaller sizes must meet them too): 120 s total,
+1 GB peak RSS, the build's PDF time at most 1.3x WeasyPrint alone. Exit status 1 when a row is flagged or a
+build fails. A check run is attempted first (``manage.py run_checks``) so the pack has guideline
 results; when it fails the pack says no run exists and the benchmark says so.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (a THROWAWAY database: demo data, demo accounts and packs are
@@ -240,7 +242,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print()
     header = (
         f"{'keys':>8} {'total s':>8} {'collect s':>9} {'data s':>7} {'PDF s':>7} {'HTML s':>7} {'pages':>6} "
-        f"{'PDF2 s':>7} {'Weasy s':>8} {'PDF2/Weasy':>10} {'peak RSS MB':>11} {'zip MB':>7}"
+        f"{'PDF2 s':>7} {'Weasy s':>8} {'PDF/Weasy':>10} {'peak RSS MB':>11} {'zip MB':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -250,7 +252,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
             print(f"{row['population']:>8,} failed: {row['error'][:100]}")
             flagged += 1
             continue
-        ratio = row["pdf"] / row["weasy"] if row["weasy"] else 0
+        # The build's own PDF step (templates + WeasyPrint, fonts already loaded) against WeasyPrint alone.
+        ratio = row["pdf_build"] / row["weasy"] if row["weasy"] else float("inf")
         flags = []
         if row["total"] > TARGET_SECONDS:
             flags.append(f"total > {TARGET_SECONDS} s")
@@ -269,9 +272,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         )
     print(
         f"\nTargets at 100k keys: total <= {TARGET_SECONDS} s, peak RSS <= {TARGET_MB} MB, "
-        f"PDF <= {TARGET_RATIO}x WeasyPrint alone. {flagged} row(s) over a target."
+        f"the build's PDF <= {TARGET_RATIO}x WeasyPrint alone. {flagged} row(s) over a target."
     )
-    return 0
+    return 1 if flagged else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,9 @@ description · F customer responsibilities · G-H empty · I-L AICM control ID, 
 Column E is composed from the description and the structured parts (disclosed gaps with their remediation and
 date, the corrective-action plan, the NA justification), as CSA asks those to appear in E.
 
+Every cell follows the one escaping rule of ``cek.spreadsheet``: CSV text that a spreadsheet would run as a
+formula is prefixed with "'", workbook text is typed as text.
+
 A draft is marked as such (workbook properties and the print header in the xlsx, a status column in the CSV,
 ``status`` in the JSON); only a published answer carries its SHA-256.
 """
@@ -21,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from cek.control import load_control
+from cek.spreadsheet import spreadsheet_safe, xlsx_set
 from evidence.models import AnswerStatus, AnswerValue, CaiqAnswer
 
 SHEET = "AI-CAIQv1.1.0"
@@ -102,7 +106,8 @@ def to_xlsx(answer: CaiqAnswer) -> bytes:
         cell.fill = fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for column, value in enumerate(answer_row(answer), start=1):
-        cell = sheet.cell(row=3, column=column, value=value or None)
+        cell = sheet.cell(row=3, column=column)
+        xlsx_set(cell, value or None)  # typed text: column E starting with "=" stays text, never a formula
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         sheet.column_dimensions[sheet.cell(row=2, column=index).column_letter].width = width
@@ -124,14 +129,15 @@ def to_xlsx(answer: CaiqAnswer) -> bytes:
 def to_csv(answer: CaiqAnswer) -> str:
     """A header and one row (A-L, then the answer's status, publication date and digest)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF rows (RFC 4180): with "\n" alone a bare "\r" in a cell is written unquoted and splits the row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(
         [header or f"Column {letter}" for header, letter in zip(HEADERS, "ABCDEFGHIJKL", strict=True)]
         + ["Answer status", "Published at", "SHA-256"]
     )
     writer.writerow(
         [
-            *answer_row(answer),
+            *(spreadsheet_safe(value) for value in answer_row(answer)),
             "published" if answer.status == AnswerStatus.PUBLISHED else DRAFT_MARK,
             answer.published_at.isoformat(timespec="seconds") if answer.published_at else "",
             answer.sha256,

@@ -143,10 +143,15 @@ def _policy_facts(today: dt.date) -> dict:
 
 def _inventory_facts() -> dict:
     by_state = dict(Key.objects.values_list("state").annotate(n=Count("pk")).order_by())
+    exposed = Q(exposed_to__isnull=False) & ~Q(state=KeyState.DESTROYED)
+    unscoped = Q(exposure_scope__regex=r"^\s*$") | Q(exposure_contract__regex=r"^\s*$")
     figures = Key.objects.aggregate(
         active_without_owner=Count("pk", filter=Q(state=KeyState.ACTIVE, owner__isnull=True)),
+        active_without_purpose=Count("pk", filter=Q(state=KeyState.ACTIVE, purpose__isnull=True)),
         purposes_in_use=Count("purpose", filter=~Q(state=KeyState.DESTROYED), distinct=True),
-        exposed=Count("pk", filter=Q(exposed_to__isnull=False) & ~Q(state=KeyState.DESTROYED), distinct=True),
+        exposed=Count("pk", filter=exposed, distinct=True),
+        # AG-10's test: a key shared with another party needs both a written scope and a contract reference.
+        exposed_unscoped=Count("pk", filter=exposed & unscoped, distinct=True),
     )
     total = sum(by_state.values())
     return {
@@ -157,7 +162,9 @@ def _inventory_facts() -> dict:
         "stores": KeyStore.objects.count(),
         "purposes_in_use": figures["purposes_in_use"],
         "active_without_owner": figures["active_without_owner"],
+        "active_without_purpose": figures["active_without_purpose"],
         "exposed_keys": figures["exposed"],
+        "exposed_without_scope": figures["exposed_unscoped"],
     }
 
 
@@ -303,13 +310,25 @@ def _policy_sentence(policy: dict) -> str:
 
 
 def _inventory_sentence(inventory: dict) -> str:
-    text = (
-        f"Inventory: {inventory['active_keys']} active "
-        f"{'key or secret' if inventory['active_keys'] == 1 else 'keys and secrets'} "
-        f"({inventory['keys']} recorded, {inventory['destroyed']} destroyed) in "
-        f"{_plural(inventory['stores'], 'key store')}, each recorded with exactly one purpose "
-        f"({_plural(inventory['purposes_in_use'], 'purpose')} in use)"
-    )
+    """Every claim here is one of the figures: "each recorded with exactly one purpose" only when no active key
+    lacks one (the model allows at most one purpose per key, so "has one" is "exactly one")."""
+    active = inventory["active_keys"]
+    stores = _plural(inventory["stores"], "key store")
+    recorded = f"({inventory['keys']} recorded, {inventory['destroyed']} destroyed)"
+    if not active:
+        return f"Inventory: no active key or secret {recorded} in {stores}."
+    without_purpose = inventory["active_without_purpose"]
+    in_use = _plural(inventory["purposes_in_use"], "purpose")
+    text = f"Inventory: {active} active {'key or secret' if active == 1 else 'keys and secrets'} {recorded} in {stores}"
+    if not without_purpose:
+        text += f", each recorded with exactly one purpose ({in_use} in use)"
+    elif without_purpose == active:
+        text += ", without a recorded purpose" if active == 1 else ", none of them with a recorded purpose"
+    else:
+        text += (
+            f"; {_plural(without_purpose, 'active key has', 'active keys have')} no recorded purpose, the other "
+            f"{active - without_purpose} each exactly one ({in_use} in use)"
+        )
     if inventory["active_without_owner"]:
         text += f"; {_plural(inventory['active_without_owner'], 'active key')} without an owner"
     return text + "."
@@ -342,7 +361,7 @@ def _campaign_sentence(campaign: dict | None) -> str:
         return "Attestation: no key-owner attestation campaign has been closed yet."
     text = (
         f"Attestation: campaign “{campaign['name']}” closed {campaign['closed_on']}: {campaign['confirmed']} of "
-        f"{campaign['keys']} keys confirmed by their owners, {_plural(campaign['discrepancies'], 'discrepancy', 'discrepancies')}"
+        f"{_plural(campaign['keys'], 'key')} confirmed by their owners, {_plural(campaign['discrepancies'], 'discrepancy', 'discrepancies')}"
         f" reported, {campaign['unanswered']} unanswered"
     )
     if campaign["results_sha256"]:
@@ -412,10 +431,16 @@ def customer_text(facts: dict) -> str:
                 f"At the {layer['name']} layer CEK-11 is {layer['catalog_ownership']}: the {others} carries its share "
                 "for the components it operates."
             )
-    if facts["inventory"]["exposed_keys"]:
+    exposed, unscoped = facts["inventory"]["exposed_keys"], facts["inventory"]["exposed_without_scope"]
+    if exposed and not unscoped:
         lines.append(
-            f"{_plural(facts['inventory']['exposed_keys'], 'key is', 'keys are')} shared with other parties under a "
-            "recorded scope and contract reference; receiving parties use them only within that scope."
+            f"{_plural(exposed, 'key is', 'keys are')} shared with other parties under a recorded scope and contract "
+            "reference; receiving parties use them only within that scope."
+        )
+    elif exposed:
+        lines.append(
+            f"{_plural(exposed, 'key is', 'keys are')} shared with other parties; {unscoped} of them "
+            f"{'has' if unscoped == 1 else 'have'} no recorded exposure scope or contract reference yet."
         )
     return "\n".join(lines)
 

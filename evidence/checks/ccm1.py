@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from evidence import review_schedule
-from evidence.checks.base import Check, CheckContext, Outcome, Subject, findings_link, link
-from evidence.models import CheckStatus, Policy, PolicyArea, Severity
+from evidence.checks.base import STATUS_RULE, Check, CheckContext, Outcome, Subject, findings_link, link, status_for
+from evidence.models import Policy, PolicyArea, Severity
 from evidence.selectors import policy_review_inputs
 
 
@@ -24,14 +24,16 @@ class KeyManagementPolicy(Check):
         ]
         evidence = [link("Policies and procedures", "evidence:policy-list")]
         if not policies:
+            # The guideline requires a policy to exist: the missing one is its one failing subject (0 of 1),
+            # so the status rule gives "fail", not "not applicable".
             return Outcome(
-                status=CheckStatus.FAIL,
+                status=status_for(0, 1),
                 metric="No approved key-management policy",
                 numerator=0,
-                denominator=0,
+                denominator=1,
                 explanation=(
                     "No policy or procedure covering key management (area “Key management”) has an approved "
-                    "version in force. Approve one to meet this guideline."
+                    f"version in force. Approve one to meet this guideline. {STATUS_RULE}"
                 ),
                 evidence=evidence,
             )
@@ -52,10 +54,8 @@ class KeyManagementPolicy(Check):
                     Subject("evidence.policy", policy.pk, policy.title, f"Review overdue since {due:%Y-%m-%d}.")
                 )
         passing = len(policies) - len(failing)
-        if not failing:
-            status = CheckStatus.PASS
-        else:
-            status = CheckStatus.PARTIAL if passing else CheckStatus.FAIL
+        status = status_for(passing, len(policies))
+        if failing:
             evidence.append(findings_link(self.rule))
         return Outcome(
             status=status,
@@ -64,8 +64,7 @@ class KeyManagementPolicy(Check):
             denominator=len(policies),
             explanation=(
                 "Policies and procedures covering key management with an approved version in force; each must "
-                "be reviewed at least every 12 months and after significant changes (IG-6). Pass when all are "
-                "current; partial when at least one is current and another overdue; fail when none is."
+                f"be reviewed at least every 12 months and after significant changes (IG-6). {STATUS_RULE}"
             ),
             failing=failing,
             evidence=evidence,

@@ -59,7 +59,10 @@ class ManagedPerPolicy(Check):
             if rotate_by is not None and rotate_by < ctx.today:
                 reasons.append(f"Rotation overdue (every {key.rotation_period_days} days, last {start:%Y-%m-%d}).")
             status = attested.get(key.id)
-            if status is not None and status != AttestationStatus.CONFIRMED:
+            if campaign is not None and status is None:
+                # Outside the campaign (out of its scope, or created since): nobody attested it.
+                reasons.append(f"Not attested: not part of the last closed campaign “{campaign.name}”.")
+            elif status is not None and status != AttestationStatus.CONFIRMED:
                 label = "not confirmed" if status == AttestationStatus.PENDING else "reported a discrepancy"
                 reasons.append(f"Its owner {label} in the campaign “{campaign.name}”.")
             if reasons:
@@ -67,7 +70,8 @@ class ManagedPerPolicy(Check):
         explanation = (
             "Every key in state active must be within its cryptoperiod (its own override, else its purpose's "
             "maximum, from its last rotation, activation or creation), rotated within its rotation period, and "
-            "confirmed by its owner in the last closed attestation campaign. "
+            "confirmed by its owner in the last closed attestation campaign (a key outside that campaign is not "
+            "attested). "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but the platform rotates them."
         )
         evidence = [active_keys_link("Keys past their cryptoperiod", overdue="true")]

@@ -17,8 +17,8 @@ class ManualCheck(Check):
         if evidence is None:
             metric = "No manual evidence recorded"
             explanation = (
-                f"{self.missing_data} This guideline is assessed manually: GRC or an auditor records what they "
-                "verified (a note, optionally a document) and their assessment on this result's page."
+                f"{self.missing_data} This guideline is assessed manually: GRC records what it verified (a note, "
+                "optionally a document) and its assessment on this result's page; auditors read it there."
             )
             refs = []
         else:

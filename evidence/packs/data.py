@@ -27,6 +27,7 @@ from django.db.models import Model, Q, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from cek.spreadsheet import spreadsheet_safe, xlsx_text
 from evidence.models import (
     Attestation,
     CheckResult,
@@ -41,7 +42,6 @@ from evidence.models import (
 from evidence.packs import manifest as mf
 from evidence.packs import sample as sampling
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
-from inventory.importers.csv import escape_cell
 from inventory.models import AccessGrant, Binding, Key
 
 BATCH = 2000
@@ -120,7 +120,7 @@ def csv_cell(value) -> str:
     """A CSV cell: :func:`cell`, with text a spreadsheet would run as a formula (starting with =, +, -, @, a tab
     or a carriage return) prefixed with "'", as the inventory's own CSV export does. Numbers stay as they are."""
     text = cell(value)
-    return escape_cell(text) if isinstance(value, str | list | tuple) else text
+    return spreadsheet_safe(text) if isinstance(value, str | list | tuple) else text
 
 
 def jsonable(value):
@@ -188,12 +188,7 @@ def _xlsx_cell(sheet, value):
     that openpyxl would store as a formula (starting with "=") becomes a cell forced to text."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
-    text = cell(value)
-    if not text.startswith("="):
-        return text
-    item = WriteOnlyCell(sheet, value=text)
-    item.data_type = "s"  # "=cmd()" stays text, never a formula
-    return item
+    return xlsx_text(sheet, cell(value))  # "=cmd()" stays text, never a formula
 
 
 def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = None) -> tuple[int, list[int]]:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from cek.keymaterial import check_text
 from cek.roles import Role
+from cek.spreadsheet import spreadsheet_safe
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
     DEFAULT_STATEMENT_VERSION,
@@ -96,7 +97,9 @@ def campaign_results_csv(campaign: Campaign) -> Iterator[bytes]:
     def line(values) -> bytes:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(values)
+        # Owners' comments, key and store names come from people and imports: escaped so none runs as a formula.
+        # The digest recorded at close is taken over these same escaped bytes.
+        writer.writerow([spreadsheet_safe(value) if isinstance(value, str) else value for value in values])
         return buffer.getvalue().encode()
 
     yield line(RESULTS_HEADER)

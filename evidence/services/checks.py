@@ -28,14 +28,13 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cek.control import load_control
-from cek.roles import can_read_all
 from evidence.checks import registry
 from evidence.checks.base import Check, CheckContext, Outcome, Subject
 from evidence.models import (
@@ -315,11 +314,10 @@ def _bulk_update(values_by_pk: dict[int, dict], *, reason: str) -> None:
 
 
 def manual_evidence_add(*, guideline_id: str, note: str, assessment: str = "", document=None, actor) -> ManualEvidence:
-    """GRC or an auditor records what they verified for a manual guideline (AG-8, AG-9): a note (no key
-    material), optionally a document (size-limited, its SHA-256 kept) and their assessment. The newest
-    record counts from the next run on."""
-    if not can_read_all(actor):
-        raise PermissionDenied("Only GRC staff and auditors can record manual evidence.")
+    """GRC records what it verified for a manual guideline (AG-8, AG-9): a note (no key material), optionally a
+    document (size-limited, its SHA-256 kept) and an assessment. The newest record counts from the next run on.
+    Auditors read it but record nothing: an assessment they wrote would change the results they audit."""
+    require_grc(actor, "record manual evidence")
     if guideline_id not in registry.MANUAL_GUIDELINES:
         raise ValidationError(
             f"{guideline_id} is evaluated from the data; manual evidence is for {', '.join(registry.MANUAL_GUIDELINES)}."

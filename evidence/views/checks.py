@@ -1,6 +1,6 @@
 """Check runs of the auditing guidelines: the run list (GRC starts a run), a run's results, one guideline's
 result (failing subjects, evidence, manual evidence), retrying a failed run and the manual evidence documents.
-GRC and auditors read; GRC runs and retries; GRC and auditors record manual evidence."""
+GRC and auditors read; GRC runs and retries and records manual evidence (auditors change nothing)."""
 
 from __future__ import annotations
 
@@ -132,6 +132,7 @@ class CheckResultDetailView(ReadAllMixin, DetailView):
         for subject in page.object_list:
             subject["url"] = _subject_url(subject)
         manual = check is not None and check.manual
+        can_record = manual and is_grc(self.request.user)
         context.update(
             guideline_text=guideline_texts().get(result.guideline_id, ""),
             title=result.details.get("title", ""),
@@ -143,7 +144,8 @@ class CheckResultDetailView(ReadAllMixin, DetailView):
             failing_kept=len(result.failing),
             manual=manual,
             manual_evidence=list(selectors.manual_evidence_for(result.guideline_id)[:20]) if manual else [],
-            form=self.form or (ManualEvidenceForm() if manual else None),
+            can_record=can_record,
+            form=self.form or (ManualEvidenceForm() if can_record else None),
             is_latest=selectors.latest_run() == result.run,
         )
         return context
@@ -159,8 +161,8 @@ def _subject_url(subject: dict) -> str:
         return ""
 
 
-class CheckManualEvidenceView(ReadAllMixin, View):
-    """GRC or an auditor records manual evidence from a manual guideline's result page."""
+class CheckManualEvidenceView(GrcRequiredMixin, View):
+    """GRC records manual evidence from a manual guideline's result page."""
 
     def post(self, request, pk: int):
         result = get_object_or_404(CheckResult.objects.select_related("run"), pk=pk)

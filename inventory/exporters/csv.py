@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Prefetch, QuerySet
 
+from cek.spreadsheet import spreadsheet_safe
 from inventory.importers.csv import (
     COLUMN_NAMES,
-    escape_cell,
     format_binding,
     format_date,
     format_integer,
@@ -59,7 +59,7 @@ def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[str]], *, rows_per
     buffer.truncate()
     pending = 0
     for row in rows:
-        writer.writerow([escape_cell(cell) for cell in row])
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue()

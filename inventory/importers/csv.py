@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
 from inventory.importers.base import (
     DATE_FIELDS,
     INTEGER_FIELDS,
@@ -89,8 +90,6 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 assert COLUMN_NAMES == KEY_FIELDS  # the CSV is the KeyRow, column for field
 
-# Spreadsheets run cells that start with these as formulas: exports prefix them with "'", imports strip it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER = re.compile(r"\d{1,10}")
@@ -103,12 +102,10 @@ _LABELS_SYNTAX = "expected name=value pairs separated by ';', or a JSON object"
 # --- Cells: writing (exports) and reading (imports) are each other's inverse ------------------------------
 
 
-def escape_cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def unescape_cell(text: str) -> str:
-    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r'" else text
+# Spreadsheets run cells that start with =, +, -, @, tab or CR as formulas: exports escape them with the one
+# rule of cek.spreadsheet, imports undo it.
+escape_cell = spreadsheet_safe
+unescape_cell = spreadsheet_unescape
 
 
 def format_date(value: dt.date | None) -> str:

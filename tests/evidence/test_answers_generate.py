@@ -199,7 +199,7 @@ def test_the_facts_carry_policy_inventory_campaign_and_findings(grc_user):
     assert facts["policy"]["policies"][0]["review_overdue"] is True
     assert facts["inventory"]["active_keys"] == 3 + 1  # FindingFactory made one key too
     assert facts["inventory"]["destroyed"] == 1
-    assert facts["inventory"]["active_without_owner"] >= 1
+    assert facts["inventory"]["active_without_owner"] == 4  # the factory's keys have no owner
     assert facts["campaign"] is None
     assert facts["findings"]["open"] == 1
     assert facts["findings"]["rules"][0]["guideline"] == "AG-3"
@@ -221,10 +221,79 @@ def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc
     assert closed.results_sha256 not in answer.implementation
 
 
-@pytest.mark.parametrize(
-    ("rule", "guideline"),
-    [("ag-3-single-purpose", "AG-3"), ("ag-10-exposure", "AG-10"), ("ccm-2-complete", "CCM-2"),
-     ("attestation-discrepancy", "CCM-3"), ("agile", "")],
-)  # fmt: skip
-def test_findings_are_attributed_to_their_guideline(rule, guideline):
+def _rules_of_every_check():
+    from evidence.checks.registry import CHECKS
+    from evidence.services.campaigns import DISCREPANCY_RULE
+
+    return [(check.rule, check.guideline_id) for check in CHECKS if check.rule] + [(DISCREPANCY_RULE, "CCM-3")]
+
+
+@pytest.mark.parametrize(("rule", "guideline"), _rules_of_every_check())
+def test_findings_of_every_rule_the_app_raises_are_attributed_to_their_guideline(rule, guideline):
     assert guideline_of_rule(rule) == guideline
+
+
+def test_a_rule_of_no_guideline_is_attributed_to_none():
+    assert guideline_of_rule("agile") == ""
+
+
+# --- Every sentence of the description is one of the figures --------------------------------------------------
+
+
+def _inventory_paragraph(answer) -> str:
+    return next(part for part in answer.implementation.split("\n\n") if part.startswith("Inventory:"))
+
+
+def test_it_claims_exactly_one_purpose_per_key_only_when_every_active_key_has_one(grc_user):
+    key_policy(grc_user)
+    KeyFactory.create_batch(2)
+    make_run()
+    text = _inventory_paragraph(services.answer_generate(party=us(), actor=grc_user))
+    assert text.startswith("Inventory: 2 active keys and secrets (2 recorded, 0 destroyed) in 2 key stores, ")
+    assert "each recorded with exactly one purpose (1 purpose in use)" in text
+
+
+def test_it_counts_the_active_keys_without_a_purpose_instead_of_claiming_one_each(grc_user):
+    key_policy(grc_user)
+    KeyFactory.create_batch(2)
+    KeyFactory(purpose=None, purpose_justification="", purpose_reviewed_on=None)
+    KeyFactory(purpose=None, purpose_justification="", purpose_reviewed_on=None, state=KeyState.DESTROYED)
+    make_run()
+    answer = services.answer_generate(party=us(), actor=grc_user)
+    text = _inventory_paragraph(answer)
+    assert answer.facts["inventory"]["active_without_purpose"] == 1
+    assert "exactly one purpose" not in text.replace("the other 2 each exactly one", "")
+    assert "1 active key has no recorded purpose, the other 2 each exactly one (1 purpose in use)" in text
+
+
+def test_it_says_no_active_key_has_a_purpose_when_none_has(grc_user):
+    key_policy(grc_user)
+    KeyFactory.create_batch(2, purpose=None, purpose_justification="", purpose_reviewed_on=None)
+    make_run()
+    text = _inventory_paragraph(services.answer_generate(party=us(), actor=grc_user))
+    assert "none of them with a recorded purpose" in text
+    assert "exactly one" not in text
+
+
+def test_it_makes_no_purpose_claim_over_an_inventory_without_active_keys(grc_user):
+    key_policy(grc_user)
+    KeyFactory(state=KeyState.DESTROYED)
+    make_run()
+    text = _inventory_paragraph(services.answer_generate(party=us(), actor=grc_user))
+    assert text == "Inventory: no active key or secret (1 recorded, 1 destroyed) in 1 key store."
+
+
+def test_it_claims_a_recorded_exposure_scope_only_when_every_shared_key_has_one(grc_user):
+    key_policy(grc_user)
+    partner = PartyFactory()
+    scoped = KeyFactory(exposure_scope="Verifies webhooks only.", exposure_contract="MSA-12")
+    scoped.exposed_to.add(partner)
+    make_run()
+    party = us()
+    customers = services.answer_generate(party=party, actor=grc_user).customer_responsibilities
+    assert "1 key is shared with other parties under a recorded scope and contract reference" in customers
+    bare = KeyFactory(exposure_scope="Verifies webhooks only.", exposure_contract="  ")
+    bare.exposed_to.add(partner)
+    customers = services.answer_generate(party=party, actor=grc_user).customer_responsibilities
+    assert "under a recorded scope" not in customers
+    assert "2 keys are shared with other parties; 1 of them has no recorded exposure scope or contract" in customers

@@ -4,6 +4,8 @@ number of queries on the list pages."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -73,7 +75,10 @@ def test_grc_runs_checks_from_the_ui(grc_client, run):
     assert new.trigger == RunTrigger.UI and new.status == RunStatus.SUCCEEDED
     page = response.content.decode()
     assert f"Check run #{new.pk} finished" in page
-    assert "CCM-2" in page and ("check-fail" in page or "check-partial" in page)
+    # The ownerless key fails CCM-2: 1 of 2 subjects (store and key) pass, so fail, and its row says so.
+    assert result_of(new, "CCM-2").status == "fail"
+    row = re.search(r'<tr data-guideline="CCM-2">.*?</tr>', page, re.S)
+    assert row and 'class="badge check-fail"' in row.group(0) and "1 of 2" in row.group(0)
 
 
 def test_broker_down_message(grc_client, settings, monkeypatch):
@@ -136,7 +141,7 @@ def test_manual_evidence_from_the_result_page(grc_client, auditor_client, owner,
     assert response.status_code == 200 and not ManualEvidence.objects.exists()
     assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in response.content.decode()
     document = SimpleUploadedFile("checkov.txt", b"0 failed")
-    response = auditor_client.post(url, {"note": "Checkov run reviewed.", "assessment": "pass", "document": document})
+    response = grc_client.post(url, {"note": "Checkov run reviewed.", "assessment": "pass", "document": document})
     assert response.status_code == 302
     evidence = ManualEvidence.objects.get()
     assert evidence.guideline_id == "AG-8" and len(evidence.sha256) == 64
@@ -164,14 +169,80 @@ def test_run_list_constant_queries(grc_client, django_assert_max_num_queries):
         assert grc_client.get(url).status_code == 200
 
 
-def test_run_detail_constant_queries(grc_client, django_assert_max_num_queries, run):
-    url = reverse("evidence:checkrun-detail", args=[run.pk])
+def _crafted_run(guidelines, *, subjects: int, evidence) -> CheckRun:
+    """A run with one failing result per guideline in ``guidelines``, each with ``subjects`` failing keys and
+    the given manual evidence: the number of results and of subjects differ between the runs compared."""
+    from cek.control import load_control
+    from evidence.models import CheckStatus
+
+    run = CheckRun.objects.create(
+        trigger=RunTrigger.UI,
+        status=RunStatus.SUCCEEDED,
+        catalog_version=load_control().version,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    for position, guideline in enumerate(guidelines):
+        failing = [
+            {"type": "inventory.key", "id": key.pk, "label": key.name, "reason": "No owner."}
+            for key in KeyFactory.create_batch(subjects)
+        ]
+        CheckResult.objects.create(
+            run=run,
+            guideline_id=guideline,
+            position=position,
+            status=CheckStatus.FAIL,
+            metric=f"0 of {subjects} active keys",
+            numerator=0,
+            denominator=subjects,
+            failing=failing,
+            failing_count=subjects,
+            manual_evidence=evidence,
+        )
+    return run
+
+
+def test_run_detail_constant_queries(grc_client, grc_user, django_assert_max_num_queries):
+    from evidence.checks.registry import CHECKS
+
+    evidence = ManualEvidence.objects.create(guideline_id="AG-8", note="Reviewed.", created_by=grc_user)
+    small = _crafted_run(["AG-8"], subjects=1, evidence=evidence)
     with CaptureQueriesContext(connection) as queries:
-        grc_client.get(url)
-    KeyFactory(owner=None)
-    second = services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
+        assert grc_client.get(reverse("evidence:checkrun-detail", args=[small.pk])).status_code == 200
+    large = _crafted_run([check.guideline_id for check in CHECKS], subjects=4, evidence=evidence)
+    assert large.results.count() == 13 and small.results.count() == 1
     with django_assert_max_num_queries(len(queries.captured_queries)):
-        grc_client.get(reverse("evidence:checkrun-detail", args=[second.pk]))
+        response = grc_client.get(reverse("evidence:checkrun-detail", args=[large.pk]))
+    assert response.status_code == 200
+    assert "CCM-3" in response.content.decode()
+
+
+# name -> (status of the manual-evidence POST, the form shown on the result page)
+MANUAL_EVIDENCE_MATRIX = {
+    "anonymous": (302, False),
+    "grc": (302, True),
+    "owner": (403, False),
+    "other_owner": (403, False),
+    "auditor": (403, False),  # auditors read the evidence and assess the app; they change nothing
+    "expired_auditor": (302, False),
+    "outsider": (403, False),
+}
+
+
+def test_only_grc_records_manual_evidence(role, run):
+    name, _user, client = role
+    result = result_of(run, "AG-8")
+    expected_status, form_shown = MANUAL_EVIDENCE_MATRIX[name]
+    page = client.get(reverse("evidence:checkresult-detail", args=[result.pk]))
+    assert ("Record evidence" in page.content.decode()) is form_shown
+    response = client.post(
+        reverse("evidence:checkresult-evidence", args=[result.pk]), {"note": "Reviewed.", "assessment": "pass"}
+    )
+    assert response.status_code == expected_status
+    if name in ("anonymous", "expired_auditor"):
+        assert "/accounts/login/" in response["Location"]
+    recorded = list(ManualEvidence.objects.values_list("created_by__username", "assessment"))
+    assert recorded == ([(_user.username, "pass")] if name == "grc" else [])
 
 
 def test_api_post_and_read(grc_client, auditor_client, run):
@@ -199,11 +270,12 @@ def test_api_list_constant_queries(grc_client, django_assert_max_num_queries):
     for _ in range(2):
         services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
     with CaptureQueriesContext(connection) as few:
-        grc_client.get(reverse("api-check-run-list"))
+        assert grc_client.get(reverse("api-check-run-list")).json()["count"] == 2
     for _ in range(4):
         services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        grc_client.get(reverse("api-check-run-list"))
+        response = grc_client.get(reverse("api-check-run-list"))
+    assert response.status_code == 200 and response.json()["count"] == 6
 
 
 def test_keystore_confirm_inventory(grc_client, auditor_client, grc_user):

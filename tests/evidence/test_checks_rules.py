@@ -245,8 +245,18 @@ def test_ccm1_policy_in_force_and_reviewed():
     assert any(ref.get("url") == current.get_absolute_url() for ref in outcome.evidence)
     overdue = _approved_policy(approved_on=TODAY - dt.timedelta(days=800))
     outcome = evaluate("CCM-1")
-    assert outcome.status == CheckStatus.PARTIAL
+    assert outcome.status == CheckStatus.FAIL  # 1 of 2 reviewed: under 95 %, the one status rule says fail
+    assert (outcome.numerator, outcome.denominator) == (1, 2)
     assert failing_ids(outcome) == {overdue.pk}
+    for _ in range(19):
+        _approved_policy(approved_on=TODAY - dt.timedelta(days=30))
+    outcome = evaluate("CCM-1")
+    assert (outcome.status, outcome.numerator, outcome.denominator) == (CheckStatus.PARTIAL, 20, 21)
+
+
+def test_ccm1_without_a_policy_fails_as_zero_of_one_required():
+    outcome = evaluate("CCM-1")
+    assert (outcome.status, outcome.numerator, outcome.denominator) == (CheckStatus.FAIL, 0, 1)
 
 
 def test_ccm2_inventory_complete(settings):
@@ -300,6 +310,34 @@ def test_ccm3_cryptoperiod_rotation_and_attestation():
     outcome = evaluate("CCM-3")
     assert ok.pk in failing_ids(outcome)
     assert "not confirmed" in next(s.reason for s in outcome.failing if s.id == ok.pk)
+    assert managed.pk not in failing_ids(outcome)  # confirmed in the campaign, rotated by its platform
+
+
+def test_ccm3_counts_an_active_key_outside_the_last_closed_campaign_as_not_attested():
+    grc = UserFactory(username="grc-ccm3", roles=["grc"])
+    attested = good_key()
+    outside = good_key()
+    campaign = Campaign.objects.create(
+        name="Q3 store A",
+        due_on=TODAY,
+        statements=["x"],
+        statements_sha256="0" * 64,
+        created_by=grc,
+        status=CampaignStatus.CLOSED,
+        closed_at=timezone.now(),
+    )
+    Attestation.objects.create(
+        campaign=campaign,
+        key=attested,
+        status=AttestationStatus.CONFIRMED,
+        responded_by=grc,
+        responded_at=timezone.now(),
+        statements_sha256="0" * 64,
+    )
+    outcome = evaluate("CCM-3")
+    assert failing_ids(outcome) == {outside.pk}
+    assert "not part of the last closed campaign “Q3 store A”" in outcome.failing[0].reason
+    assert outcome.status == CheckStatus.FAIL
 
 
 def test_ag3_and_ag4_for_a_key_without_purpose():

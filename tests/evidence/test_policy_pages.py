@@ -150,7 +150,8 @@ def test_role_matrix_for_acknowledging(role, world):
     name, user, client = role
     version = world["approved"]
     response = client.post(reverse("evidence:version-acknowledge", args=[version.pk]))
-    assert client.get(reverse("evidence:version-acknowledge", args=[version.pk])).status_code in (302, 403, 405)
+    get_status = {"anonymous": 302, "expired_auditor": 302, "outsider": 403}.get(name, 405)  # POST only
+    assert client.get(reverse("evidence:version-acknowledge", args=[version.pk])).status_code == get_status
     acknowledged = Acknowledgement.objects.filter(version=version).values_list("recipient__username", flat=True)
     if name in ("anonymous", "expired_auditor"):
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
@@ -463,7 +464,7 @@ def test_the_admin_cannot_change_or_delete_an_approved_version(world):
         reverse("admin:evidence_policyversion_changelist"),
         {"action": "delete_selected", "_selected_action": [approved.pk], "post": "yes"},
     )
-    assert changelist.status_code in (200, 302, 403)
+    assert changelist.status_code == 200  # the changelist again: the admin offers no delete action here
     stored = PolicyVersion.objects.get(pk=approved.pk)
     assert (stored.label, stored.summary, stored.status) == ("1.0", "Version 1.0.", VersionStatus.APPROVED)
     approval_url = reverse("admin:evidence_policyapproval_change", args=[approved.approval.pk])

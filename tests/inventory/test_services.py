@@ -96,6 +96,9 @@ def test_a_key_whose_purpose_was_retired_can_still_be_edited(grc_user):
     key.purpose.save()
     key.description = "Still in use until migration."
     services.key_save(key=key, actor=grc_user)
+    key.refresh_from_db()
+    assert key.description == "Still in use until migration."
+    assert key.history.first().description == "Still in use until migration."
 
 
 def test_key_material_in_any_text_field_is_refused(grc_user):
