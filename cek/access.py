@@ -22,6 +22,35 @@ class ExpiringAccessBackend(ModelBackend):
     """ModelBackend that refuses accounts whose access has expired, at login and on every request
     (``get_user`` runs ``user_can_authenticate``), so an expired auditor's session ends by itself."""
 
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        """ModelBackend's check, plus two things it cannot do: note on the request that the password was right
+        but the access has ended (the login form says so, without hashing the password a second time: a
+        second hash only for existing usernames is what let a guesser tell them apart by timing), and keep the
+        user's API tokens when Django re-encodes the same password with a stronger hasher."""
+        user_model = get_user_model()
+        if username is None:
+            username = kwargs.get(user_model.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        try:
+            user = user_model._default_manager.select_related("access").get(**{user_model.USERNAME_FIELD: username})
+        except user_model.DoesNotExist:
+            # Hash once anyway, as for an existing username, so both answers take as long.
+            user_model().set_password(password)
+            return None
+        encoded_before = user.password
+        if not user.check_password(password):
+            return None
+        if user.password != encoded_before:
+            from cek.apitokens import api_tokens_follow_rehash  # cek.apitokens imports this module
+
+            api_tokens_follow_rehash(user=user, encoded_before=encoded_before)
+        if self.user_can_authenticate(user):
+            return user
+        if request is not None and user.is_active and access_expired(user):
+            request.cek_access_ended_at = user.access.expires_at
+        return None
+
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and not access_expired(user)
 

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import formats
-
-from cek.access import access_expired
 
 
 class LoginForm(AuthenticationForm):
@@ -23,12 +20,13 @@ class LoginForm(AuthenticationForm):
         try:
             return super().clean()
         except forms.ValidationError:
-            username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
-            user = get_user_model()._default_manager.filter(username=username).select_related("access").first()
-            if user is not None and user.is_active and user.check_password(password or "") and access_expired(user):
+            # Noted by cek.access.ExpiringAccessBackend when the password was right: checking it again here
+            # would hash twice for existing usernames only, which tells them apart by timing.
+            ended_at = getattr(self.request, "cek_access_ended_at", None)
+            if ended_at is not None:
                 raise forms.ValidationError(
                     self.error_messages["access_expired"],
                     code="access_expired",
-                    params={"date": formats.date_format(user.access.expires_at, "DATETIME_FORMAT")},
+                    params={"date": formats.date_format(ended_at, "DATETIME_FORMAT")},
                 ) from None
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -25,6 +27,13 @@ class UserAccess(models.Model):
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
 
+def password_fingerprint(encoded_password: str) -> str:
+    """SHA-256 of the user's stored password hash (not of the password). A token carries the fingerprint of
+    the password its user had when it was issued; any change of password (the password pages, a reset, the
+    admin, ``manage.py changepassword``, the shell) changes it, and the token stops working."""
+    return hashlib.sha256(f"cek.apitoken:{encoded_password}".encode()).hexdigest()
+
+
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 digest is stored; the token is shown once when issued."""
 
@@ -36,6 +45,10 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    password_fingerprint = models.CharField(
+        max_length=64,
+        help_text="Fingerprint of the user's password when the token was issued (see password_fingerprint).",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -46,3 +59,7 @@ class ApiToken(models.Model):
     def is_usable(self, *, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def outlived_password(self, *, encoded_password: str) -> bool:
+        """True when the user's password changed after this token was issued (the token no longer works)."""
+        return self.password_fingerprint != password_fingerprint(encoded_password)

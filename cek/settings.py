@@ -6,10 +6,12 @@ With nothing set, the app runs on the embedded default: SQLite and kombu's file 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cek.envparse import env_bool, env_int, env_list, env_secret, env_str
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_celery_results",
+    "axes",
+    "csp",
     "cek",
     "inventory",
     "evidence",
@@ -60,7 +64,11 @@ MIDDLEWARE = [
     "cek.access.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "cek.headers.SecurityHeadersMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout noted during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cek.urls"
@@ -99,7 +107,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["cek.access.ExpiringAccessBackend"]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "cek.access.ExpiringAccessBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -110,6 +119,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("CEK_SESSION_SECONDS", 8 * 3600, minimum=300)
+
+# Login throttling (django-axes, failures kept in the database so every web process sees them): after
+# CEK_LOGIN_FAILURE_LIMIT failed logins for one username, or from one address, logins for it are refused for
+# CEK_LOGIN_LOCKOUT_MINUTES after the last failure, even with the right password. Failures during a lockout
+# do not extend it, so the login page can say when it ends. A successful login does not clear the count:
+# otherwise anyone with an account could clear their address's count between guesses.
+AXES_FAILURE_LIMIT = env_int("CEK_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CEK_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "cek.lockout.lockout_parameters"
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "cek.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "cek.lockout.client_ip"
+AXES_VERBOSE = False
+# Behind reverse proxies, the client's address is the one the outermost of this many proxies appended to
+# X-Forwarded-For (each proxy appends the address it received the request from). 0 = no proxy: the
+# connection's address, and X-Forwarded-For is ignored (a client could write anything in it).
+CEK_TRUSTED_PROXY_COUNT = env_int("CEK_TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # --- I18N ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -158,6 +185,28 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if env_bool("CEK_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy on every response (django-csp): scripts, styles, fonts and images come from this
+# site only (the app and the Swagger page serve their own files, no CDN), nothing inline, no plug-ins, no
+# framing. Swagger UI's stylesheet draws its icons as data: SVG images; its schema is fetched from this site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Features no page uses are switched off for every page (cek.headers.SecurityHeadersMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- Celery: Redis when REDIS_URL is set, else kombu's file broker (no server needed) -------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -333,5 +382,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("CEK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # A refused request (403) is routine: one line with the user and the path, not a traceback.
+    "filters": {"forbidden_one_line": {"()": "cek.logfilters.ForbiddenOneLine"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }

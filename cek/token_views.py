@@ -75,7 +75,9 @@ class TokenListView(View):
         return self._render(request, form=ApiTokenForm(), new_token=token, raw_token=raw)
 
     def _render(self, request: HttpRequest, *, form: ApiTokenForm, **extra) -> HttpResponse:
-        tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+        tokens = list(ApiToken.objects.filter(user=request.user).order_by("-created_at"))
+        for token in tokens:
+            token.password_changed = token.outlived_password(encoded_password=request.user.password)
         return render(request, self.template_name, {"form": form, "tokens": tokens, **extra})
 
 

@@ -7,6 +7,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.renderers import JSONRenderer
 
 from cek.celery import app as celery_app
 
@@ -41,3 +43,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _check_database(), "broker": _check_broker()}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """The Swagger page (``/api/docs/``). Its init script is a separate request (``?script``), not inline,
+    so the page works under the Content-Security-Policy.
+
+    Errors (no role, a bad token) are JSON like every API answer. drf-spectacular's view renders only HTML:
+    a request accepting only JSON was refused as "not acceptable" before authentication, and rendering that
+    refusal through the HTML templates authenticated the bad token there, outside DRF's handling: a 500.
+    Now the page is the page whatever the Accept header says, so a bad token is a 401 for every client.
+    """
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response

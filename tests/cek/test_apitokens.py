@@ -8,6 +8,9 @@ import re
 
 import pytest
 import time_machine
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.models import User
+from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -15,6 +18,7 @@ from django.utils import timezone
 from cek.apitokens import api_token_issue, api_token_revoke
 from cek.models import ApiToken
 from tests.conftest import login
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -278,3 +282,88 @@ def test_the_command_refuses_bad_arguments(auditor, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_token", *args, stdout=io.StringIO(), stderr=io.StringIO())
     assert not ApiToken.objects.exists()
+
+
+# --- A password change revokes the user's tokens ------------------------------------------------------------
+
+NEW_PASSWORD = "a-much-longer-passphrase-2026"
+
+
+def change_on_the_page(user) -> None:
+    response = login(user).post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+
+
+def reset_by_email(user) -> None:
+    client = Client()
+    client.post("/accounts/password/reset/", {"email": user.email})
+    link = next(line for line in mail.outbox[-1].body.splitlines() if "/accounts/reset/" in line)
+    form_page = client.get(link.split("testserver", 1)[1], follow=True)
+    response = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def set_in_the_admin(user) -> None:
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    response = login(admin).post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def set_in_code(user) -> None:
+    # manage.py changepassword, the shell, any future path: only the stored hash changes.
+    user.set_password(NEW_PASSWORD)
+    user.save()
+
+
+@pytest.mark.parametrize("change", [change_on_the_page, reset_by_email, set_in_the_admin, set_in_code])
+def test_a_password_change_revokes_every_token_of_the_user(auditor, change):
+    _, first = api_token_issue(user=auditor, name="ci")
+    _, second = api_token_issue(user=auditor, name="nightly export")
+    assert bearer(first).get("/api/v1/keys/").status_code == 200
+
+    change(User.objects.get(pk=auditor.pk))
+
+    for raw in (first, second):
+        response = bearer(raw).get("/api/v1/keys/")
+        assert response.status_code == 401
+        assert "password changed" in response.json()["detail"]
+    assert ApiToken.objects.filter(user=auditor, revoked_at__isnull=False).count() == 2
+
+
+def test_a_token_issued_after_the_change_works_and_the_old_ones_show_as_revoked(auditor):
+    api_token_issue(user=auditor, name="before")
+    set_in_code(auditor)
+    _, new = api_token_issue(user=auditor, name="after")
+
+    assert bearer(new).get("/api/v1/keys/").status_code == 200
+    page = login(auditor).get("/accounts/tokens/").content.decode()
+    assert page.count("revoked: password changed") == 1 and page.count("badge-ok") == 1
+
+
+class RehashingMD5Hasher(MD5PasswordHasher):
+    """Stands in for a stronger hasher (or more iterations) a Django upgrade brings."""
+
+    algorithm = "md5_stronger"
+
+
+def test_tokens_survive_django_re_encoding_the_same_password_at_login(auditor, settings):
+    _, raw = api_token_issue(user=auditor, name="ci")
+    settings.PASSWORD_HASHERS = [
+        "tests.cek.test_apitokens.RehashingMD5Hasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+
+    response = Client().post("/accounts/login/", {"username": "dave", "password": PASSWORD})
+
+    assert response.status_code == 302
+    auditor.refresh_from_db()
+    assert auditor.password.startswith("md5_stronger$")
+    assert bearer(raw).get("/api/v1/keys/").status_code == 200

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
 from cek.models import UserAccess
@@ -278,6 +278,11 @@ def test_seed_demo_runs_when_debug_is_on(db, settings):
 # --- Demo users ----------------------------------------------------------------------------------------
 
 
+def login_request():
+    """Login throttling (django-axes) authenticates only with the request the attempt came in."""
+    return RequestFactory().post("/accounts/login/")
+
+
 def test_demo_users_creates_one_user_per_role_and_prints_the_passwords(db):
     output = run("demo_users", force=True)
     for username, group in ROLE_USERS.items():
@@ -285,7 +290,7 @@ def test_demo_users_creates_one_user_per_role_and_prints_the_passwords(db):
         assert list(user.groups.values_list("name", flat=True)) == [group]
         assert not user.is_superuser
         assert f"demo-{username}-2026" in output
-        assert authenticate(username=username, password=f"demo-{username}-2026") == user
+        assert authenticate(login_request(), username=username, password=f"demo-{username}-2026") == user
     admin = User.objects.get(username="admin")
     assert admin.is_superuser
     assert admin.is_staff
@@ -304,6 +309,6 @@ def test_demo_users_is_idempotent_and_keeps_changed_passwords(db):
     assert User.objects.count() == 5
     assert User.objects.get(username="grace").groups.count() == 1
     assert "already existed" in output
-    assert authenticate(username="grace", password="a-password-grace-chose") is not None
+    assert authenticate(login_request(), username="grace", password="a-password-grace-chose") is not None
     run("demo_users", force=True, reset_passwords=True)
-    assert authenticate(username="grace", password="demo-grace-2026") is not None
+    assert authenticate(login_request(), username="grace", password="demo-grace-2026") is not None
