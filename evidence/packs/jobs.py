@@ -34,6 +34,10 @@ BROKER_DOWN = (
     "The background worker queue cannot be reached, so the evidence pack was not requested and nothing was "
     "recorded. Try again in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
 )
+WORKER_UNREACHABLE = (
+    "The background worker queue cannot be reached, so the pack was not cancelled and nothing changed. Try again "
+    "in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
+)
 RUNNING = (PackStatus.QUEUED, PackStatus.BUILDING)
 
 
@@ -159,12 +163,20 @@ def pack_cancel(*, pack: EvidencePack, actor) -> EvidencePack:
         raise PermissionDenied("Only GRC staff or the auditor who requested this pack can cancel it.")
     # The flag first: a worker inside its snapshot transaction sees the cache, not the row (and on SQLite the
     # update below may wait for that transaction to end).
-    cache.set(builder.cancel_key(pack.pk), True, builder.CACHE_SECONDS)
+    # Without the flag a building worker would go on (and could mark the pack ready): refuse instead.
+    try:
+        cache.set(builder.cancel_key(pack.pk), True, builder.CACHE_SECONDS)
+    except builder.CACHE_ERRORS as exc:
+        logger.warning("Could not cancel evidence pack %s: %s", pack.pk, exc)
+        raise PackError(WORKER_UNREACHABLE) from None
     updated = EvidencePack.objects.filter(pk=pack.pk, status__in=RUNNING).update(
         status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled", last_error=""
     )
     if not updated:
-        cache.delete(builder.cancel_key(pack.pk))
+        try:
+            cache.delete(builder.cancel_key(pack.pk))
+        except builder.CACHE_ERRORS:
+            pass  # the flag expires on its own; a pack that is not running ignores it
         pack.refresh_from_db()
         raise ValidationError(
             f"Only a queued or building pack can be cancelled; this one is {pack.get_status_display().lower()}."
