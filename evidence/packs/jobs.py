@@ -148,7 +148,7 @@ def pack_retry(*, pack: EvidencePack, actor) -> EvidencePack:
             last_error="",
             task_id="",
             started_at=None,
-            heartbeat_at=None,
+            heartbeat_at=timezone.now(),  # queued since (the watchdog's clock for a queued pack)
             finished_at=None,
         )
         transaction.on_commit(lambda: _enqueue(locked.pk, on_failure="fail"))
@@ -204,10 +204,68 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
             status=PackStatus.FAILED,
             finished_at=now,
             phase="failed",
-            last_error=f"The worker building this pack stopped reporting for over {minutes} minutes (it was "
-            "stopped or lost the task). Nothing was kept; retry the pack.",
+            last_error=f"The worker stopped while building this pack (no sign of life for over {minutes} minutes: "
+            "it was stopped, killed or lost the task). Nothing was kept; retry the pack.",
         )
     return failed
+
+
+REQUEUED = "queued again"
+
+
+def packs_requeue_lost(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Queued packs no worker took for ``CEK_PACK_STALE_MINUTES`` (the broker lost the message, or no worker
+    runs) are queued once more; still queued as long again, they are failed with the reason. A second message
+    for a pack whose first one was only slow is harmless: the first task to claim the pack builds it, the other
+    finds it claimed and stops. Returns (requeued, failed)."""
+    now = now or timezone.now()
+    minutes = settings.CEK_PACK_STALE_MINUTES
+    limit = now - dt.timedelta(minutes=minutes)
+    waiting = EvidencePack.objects.filter(status=PackStatus.QUEUED).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, requested_at__lt=limit)
+    )
+    failed = waiting.filter(phase=REQUEUED).update(
+        status=PackStatus.FAILED,
+        finished_at=now,
+        last_error=f"No worker took this pack in {2 * minutes} minutes, even queued a second time: no worker is "
+        "running, or the queue lost it. Retry it once a worker runs (see /healthz).",
+    )
+    requeued = 0
+    for pack_id in list(waiting.exclude(phase=REQUEUED).values_list("pk", flat=True)):
+        if not waiting.filter(pk=pack_id).exclude(phase=REQUEUED).update(phase=REQUEUED, heartbeat_at=now):
+            continue  # claimed meanwhile
+        from evidence.tasks import pack_build  # tasks import this module
+
+        try:
+            pack_build.apply_async(args=[pack_id], retry=False)
+        except OperationalError as exc:  # the broker is down: the next watchdog run tries again
+            logger.warning("Could not queue evidence pack %s again: %s", pack_id, exc)
+            EvidencePack.objects.filter(pk=pack_id, status=PackStatus.QUEUED).update(phase="")
+            continue
+        requeued += 1
+    return requeued, failed
+
+
+WATCHDOG_KEY = "packs-watchdog"
+WATCHDOG_EVERY_SECONDS = 60
+
+
+def packs_watchdog(*, now: dt.datetime | None = None) -> dict:
+    """Fail stalled builds and requeue (or fail) lost queued packs. Run by beat and, at most once a minute, by
+    the pack pages (:func:`packs_watchdog_soon`), so it works without beat."""
+    failed = packs_fail_stale(now=now)
+    requeued, lost = packs_requeue_lost(now=now)
+    return {"failed_building": failed, "requeued": requeued, "failed_queued": lost}
+
+
+def packs_watchdog_soon() -> None:
+    """The watchdog from a page view: at most once a minute across web processes; never fails the page."""
+    try:
+        if not cache.add(WATCHDOG_KEY, True, WATCHDOG_EVERY_SECONDS):
+            return
+        packs_watchdog()
+    except Exception:  # the page matters more than this sweep; beat (or the next page) runs it again
+        logger.exception("The evidence-pack watchdog failed")
 
 
 def packs_cleanup(*, now: dt.datetime | None = None) -> int:

@@ -100,6 +100,8 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
         require_grc(actor, "run the checks")
     if background is None:
         background = runs_in_background()
+    # A run whose worker died must not block every later start until beat's sweep (forever without beat).
+    checks_fail_stale()
     try:
         with transaction.atomic():
             busy = CheckRun.objects.filter(status__in=ACTIVE_STATUSES).first()

@@ -3,9 +3,11 @@ progress (real PostgreSQL transactions in two threads, nothing mocked)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -89,3 +91,15 @@ def test_the_start_button_leads_to_the_run_in_progress(transactional_catalog):
     response = client.post(reverse("evidence:checkrun-start"), follow=True)
     assert response.redirect_chain[-1][0] == busy.get_absolute_url()
     assert f"Check run #{busy.pk} is still running" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_run_whose_worker_died_does_not_block_the_next_start_without_beat():
+    with time_machine.travel(timezone.now() - dt.timedelta(hours=2), tick=False):
+        dead = CheckRun.objects.create(
+            trigger=RunTrigger.UI, status=RunStatus.RUNNING, catalog_version="x", started_at=timezone.now()
+        )
+    run = services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and "retry it" in dead.last_error
+    assert run.status == RunStatus.SUCCEEDED
