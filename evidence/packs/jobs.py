@@ -191,6 +191,13 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     minutes = settings.CEK_PACK_STALE_MINUTES
     limit = now - dt.timedelta(minutes=minutes)
+    silence = f"no sign of life for over {minutes} minutes"
+    if _workers_dead_since(now) is not None:
+        # Every worker stopped beating (cek/workerbeat.py): a build silent for as long has nobody running it, so
+        # it fails now rather than after CEK_PACK_STALE_MINUTES. (With no heartbeat ever seen, nothing changes.)
+        seconds = settings.CEK_HEALTHZ_WORKER_SECONDS
+        limit = max(limit, now - dt.timedelta(seconds=seconds))
+        silence = f"no worker has been alive for over {seconds} seconds"
     failed = 0
     stale = EvidencePack.objects.filter(status=PackStatus.BUILDING).filter(
         Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
@@ -204,10 +211,27 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
             status=PackStatus.FAILED,
             finished_at=now,
             phase="failed",
-            last_error=f"The worker stopped while building this pack (no sign of life for over {minutes} minutes: "
-            "it was stopped, killed or lost the task). Nothing was kept; retry the pack.",
+            last_error=f"The worker stopped while building this pack ({silence}: it was stopped, killed or lost "
+            "the task). Nothing was kept; retry the pack.",
         )
     return failed
+
+
+def _workers_dead_since(now: dt.datetime) -> dt.datetime | None:
+    """When the last worker heartbeat was written, if it is older than ``CEK_HEALTHZ_WORKER_SECONDS`` (every
+    worker stopped); None when a worker is alive, none was ever seen, the check is off or the cache is down."""
+    from cek.workerbeat import KEY
+
+    if not settings.CEK_HEALTHZ_WORKER_SECONDS:
+        return None
+    try:
+        beat = cache.get(KEY)
+    except builder.CACHE_ERRORS:
+        return None
+    if not isinstance(beat, dict) or not isinstance(beat.get("at"), int | float):
+        return None
+    last = dt.datetime.fromtimestamp(beat["at"], tz=dt.UTC)
+    return last if (now - last).total_seconds() > settings.CEK_HEALTHZ_WORKER_SECONDS else None
 
 
 REQUEUED = "queued again"

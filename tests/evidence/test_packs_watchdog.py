@@ -83,3 +83,38 @@ def test_a_requeued_pack_a_worker_claims_is_built_once(grc_user, us, queued):
     # The first message was only slow: its task claims the pack; the second finds it claimed and stops.
     assert builder._claim(pack.pk, "first-task")
     assert not builder._claim(pack.pk, "second-task")
+
+
+def test_a_build_fails_within_a_minute_or_two_once_every_worker_stopped_beating(grc_user, us, settings):
+    from cek import workerbeat
+
+    settings.CEK_HEALTHZ_WORKER_SECONDS = 60
+    pack = request_pack(grc_user)
+    now = timezone.now()
+    EvidencePack.objects.filter(pk=pack.pk).update(status=PackStatus.BUILDING, started_at=now, heartbeat_at=now)
+    with time_machine.travel(now, tick=False):
+        workerbeat.heartbeat_write(hostname="worker-1")  # its last beat: then it was killed
+    try:
+        with time_machine.travel(now + dt.timedelta(seconds=50), tick=False):
+            assert jobs.packs_fail_stale() == 0  # the worker may still be alive
+        with time_machine.travel(now + dt.timedelta(seconds=90), tick=False):
+            assert jobs.packs_fail_stale() == 1  # not 15 minutes later
+    finally:
+        cache.delete(workerbeat.KEY)
+    pack.refresh_from_db()
+    assert "no worker has been alive for over 60 seconds" in pack.last_error and "retry" in pack.last_error
+
+
+def test_a_live_worker_keeps_a_quiet_build_for_the_full_stale_time(grc_user, us, settings):
+    from cek import workerbeat
+
+    settings.CEK_HEALTHZ_WORKER_SECONDS = 60
+    pack = request_pack(grc_user)
+    now = timezone.now()
+    EvidencePack.objects.filter(pk=pack.pk).update(status=PackStatus.BUILDING, started_at=now, heartbeat_at=now)
+    try:
+        with time_machine.travel(now + dt.timedelta(minutes=10), tick=False):
+            workerbeat.heartbeat_write(hostname="worker-1")
+            assert jobs.packs_fail_stale() == 0
+    finally:
+        cache.delete(workerbeat.KEY)
