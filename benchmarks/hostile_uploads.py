@@ -16,6 +16,13 @@ For each: wall-clock seconds of the call, the child's peak RSS (``ru_maxrss``) a
 above the peak before the call (the hostile file is built in memory first), and the start of the refusal. The
 targets are 2 s and 200 MB; the script exits 1 when a case misses one, or when a case is not refused.
 No database or broker is needed (neither function touches them).
+
+    .venv/bin/python benchmarks/hostile_uploads.py --http
+
+measures the zip bomb the way it was found: a throwaway embedded installation (SQLite, file broker) served by
+gunicorn with two sync workers (30 s timeout), an auditor logged in, two uploads of the bomb to the verify page
+at once while ``/healthz`` is polled. It prints each upload's time, the slowest ``/healthz`` answer during them
+and each worker's peak RSS (``VmHWM``) and how much the uploads added to it; exits 1 past 2 s or 200 MB.
 """
 
 from __future__ import annotations
@@ -83,10 +90,112 @@ def child(case: str) -> dict:
     }
 
 
+def _proc_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def http() -> int:
+    import socket
+    import tempfile
+    import threading
+
+    import requests
+
+    sys.path.insert(0, str(ROOT))
+    from tests.hostile_files import zip_bomb_pack
+
+    data_dir = tempfile.mkdtemp(prefix="cek-hostile-")
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        CEK_DEBUG="1", CEK_DATA_DIR=data_dir, DJANGO_SETTINGS_MODULE="cek.settings", CEK_HEALTHZ_WORKER_SECONDS="0"
+    )
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    create = (
+        "from django.contrib.auth.models import Group, User; "
+        "u = User.objects.create_user('auditor', password='hostile-uploads-pass-1'); "
+        "u.groups.add(Group.objects.get(name='auditors'))"
+    )
+    subprocess.run([*manage, "shell", "-c", create], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "cek.wsgi", "-w", "2", "--timeout", "30", "-b", f"127.0.0.1:{port}"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/healthz", timeout=10)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        workers = [int(pid) for pid in Path(f"/proc/{gunicorn.pid}/task/{gunicorn.pid}/children").read_text().split()]
+        before = {pid: _proc_kb(pid, "VmHWM") for pid in workers}
+        session = requests.Session()
+        session.get(f"{base}/accounts/login/")
+        session.post(
+            f"{base}/accounts/login/",
+            data={"username": "auditor", "password": "hostile-uploads-pass-1", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": f"{base}/accounts/login/"},
+        )  # fmt: skip
+        session.get(f"{base}/evidence/packs/verify/")
+        bomb = zip_bomb_pack()
+        results: list[tuple[float, int, bool]] = []
+
+        def upload() -> None:
+            started = time.monotonic()
+            response = session.post(
+                f"{base}/evidence/packs/verify/",
+                data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
+                files={"file": ("pack.zip", bomb, "application/zip")},
+                headers={"Referer": f"{base}/evidence/packs/verify/"},
+                timeout=60,
+            )
+            results.append((time.monotonic() - started, response.status_code, "a zip bomb" in response.text))
+
+        threads = [threading.Thread(target=upload) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        slowest = 0.0
+        while any(thread.is_alive() for thread in threads):
+            started = time.monotonic()
+            try:
+                requests.get(f"{base}/healthz", timeout=30)
+            except requests.RequestException:
+                pass
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join()
+        after = {pid: _proc_kb(pid, "VmHWM") for pid in workers}
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(10)
+    missed = False
+    for seconds, status, refused in results:
+        miss = seconds > TARGET_SECONDS or status != 200 or not refused
+        missed |= miss
+        print(f"upload of {len(bomb) / 2**20:.1f} MB: {seconds:.2f} s, HTTP {status}, refused as a zip bomb: {refused}")
+    print(f"slowest /healthz during the uploads: {slowest:.2f} s")
+    for pid in workers:
+        added = (after[pid] - before[pid]) / 1024
+        missed |= added > TARGET_MB
+        print(f"worker {pid}: peak RSS {after[pid] / 1024:.0f} MB, {added:.0f} MB added by the uploads")
+    return 1 if missed else 0
+
+
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child(sys.argv[2])))
         return 0
+    if len(sys.argv) == 2 and sys.argv[1] == "--http":
+        return http()
     missed = False
     print(f"{'case':<18} {'upload':>10} {'seconds':>8} {'peak RSS':>9} {'added':>7}  refusal")
     for case in CASES:
