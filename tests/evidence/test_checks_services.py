@@ -247,3 +247,12 @@ def test_command_prints_table(store):
     with pytest.raises(CommandError) as failed:
         call_command("run_checks", "--fail-on", "fail", stdout=io.StringIO())
     assert failed.value.returncode == 1
+
+
+def test_the_database_refuses_a_second_active_run():
+    from django.db import IntegrityError, transaction
+
+    CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.QUEUED, catalog_version="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.RUNNING, catalog_version="x")
+    CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.FAILED, catalog_version="x")  # others are free
