@@ -11,3 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
 app = Celery("cek")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Every worker writes a heartbeat /healthz reads (cek/workerbeat.py).
+from cek.workerbeat import WorkerHeartbeat  # noqa: E402
+
+app.steps["worker"].add(WorkerHeartbeat)

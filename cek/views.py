@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 
 from cek.celery import app as celery_app
+from cek.workerbeat import worker_health
 
 
 def _check_database() -> dict:
@@ -39,8 +40,9 @@ def _check_broker() -> dict:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: database and broker reachability, no details that help an attacker."""
-    checks = {"database": _check_database(), "broker": _check_broker()}
+    """Liveness for load balancers: database and broker reachability and whether a worker is alive (its
+    heartbeat, one cache read), no details that help an attacker."""
+    checks = {"database": _check_database(), "broker": _check_broker(), "worker": worker_health()}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
 

@@ -111,6 +111,9 @@ class CheckRunViewSet(
             run = services.check_run_start(trigger=RunTrigger.API, actor=request.user)
         except services.CheckRunError as exc:
             code = status.HTTP_503_SERVICE_UNAVAILABLE if str(exc) == BROKER_DOWN else status.HTTP_409_CONFLICT
-            return Response({"detail": str(exc)}, status=code)
+            body = {"detail": str(exc)}
+            if getattr(exc, "run", None) is not None:
+                body["run"] = request.build_absolute_uri(f"{request.path}{exc.run.pk}/")
+            return Response(body, status=code)
         data = CheckRunSerializer(run).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": f"{request.path}{run.pk}/"})

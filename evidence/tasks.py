@@ -96,11 +96,12 @@ def pack_build(self, pack_id: int) -> dict:
 
 
 @shared_task(name="evidence.tasks.packs_fail_stale")
-def packs_fail_stale() -> int:
-    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried)."""
-    from evidence.packs.jobs import packs_fail_stale as fail_stale
+def packs_fail_stale() -> dict:
+    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried) and queue
+    again, or fail, queued packs no worker took."""
+    from evidence.packs.jobs import packs_watchdog
 
-    return fail_stale()
+    return packs_watchdog()
 
 
 @shared_task(name="evidence.tasks.packs_cleanup")

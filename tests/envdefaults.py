@@ -15,3 +15,5 @@ os.environ.setdefault("CEK_SSL_REDIRECT", "0")
 os.environ.setdefault("CEK_DATA_DIR", tempfile.mkdtemp(prefix="cek-test-"))
 # Playwright drives the UI from the test process; Django's async-safety guard would refuse ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Most tests run without a worker: /healthz reports it without failing on it (tests of the worker check set it).
+os.environ.setdefault("CEK_HEALTHZ_WORKER_SECONDS", "0")

@@ -19,18 +19,33 @@ import html
 import io
 import posixpath
 import re
+import shutil
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from xml.etree import ElementTree
+from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
-from defusedxml.ElementTree import iterparse as safe_iterparse
+
+from cek.zipguard import ZipLimits, ZipRefused, zip_check
 
 SHEET = "AI-CAIQv1.1.0"
 TARGET_COLUMNS = ("C", "D", "E", "F")
-MAX_UNCOMPRESSED = 100 * 1024 * 1024  # refuse ZIP bombs: a blank AI-CAIQ workbook is well under 5 MB
+# Refusing hostile workbooks before parsing a byte of them: a blank AI-CAIQ workbook is well under 5 MB unpacked,
+# its parts compress under 20:1 (a deflate bomb ~1000:1), its sheet and shared strings are well under 2 MB each.
+# The parts read as XML are capped in size and in tags before they are parsed, and the sheet and shared strings
+# are parsed as streams (expat callbacks, no tree), so a part of millions of empty cells costs neither memory
+# nor much time; the other parts are copied as streams.
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
+LIMITS = ZipLimits(max_members=1000, max_total_bytes=MAX_UNCOMPRESSED, max_member_bytes=MAX_UNCOMPRESSED, max_ratio=100)
+MAX_PARSED_PART_BYTES = 8 * 1024 * 1024  # the sheet and the shared strings
+MAX_SMALL_PART_BYTES = 2 * 1024 * 1024  # the workbook part and relationships (parsed as a tree)
+# Tags ("<") in a parsed part, counted before parsing: the AI-CAIQ sheet and its shared strings hold a few tens of
+# thousands; this cap keeps parsing a hostile part well under a second.
+MAX_TAGS = 150_000
 MAX_CELL_CHARS = 32767  # Excel's limit per cell
 
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -89,20 +104,64 @@ def _split_ref(ref: str) -> tuple[str, int] | None:
     return (match.group(1).upper(), int(match.group(2))) if match else None
 
 
-def _read(archive: zipfile.ZipFile, name: str) -> bytes:
-    """A member's bytes; a member that cannot be read is the upload's fault, said as a ``TemplateError``."""
+def _unreadable(name: str) -> TemplateError:
+    return TemplateError(
+        f"The workbook's part {name} cannot be read (damaged, encrypted or unsupported compression): "
+        "save the workbook again in Excel, without a password."
+    )
+
+
+def _read(archive: zipfile.ZipFile, name: str, limit: int = MAX_PARSED_PART_BYTES) -> bytes:
+    """A member's bytes (at most ``limit``, checked before inflating); a member that cannot be read is the
+    upload's fault, said as a ``TemplateError``."""
+    size = archive.getinfo(name).file_size
+    if size > limit:
+        raise TemplateError(
+            f"The workbook's part {name} unpacks to {size:,} bytes; the AI-CAIQ workbook's are far smaller "
+            f"(at most {limit:,} bytes are read)."
+        )
     try:
         return archive.read(name)
     except _UNREADABLE as exc:
+        raise _unreadable(name) from exc
+
+
+def _count_tags(data: bytes, what: str) -> None:
+    tags = data.count(b"<")
+    if tags > MAX_TAGS:
         raise TemplateError(
-            f"The workbook's part {name} cannot be read (damaged, encrypted or unsupported compression): "
-            "save the workbook again in Excel, without a password."
-        ) from exc
+            f"The workbook's {what} holds {tags:,} XML tags; the AI-CAIQ workbook's hold far fewer (at most "
+            f"{MAX_TAGS:,} are read). Upload the blank official workbook."
+        )
+
+
+def _refuse_dtd(*_args) -> None:
+    raise TemplateError("The workbook holds a DOCTYPE or entity declarations; save the workbook again in Excel.")
+
+
+def _stream(data: bytes, what: str, start, end, text=None) -> None:
+    """Parse ``data`` with expat callbacks (no tree is built); a DOCTYPE is refused before any entity in it is
+    declared (no entity expansion, as defusedxml does), and a part over ``MAX_TAGS`` tags before parsing."""
+    _count_tags(data, what)
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    if text is not None:
+        parser.CharacterDataHandler = text
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise TemplateError(f"The workbook's {what} is not valid XML: {exc}.") from exc
 
 
 def _parse_xml(archive: zipfile.ZipFile, name: str, what: str) -> ElementTree.Element:
+    """A small part (workbook, relationships) as a tree, refused past ``MAX_SMALL_PART_BYTES`` or ``MAX_TAGS``."""
     try:
-        return safe_fromstring(_read(archive, name))
+        data = _read(archive, name, MAX_SMALL_PART_BYTES)
+        _count_tags(data, what)
+        return safe_fromstring(data)
     except KeyError as exc:
         raise TemplateError(f"The workbook has no {what} ({name}); is it an Excel .xlsx file?") from exc
     except (ElementTree.ParseError, DefusedXmlException) as exc:
@@ -135,26 +194,53 @@ def _workbook_part(archive: zipfile.ZipFile) -> str:
     raise TemplateError("This ZIP file is not an Excel workbook: it has no workbook part (xl/workbook.xml).")
 
 
-def _shared_strings(archive: zipfile.ZipFile, workbook: str, rels) -> list[str]:
+def _matching_strings(data: bytes, what: str, wanted: str) -> dict[int, str]:
+    """{index: text} of the ``<si>`` items of a shared-strings part whose text, stripped, is ``wanted``."""
+    found: dict[int, str] = {}
+    path: list[str] = []
+    parts: list[str] = []
+    state = {"index": 0, "collect": False}
+
+    def begin(name: str, _attrs) -> None:
+        local = name.rpartition("}")[2]
+        path.append(local)
+        if len(path) == 2 and local == "si":
+            parts.clear()
+        # The text of <si><t> and of rich-text runs <si><r><t>; not phonetic hints (<si><rPh><t>).
+        state["collect"] = local == "t" and (len(path) == 3 or (len(path) == 4 and path[2] == "r"))
+
+    def finish(name: str) -> None:
+        path.pop()
+        state["collect"] = False
+        if len(path) == 1 and name.rpartition("}")[2] == "si":
+            text = "".join(parts)
+            if text.strip() == wanted:
+                found[state["index"]] = text
+            state["index"] += 1
+
+    def characters(data: str) -> None:
+        if state["collect"]:
+            parts.append(data)
+
+    _stream(data, what, begin, finish, characters)
+    return found
+
+
+def _shared_strings(archive: zipfile.ZipFile, workbook: str, rels, wanted: str) -> dict[int, str]:
+    """The shared strings whose text, stripped, is ``wanted`` (by index): the only ones a cell of column A is
+    compared with. Parsed as a stream, so memory does not grow with the part."""
     for _id, rel_type, target in rels:
-        if rel_type.endswith("/sharedStrings"):
-            root = _parse_xml(archive, target, "shared strings")
-            strings = []
-            for item in root:
-                if _local(item.tag) != "si":
-                    continue
-                parts = []
-                for child in item:
-                    if _local(child.tag) == "t":
-                        parts.append(child.text or "")
-                    elif _local(child.tag) == "r":
-                        parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-                strings.append("".join(parts))
-            return strings
-    return []
+        if not rel_type.endswith("/sharedStrings"):
+            continue
+        try:
+            data = _read(archive, target)
+        except KeyError as exc:
+            raise TemplateError(f"The workbook has no shared strings ({target}); is it an Excel .xlsx file?") from exc
+        return _matching_strings(data, f"shared strings ({target})", wanted)
+    return {}
 
 
-def _cell_text(attrs: dict[str, str], body: str | None, shared: list[str]) -> str:
+def _cell_text(attrs: dict[str, str], body: str | None, shared: Sequence[str] | Mapping[int, str]) -> str:
     body = body or ""
     kind = attrs.get("t", "")
     if kind == "inlineStr":
@@ -166,7 +252,7 @@ def _cell_text(attrs: dict[str, str], body: str | None, shared: list[str]) -> st
     if kind == "s":
         try:
             return shared[int(value)]
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, KeyError):
             return ""
     return value
 
@@ -249,20 +335,25 @@ def _check_markup(xml: str) -> None:
     if "<!" in rest or "<?" in rest:
         raise TemplateError(f"Sheet “{SHEET}” holds comments, CDATA or a DOCTYPE; save the workbook again in Excel.")
     open_elements = dict.fromkeys(_SCANNED, 0)
-    try:
-        for event, element in safe_iterparse(io.BytesIO(xml.encode("utf-8")), events=("start", "end")):
-            name = _local(element.tag)
-            if _SCANNED_PREFIX.match(name):
-                if name not in open_elements or (event == "start" and open_elements[name]):
-                    raise TemplateError(f"Sheet “{SHEET}” is not laid out as an Excel sheet (<{name}> misplaced).")
-                open_elements[name] += 1 if event == "start" else -1
-            if event == "end":
-                element.clear()
-    except (ElementTree.ParseError, DefusedXmlException) as exc:
-        raise TemplateError(f"Sheet “{SHEET}” is not valid XML: {exc}.") from exc
+
+    def tag(name: str, opening: bool) -> None:
+        local = name.rpartition("}")[2]
+        if _SCANNED_PREFIX.match(local):
+            if local not in open_elements or (opening and open_elements[local]):
+                raise TemplateError(f"Sheet “{SHEET}” is not laid out as an Excel sheet (<{local}> misplaced).")
+            open_elements[local] += 1 if opening else -1
+
+    _stream(
+        xml.encode("utf-8"),
+        f"sheet “{SHEET}”",
+        lambda name, _attrs: tag(name, True),
+        lambda name: tag(name, False),
+    )
 
 
-def fill_sheet_xml(xml: str, *, shared: list[str], question_id: str, values: dict[str, str]) -> str:
+def fill_sheet_xml(
+    xml: str, *, shared: Sequence[str] | Mapping[int, str], question_id: str, values: dict[str, str]
+) -> str:
     """``xml`` with C-F of the row whose column A is ``question_id`` replaced (nothing else changes)."""
     _check_markup(xml)
     data = _SHEET_DATA.search(xml)
@@ -299,8 +390,10 @@ def fill_template(data: bytes, *, question_id: str, values: dict[str, str]) -> b
         raise TemplateError("This file is not an Excel workbook (.xlsx): it is not a ZIP package.") from exc
     with archive:
         infos = archive.infolist()
-        if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED:
-            raise TemplateError("This workbook unpacks to more than 100 MB; the AI-CAIQ template is far smaller.")
+        try:
+            zip_check(infos, LIMITS, what="This workbook")
+        except ZipRefused as exc:
+            raise TemplateError(f"{exc} Upload the blank official AI-CAIQ workbook.") from exc
         workbook = _workbook_part(archive)
         root = _parse_xml(archive, workbook, "workbook part")
         rels = _relationships(archive, workbook)
@@ -324,12 +417,24 @@ def fill_template(data: bytes, *, question_id: str, values: dict[str, str]) -> b
         except UnicodeDecodeError as exc:
             raise TemplateError(f"Sheet “{SHEET}” is not UTF-8 XML; save the workbook again in Excel.") from exc
         filled = fill_sheet_xml(
-            xml, shared=_shared_strings(archive, workbook, rels), question_id=question_id, values=values
+            xml, shared=_shared_strings(archive, workbook, rels, question_id), question_id=question_id, values=values
         )
+        del xml
         output = io.BytesIO()
         with zipfile.ZipFile(output, "w") as result:
             result.comment = archive.comment
             for info in infos:
-                content = filled.encode("utf-8") if info.filename == target else _read(archive, info.filename)
-                result.writestr(info, content)
+                if info.filename == target:
+                    result.writestr(info, filled.encode("utf-8"))
+                else:
+                    _copy(archive, result, info)
     return output.getvalue()
+
+
+def _copy(archive: zipfile.ZipFile, result: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Copy one member as a stream (memory does not grow with its size), with its name and metadata."""
+    try:
+        with archive.open(info) as source, result.open(info, "w") as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+    except _UNREADABLE as exc:
+        raise _unreadable(info.filename) from exc

@@ -69,6 +69,15 @@ class CheckRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "-created_at"], name="checkrun_status_created")]
+        constraints = [
+            # At most one run queued or running: two GRC users starting runs at the same moment both pass a
+            # "is one in progress?" read; the database lets only one of the inserts through.
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=models.Q(status__in=["queued", "running"]),
+                name="checkrun_one_active",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Check run #{self.pk} ({self.get_status_display().lower()})"

@@ -63,8 +63,22 @@ def cancel_key(pack_id: int) -> str:
     return f"evidence-pack:{pack_id}:cancel"
 
 
+try:  # what the cache raises when its server is down: Redis in production, files in the embedded default
+    from redis.exceptions import RedisError as _RedisError
+
+    CACHE_ERRORS: tuple[type[Exception], ...] = (_RedisError, OSError)
+except ImportError:  # pragma: no cover - redis is a requirement; kept importable without it
+    CACHE_ERRORS = (OSError,)
+
+
 def progress_read(pack_id: int) -> dict | None:
-    return cache.get(progress_key(pack_id))
+    """The worker's latest progress report, or None (also when the cache cannot be reached: pages then show
+    the progress recorded on the row instead of failing)."""
+    try:
+        return cache.get(progress_key(pack_id))
+    except CACHE_ERRORS as exc:
+        logger.warning("Could not read the progress of evidence pack %s: %s", pack_id, exc)
+        return None
 
 
 def software_version() -> str:

@@ -35,6 +35,10 @@ BROKER_DOWN = (
     "The background worker queue cannot be reached, so the evidence pack was not requested and nothing was "
     "recorded. Try again in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
 )
+WORKER_UNREACHABLE = (
+    "The background worker queue cannot be reached, so the pack was not cancelled and nothing changed. Try again "
+    "in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
+)
 RUNNING = (PackStatus.QUEUED, PackStatus.BUILDING)
 
 
@@ -148,7 +152,7 @@ def pack_retry(*, pack: EvidencePack, actor) -> EvidencePack:
             last_error="",
             task_id="",
             started_at=None,
-            heartbeat_at=None,
+            heartbeat_at=timezone.now(),  # queued since (the watchdog's clock for a queued pack)
             finished_at=None,
         )
         transaction.on_commit(lambda: _enqueue(locked.pk, on_failure="fail"))
@@ -163,12 +167,20 @@ def pack_cancel(*, pack: EvidencePack, actor) -> EvidencePack:
         raise PermissionDenied("Only GRC staff or the auditor who requested this pack can cancel it.")
     # The flag first: a worker inside its snapshot transaction sees the cache, not the row (and on SQLite the
     # update below may wait for that transaction to end).
-    cache.set(builder.cancel_key(pack.pk), True, builder.CACHE_SECONDS)
+    # Without the flag a building worker would go on (and could mark the pack ready): refuse instead.
+    try:
+        cache.set(builder.cancel_key(pack.pk), True, builder.CACHE_SECONDS)
+    except builder.CACHE_ERRORS as exc:
+        logger.warning("Could not cancel evidence pack %s: %s", pack.pk, exc)
+        raise PackError(WORKER_UNREACHABLE) from None
     updated = EvidencePack.objects.filter(pk=pack.pk, status__in=RUNNING).update(
         status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled", last_error=""
     )
     if not updated:
-        cache.delete(builder.cancel_key(pack.pk))
+        try:
+            cache.delete(builder.cancel_key(pack.pk))
+        except builder.CACHE_ERRORS:
+            pass  # the flag expires on its own; a pack that is not running ignores it
         pack.refresh_from_db()
         raise ValidationError(
             f"Only a queued or building pack can be cancelled; this one is {pack.get_status_display().lower()}."
@@ -183,6 +195,13 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     minutes = settings.CEK_PACK_STALE_MINUTES
     limit = now - dt.timedelta(minutes=minutes)
+    silence = f"no sign of life for over {minutes} minutes"
+    if _workers_dead_since(now) is not None:
+        # Every worker stopped beating (cek/workerbeat.py): a build silent for as long has nobody running it, so
+        # it fails now rather than after CEK_PACK_STALE_MINUTES. (With no heartbeat ever seen, nothing changes.)
+        seconds = settings.CEK_HEALTHZ_WORKER_SECONDS
+        limit = max(limit, now - dt.timedelta(seconds=seconds))
+        silence = f"no worker has been alive for over {seconds} seconds"
     failed = 0
     stale = EvidencePack.objects.filter(status=PackStatus.BUILDING).filter(
         Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
@@ -196,10 +215,85 @@ def packs_fail_stale(*, now: dt.datetime | None = None) -> int:
             status=PackStatus.FAILED,
             finished_at=now,
             phase="failed",
-            last_error=f"The worker building this pack stopped reporting for over {minutes} minutes (it was "
-            "stopped or lost the task). Nothing was kept; retry the pack.",
+            last_error=f"The worker stopped while building this pack ({silence}: it was stopped, killed or lost "
+            "the task). Nothing was kept; retry the pack.",
         )
     return failed
+
+
+def _workers_dead_since(now: dt.datetime) -> dt.datetime | None:
+    """When the last worker heartbeat was written, if it is older than ``CEK_HEALTHZ_WORKER_SECONDS`` (every
+    worker stopped); None when a worker is alive, none was ever seen, the check is off or the cache is down."""
+    from cek.workerbeat import KEY
+
+    if not settings.CEK_HEALTHZ_WORKER_SECONDS:
+        return None
+    try:
+        beat = cache.get(KEY)
+    except builder.CACHE_ERRORS:
+        return None
+    if not isinstance(beat, dict) or not isinstance(beat.get("at"), int | float):
+        return None
+    last = dt.datetime.fromtimestamp(beat["at"], tz=dt.UTC)
+    return last if (now - last).total_seconds() > settings.CEK_HEALTHZ_WORKER_SECONDS else None
+
+
+REQUEUED = "queued again"
+
+
+def packs_requeue_lost(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Queued packs no worker took for ``CEK_PACK_STALE_MINUTES`` (the broker lost the message, or no worker
+    runs) are queued once more; still queued as long again, they are failed with the reason. A second message
+    for a pack whose first one was only slow is harmless: the first task to claim the pack builds it, the other
+    finds it claimed and stops. Returns (requeued, failed)."""
+    now = now or timezone.now()
+    minutes = settings.CEK_PACK_STALE_MINUTES
+    limit = now - dt.timedelta(minutes=minutes)
+    waiting = EvidencePack.objects.filter(status=PackStatus.QUEUED).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, requested_at__lt=limit)
+    )
+    failed = waiting.filter(phase=REQUEUED).update(
+        status=PackStatus.FAILED,
+        finished_at=now,
+        last_error=f"No worker took this pack in {2 * minutes} minutes, even queued a second time: no worker is "
+        "running, or the queue lost it. Retry it once a worker runs (see /healthz).",
+    )
+    requeued = 0
+    for pack_id in list(waiting.exclude(phase=REQUEUED).values_list("pk", flat=True)):
+        if not waiting.filter(pk=pack_id).exclude(phase=REQUEUED).update(phase=REQUEUED, heartbeat_at=now):
+            continue  # claimed meanwhile
+        from evidence.tasks import pack_build  # tasks import this module
+
+        try:
+            pack_build.apply_async(args=[pack_id], retry=False)
+        except OperationalError as exc:  # the broker is down: the next watchdog run tries again
+            logger.warning("Could not queue evidence pack %s again: %s", pack_id, exc)
+            EvidencePack.objects.filter(pk=pack_id, status=PackStatus.QUEUED).update(phase="")
+            continue
+        requeued += 1
+    return requeued, failed
+
+
+WATCHDOG_KEY = "packs-watchdog"
+WATCHDOG_EVERY_SECONDS = 60
+
+
+def packs_watchdog(*, now: dt.datetime | None = None) -> dict:
+    """Fail stalled builds and requeue (or fail) lost queued packs. Run by beat and, at most once a minute, by
+    the pack pages (:func:`packs_watchdog_soon`), so it works without beat."""
+    failed = packs_fail_stale(now=now)
+    requeued, lost = packs_requeue_lost(now=now)
+    return {"failed_building": failed, "requeued": requeued, "failed_queued": lost}
+
+
+def packs_watchdog_soon() -> None:
+    """The watchdog from a page view: at most once a minute across web processes; never fails the page."""
+    try:
+        if not cache.add(WATCHDOG_KEY, True, WATCHDOG_EVERY_SECONDS):
+            return
+        packs_watchdog()
+    except Exception:  # the page matters more than this sweep; beat (or the next page) runs it again
+        logger.exception("The evidence-pack watchdog failed")
 
 
 def packs_cleanup(*, now: dt.datetime | None = None) -> int:

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import IO
 
+from cek.zipguard import ZipLimits, ZipRefused, zip_check
 from evidence.packs import manifest as mf
 from evidence.packs import signing
 
@@ -31,6 +32,15 @@ MAX_SIGNATURE_BYTES = 1024
 # Reading a member never inflates more than this (a real pack's largest file, keys.csv at 100k keys, is far
 # smaller), nor more than one byte past the size the manifest lists.
 MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
+# All members together inflate to at most this, and none more than MAX_RATIO times its compressed size: a
+# pack's CSV and JSON files compress under 15:1 (its PDF and XLSX hardly at all), a deflate bomb ~1000:1. The
+# central directory is judged before anything is inflated, so a bomb is refused in milliseconds; an archive
+# crafted just under the caps costs at most MAX_TOTAL_BYTES of hashing.
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+MAX_RATIO = 100
+LIMITS = ZipLimits(
+    max_members=MAX_MEMBERS, max_total_bytes=MAX_TOTAL_BYTES, max_member_bytes=MAX_MEMBER_BYTES, max_ratio=MAX_RATIO
+)
 # What opening or reading a member may raise on a damaged or hostile archive: encrypted members (RuntimeError),
 # unsupported compression (NotImplementedError), truncated streams (EOFError), bad CRC (BadZipFile).
 MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError, ValueError)
@@ -78,6 +88,25 @@ class VerifyReport:
     @property
     def files_ok(self) -> int:
         return sum(1 for check in self.files if check.ok)
+
+    @property
+    def files_differ(self) -> int:
+        """Files listed but missing, altered or unreadable, plus files present but not listed."""
+        return len(self.files) - self.files_ok + len(self.unlisted)
+
+    @property
+    def data_matches_files(self) -> bool:
+        """The data manifest digest holds for the files in the archive, not only for the list in manifest.json
+        (which a tamperer leaves alone when altering a file)."""
+        return bool(self.data_digest_ok) and bool(self.files) and not self.files_differ
+
+    @property
+    def failed_files(self) -> list[FileCheck]:
+        return [check for check in self.files if not check.ok]
+
+    @property
+    def matching_files(self) -> list[FileCheck]:
+        return [check for check in self.files if check.ok]
 
     def lines(self) -> list[str]:
         """The report as text lines (the command prints them)."""
@@ -128,8 +157,8 @@ def _sha256_stream(handle: IO[bytes], limit: int | None = None) -> tuple[str, in
     return digest.hexdigest(), size
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, expected_size) -> tuple[str, int]:
-    limit = MAX_MEMBER_BYTES
+def _read_member(archive: zipfile.ZipFile, name: str, expected_size, budget: int) -> tuple[str, int]:
+    limit = min(MAX_MEMBER_BYTES, budget)
     if isinstance(expected_size, int) and not isinstance(expected_size, bool) and 0 <= expected_size < limit:
         limit = expected_size + 1  # one byte more is enough to say the size differs
     with archive.open(name) as handle:
@@ -189,6 +218,11 @@ def verify_pack_file(source: IO[bytes], *, public_key: str | None = None) -> Ver
         names = [info.filename for info in archive.infolist() if not info.is_dir()]
         if len(names) > MAX_MEMBERS:
             report.problems.append(f"The archive holds {len(names)} files; an evidence pack holds far fewer.")
+            return report
+        try:
+            zip_check(archive.infolist(), LIMITS, what="The archive")
+        except ZipRefused as exc:
+            report.problems.append(f"{exc} It is not an evidence pack.")
             return report
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
@@ -279,6 +313,7 @@ def _check_signature(archive, names, manifest_bytes: bytes, trusted: str | None,
 
 def _check_files(archive, names: list[str], listed: list, report: VerifyReport) -> None:
     seen: set[str] = set()
+    budget = MAX_TOTAL_BYTES  # what every member read together may still inflate to
     for entry in listed:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             report.problems.append("manifest.json lists an entry without a file name.")
@@ -293,7 +328,8 @@ def _check_files(archive, names: list[str], listed: list, report: VerifyReport) 
             check.status, check.detail = "missing", "listed in manifest.json but missing from the archive"
         else:
             try:
-                check.actual_sha256, check.actual_size = _read_member(archive, name, expected_size)
+                check.actual_sha256, check.actual_size = _read_member(archive, name, expected_size, budget)
+                budget -= check.actual_size
             except MemberTooLarge as exc:
                 check.status = "size"
                 check.detail = f"{exc}; manifest.json says {expected_size} bytes (reading stopped there)"

@@ -28,8 +28,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -64,6 +64,20 @@ class CheckRunError(Exception):
     """A run could not be started (the message is for the user)."""
 
 
+class CheckRunBusy(CheckRunError):
+    """Another run is queued or running: ``run`` (None when it finished in the meantime)."""
+
+    def __init__(self, run: CheckRun | None):
+        self.run = run
+        if run is None:
+            super().__init__("Another check run was started at the same moment; see the latest run.")
+        else:
+            super().__init__(
+                f"Check run #{run.pk} is still {run.get_status_display().lower()}; only one run may run at a "
+                "time. Wait for it to finish, then start another if needed."
+            )
+
+
 # --- Starting, retrying and failing runs --------------------------------------------------------------------
 
 
@@ -85,15 +99,21 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
         require_grc(actor, "run the checks")
     if background is None:
         background = runs_in_background()
-    with transaction.atomic():
-        busy = CheckRun.objects.select_for_update().filter(status__in=ACTIVE_STATUSES).first()
-        if busy is not None:
-            raise CheckRunError(
-                f"Check run #{busy.pk} is still {busy.get_status_display().lower()}; wait for it to finish."
+    # A run whose worker died must not block every later start until beat's sweep (forever without beat).
+    checks_fail_stale()
+    try:
+        with transaction.atomic():
+            busy = CheckRun.objects.filter(status__in=ACTIVE_STATUSES).first()
+            if busy is not None:
+                raise CheckRunBusy(busy)
+            # Two requests can both read "none in progress"; the constraint checkrun_one_active lets one insert
+            # through and makes the other wait for it, then fail.
+            run = CheckRun.objects.create(
+                trigger=trigger, triggered_by=actor, status=RunStatus.QUEUED, catalog_version=load_control().version
             )
-        run = CheckRun.objects.create(
-            trigger=trigger, triggered_by=actor, status=RunStatus.QUEUED, catalog_version=load_control().version
-        )
+    except IntegrityError:
+        busy = CheckRun.objects.filter(status__in=ACTIVE_STATUSES).first()
+        raise CheckRunBusy(busy) from None
     if not background:
         return check_run_execute(run_id=run.pk)
     from evidence.tasks import checks_run  # tasks import this module

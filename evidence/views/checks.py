@@ -65,7 +65,8 @@ class CheckRunStartView(GrcRequiredMixin, View):
             run = services.check_run_start(trigger=RunTrigger.UI, actor=request.user)
         except services.CheckRunError as exc:
             messages.error(request, str(exc))
-            return HttpResponseRedirect(reverse("evidence:checkrun-list"))
+            busy = getattr(exc, "run", None)  # another run in progress: show it
+            return HttpResponseRedirect(busy.get_absolute_url() if busy else reverse("evidence:checkrun-list"))
         _announce(request, run)
         return HttpResponseRedirect(run.get_absolute_url())
 

@@ -46,6 +46,7 @@ class PackListView(ReadAllMixin, ListView):
     paginate_by = settings.CEK_PAGE_SIZE
 
     def get_queryset(self):
+        jobs.packs_watchdog_soon()  # stalled or lost jobs are settled even without beat
         return pack_selectors.packs()
 
     def get_context_data(self, **kwargs):
@@ -95,6 +96,7 @@ class PackDetailView(ReadAllMixin, DetailView):
     context_object_name = "pack"
 
     def get_queryset(self):
+        jobs.packs_watchdog_soon()
         return pack_selectors.packs()
 
     def get_context_data(self, **kwargs):
@@ -120,6 +122,7 @@ class PackStatusView(ReadAllMixin, View):
     """JSON for the progress bar (static/cek/progress.js)."""
 
     def get(self, request, pk: int):
+        jobs.packs_watchdog_soon()
         pack = get_object_or_404(
             EvidencePack.objects.only("status", "progress", "phase", "last_error", "heartbeat_at"), pk=pk
         )

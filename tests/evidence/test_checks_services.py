@@ -185,13 +185,15 @@ def test_watchdog_fails_stale_runs():
     CheckRun.objects.filter(pk=stale.pk).update(
         created_at=now - dt.timedelta(hours=2), started_at=now - dt.timedelta(hours=2)
     )
+    assert services.checks_fail_stale(now=now) == 1
+    stale.refresh_from_db()
+    assert stale.status == RunStatus.FAILED and "retry" in stale.last_error
+    # One run at a time (constraint checkrun_one_active): the fresh one can exist only once the stale one failed.
     fresh = CheckRun.objects.create(
         trigger=RunTrigger.UI, status=RunStatus.RUNNING, catalog_version="x", started_at=now
     )
-    assert services.checks_fail_stale(now=now) == 1
-    stale.refresh_from_db()
+    assert services.checks_fail_stale(now=now) == 0
     fresh.refresh_from_db()
-    assert stale.status == RunStatus.FAILED and "retry" in stale.last_error
     assert fresh.status == RunStatus.RUNNING
 
 
@@ -246,3 +248,12 @@ def test_command_prints_table(store):
     with pytest.raises(CommandError) as failed:
         call_command("run_checks", "--fail-on", "fail", stdout=io.StringIO())
     assert failed.value.returncode == 1
+
+
+def test_the_database_refuses_a_second_active_run():
+    from django.db import IntegrityError, transaction
+
+    CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.QUEUED, catalog_version="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.RUNNING, catalog_version="x")
+    CheckRun.objects.create(trigger=RunTrigger.UI, status=RunStatus.FAILED, catalog_version="x")  # others are free

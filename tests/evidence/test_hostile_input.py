@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import struct
 import time
+import tracemalloc
 import zipfile
 
 import pytest
@@ -14,9 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evidence import services
-from evidence.answers.template import TemplateError, fill_sheet_xml, fill_template
+from evidence.answers.template import TemplateError, column_letters, fill_sheet_xml, fill_template
 from evidence.selectors_findings import FindingFilters
 from tests.evidence.caiq import blank_caiq_workbook, key_policy, make_run, us
+from tests.hostile_files import hostile_workbook
 
 VALUES = {"C": "YES", "D": "Shared OSP-AP", "E": "Described.", "F": ""}
 
@@ -84,6 +86,46 @@ def test_a_hostile_sheet_is_refused_at_once(xml):
     with pytest.raises(TemplateError):
         fill_template(_with_sheets(xml), question_id="CEK-11.1", values=VALUES)
     assert time.monotonic() - started < 3  # was quadratic or worse: 88 kB of unclosed rows took 10 s
+
+
+def _fill_measured(data: bytes):
+    """(error message, seconds, tracemalloc peak bytes) of filling ``data``."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TemplateError) as refused:
+            fill_template(data, question_id="CEK-11.1", values=VALUES)
+        return str(refused.value), time.monotonic() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+HOSTILE_WORKBOOKS = {
+    # ~100 KB; the sheet inflates to 100 MB of empty cells over a whole-grid dimension (drove a worker past 1 GB).
+    "100 MB of empty cells": dict(cells=25_000_000),
+    "8 million shared strings": dict(cells=10, shared_strings=8_000_000),
+    "2 million styles": dict(cells=10, styles=2_000_000),
+}
+
+
+@pytest.mark.parametrize("shape", HOSTILE_WORKBOOKS.values(), ids=HOSTILE_WORKBOOKS.keys())
+def test_a_small_hostile_workbook_is_refused_in_bounded_time_and_memory(shape):
+    data = hostile_workbook(**shape)
+    assert len(data) < 200 * 1024
+    message, elapsed, peak = _fill_measured(data)
+    assert "Nothing was unpacked" in message and "Upload the blank official AI-CAIQ workbook" in message
+    assert elapsed < 5, f"took {elapsed:.1f} s"  # the target is 2 s; loose for a busy test machine
+    assert peak < 200 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_sheet_of_too_many_cells_under_the_ratio_cap_is_refused_in_bounded_memory():
+    # 250,000 cells with distinct references: compresses ~10:1, so only the cap on tags stops it.
+    cells = "".join(f'<c r="{column_letters(1 + n % 16000)}{n}"/>' for n in range(1, 250_001))
+    xml = f'<worksheet><sheetData><row r="1">{cells}</row></sheetData></worksheet>'
+    assert 1024 * 1024 < len(xml) < 8 * 1024 * 1024
+    message, elapsed, peak = _fill_measured(_with_sheets(xml))
+    assert "XML tags" in message
+    assert elapsed < 5 and peak < 200 * 1024 * 1024, (elapsed, peak)
 
 
 def test_a_well_formed_sheet_with_a_declaration_is_still_filled():

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import time
+import tracemalloc
 import zipfile
 
 import pytest
@@ -17,6 +20,7 @@ from evidence.packs import builder, verify
 from evidence.packs.verify import verify_pack_file
 from tests.evidence import packs_support
 from tests.evidence.packs_support import build, make_fakes, members, request_pack, rezip, zip_bytes
+from tests.hostile_files import raw_zip, stored, zip_bomb_pack
 
 pytestmark = pytest.mark.django_db
 
@@ -46,15 +50,50 @@ def _patch_central_directory(data: bytes, offset: int, value: bytes) -> bytes:
 def test_a_manifest_that_inflates_to_gigabytes_is_not_read_into_memory(ready, monkeypatch):
     monkeypatch.setattr(verify, "MAX_MANIFEST_BYTES", 64 * 1024)
     files = members(zip_bytes(ready))
-    files["manifest.json"] = b" " * (2 * 1024 * 1024)  # inflates 2 MB from a few KB
+    # 2 MB that do not compress (a highly compressible one is refused from the directory as a zip bomb).
+    files["manifest.json"] = random.Random(1).randbytes(2 * 1024 * 1024)
     report = verify_pack_file(rezip(files))
     assert not report.ok and any("manifest.json cannot be read" in problem for problem in report.problems)
     assert any("larger than 65,536 bytes" in problem for problem in report.problems)
 
 
+def _measured(source: io.BytesIO):
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        report = verify_pack_file(source)
+        return report, time.monotonic() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_23_mb_zip_bomb_is_refused_from_its_directory_in_bounded_time_and_memory(signing_key):
+    bomb = zip_bomb_pack()  # 12 members listed in the manifest, ~2 GB of zeros each
+    assert len(bomb) > 23_000_000
+    report, elapsed, peak = _measured(io.BytesIO(bomb))
+    assert not report.ok and not report.files  # no member was read
+    assert any("a zip bomb" in problem and "Nothing was unpacked" in problem for problem in report.problems)
+    assert elapsed < 5, f"took {elapsed:.1f} s"  # the target is 2 s; loose for a busy test machine
+    assert peak < 200 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_members_sharing_one_compressed_stream_are_refused(signing_key):
+    data = stored("a.csv", b"x" * 1000)
+    archive = bytearray(raw_zip([stored("manifest.json", b"{}"), data, ("b.csv", *data[1:])]))
+    with zipfile.ZipFile(io.BytesIO(bytes(archive))) as reader:
+        a_offset = reader.getinfo("a.csv").header_offset
+    # Point b.csv's directory entry (the third) at a.csv's local header: two names, one stream.
+    entry = -1
+    for _ in range(3):
+        entry = archive.find(b"PK\x01\x02", entry + 1)
+    archive[entry + 42 : entry + 46] = a_offset.to_bytes(4, "little")
+    report = verify_pack_file(io.BytesIO(bytes(archive)))
+    assert any("share their compressed bytes" in problem for problem in report.problems)
+
+
 def test_a_member_larger_than_listed_is_not_inflated_past_its_listed_size(ready):
     files = members(zip_bytes(ready))
-    files["keys.csv"] = b"0" * (8 * 1024 * 1024)  # a bomb in place of a data file
+    files["keys.csv"] = random.Random(2).randbytes(8 * 1024 * 1024)  # far larger than listed
     report = verify_pack_file(rezip(files))
     check = next(check for check in report.files if check.name == "keys.csv")
     assert check.status == "size" and "reading stopped" in check.detail

@@ -191,7 +191,10 @@ def test_the_watchdog_fails_builds_whose_worker_went_silent(grc_user, us, settin
     )
     assert jobs.packs_fail_stale(now=now) == 1
     silent.refresh_from_db()
-    assert silent.status == PackStatus.FAILED and "stopped reporting for over 15 minutes" in silent.last_error
+    assert (
+        silent.status == PackStatus.FAILED
+        and "stopped while building this pack (no sign of life for over 15 minutes" in silent.last_error
+    )
     assert EvidencePack.objects.get(pk=alive.pk).status == PackStatus.BUILDING
     assert EvidencePack.objects.get(pk=queued_pack.pk).status == PackStatus.QUEUED
     # Failed by the watchdog, the pack is retryable.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,6 +19,7 @@ from evidence.packs import builder
 from tests.conftest import login
 from tests.evidence import packs_support
 from tests.evidence.packs_support import build, flip, members, request_pack, rezip, zip_bytes
+from tests.hostile_files import zip_bomb_pack
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +206,35 @@ def test_the_verify_page_says_exactly_what_differs(auditor_client, ready):
     response = auditor_client.post(reverse("evidence:pack-verify"), upload(rezip(files).getvalue()))
     page = response.content.decode()
     assert "Not verified." in page and "keys.csv: SHA-256 is" in page
+
+
+def test_the_verify_page_shows_no_matching_badge_when_a_file_differs_and_the_altered_file_leads(auditor_client, ready):
+    files = members(zip_bytes(ready))
+    assert list(files).index("keys.csv") > 0  # not first in the archive: leading is the page's doing
+    files["keys.csv"] = flip(files["keys.csv"], 40)
+    response = auditor_client.post(reverse("evidence:pack-verify"), upload(rezip(files).getvalue()))
+    page = response.content.decode()
+    # The data manifest digest still matches the list in manifest.json (the tamperer left it alone), but not the
+    # files: the page must not say it matches them.
+    assert "matches the files" not in page and "the files differ" in page
+    assert "1 file in the archive differs from the list" in page
+    rows = re.findall(r'<tr data-file="([^"]+)"( class="verify-differs")?', page)
+    assert rows[0] == ("keys.csv", ' class="verify-differs"')
+    assert all(not highlighted for _name, highlighted in rows[1:])
+
+
+def test_the_verify_page_says_the_data_matches_the_files_of_an_intact_pack(auditor_client, ready):
+    page = auditor_client.post(reverse("evidence:pack-verify"), upload(zip_bytes(ready))).content.decode()
+    assert "matches the files" in page and "verify-differs" not in page
+
+
+def test_the_verify_page_refuses_a_zip_bomb_at_once(auditor_client, signing_key):
+    started = time.monotonic()
+    response = auditor_client.post(reverse("evidence:pack-verify"), upload(zip_bomb_pack()))
+    elapsed = time.monotonic() - started
+    page = response.content.decode()
+    assert response.status_code == 200 and "Not verified." in page and "a zip bomb" in page
+    assert elapsed < 5, f"took {elapsed:.1f} s"
 
 
 def test_the_verify_page_handles_a_file_that_is_not_a_zip(auditor_client, signing_key):
