@@ -37,7 +37,7 @@ class KeyImportSerializer(serializers.ModelSerializer):
         model = KeyImport
         fields = (
             "id", "url", "format", "file_name", "sha256", "size", "store", "full", "status", "counts", "errors",
-            "warnings", "unknowns", "last_error", "progress", "created_by", "created_at", "applied_by",
+            "warnings", "unknowns", "refusal", "last_error", "progress", "created_by", "created_at", "applied_by",
             "started_at", "applied_at",
         )  # fmt: skip
         read_only_fields = fields
@@ -134,7 +134,9 @@ class KeyImportViewSet(
         )
         body = KeyImportSerializer(record, context=self.get_serializer_context()).data
         if plan.has_errors:
-            problem = plan.file_error or f"{plan.counts['errors']} row(s) have errors; nothing can be applied."
+            problem = (record.last_error if plan.refused else plan.file_error) or (
+                f"{plan.counts['errors']} row(s) have errors; nothing can be applied."
+            )
             return Response(
                 {"detail": problem, "errors": body["errors"], "import": body}, status=status.HTTP_400_BAD_REQUEST
             )

@@ -14,16 +14,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cek.textsafety import UnsafeTextError, find_unsafe_text, loads_json
+from cek.textsafety import message_for as unsafe_message
 from inventory.importers.base import (
     DATE_FIELDS,
     INTEGER_FIELDS,
     KEY_FIELDS,
+    KEY_MATERIAL,
+    MULTILINE_FIELDS,
     REQUIRED_FIELDS,
+    UNSAFE_TEXT,
     BindingRow,
     Importer,
     ImportFileError,
     KeyRow,
     ParseResult,
+    RefusedFileError,
     RowError,
     describe_value,
 )
@@ -145,7 +151,8 @@ def format_binding(service: str, tenant: str = "", purpose: str = "") -> str:
 def _parse_labels(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            # Bounded: deep nesting or unsafe text inside the JSON is a clear row error, not a RecursionError.
+            value = loads_json(text)
         except json.JSONDecodeError:
             raise ValueError(f"is not valid JSON; {_LABELS_SYNTAX}") from None
         if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
@@ -219,9 +226,12 @@ class CsvImporter(Importer):
         pem = _PEM.search(text)
         if pem:
             line = text.count("\n", 0, pem.start()) + 1
-            raise ImportFileError(
+            raise RefusedFileError(
                 f"The file contains a PEM block (line {line}). Keys and certificates are never stored here, so the "
-                "whole file was rejected and not kept. Export metadata only (names, ids, purposes) and upload again."
+                "whole file was rejected and not kept. Export metadata only (names, ids, purposes) and upload again.",
+                kind=KEY_MATERIAL,
+                reason="a PEM block",
+                column=f"line {line}",
             )
         stripped = text.lstrip()
         if stripped[:1] in ("{", "["):
@@ -298,6 +308,13 @@ class CsvImporter(Importer):
         row = KeyRow(row=number, fields=present)
         errors: list[RowError] = []
         for column, text in values.items():
+            # Unsafe text is refused before the cell is read: it must reach no lookup (PostgreSQL refuses a
+            # NUL in a query too), no message and no other check. It refuses the whole upload.
+            unsafe = find_unsafe_text(text, multiline=column in MULTILINE_FIELDS or column == "labels")
+            if unsafe:
+                message = unsafe_message(f"column '{column}'", unsafe)
+                errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=unsafe))
+                continue
             try:
                 if column in DATE_FIELDS:
                     setattr(row, column, self._date(text))
@@ -311,6 +328,9 @@ class CsvImporter(Importer):
                     row.bindings = _parse_services(text)
                 else:
                     setattr(row, column, text)
+            except UnsafeTextError as exc:  # from the JSON of a labels cell; the cell is not shown
+                message = unsafe_message(f"column '{column}'", exc.reason)
+                errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=exc.reason))
             except ValueError as exc:
                 errors.append(RowError(number, column, f"{describe_value(column, text)}; {exc}"))
         if errors:

@@ -23,6 +23,7 @@ from inventory.importing.records import (
     clean_file_name,
     key_import_read,
     key_import_record,
+    refusal_message,
 )
 from inventory.models import Binding, Key, KeyImport, KeyStore
 
@@ -326,6 +327,20 @@ def check_applicable(record: KeyImport, *, statuses: tuple[str, ...] = (KeyImpor
         )
 
 
+def _refuse_kept(key_import: KeyImport, plan: ImportPlan) -> None:
+    with transaction.atomic():
+        locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
+        if locked.file:
+            locked.file.delete(save=False)
+        locked.status = KeyImport.Status.REFUSED
+        locked.refusal = plan.refusal[:1000]
+        locked.errors = [error.as_dict() for error in plan.errors if error.kind][:1000]
+        locked.warnings, locked.unknowns = [], {}
+        locked.last_error = refusal_message(plan)
+        locked.save()
+    key_import.refresh_from_db()
+
+
 class _Rejected(Exception):
     def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
@@ -373,6 +388,10 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
             )
     except _Rejected as exc:
         progress_clear(key_import.pk)
+        if exc.plan.refused:
+            # The kept file is refused now (the key-material rules found more since the preview): its bytes go.
+            _refuse_kept(key_import, exc.plan)
+            raise ImportApplyError(refusal_message(exc.plan), exc.plan.errors) from None
         KeyImport.objects.filter(pk=key_import.pk).update(
             status=KeyImport.Status.PREVIEWED, counts=exc.plan.counts, errors=_stored_errors(exc.plan)
         )
