@@ -142,6 +142,7 @@ class KeyImportViewSet(
             )
         return Response({"import": body, "can_apply": True, "changes": _changes(plan)}, status=status.HTTP_201_CREATED)
 
+    # ``format``: the router also routes ``apply.json`` (format suffixes); without it that URL answered 500.
     @extend_schema(
         tags=["Imports"],
         summary="Apply a previewed import (GRC)",
@@ -154,7 +155,7 @@ class KeyImportViewSet(
         },
     )
     @action(detail=True, methods=["post"])
-    def apply(self, request, pk=None):
+    def apply(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_start(key_import=record, actor=request.user)
@@ -172,7 +173,7 @@ class KeyImportViewSet(
 
     @extend_schema(tags=["Imports"], summary="Discard a previewed import (GRC)", request=None)
     @action(detail=True, methods=["post"])
-    def discard(self, request, pk=None):
+    def discard(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_discard(key_import=record, actor=request.user)
@@ -182,7 +183,7 @@ class KeyImportViewSet(
 
     @extend_schema(tags=["Imports"], summary="Retry a failed import: plan it again (GRC)", request=None)
     @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None):
+    def retry(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_retry(key_import=record, actor=request.user)
