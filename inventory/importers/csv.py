@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cek.keymaterial import find_key_material
 from cek.textsafety import UnsafeTextError, find_unsafe_text, loads_json
 from cek.textsafety import message_for as unsafe_message
 from inventory.importers.base import (
@@ -254,6 +255,21 @@ class CsvImporter(Importer):
             raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
 
     def _check_header(self, header: list[str]) -> list[str]:
+        # The messages below name unknown columns: a header cell holding key material or unsafe text refuses the
+        # file first (its bytes are not kept, and no message may quote it).
+        for index, name in enumerate(header, start=1):
+            unsafe = find_unsafe_text(name)
+            reason = unsafe or find_key_material(name)
+            if reason:
+                what = "holds" if unsafe else "looks like it holds"
+                raise RefusedFileError(
+                    f"Header cell {index} {what} {reason}, so the whole file was rejected and not kept. "
+                    "The first row must name the columns; download the template for them.",
+                    kind=UNSAFE_TEXT if unsafe else KEY_MATERIAL,
+                    reason=reason,
+                    row=1,
+                    column=f"header cell {index}",
+                )
         columns = [_normalise_header(name) for name in header]
         while columns and not columns[-1]:
             columns.pop()  # trailing empty header cells (spreadsheets add them)

@@ -253,3 +253,18 @@ def test_an_unsafe_file_name_is_cleaned_and_a_secret_one_withheld(refs):
         )
         record.refresh_from_db()
         assert record.file_name.startswith(expected)
+
+
+@pytest.mark.parametrize(("cell", "kind"), [(AWS_SECRET_TEXT, "key_material"), ("store\x00", "unsafe_text")])
+def test_a_header_cell_with_a_secret_or_unsafe_text_refuses_the_file_without_quoting_it(
+    alice_client, refs, settings, cell, kind
+):
+    data = csv_text([*HEADER, cell], [])
+    response = _web_upload(alice_client, "csv", data + b"prod-kms-eu,x\n")
+    assert response.status_code == 200 and "rejected and not kept" in " ".join(response.context["form"].errors["file"])
+    record = KeyImport.objects.get()
+    assert record.status == KeyImport.Status.REFUSED and not record.file and media_files(settings) == []
+    assert record.refusal[0]["kind"] == kind and record.refusal[0]["field"] == f"header cell {len(HEADER) + 1}"
+    assert (
+        cell[:10] not in json.dumps([record.errors, record.last_error]) and cell[:10].encode() not in response.content
+    )
