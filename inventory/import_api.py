@@ -22,6 +22,7 @@ from cek.roles import ApiGrcPermission
 from inventory import importing
 from inventory.importers import format_choices
 from inventory.models import KeyImport, KeyStore
+from inventory.serializers import ListedSlugRelatedField
 
 PREVIEW_ROWS = 500
 
@@ -49,9 +50,10 @@ class KeyImportSerializer(serializers.ModelSerializer):
 class KeyImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=format_choices())
-    store = serializers.SlugRelatedField(
+    store = ListedSlugRelatedField(
         slug_field="name",
         queryset=KeyStore.objects.all(),
+        noun="key store",
         required=False,
         allow_null=True,
         help_text="Name of the key store the file belongs to; platform exports are matched by kind, account and "

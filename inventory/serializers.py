@@ -127,6 +127,9 @@ class ListedSlugRelatedField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str) or not data:
             raise self._unknown()
+        reason = textsafety.find_unsafe_text(data)
+        if reason:  # PostgreSQL refuses a NUL even in a lookup (a DataError, answered 500)
+            raise serializers.ValidationError(textsafety.message_for("This value", reason), code=textsafety.CODE)
         try:
             return self.get_queryset().get(**{self.slug_field: data})
         except (models.ObjectDoesNotExist, TypeError, ValueError):

@@ -112,3 +112,22 @@ def test_loads_json_bounds_depth_and_text():
         with pytest.raises(ValueError, match=r"nested more than|NUL|surrogate"):
             loads_json(text)
     assert scrub("a\x00b\u202ec") == "a\ufffdb\ufffdc"
+
+
+@pytest.mark.parametrize("shape", ["nul", "lone-surrogate", "bidi-override"])
+@pytest.mark.parametrize("field", ["purpose", "owner", "backup_owner", "tenant", "purpose_approver"])
+def test_hostile_text_in_a_reference_is_a_400_not_a_database_error(grc_client, field, shape):
+    """A NUL in a slug or username reached the lookup, and PostgreSQL refused the query (a 500)."""
+    response = send(
+        grc_client, "post", "/api/v1/keys/", _body(key_payload(KeyStoreFactory(), **{field: HOSTILE[shape]}))
+    )
+    assert response.status_code == 400 and list(response.json()["errors"]) == [field]
+    assert not Key.objects.exists()
+
+
+def test_an_import_upload_naming_a_store_with_a_nul_is_a_400(grc_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    file = SimpleUploadedFile("kms.json", b"[]", content_type="application/json")
+    response = grc_client.post("/api/v1/imports/", {"file": file, "format": "aws-kms", "store": "prod\x00"})
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["store"]
