@@ -91,11 +91,11 @@ def _strings_in(value: Any) -> Iterable[str]:
 
 
 def validate_api_labels(value: Any) -> None:
-    """Labels are KMS tags: one-line plain text without key material and without unsafe text (a NUL or an
-    unpaired surrogate is refused by PostgreSQL's jsonb with a database error; control characters and bidi
-    overrides disguise what an auditor reads)."""
+    """Labels are KMS tags: plain text without key material and without unsafe text (a NUL or an unpaired
+    surrogate is refused by PostgreSQL's jsonb with a database error; control characters and bidi overrides
+    disguise what an auditor reads). Tab and line breaks pass, as in imported labels (platform text)."""
     for text in _strings_in(value):
-        reason = textsafety.find_unsafe_text(text)
+        reason = textsafety.find_unsafe_text(text, multiline=True)
         if reason:
             raise serializers.ValidationError(textsafety.message_for("A label", reason), code=textsafety.CODE)
     validate_labels(value)

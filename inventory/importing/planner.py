@@ -93,7 +93,8 @@ def _material_reason(messages: list[str]) -> str:
 
 def _unsafe_columns(row: KeyRow, present: frozenset[str]) -> list[tuple[str, str]]:
     """``(column, reason)`` for each provided text column holding unsafe text: one-line columns may hold no
-    tab or line break either. Labels and platform facts are one-line names and values."""
+    tab or line break either. Labels and platform facts are the platform's own text (a Vault metadata value
+    may span lines): tab and line breaks pass there, as in the API's labels."""
     found = []
     for column in _TEXT_COLUMNS:
         if column in present:
@@ -103,7 +104,7 @@ def _unsafe_columns(row: KeyRow, present: frozenset[str]) -> list[tuple[str, str
     for column in _MAPPINGS:
         if column in present and isinstance(getattr(row, column), dict):
             for name, value in getattr(row, column).items():
-                reason = find_unsafe_text(name) or find_unsafe_text(value)
+                reason = find_unsafe_text(name, multiline=True) or find_unsafe_text(value, multiline=True)
                 if reason:
                     found.append((column, reason))
                     break

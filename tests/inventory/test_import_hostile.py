@@ -16,6 +16,7 @@ from django.urls import reverse
 from inventory import importing
 from inventory.models import Key, KeyImport
 from tests.conftest import login
+from tests.factories import KeyStoreFactory
 from tests.inventory.fixtures import FIXTURES, GOOD_CSV, csv_text, make_references
 
 HEADER = GOOD_CSV.read_text().splitlines()[0].split(",")
@@ -268,3 +269,19 @@ def test_a_header_cell_with_a_secret_or_unsafe_text_refuses_the_file_without_quo
     assert (
         cell[:10] not in json.dumps([record.errors, record.last_error]) and cell[:10].encode() not in response.content
     )
+
+
+def test_line_breaks_pass_in_multi_line_fields_and_platform_text_but_not_in_names(refs):
+    from tests.inventory.test_platform_import import aws_key
+
+    store = KeyStoreFactory(name="aws-prod-eu", kind="aws-kms")
+    alice = refs["users"]["alice"]
+    item = aws_key(1, tags={"note": "first line\nsecond line"}, Description="Encrypts logs.\n\tReviewed yearly.")
+    record, plan = importing.key_import_preview(data=json.dumps([item]).encode(), file_name="k.json", format="aws-kms",
+                                                actor=alice, store=store)  # fmt: skip
+    assert not plan.has_errors and record.status == KeyImport.Status.PREVIEWED
+    row = dict(zip(HEADER, next(__import__("csv").reader([GOOD_CSV.read_text().splitlines()[1]])), strict=True))
+    row["name"] = "two\nlines"
+    data = csv_text(HEADER, [[row[c] for c in HEADER]])
+    record, plan = importing.key_import_preview(data=data, file_name="k.csv", format="csv", actor=alice)
+    assert record.status == KeyImport.Status.REFUSED and "line break (U+000A)" in record.refusal[0]["reason"]
