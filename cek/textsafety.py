@@ -3,7 +3,8 @@
 Refused, in every text a user or a file gives us:
 
 - NUL and the other C0/C1 control characters (PostgreSQL cannot store a NUL at all; the others hide text
-  or drive terminals). Tab, line feed and carriage return are allowed where a field is multi-line.
+  or drive terminals). Tab, line feed and carriage return are allowed where a field is multi-line (text
+  areas; in the inventory also labels and platform facts, which are the platform's own text).
 - Unpaired surrogates (``"\\ud800"`` is valid JSON but no valid Unicode text: it cannot be encoded as UTF-8,
   so it crashes the database write and every page or file that would show it).
 - Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069): they make text read differently
