@@ -22,6 +22,7 @@ from cek.roles import ApiGrcPermission
 from inventory import importing
 from inventory.importers import format_choices
 from inventory.models import KeyImport, KeyStore
+from inventory.serializers import ListedSlugRelatedField
 
 PREVIEW_ROWS = 500
 
@@ -37,7 +38,7 @@ class KeyImportSerializer(serializers.ModelSerializer):
         model = KeyImport
         fields = (
             "id", "url", "format", "file_name", "sha256", "size", "store", "full", "status", "counts", "errors",
-            "warnings", "unknowns", "last_error", "progress", "created_by", "created_at", "applied_by",
+            "warnings", "unknowns", "refusal", "last_error", "progress", "created_by", "created_at", "applied_by",
             "started_at", "applied_at",
         )  # fmt: skip
         read_only_fields = fields
@@ -49,9 +50,10 @@ class KeyImportSerializer(serializers.ModelSerializer):
 class KeyImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=format_choices())
-    store = serializers.SlugRelatedField(
+    store = ListedSlugRelatedField(
         slug_field="name",
         queryset=KeyStore.objects.all(),
+        noun="key store",
         required=False,
         allow_null=True,
         help_text="Name of the key store the file belongs to; platform exports are matched by kind, account and "
@@ -134,12 +136,15 @@ class KeyImportViewSet(
         )
         body = KeyImportSerializer(record, context=self.get_serializer_context()).data
         if plan.has_errors:
-            problem = plan.file_error or f"{plan.counts['errors']} row(s) have errors; nothing can be applied."
+            problem = (record.last_error if plan.refused else plan.file_error) or (
+                f"{plan.counts['errors']} row(s) have errors; nothing can be applied."
+            )
             return Response(
                 {"detail": problem, "errors": body["errors"], "import": body}, status=status.HTTP_400_BAD_REQUEST
             )
         return Response({"import": body, "can_apply": True, "changes": _changes(plan)}, status=status.HTTP_201_CREATED)
 
+    # ``format``: the router also routes ``apply.json`` (format suffixes); without it that URL answered 500.
     @extend_schema(
         tags=["Imports"],
         summary="Apply a previewed import (GRC)",
@@ -152,7 +157,7 @@ class KeyImportViewSet(
         },
     )
     @action(detail=True, methods=["post"])
-    def apply(self, request, pk=None):
+    def apply(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_start(key_import=record, actor=request.user)
@@ -170,7 +175,7 @@ class KeyImportViewSet(
 
     @extend_schema(tags=["Imports"], summary="Discard a previewed import (GRC)", request=None)
     @action(detail=True, methods=["post"])
-    def discard(self, request, pk=None):
+    def discard(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_discard(key_import=record, actor=request.user)
@@ -180,7 +185,7 @@ class KeyImportViewSet(
 
     @extend_schema(tags=["Imports"], summary="Retry a failed import: plan it again (GRC)", request=None)
     @action(detail=True, methods=["post"])
-    def retry(self, request, pk=None):
+    def retry(self, request, pk=None, format=None):
         record = self.get_object()
         try:
             record = importing.key_import_retry(key_import=record, actor=request.user)

@@ -646,7 +646,9 @@ class KeyImport(models.Model):
     """One import of an inventory file: who, when, which file (name, SHA-256), what it did.
 
     The uploaded file is kept (it is metadata, and it was checked for key material before it was kept) so
-    that the preview the user saw is exactly what is applied.
+    that the preview the user saw is exactly what is applied. A file refused for key material or unsafe text
+    is never written anywhere: its record keeps the name, size, SHA-256 and the refusal (row, field, kind and
+    reason of each finding, never a value).
     """
 
     class Status(models.TextChoices):
@@ -655,6 +657,11 @@ class KeyImport(models.Model):
         APPLIED = "applied", "Applied"
         FAILED = "failed", "Failed"
         DISCARDED = "discarded", "Discarded"
+        REFUSED = "refused", "Refused"
+
+    class RefusalKind(models.TextChoices):
+        KEY_MATERIAL = "key_material", "Key material"
+        UNSAFE_TEXT = "unsafe_text", "Unsafe text"
 
     format = models.CharField(max_length=30)
     store = models.ForeignKey(
@@ -686,6 +693,11 @@ class KeyImport(models.Model):
     task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task applying a large import.")
     started_at = models.DateTimeField(null=True, blank=True, help_text="When applying started.")
     last_error = models.TextField(blank=True)
+    refusal = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Why the file was refused, one entry per finding: row, field, kind and reason (never the value).",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="key_imports")
     created_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -699,3 +711,16 @@ class KeyImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def refusal_summary(self) -> str:
+        """ "Key material: row 3 (description), a PEM private key block; ..." for the history page."""
+        parts = []
+        for item in self.refusal[:5]:
+            where = f"row {item['row']}" if item.get("row") is not None else ""
+            if item.get("field"):
+                where = f"{where} ({item['field']})" if where else item["field"]
+            kind = dict(self.RefusalKind.choices).get(item.get("kind", ""), "Refused")
+            parts.append(f"{kind}: {where + ', ' if where else ''}{item.get('reason', '')}")
+        more = len(self.refusal) - 5
+        return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -13,10 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
 from rest_framework import serializers
 
+from cek import textsafety
 from cek.keymaterial import KeyMaterialValidator, check_text, validate_labels
+from cek.textsafety import check_text as check_safe_text
 from inventory.models import (
     AccessGrant,
     Binding,
@@ -59,6 +62,22 @@ class NoKeyMaterial:
             check_text(value, field=f"'{self.field}'")
 
 
+class SafeText:
+    """Field validator: ``cek.textsafety`` (control characters, unpaired surrogates, bidi overrides; tab and
+    line breaks only in multi-line fields) with the field's name in the message, never the value. DRF refuses
+    NUL and surrogates in a CharField already; this names the field and covers the rest."""
+
+    def __init__(self, field: str, *, multiline: bool) -> None:
+        self.field, self.multiline = field, multiline
+
+    def __call__(self, value: Any) -> None:
+        if isinstance(value, str):
+            try:
+                check_safe_text(value, field=f"'{self.field}'", multiline=self.multiline)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.messages, code=textsafety.CODE) from None
+
+
 def _strings_in(value: Any) -> Iterable[str]:
     if isinstance(value, str):
         yield value
@@ -72,10 +91,13 @@ def _strings_in(value: Any) -> Iterable[str]:
 
 
 def validate_api_labels(value: Any) -> None:
-    """Labels are KMS tags: plain text without key material and without NUL characters (which
-    PostgreSQL's jsonb refuses with a database error)."""
-    if any("\x00" in text for text in _strings_in(value)):
-        raise serializers.ValidationError("Labels cannot contain NUL characters.", code="null_characters")
+    """Labels are KMS tags: plain text without key material and without unsafe text (a NUL or an unpaired
+    surrogate is refused by PostgreSQL's jsonb with a database error; control characters and bidi overrides
+    disguise what an auditor reads). Tab and line breaks pass, as in imported labels (platform text)."""
+    for text in _strings_in(value):
+        reason = textsafety.find_unsafe_text(text, multiline=True)
+        if reason:
+            raise serializers.ValidationError(textsafety.message_for("A label", reason), code=textsafety.CODE)
     validate_labels(value)
 
 
@@ -105,6 +127,9 @@ class ListedSlugRelatedField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str) or not data:
             raise self._unknown()
+        reason = textsafety.find_unsafe_text(data)
+        if reason:  # PostgreSQL refuses a NUL even in a lookup (a DataError, answered 500)
+            raise serializers.ValidationError(textsafety.message_for("This value", reason), code=textsafety.CODE)
         try:
             return self.get_queryset().get(**{self.slug_field: data})
         except (models.ObjectDoesNotExist, TypeError, ValueError):
@@ -179,6 +204,8 @@ class InventorySerializer(serializers.ModelSerializer):
         is_text = isinstance(model_field, models.CharField | models.TextField)
         if is_text and not model_field.choices and not isinstance(model_field, models.SlugField):
             validators.append(NoKeyMaterial(field_name))
+        if is_text:  # after the key-material check: a PEM block in a one-line field is reported as a key
+            validators.append(SafeText(field_name, multiline=isinstance(model_field, models.TextField)))
         if validators:
             kwargs["validators"] = validators
         if kwargs.get("choices"):

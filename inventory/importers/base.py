@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from cek.keymaterial import find_key_material
+from cek.textsafety import MAX_DEPTH, find_unsafe_text
 
 # KeyRow fields an importer may provide, in the order of the CSV columns. ``fields`` on a row says which of
 # them the source actually carries: fields it does not carry are left as they are on an existing key.
@@ -58,6 +59,8 @@ DATE_FIELDS: frozenset[str] = frozenset(
     {"purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on"}
 )
 INTEGER_FIELDS: frozenset[str] = frozenset({"size_bits", "rotation_period_days", "cryptoperiod_days"})
+# Multi-line text fields (text areas): tab and line breaks are allowed in them, in no other field.
+MULTILINE_FIELDS: frozenset[str] = frozenset({"description", "exposure_scope", "purpose_justification"})
 # Fields only platform exports carry (not CSV columns): whether the platform manages the key itself (an
 # AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
 PLATFORM_FIELDS: tuple[str, ...] = ("platform_managed", "platform_details")
@@ -71,19 +74,58 @@ class ImportFileError(ValueError):
     The message says what is wrong and what to do, and never quotes the file's content."""
 
 
+class RefusedFileError(ImportFileError):
+    """The file holds key material or unsafe text: it is refused whole and none of its bytes are kept. Carries
+    the refusal as recorded on the import: ``row`` (or None), ``column`` (a path), ``kind`` and ``reason`` (the
+    phrase, never the value)."""
+
+    def __init__(self, message: str, *, kind: str, reason: str, row: int | None = None, column: str = "") -> None:
+        super().__init__(message)
+        self.kind, self.reason, self.row, self.column = kind, reason, row, column
+
+    @classmethod
+    def of(cls, found: DocumentFinding) -> RefusedFileError:
+        if found.kind == KEY_MATERIAL:
+            message = (
+                f"The file holds what looks like {found.reason} at {found.where}. Key material is never stored "
+                "here, so the whole file was rejected and not kept. Export metadata only and upload again."
+            )
+        else:
+            message = (
+                f"The file holds {found.reason} at {found.where}. Text with control characters, unpaired "
+                "surrogates, bidirectional overrides or deep nesting is refused (it corrupts or disguises what "
+                "is recorded), so the whole file was rejected and not kept. Upload the export unchanged."
+            )
+        field = found.field + (" (a member name)" if found.member_name else "")
+        return cls(message, kind=found.kind, reason=found.reason, row=found.row, column=field)
+
+    def refusal(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.column, "kind": self.kind, "reason": self.reason}
+
+
 @dataclass(slots=True)
 class RowError:
-    """One problem in one row; ``message`` starts with the column it is about and never echoes key material."""
+    """One problem in one row; ``message`` starts with the column it is about and never echoes key material
+    or unsafe text. ``kind`` is :data:`KEY_MATERIAL` or :data:`UNSAFE_TEXT` for a problem that refuses the
+    whole upload (its bytes are then not kept), with ``reason`` the phrase that says what was found."""
 
     row: int | None
     column: str
     message: str
+    kind: str = ""
+    reason: str = ""
 
     def __str__(self) -> str:
         return f"Row {self.row}: {self.message}" if self.row is not None else self.message
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        data = {"row": self.row, "column": self.column, "message": self.message}
+        if self.kind:
+            data["kind"] = self.kind
+        return data
+
+    def refusal(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.column, "kind": self.kind, "reason": self.reason}
 
 
 @dataclass(slots=True)
@@ -234,16 +276,17 @@ class JsonImporter(Importer):
                 raise ImportFileError(self.empty_message.format(noun=self.noun))
             if document == {}:
                 raise ImportFileError(f"The file lists no {self.noun}.")
+            # One walk over every string: unsafe text refuses the file before anything reads it (the format
+            # checks below quote no text, but nothing should have to be careful); key material after the
+            # format's own, more precise refusals.
+            found = scan_document(document, skip=self.public_members)
+            if found is not None and found.kind == UNSAFE_TEXT:
+                raise RefusedFileError.of(found)
             if not self.sniff(data, document):
                 raise ImportFileError(wrong_format_message(self, data, document))
             self.refuse(document)
-            found = scan_document(document, skip=self.public_members)
-            if found:
-                path, reason = found
-                raise ImportFileError(
-                    f"The file holds what looks like {reason} at {path}. Key material is never stored here, so "
-                    "the whole file was rejected and not kept. Export metadata only and upload again."
-                )
+            if found is not None:
+                raise RefusedFileError.of(found)
             result = self.read(document)
             result.material_checked = True
             return result
@@ -278,10 +321,32 @@ def load_json(data: bytes) -> Any:
             f"The file is not valid JSON: {reason} at line {exc.lineno}, column {exc.colno}."
         ) from None
     except RecursionError:
-        raise ImportFileError("The file is not usable JSON: it is nested too deeply.") from None
+        reason = f"structures nested more than {MAX_DEPTH} levels deep"
+        raise RefusedFileError(
+            f"The file holds {reason}: no export is, so the whole file was rejected and not kept. "
+            "Upload the export unchanged.",
+            kind=UNSAFE_TEXT,
+            reason=reason,
+        ) from None
 
 
 _UNJUDGED = object()
+KEY_MATERIAL = "key_material"  # RowError.kind / RefusedFileError.kind: what refuses an upload outright
+UNSAFE_TEXT = "unsafe_text"
+
+
+def _judge(text: str) -> tuple[str, str] | None:
+    """``(kind, reason)`` for a string that refuses the file: unsafe text first (it must not reach the key
+    material scan's messages either), then key material."""
+    reason = find_unsafe_text(text, multiline=True)
+    if reason:
+        return UNSAFE_TEXT, reason
+    reason = find_key_material(text)
+    return (KEY_MATERIAL, reason) if reason else None
+
+
+def _safe_part(part: Any) -> str:
+    return str(part)[:60]
 
 
 def _path_text(path: tuple[Any, ...]) -> str:
@@ -290,70 +355,114 @@ def _path_text(path: tuple[Any, ...]) -> str:
     if path and isinstance(path[0], int):
         rest = _path_text(path[1:]) if len(path) > 1 else ""
         return f"row {path[0] + 1}" + (f", {rest}" if rest else "")
-    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{_safe_part(part)}" for part in path)
     return text.lstrip(".") or "the top level"
 
 
-def scan_document(document: Any, *, skip: frozenset[str] = frozenset()) -> tuple[str, str] | None:
-    """The first string (member name or value) of a JSON document that looks like key material, as
-    ``(path, reason)`` with a path like ``row 4, KeyMetadata.Description``; None when there is none.
+@dataclass(frozen=True, slots=True)
+class DocumentFinding:
+    """What refuses a JSON file: ``kind`` (:data:`KEY_MATERIAL` or :data:`UNSAFE_TEXT`), the reason phrase
+    (never the value), and where: the row (1-based, for a top-level array) and the path within it."""
+
+    kind: str
+    reason: str
+    row: int | None
+    field: str
+    member_name: bool = False
+
+    @property
+    def where(self) -> str:
+        text = f"row {self.row}" + (f", {self.field}" if self.field else "") if self.row else self.field
+        return text + (" (a member name)" if self.member_name else "")
+
+
+def scan_document(document: Any, *, skip: frozenset[str] = frozenset()) -> DocumentFinding | None:
+    """The first string (member name or value) of a JSON document that is unsafe text (any member) or looks
+    like key material (members not in ``skip``), or a structure nested deeper than ``MAX_DEPTH``; None when
+    there is none.
 
     Values that repeat (states, usages, dates of a batch) are judged once. The walk keeps no paths (a large
-    export has millions of strings): the path is worked out only for the item that holds material."""
-    judged: dict[str, str | None] = {}
+    export has millions of strings) and uses no recursion: the path is worked out only for the item that
+    holds the finding."""
+    judged: dict[str, tuple[str, str] | None] = {}
     items = document if isinstance(document, list) else [document]
+    base = 1 if items is document else 0
     for index, item in enumerate(items):
-        if _holds_material(item, skip, judged):
-            found = _find_path(item, skip, judged, (index,) if items is document else ())
-            if found:
-                return found
+        found = _first_finding(item, skip, judged, base)
+        if found is None:
+            continue
+        path = _find_path(item, skip, judged, found, (index,) if items is document else ())
+        kind, reason = found
+        if path is None:  # not expected: the walk and the path search judge the same strings
+            return DocumentFinding(kind, reason, index + 1 if base else None, "")
+        parts, member_name = path
+        if base:
+            field = _path_text(parts[1:]) if len(parts) > 1 else ""
+            return DocumentFinding(kind, reason, parts[0] + 1, field, member_name)
+        return DocumentFinding(kind, reason, None, _path_text(parts), member_name)
     return None
 
 
-def _holds_material(value: Any, skip: frozenset[str], judged: dict[str, str | None]) -> bool:
-    stack = [value]
+def _first_finding(
+    value: Any, skip: frozenset[str], judged: dict[str, tuple[str, str] | None], base: int
+) -> tuple[str, str] | None:
+    # Stack entries: (value, depth, whether key material is looked for). Members in ``skip`` are public values:
+    # still checked for unsafe text, not for key material.
+    stack: list[tuple[Any, int, bool]] = [(value, base, True)]
     while stack:
-        value = stack.pop()
+        value, depth, material = stack.pop()
         kind = type(value)
         if kind is str:
-            reason = judged.get(value, _UNJUDGED)
-            if reason is _UNJUDGED:
-                reason = judged[value] = find_key_material(value)
-            if reason:
-                return True
+            found = judged.get(value, _UNJUDGED)
+            if found is _UNJUDGED:
+                found = judged[value] = _judge(value)
+            if found and (material or found[0] == UNSAFE_TEXT):
+                return found
+        elif depth >= MAX_DEPTH and kind in (dict, list):
+            return UNSAFE_TEXT, f"structures nested more than {MAX_DEPTH} levels deep"
         elif kind is dict:
             for name, member in value.items():
-                reason = judged.get(name, _UNJUDGED)
-                if reason is _UNJUDGED:
-                    reason = judged[name] = find_key_material(name)
-                if reason:
-                    return True
-                if name not in skip:
-                    stack.append(member)
+                found = judged.get(name, _UNJUDGED)
+                if found is _UNJUDGED:
+                    found = judged[name] = _judge(name)
+                if found:
+                    return found
+                stack.append((member, depth + 1, material and name not in skip))
         elif kind is list:
-            stack.extend(value)
-    return False
+            stack.extend((member, depth + 1, material) for member in value)
+    return None
 
 
 def _find_path(
-    value: Any, skip: frozenset[str], judged: dict[str, str | None], path: tuple[Any, ...]
-) -> tuple[str, str] | None:
-    if isinstance(value, str):
-        reason = judged.get(value)
-        return (_path_text(path), reason) if reason else None
-    if isinstance(value, dict):
-        for name, member in value.items():
-            if judged.get(name):
-                return _path_text(path) + " (a member name)", judged[name]
-            if name not in skip:
-                found = _find_path(member, skip, judged, (*path, name))
-                if found:
-                    return found
-    elif isinstance(value, list):
-        for index, member in enumerate(value):
-            found = _find_path(member, skip, judged, (*path, index))
-            if found:
-                return found
+    value: Any,
+    skip: frozenset[str],
+    judged: dict[str, tuple[str, str] | None],
+    found: tuple[str, str],
+    path: tuple[Any, ...],
+) -> tuple[tuple[Any, ...], bool] | None:
+    """The path to the string (or too-deep structure) judged ``found``: ``(path, is a member name)``. Without
+    recursion (the structure may be deep); every name on the returned path was judged safe."""
+    deep = found[0] == UNSAFE_TEXT and found[1].startswith("structures nested")
+    limit = MAX_DEPTH - (1 if path else 0)
+    stack: list[tuple[Any, tuple[Any, ...], bool]] = [(value, path, True)]
+    while stack:
+        value, at, material = stack.pop()
+        relative = len(at) - len(path)
+        if isinstance(value, str):
+            if judged.get(value) == found and (material or found[0] == UNSAFE_TEXT):
+                return at, False
+        elif isinstance(value, (dict, list)) and relative >= limit:
+            if deep:
+                return at, False
+        elif isinstance(value, dict):
+            for name in reversed(value):
+                if judged.get(name) == found:
+                    return at, True
+            for name, member in reversed(value.items()):
+                if not judged.get(name):
+                    stack.append((member, (*at, name), material and name not in skip))
+        elif isinstance(value, list):
+            stack.extend((member, (*at, index), material) for index, member in reversed(list(enumerate(value))))
     return None
 
 
@@ -404,6 +513,9 @@ def parse_timestamp(value: Any) -> dt.date | None:
 def describe_value(column: str, value: Any) -> str:
     """ "column 'x' is 'value'" for messages, without ever echoing something that looks like key material."""
     text = "" if value is None else str(value)
+    unsafe = find_unsafe_text(text, multiline=True)
+    if unsafe:
+        return f"column '{column}' holds {unsafe} (not shown)"
     reason = find_key_material(text)
     if reason:
         return f"column '{column}' holds what looks like {reason} (not shown)"

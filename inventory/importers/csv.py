@@ -14,17 +14,24 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cek.keymaterial import find_key_material
 from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
+from cek.textsafety import UnsafeTextError, find_unsafe_text, loads_json
+from cek.textsafety import message_for as unsafe_message
 from inventory.importers.base import (
     DATE_FIELDS,
     INTEGER_FIELDS,
     KEY_FIELDS,
+    KEY_MATERIAL,
+    MULTILINE_FIELDS,
     REQUIRED_FIELDS,
+    UNSAFE_TEXT,
     BindingRow,
     Importer,
     ImportFileError,
     KeyRow,
     ParseResult,
+    RefusedFileError,
     RowError,
     describe_value,
 )
@@ -142,7 +149,8 @@ def format_binding(service: str, tenant: str = "", purpose: str = "") -> str:
 def _parse_labels(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            # Bounded: deep nesting or unsafe text inside the JSON is a clear row error, not a RecursionError.
+            value = loads_json(text)
         except json.JSONDecodeError:
             raise ValueError(f"is not valid JSON; {_LABELS_SYNTAX}") from None
         if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
@@ -216,9 +224,12 @@ class CsvImporter(Importer):
         pem = _PEM.search(text)
         if pem:
             line = text.count("\n", 0, pem.start()) + 1
-            raise ImportFileError(
+            raise RefusedFileError(
                 f"The file contains a PEM block (line {line}). Keys and certificates are never stored here, so the "
-                "whole file was rejected and not kept. Export metadata only (names, ids, purposes) and upload again."
+                "whole file was rejected and not kept. Export metadata only (names, ids, purposes) and upload again.",
+                kind=KEY_MATERIAL,
+                reason="a PEM block",
+                column=f"line {line}",
             )
         stripped = text.lstrip()
         if stripped[:1] in ("{", "["):
@@ -241,6 +252,21 @@ class CsvImporter(Importer):
             raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
 
     def _check_header(self, header: list[str]) -> list[str]:
+        # The messages below name unknown columns: a header cell holding key material or unsafe text refuses the
+        # file first (its bytes are not kept, and no message may quote it).
+        for index, name in enumerate(header, start=1):
+            unsafe = find_unsafe_text(name)
+            reason = unsafe or find_key_material(name)
+            if reason:
+                what = "holds" if unsafe else "looks like it holds"
+                raise RefusedFileError(
+                    f"Header cell {index} {what} {reason}, so the whole file was rejected and not kept. "
+                    "The first row must name the columns; download the template for them.",
+                    kind=UNSAFE_TEXT if unsafe else KEY_MATERIAL,
+                    reason=reason,
+                    row=1,
+                    column=f"header cell {index}",
+                )
         columns = [_normalise_header(name) for name in header]
         while columns and not columns[-1]:
             columns.pop()  # trailing empty header cells (spreadsheets add them)
@@ -295,6 +321,13 @@ class CsvImporter(Importer):
         row = KeyRow(row=number, fields=present)
         errors: list[RowError] = []
         for column, text in values.items():
+            # Unsafe text is refused before the cell is read: it must reach no lookup (PostgreSQL refuses a
+            # NUL in a query too), no message and no other check. It refuses the whole upload.
+            unsafe = find_unsafe_text(text, multiline=column in MULTILINE_FIELDS or column == "labels")
+            if unsafe:
+                message = unsafe_message(f"column '{column}'", unsafe)
+                errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=unsafe))
+                continue
             try:
                 if column in DATE_FIELDS:
                     setattr(row, column, self._date(text))
@@ -308,6 +341,9 @@ class CsvImporter(Importer):
                     row.bindings = _parse_services(text)
                 else:
                     setattr(row, column, text)
+            except UnsafeTextError as exc:  # from the JSON of a labels cell; the cell is not shown
+                message = unsafe_message(f"column '{column}'", exc.reason)
+                errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=exc.reason))
             except ValueError as exc:
                 errors.append(RowError(number, column, f"{describe_value(column, text)}; {exc}"))
         if errors:

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -23,6 +24,7 @@ from inventory.importing.records import (
     clean_file_name,
     key_import_read,
     key_import_record,
+    refusal_message,
 )
 from inventory.models import Binding, Key, KeyImport, KeyStore
 
@@ -326,6 +328,49 @@ def check_applicable(record: KeyImport, *, statuses: tuple[str, ...] = (KeyImpor
         )
 
 
+def _refuse_kept(key_import: KeyImport, plan: ImportPlan) -> None:
+    with transaction.atomic():
+        locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
+        if locked.file:
+            locked.file.delete(save=False)
+        locked.status = KeyImport.Status.REFUSED
+        locked.refusal = plan.refusal[:1000]
+        locked.errors = [error.as_dict() for error in plan.errors if error.kind][:1000]
+        locked.warnings, locked.unknowns = [], {}
+        locked.last_error = refusal_message(plan)
+        locked.save()
+    key_import.refresh_from_db()
+
+
+# Any 64-bit number unique to this lock: every apply (and run from the command line) takes it.
+_APPLY_LOCK = 0x6365_6B5F_696D_7074  # "cek_impt"
+APPLY_LOCK_WAIT_SECONDS = 15
+
+
+def _serialize_applies(import_id: int | None) -> None:
+    """Make applies write one at a time, taken first in the apply's transaction and held to its end.
+
+    Two imports that list the same new keys, applied at once, both planned them "new" and the second's write
+    then broke the unique (store, external_id) constraint. Serialized, the second plans after the first has
+    committed and finds the keys there. PostgreSQL: a transaction-level advisory lock. SQLite has one writer at
+    a time: a write as the first statement takes its lock before the plan reads anything (a deferred
+    transaction that has read cannot take it later without "database is locked")."""
+    try:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Bounded wait: a request is not held past its worker timeout behind a long apply.
+                cursor.execute(f"SET LOCAL lock_timeout = '{APPLY_LOCK_WAIT_SECONDS}s'")
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPLY_LOCK])
+                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+        if import_id is not None:
+            KeyImport.objects.filter(pk=import_id).update(status=F("status"))
+    except OperationalError as exc:
+        raise ImportApplyError(
+            "Another import is being written right now and this one could not wait for it; nothing was written. "
+            "Apply it again in a moment."
+        ) from exc
+
+
 class _Rejected(Exception):
     def __init__(self, plan: ImportPlan) -> None:
         self.plan = plan
@@ -343,6 +388,7 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
     finds the import "applying" (and finds it so again if a worker died mid-way: nothing was committed)."""
     try:
         with transaction.atomic():
+            _serialize_applies(key_import.pk)
             locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
             check_applicable(locked, statuses=(KeyImport.Status.PREVIEWED, KeyImport.Status.APPLYING))
             try:
@@ -373,6 +419,10 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
             )
     except _Rejected as exc:
         progress_clear(key_import.pk)
+        if exc.plan.refused:
+            # The kept file is refused now (the key-material rules found more since the preview): its bytes go.
+            _refuse_kept(key_import, exc.plan)
+            raise ImportApplyError(refusal_message(exc.plan), exc.plan.errors) from None
         KeyImport.objects.filter(pk=key_import.pk).update(
             status=KeyImport.Status.PREVIEWED, counts=exc.plan.counts, errors=_stored_errors(exc.plan)
         )
@@ -414,6 +464,7 @@ def key_import_run(
     file_name = clean_file_name(file_name)
     try:
         with transaction.atomic():
+            _serialize_applies(None)
             plan = key_import_plan(data=data, file_name=file_name, format=format, store=store, full=full)
             if plan.has_errors:
                 raise _Rejected(plan)

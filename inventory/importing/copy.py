@@ -39,8 +39,10 @@ def _copy(model: type[models.Model], fields: Sequence[models.Field], rows: Itera
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor:
-        # Django's cursor wrapper has no copy(); the psycopg cursor under it does.
+    # Django's cursor wrapper has no copy(); the psycopg cursor under it does. Its errors are psycopg's own,
+    # so they are wrapped as Django's (IntegrityError, DataError...), which callers catch like any other write's:
+    # unwrapped, a unique violation from a concurrent import went past them and answered 500.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)

@@ -31,18 +31,16 @@ def runs_in_background(key_import: KeyImport) -> bool:
 def key_import_start(*, key_import: KeyImport, actor) -> KeyImport:
     """Apply a previewed import: in this process when it is small, else mark it "applying" and queue it for a
     worker (the page then shows a progress bar). Raises :class:`ImportApplyError` when it cannot start."""
-    if not runs_in_background(key_import):
-        return key_import_apply(key_import=key_import, actor=actor)
+    locked = _claim(key_import, actor)
+    if not runs_in_background(locked):
+        try:
+            return key_import_apply(key_import=key_import, actor=actor)
+        finally:
+            # Apply leaves it applied, previewed (row errors), failed or refused; anything else that stopped it
+            # (the kept file is gone, the database went away) gives it back as it was.
+            _release(locked.pk)
     from inventory.tasks import apply_key_import  # tasks import this module
 
-    with transaction.atomic():
-        locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
-        check_applicable(locked)
-        locked.status = KeyImport.Status.APPLYING
-        locked.started_at = timezone.now()
-        locked.applied_by = actor
-        locked.last_error = ""
-        locked.save(update_fields=["status", "started_at", "applied_by", "last_error"])
     # Queued after the commit, so the worker finds the import "applying". If the broker is down, the import
     # goes back to "previewed" and the user is told: no import is left "applying" with no task behind it.
     try:
@@ -56,6 +54,43 @@ def key_import_start(*, key_import: KeyImport, actor) -> KeyImport:
     KeyImport.objects.filter(pk=locked.pk).update(task_id=result.id or "")
     key_import.refresh_from_db()
     return key_import
+
+
+def _claim(key_import: KeyImport, actor) -> KeyImport:
+    """Mark a previewed import "applying" for this request, or raise :class:`ImportApplyError` saying why
+    not. One conditional UPDATE (previewed -> applying), so of two racing applies exactly one claims it, on
+    PostgreSQL and on SQLite alike; the other is told it is being applied or was applied already."""
+    now = timezone.now()
+    claimed = KeyImport.objects.filter(pk=key_import.pk, status=KeyImport.Status.PREVIEWED).update(
+        status=KeyImport.Status.APPLYING, started_at=now, applied_by=actor, last_error=""
+    )
+    record = KeyImport.objects.select_related("applied_by").filter(pk=key_import.pk).first()
+    if record is None:
+        raise ImportApplyError("This import no longer exists; upload the file again.")
+    if claimed:
+        try:
+            check_applicable(record, statuses=(KeyImport.Status.APPLYING,))  # recorded errors
+        except ImportApplyError:
+            _release(record.pk)
+            raise
+        return record
+    if record.status == KeyImport.Status.APPLYING:
+        raise ImportApplyError(
+            "This import is being applied right now (another request or a worker started it); only a previewed "
+            "import can be applied. Its page shows the progress."
+        )
+    if record.status == KeyImport.Status.APPLIED:
+        who = f" by {record.applied_by.username}" if record.applied_by else ""
+        when = f" on {timezone.localtime(record.applied_at):%Y-%m-%d %H:%M}" if record.applied_at else ""
+        raise ImportApplyError(f"This import was applied already{when}{who}; only a previewed import can be applied.")
+    check_applicable(record)  # discarded, failed, refused: says which
+    raise ImportApplyError("This import cannot be applied now; reload its page.")  # previewed again meanwhile
+
+
+def _release(import_id: int) -> None:
+    KeyImport.objects.filter(pk=import_id, status=KeyImport.Status.APPLYING).update(
+        status=KeyImport.Status.PREVIEWED, started_at=None, applied_by=None
+    )
 
 
 def key_import_retry(*, key_import: KeyImport, actor) -> KeyImport:

@@ -89,6 +89,8 @@ class ImportPlan:
     rows: list[RowPlan] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     file_error: str = ""
+    # The file as a whole was refused for key material or unsafe text (RefusedFileError): its refusal.
+    file_refusal: dict[str, Any] | None = None
     store: KeyStore | None = None  # the store of a single-store import (chosen, matched, or named by every row)
     full: bool = False
     missing: list[Key] = field(default_factory=list)  # a full import: keys of the store the file no longer lists
@@ -101,6 +103,18 @@ class ImportPlan:
     @property
     def has_errors(self) -> bool:
         return bool(self.file_error or self.errors)
+
+    @property
+    def refusal(self) -> list[dict[str, Any]]:
+        """What refuses the upload outright (key material, unsafe text): ``{row, field, kind, reason}`` each,
+        never a value. A refused upload keeps none of its bytes."""
+        if self.file_refusal is not None:
+            return [self.file_refusal]
+        return [error.refusal() for error in self.errors if error.kind]
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.refusal)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -4,6 +4,7 @@ with the inventory, giving the plan of the file (new / changed / unchanged / err
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,18 +12,24 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from cek.keymaterial import find_key_material, message_for, validate_labels
+from cek.keymaterial import ADVICE, find_key_material, message_for, validate_labels
+from cek.textsafety import find_unsafe_text, scrub
+from cek.textsafety import message_for as unsafe_message
 from inventory.importers import get_importer
 from inventory.importers.base import (
     ALL_FIELDS,
     DATE_FIELDS,
     INTEGER_FIELDS,
     KEY_FIELDS,
+    KEY_MATERIAL,
+    MULTILINE_FIELDS,
     REQUIRED_FIELDS,
+    UNSAFE_TEXT,
     Importer,
     ImportFileError,
     KeyRow,
     ParseResult,
+    RefusedFileError,
     RowError,
     choices_text,
     describe_value,
@@ -71,6 +78,45 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+# validate_labels says "<label> looks like it contains <reason>. <advice>" for key material (other messages are
+# about shapes): the reason phrase is what a refusal records.
+_MATERIAL_REASON = re.compile(r"looks like it contains (.+?)\. " + re.escape(ADVICE))
+
+
+def _material_reason(messages: list[str]) -> str:
+    for message in messages:
+        match = _MATERIAL_REASON.search(message)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def _unsafe_columns(row: KeyRow, present: frozenset[str]) -> list[tuple[str, str]]:
+    """``(column, reason)`` for each provided text column holding unsafe text: one-line columns may hold no
+    tab or line break either. Labels and platform facts are the platform's own text (a Vault metadata value
+    may span lines): tab and line breaks pass there, as in the API's labels."""
+    found = []
+    for column in _TEXT_COLUMNS:
+        if column in present:
+            reason = find_unsafe_text(getattr(row, column), multiline=column in MULTILINE_FIELDS)
+            if reason:
+                found.append((column, reason))
+    for column in _MAPPINGS:
+        if column in present and isinstance(getattr(row, column), dict):
+            for name, value in getattr(row, column).items():
+                reason = find_unsafe_text(name, multiline=True) or find_unsafe_text(value, multiline=True)
+                if reason:
+                    found.append((column, reason))
+                    break
+    if "exposed_to" in present:
+        for name in row.exposed_to:
+            reason = find_unsafe_text(name)
+            if reason:
+                found.append(("exposed_to", reason))
+                break
+    return found
+
+
 @dataclass(slots=True)
 class _Derived:
     services: list[Service]
@@ -98,9 +144,9 @@ class _RowPlanner:
         plan = RowPlan(row=row.row, store=row.store, external_id=row.external_id, name=row.name, action=Action.ERROR)
         flagged: set[str] = set()
 
-        def error(column: str, message: str) -> None:
+        def error(column: str, message: str, *, kind: str = "", reason: str = "") -> None:
             flagged.add(column)
-            plan.errors.append(RowError(row.row, column, message))
+            plan.errors.append(RowError(row.row, column, message, kind=kind, reason=reason))
 
         def warn(column: str, kind: WarningKind, message: str) -> None:
             plan.warnings.append(RowWarning(row.row, column, kind, message))
@@ -116,25 +162,33 @@ class _RowPlanner:
         derived = self._derive_from_tags(row, warn) if self.reads_tags else None
         present = row.fields
 
-        # Key material first, so no later message quotes a value that holds some (unless the importer checked
-        # every string of the file already).
+        # Unsafe text, then key material, first, so no later message quotes a value that holds either (key
+        # material: unless the importer checked every string of the file already). Both refuse the upload.
+        for column, reason in _unsafe_columns(row, present):
+            error(column, unsafe_message(f"column '{column}'", reason), kind=UNSAFE_TEXT, reason=reason)
         scan = not self.material_checked
         for column in _TEXT_COLUMNS:
-            if scan and column in present:
+            if scan and column in present and column not in flagged:
                 reason = find_key_material(getattr(row, column))
                 if reason:
-                    error(column, message_for(f"column '{column}'", reason))
+                    error(column, message_for(f"column '{column}'", reason), kind=KEY_MATERIAL, reason=reason)
         for column in _MAPPINGS:
-            if column in present:
+            if column in present and column not in flagged:
                 try:
                     validate_labels(getattr(row, column), scan=scan)
                 except ValidationError as exc:
-                    error(column, f"column '{column}': {' '.join(exc.messages)}")
-        if scan and "exposed_to" in present:
+                    reason = _material_reason(exc.messages) if scan else ""
+                    error(
+                        column,
+                        f"column '{column}': {' '.join(exc.messages)}",
+                        kind=KEY_MATERIAL if reason else "",
+                        reason=reason,
+                    )
+        if scan and "exposed_to" in present and "exposed_to" not in flagged:
             for name in row.exposed_to:
                 reason = find_key_material(name)
                 if reason:
-                    error("exposed_to", message_for("column 'exposed_to'", reason))
+                    error("exposed_to", message_for("column 'exposed_to'", reason), kind=KEY_MATERIAL, reason=reason)
                     break
 
         for column in REQUIRED_FIELDS:
@@ -674,8 +728,11 @@ def key_import_plan(
                 else "The file has a header but no rows."
             )
         plan.store = _resolve_store(importer, parsed, store)
+    except RefusedFileError as exc:
+        plan.file_error, plan.file_refusal = scrub(str(exc)), exc.refusal()
+        return plan
     except ImportFileError as exc:
-        plan.file_error = str(exc)
+        plan.file_error = scrub(str(exc))  # a message may name a header cell: it is shown and stored
         return plan
     if plan.store is not None:
         for row in parsed.rows:

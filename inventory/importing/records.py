@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from inventory.importers.base import ImportFileError, RowError
+from cek.keymaterial import find_key_material
+from cek.textsafety import scrub
+from inventory.importers.base import KEY_MATERIAL, UNSAFE_TEXT, ImportFileError, RowError
 from inventory.importing.plan import ImportPlan
 from inventory.importing.planner import key_import_plan
 from inventory.models import KeyImport, KeyStore
@@ -19,14 +21,20 @@ from inventory.models import KeyImport, KeyStore
 MAX_STORED_ERRORS = 1000
 
 
+def _scrubbed(item: dict[str, Any]) -> dict[str, Any]:
+    # Messages never quote unsafe text, but a message that did would fail the whole write (PostgreSQL stores
+    # no NUL, no unpaired surrogate): what is stored about an upload is scrubbed as a last line.
+    return {name: scrub(value) if isinstance(value, str) else value for name, value in item.items()}
+
+
 def _stored_errors(plan: ImportPlan) -> list[dict[str, Any]]:
     if plan.file_error:
-        return [RowError(None, "", plan.file_error).as_dict()]
-    return [error.as_dict() for error in plan.errors[:MAX_STORED_ERRORS]]
+        return [_scrubbed(RowError(None, "", plan.file_error).as_dict())]
+    return [_scrubbed(error.as_dict()) for error in plan.errors[:MAX_STORED_ERRORS]]
 
 
 def _stored_warnings(plan: ImportPlan) -> list[dict[str, Any]]:
-    return [warning.as_dict() for warning in plan.warnings[:MAX_STORED_ERRORS]]
+    return [_scrubbed(warning.as_dict()) for warning in plan.warnings[:MAX_STORED_ERRORS]]
 
 
 def key_import_preview(
@@ -43,7 +51,10 @@ def key_import_preview(
 
 
 def clean_file_name(file_name: str) -> str:
-    return os.path.basename(file_name.replace("\\", "/"))[:255] or "upload"
+    """The base name of an upload, as recorded and shown. Cleaned, not refused (it is the app's label for the
+    upload, not data): unsafe characters become U+FFFD, and a name that looks like key material is withheld."""
+    name = scrub(os.path.basename(file_name.replace("\\", "/")))[:255] or "upload"
+    return "(name withheld: it looked like key material)" if find_key_material(name) else name
 
 
 def key_import_record(
@@ -66,8 +77,18 @@ def key_import_record(
         unknowns=plan.unknowns,
         **fields,
     )
+    if plan.refused:
+        # Refused for key material or unsafe text: none of the file's bytes are kept, not even in the messages
+        # of its other errors (they may quote cells), its warnings or the unknown names: only what refused it.
+        record.status = KeyImport.Status.REFUSED
+        record.refusal = plan.refusal[:MAX_STORED_ERRORS]
+        record.errors = _refusal_errors(plan)
+        record.warnings, record.unknowns = [], {}
+        record.last_error = refusal_message(plan)
+        record.save()
+        return record
     if plan.file_error:
-        record.status, record.last_error = KeyImport.Status.FAILED, plan.file_error
+        record.status, record.last_error = KeyImport.Status.FAILED, scrub(plan.file_error)
         record.save()
         return record
     with transaction.atomic():
@@ -75,6 +96,27 @@ def key_import_record(
         record.file.save(file_name, ContentFile(data), save=False)
         record.save(update_fields=["file"])
     return record
+
+
+def _refusal_errors(plan: ImportPlan) -> list[dict[str, Any]]:
+    if plan.file_refusal is not None:
+        return [RowError(None, "", scrub(plan.file_error)).as_dict()]
+    return [error.as_dict() for error in plan.errors if error.kind][:MAX_STORED_ERRORS]
+
+
+def refusal_message(plan: ImportPlan) -> str:
+    """One sentence for a refused upload (the API's ``detail``, the record's ``last_error``)."""
+    if plan.file_refusal is not None:
+        return scrub(plan.file_error)
+    kinds = {item["kind"] for item in plan.refusal}
+    what = " and ".join(
+        text for kind, text in ((KEY_MATERIAL, "key material"), (UNSAFE_TEXT, "unsafe text")) if kind in kinds
+    )
+    rows = len({item["row"] for item in plan.refusal})
+    return (
+        f"The file was refused: {rows} row{'s' if rows != 1 else ''} hold{'s' if rows == 1 else ''} {what}. "
+        "Nothing was written and the file was not kept; fix it and upload it again."
+    )
 
 
 def key_import_read(key_import: KeyImport) -> bytes:

@@ -355,7 +355,8 @@ def test_a_file_with_a_pem_block_is_rejected_and_not_kept(refs, alice):
     record, plan = preview(data, alice)
     assert plan.file_error.startswith("The file contains a PEM block (line 2).")
     assert "MIIEvQ" not in plan.file_error and not record.file
-    assert record.status == KeyImport.Status.FAILED
+    assert record.status == KeyImport.Status.REFUSED
+    assert record.refusal == [{"row": None, "field": "line 2", "kind": "key_material", "reason": "a PEM block"}]
 
 
 def test_an_oversized_file_is_rejected(refs, alice, settings):

@@ -78,7 +78,7 @@ def test_a_file_rejected_as_a_whole_is_shown_on_the_upload_form(alice_client):
     assert response.status_code == 200
     assert "The file contains a PEM block" in " ".join(response.context["form"].errors["file"])
     record = KeyImport.objects.get()
-    assert record.status == KeyImport.Status.FAILED and not record.file
+    assert record.status == KeyImport.Status.REFUSED and not record.file
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(alice_client, settings):
