@@ -113,8 +113,8 @@ def read_public_key(value: str) -> PublicKey | None:
     """The fingerprint, type and size of a public key ``value``; None when it is no readable public key.
     Raises :class:`PrivateValue` when it is a private key (PEM, or base64 DER)."""
     text = value.strip()
-    if not text or len(text) > MAX_VALUE:
-        return None
+    if not text or len(text) > MAX_VALUE or not text.isascii():
+        return None  # every encoding of a public key is ASCII (and a lone surrogate could not be encoded)
     if _PRIVATE_PEM.search(text):
         raise PrivateValue("a PEM private key")
     if text.startswith("-----BEGIN"):

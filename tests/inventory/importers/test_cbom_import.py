@@ -874,6 +874,20 @@ def test_a_cyclonedx_1_5_file_without_crypto_assets_says_1_5_has_none():
     )
 
 
+def test_hostile_values_and_dependencies_give_clear_answers_not_crashes():
+    document = cbom(
+        key_component("k", {"type": "public-key", "value": "see the key store \ud800"}, **{"bom-ref": "k"}),
+        dependencies=[{"ref": "k", "dependsOn": [1, None, {"x": 1}], "provides": "alg"}, {"ref": 7}, "text"],
+    )
+    result = parse_document(document)
+    (row,) = result.rows
+    assert errors(result) == [] and row.algorithm == "" and [w.column for w in result.warnings] == ["platform_details"]
+    document["components"][0]["cryptoProperties"]["relatedCryptoMaterialProperties"]["value"] += (
+        "-----BEGIN PUBLIC KEY-----"
+    )
+    assert refusal(json.dumps(document).encode()).startswith("The component 'k' (bom-ref 'k', at components[0]) has ")
+
+
 def test_a_nameless_public_key_is_named_after_its_type_and_fingerprint():
     key = ec.generate_private_key(ec.SECP256R1())
     value = _public_key_encodings(key)["base64 der (cbomkit-theia)"]
