@@ -16,8 +16,8 @@ sonar-cryptography link them), description and, for files of other tools, platfo
 ``format``). A size the key does not state is the algorithm's parameter set when that is a key length (AES-128,
 RSA-2048). The rest travels as ``cek:`` properties (see :mod:`.properties`), which win over what CycloneDX fields
 suggest. A file without them sets only what it has: a new key then comes in without a purpose, and its store is
-the one chosen at upload. A reference that names nothing usable is a warning on its row, and the field it would
-have set is left as it is.
+the one chosen at upload. A reference that names nothing usable is a warning on its row: the algorithm it would
+have set is left as it is, and platform details hold what the file does say.
 
 A public key is no secret: a public-key component's ``value`` is read for its SHA-256 fingerprint, type and size
 (platform details ``public_key_sha256``, ``public_key_type``), and the value itself is never kept. Any other
@@ -509,8 +509,6 @@ class _ComponentReader:
                 )
                 if algorithm is not None:
                     details["securedBy.algorithm"] = algorithm_text(algorithm)
-                else:
-                    self.unreadable.add("platform_details")
         key_format = material.get("format")
         if isinstance(key_format, str) and key_format:
             details["format"] = key_format
