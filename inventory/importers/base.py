@@ -221,6 +221,9 @@ class ParseResult:
     # Every string of the file was checked for key material before it was read (JSON formats): the planner
     # then checks the rows' shapes and lengths only, not their text a second time.
     material_checked: bool = False
+    # What the preview shows of a row without stopping it (an optional reference that resolves to nothing):
+    # the planner adds each to its row's warnings.
+    warnings: list[RowError] = field(default_factory=list)
 
 
 class Importer:
@@ -285,6 +288,7 @@ class JsonImporter(Importer):
             if not self.sniff(data, document):
                 raise ImportFileError(wrong_format_message(self, data, document))
             self.refuse(document)
+            found = self.find_material(document, found)
             if found is not None:
                 raise RefusedFileError.of(found)
             result = self.read(document)
@@ -298,6 +302,12 @@ class JsonImporter(Importer):
         """Raise :class:`ImportFileError` for a file of the right shape that must not be imported, with a
         message more precise than the generic key-material scan (which runs next): a Vault key export, a
         JSON Web Key with its private members, a CBOM component with a ``value``."""
+
+    def find_material(self, document: Any, found: DocumentFinding | None) -> DocumentFinding | None:
+        """What refuses the file for key material, given ``found``, the first finding of the generic scan of
+        every string but those under :attr:`public_members` (unsafe text was refused already). A format whose
+        fields have a known meaning (a digest, a file path) may judge them by it instead."""
+        return found
 
     def read(self, document: Any) -> ParseResult:
         raise NotImplementedError

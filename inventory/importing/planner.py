@@ -754,6 +754,12 @@ def key_import_plan(
         material_checked=parsed.material_checked,
     )
     plan.rows = [planner.plan(row) for row in parsed.rows]
+    by_row = {row.row: row for row in plan.rows}
+    for warning in parsed.warnings:  # the importer's own: a reference that names nothing in the file
+        if warning.row in by_row:
+            by_row[warning.row].warnings.append(
+                RowWarning(warning.row, warning.column, WarningKind.UNKNOWN, warning.message)
+            )
     if plan.store is None and full:
         plan.store = planner.lk.stores.get(parsed.rows[0].store)
     unreadable = {error.row for error in parsed.errors}

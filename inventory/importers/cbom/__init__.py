@@ -1,5 +1,6 @@
-"""CycloneDX CBOM (cryptography bill of materials), JSON, spec 1.6 or 1.7: this app's own CBOM export, or one
-written by another tool (IBM cbomkit, a scanner, a hand-written inventory).
+"""CycloneDX CBOM (cryptography bill of materials), JSON, spec 1.6 or 1.7 (or 1.5 where a tool wrote crypto
+assets into it ahead of the schema): this app's own CBOM export, or one written by another tool (IBM cbomkit,
+cbomkit-theia, sonar-cryptography, a hand-written inventory).
 
 Each component of type ``cryptographic-asset`` whose ``cryptoProperties.assetType`` is
 ``related-crypto-material`` and whose material is a key or secret becomes one row; nested ``components`` are
@@ -10,12 +11,18 @@ components depth-first.
 
 CycloneDX fields give the key's identity (``id``, else ``bom-ref``), name, kind (``type``), state, dates (the
 UTC date of each date-time), size, algorithm (the ``algorithm`` component that ``algorithmRef``, or in 1.7
-``relatedCryptographicAssets``, points to), description and, for files of other tools, platform facts
-(``securedBy``, ``format``). The rest travels as ``cek:`` properties (see :mod:`.properties`), which win over
-what CycloneDX fields suggest. A file without them sets only what it has: a new key then comes in without a
-purpose, and its store is the one chosen at upload.
+``relatedCryptographicAssets``, points to; else the one the key depends on in ``dependencies``, as cbomkit and
+sonar-cryptography link them), description and, for files of other tools, platform facts (``securedBy``,
+``format``). A size the key does not state is the algorithm's parameter set when that is a key length (AES-128,
+RSA-2048). The rest travels as ``cek:`` properties (see :mod:`.properties`), which win over what CycloneDX fields
+suggest. A file without them sets only what it has: a new key then comes in without a purpose, and its store is
+the one chosen at upload. A reference that names nothing usable is a warning on its row: the algorithm it would
+have set is left as it is, and platform details hold what the file does say.
 
-A component whose ``value`` holds the key material refuses the whole file, before anything else is read.
+A public key is no secret: a public-key component's ``value`` is read for its SHA-256 fingerprint, type and size
+(platform details ``public_key_sha256``, ``public_key_type``), and the value itself is never kept. Any other
+component whose ``value`` is set holds key material and refuses the whole file, naming the component, before
+anything else is read.
 """
 
 from __future__ import annotations
@@ -26,7 +33,11 @@ import re
 from typing import Any
 
 from cek.keymaterial import find_key_material
+from cek.textsafety import find_unsafe_structure, path_text
 from inventory.importers.base import (
+    KEY_MATERIAL,
+    UNSAFE_TEXT,
+    DocumentFinding,
     ImportFileError,
     JsonImporter,
     KeyRow,
@@ -36,9 +47,17 @@ from inventory.importers.base import (
     parse_timestamp,
 )
 from inventory.importers.cbom.properties import NAMESPACE, property_name, read_properties, stated_fields
+from inventory.importers.cbom.publickeys import (
+    PrivateValue,
+    PublicKey,
+    UnreadableValue,
+    is_public_placeholder,
+    read_public_key,
+)
+from inventory.importers.cbom.scan import find_cbom_material
 from inventory.models import KeyKind, KeyState
 
-SPEC_VERSIONS = ("1.6", "1.7")
+SPEC_VERSIONS = ("1.5", "1.6", "1.7")
 _MATERIAL = "relatedCryptoMaterialProperties"
 
 # relatedCryptoMaterialProperties.type of each kind (export). Not one to one: certificate private keys are
@@ -74,6 +93,11 @@ NOT_SECRETS = frozenset(
 )
 MATERIAL_TYPES = (*MATERIAL_KINDS, *sorted(NOT_SECRETS))
 SYMMETRIC_PRIMITIVES = frozenset({"block-cipher", "stream-cipher", "ae", "mac", "key-wrap"})
+# Primitives whose parameter set identifier, when a number, is the key length (AES-128, RSA-2048, DSA-2048); for
+# the others it is a digest length (SHA-256, HMAC-SHA256) or a security level.
+KEY_LENGTH_PRIMITIVES = frozenset({"block-cipher", "stream-cipher", "ae", "key-wrap", "pke", "signature", "kem"})
+# Material types whose value may be a public key (kept as a fingerprint); any value of the others is refused.
+PUBLIC_VALUE_TYPES = frozenset({"public-key", "key", "other", "unknown"})
 DATES: dict[str, str] = {
     "creationDate": "created_on",
     "activationDate": "activated_on",
@@ -130,18 +154,39 @@ def _shown(text: Any) -> str:
     return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
 
 
-def refuse_key_material_values(document: dict[str, Any]) -> None:
-    """Refuse the file when a component carries the key material itself (relatedCryptoMaterialProperties.value)."""
+def _refusal(component: dict[str, Any], path: str, what: str) -> ImportFileError:
+    return ImportFileError(
+        f"The component {_shown(component.get('name', ''))} (bom-ref {_shown(component.get('bom-ref', ''))}, "
+        f"at {path}) {what}. Key material is never stored here, so the whole file was rejected and not kept. Export "
+        "the CBOM without key values (metadata only) and upload again."
+    )
+
+
+def read_key_values(document: dict[str, Any]) -> None:
+    """Refuse the file when a component carries key material (relatedCryptoMaterialProperties.value); replace
+    each public key value by what is kept of it (:class:`PublicKey`, or :class:`UnreadableValue`), so the scan
+    that follows and the reading see no value."""
     for path, component in _components(document):
         material = component.get("cryptoProperties", {})
         material = material.get(_MATERIAL) if isinstance(material, dict) else None
-        if isinstance(material, dict) and material.get("value") not in (None, ""):
-            raise ImportFileError(
-                f"The component {_shown(component.get('name', ''))} (bom-ref {_shown(component.get('bom-ref', ''))}, "
-                f"at {path}) has {_MATERIAL}.value set: that field holds the key material itself. Key material is "
-                "never stored here, so the whole file was rejected and not kept. Export the CBOM without key values "
-                "(metadata only) and upload again."
+        if not isinstance(material, dict) or material.get("value") in (None, ""):
+            continue
+        value, material_type = material["value"], material.get("type")
+        if not isinstance(value, str) or material_type not in PUBLIC_VALUE_TYPES:
+            raise _refusal(component, path, f"has {_MATERIAL}.value set: that field holds the key material itself")
+        try:
+            public = read_public_key(value)
+        except PrivateValue as exc:
+            raise _refusal(component, path, f"has a {material_type} {_MATERIAL}.value that holds {exc}") from None
+        placeholder = material_type == "public-key" and is_public_placeholder(value)
+        if public is None and not placeholder and (material_type != "public-key" or find_key_material(value)):
+            raise _refusal(
+                component,
+                path,
+                f"has {_MATERIAL}.value set to something that is no readable public key (PEM, base64 DER or "
+                "OpenSSH) and may be key material",
             )
+        material["value"] = public or UnreadableValue()
 
 
 def _check_version(document: dict[str, Any]) -> None:
@@ -157,7 +202,7 @@ def _check_version(document: dict[str, Any]) -> None:
         raise ImportFileError("The file has no specVersion. This app reads CycloneDX 1.6 and 1.7 CBOMs.")
     if not isinstance(version, str):
         raise ImportFileError('specVersion must be text, such as "1.6" (in quotes). Correct it and upload again.')
-    if re.fullmatch(r"1\.[0-5]", version):
+    if re.fullmatch(r"1\.[0-4]", version):
         raise ImportFileError(
             f"The file is CycloneDX {version}, which has no cryptographic assets (cryptoProperties came with 1.6). "
             "Export the CBOM as CycloneDX 1.6 or 1.7 and upload it again."
@@ -220,22 +265,65 @@ def _kind_fits(kind: str, material_type: str) -> bool:
     )
 
 
+def _dependencies(document: dict[str, Any]) -> dict[str, list[str]]:
+    """The bom-refs each bom-ref depends on or provides (``dependencies``), in file order. Malformed entries are
+    skipped: the dependency graph only completes what the components say."""
+    linked: dict[str, list[str]] = {}
+    entries = document.get("dependencies")
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("ref"), str):
+            continue
+        targets = linked.setdefault(entry["ref"], [])
+        for member in ("dependsOn", "provides"):
+            refs = entry.get(member)
+            if isinstance(refs, list):
+                targets.extend(ref for ref in refs if isinstance(ref, str))
+    return linked
+
+
+def _key_length(algorithm: dict[str, Any] | None) -> int | None:
+    """The key length an algorithm's parameter set identifier gives ("128" of AES-128), when it is one."""
+    properties = _crypto(algorithm).get("algorithmProperties") if algorithm else None
+    if not isinstance(properties, dict) or properties.get("primitive") not in KEY_LENGTH_PRIMITIVES:
+        return None
+    parameter = properties.get("parameterSetIdentifier")
+    return int(parameter) if isinstance(parameter, str) and _INTEGER.fullmatch(parameter) else None
+
+
 class _ComponentReader:
     """One key component to a KeyRow."""
 
-    def __init__(self, number: int, component: dict[str, Any], by_ref: dict[str, dict[str, Any]]) -> None:
-        self.number, self.component, self.by_ref = number, component, by_ref
+    def __init__(
+        self,
+        number: int,
+        component: dict[str, Any],
+        by_ref: dict[str, dict[str, Any]],
+        linked: dict[str, list[str]],
+    ) -> None:
+        self.number, self.component, self.by_ref, self.linked = number, component, by_ref, linked
         self.values: dict[str, Any] = {}
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
+        self.unreadable: set[str] = set()  # fields a warning leaves as they are
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.number, column, message))
+
+    def warn(self, column: str, message: str) -> None:
+        self.warnings.append(RowError(self.number, column, message))
 
     def read(self, material: dict[str, Any], stated: frozenset[str]) -> KeyRow:
         component, values = self.component, self.values
         self._identity(material)
         algorithm = self._algorithm(material)
         self._material(material)
+        public = self._public_key(material, algorithm)
+        if "name" not in values and public is not None:
+            # Scanners list the public key of each certificate they find, some without a name (cbomkit-theia
+            # 2024): the key is named after its type and fingerprint, which identify it.
+            self.errors = [error for error in self.errors if error.column != "name"]
+            values["name"] = f"{public.type} public key {public.sha256.removeprefix('sha256:')[:16]}"
+            self.warn("name", f"the component has no name; the key was named '{values['name']}' after its public key.")
         description = component.get("description")
         if isinstance(description, str) and description:
             values["description"] = description
@@ -250,10 +338,17 @@ class _ComponentReader:
         # the key's own facts as properties.
         if native_details and not stated and not _has_cek_properties(component):
             values["platform_details"] = native_details
+        if public is not None:
+            values["platform_details"] = {
+                **values.get("platform_details", {}),
+                "public_key_sha256": public.sha256,
+                "public_key_type": public.type,
+            }
         for field in stated:
-            values.setdefault(field, _empty(field))
+            if field not in self.unreadable:
+                values.setdefault(field, _empty(field))
 
-        failed = {error.column for error in self.errors}
+        failed = {error.column for error in self.errors} | self.unreadable
         row = KeyRow(row=self.number, fields=frozenset(values) - failed)
         for field, value in values.items():
             if field not in failed:
@@ -299,28 +394,38 @@ class _ComponentReader:
             )
 
     def _resolve(self, ref: Any, field: str, column: str) -> dict[str, Any] | None:
-        """The algorithm component ``ref`` names (None, with an error in the row, when there is none)."""
+        """The algorithm component ``ref`` names (None, with a warning on the row, when there is none: the
+        reference is optional, and the key imports without what it would have said)."""
         if not isinstance(ref, str) or not ref:
-            self.error(column, f"{field} must be the bom-ref of an algorithm component.")
+            self.warn(column, f"{field} is not the bom-ref of an algorithm component; ignored.")
             return None
         target = self.by_ref.get(ref)
         if target is None:
-            self.error(
+            self.warn(
                 column,
-                f"{describe_value(field, ref)}; no component of the file has that bom-ref. Add the algorithm "
-                "component or correct the reference.",
+                f"{describe_value(field, ref)}; no component of the file has that bom-ref, so the reference was "
+                "ignored. Add the algorithm component or correct the reference to import it.",
             )
             return None
         asset = _crypto(target).get("assetType")
         if asset != "algorithm":
             what = f"its assetType is '{asset}'" if isinstance(asset, str) else "it is no cryptographic asset"
-            self.error(
+            self.warn(
                 column,
-                f"{describe_value(field, ref)}; that component is not an algorithm ({what}). Point the reference "
-                "at the algorithm component.",
+                f"{describe_value(field, ref)}; that component is not an algorithm ({what}), so the reference was "
+                "ignored. Point the reference at the algorithm component to import it.",
             )
             return None
         return target
+
+    def _linked_algorithm(self) -> dict[str, Any] | None:
+        """The first algorithm component the key depends on or provides in the file's ``dependencies``."""
+        ref = self.component.get("bom-ref")
+        for target in self.linked.get(ref, ()) if isinstance(ref, str) else ():
+            candidate = self.by_ref.get(target)
+            if candidate is not None and _crypto(candidate).get("assetType") == "algorithm":
+                return candidate
+        return None
 
     def _algorithm(self, material: dict[str, Any]) -> dict[str, Any] | None:
         """algorithmRef, or in CycloneDX 1.7 (which deprecates it) the first related asset of type algorithm."""
@@ -331,12 +436,33 @@ class _ComponentReader:
                 if isinstance(asset, dict) and str(asset.get("type", "")).lower() == "algorithm":
                     ref, field = asset.get("ref"), f"{_MATERIAL}.relatedCryptographicAssets[{index}].ref"
                     break
-        if ref is None:
-            return None
-        algorithm = self._resolve(ref, field, "algorithm")
+        algorithm = self._resolve(ref, field, "algorithm") if ref is not None else None
+        if algorithm is None:
+            algorithm = self._linked_algorithm()
         if algorithm is not None:
             self.values["algorithm"] = algorithm_text(algorithm)
+        elif ref is not None:
+            self.unreadable.add("algorithm")  # a stated algorithm the file could not give: left as it is
         return algorithm
+
+    def _public_key(self, material: dict[str, Any], algorithm: dict[str, Any] | None) -> PublicKey | None:
+        """The public key value, as its facts (see :func:`read_key_values`); completes size and algorithm."""
+        value = material.get("value")
+        if isinstance(value, UnreadableValue):
+            self.warn(
+                "platform_details",
+                f"{_MATERIAL}.value is no readable public key (PEM, base64 DER or OpenSSH); it was not kept and "
+                "no fingerprint was taken.",
+            )
+        public = value if isinstance(value, PublicKey) else None
+        if "size_bits" not in self.values and "size_bits" not in {error.column for error in self.errors}:
+            size = public.size if public is not None else None
+            size = size if size is not None else _key_length(algorithm)
+            if size is not None:
+                self.values["size_bits"] = size
+        if public is not None and "algorithm" not in self.values and "algorithm" not in self.unreadable:
+            self.values["algorithm"] = public.type
+        return public
 
     def _material(self, material: dict[str, Any]) -> None:
         values = self.values
@@ -409,22 +535,51 @@ class CbomImporter(JsonImporter):
         return isinstance(document, dict) and document.get("bomFormat") in ("CycloneDX", "CBOM")
 
     def refuse(self, document: Any) -> None:
-        # Before anything is read, and before the generic key-material scan, so the message names the component.
-        refuse_key_material_values(document)
+        # Before anything is read, and before the key-material scan, so the message names the component.
+        read_key_values(document)
+
+    def find_material(self, document: Any, found: DocumentFinding | None) -> DocumentFinding | None:
+        if found is None:
+            return None  # the generic scan is stricter than the one by meaning: nothing to look at again
+        refs = frozenset(
+            ref for _path, component in _components(document) if isinstance(ref := component.get("bom-ref"), str)
+        )
+        try:
+            material = find_cbom_material(document, skip=self.public_members, refs=refs)
+        except RecursionError:
+            raise ImportFileError("The file is not usable JSON: it is nested too deeply.") from None
+        if material is not None:
+            path, reason = material
+            return DocumentFinding(KEY_MATERIAL, reason, None, path)
+        # The generic scan stopped at a value this scan accepts by its meaning: the rest of the file was never
+        # looked at for unsafe text or nesting.
+        unsafe = find_unsafe_structure(document)
+        if unsafe is not None:
+            path, reason = unsafe
+            return DocumentFinding(UNSAFE_TEXT, reason, None, path_text(path))
+        return None
 
     def read(self, document: Any) -> ParseResult:
         _check_version(document)
         components = _components(document)
         stated = stated_fields(document.get("metadata"))
         by_ref = _index(components)
+        linked = _dependencies(document)
         result = ParseResult()
         for number, (_path, component) in enumerate(components, start=1):
             material = self._key_material(component)
             if material is None:
                 continue
-            reader = _ComponentReader(number, component, by_ref)
+            reader = _ComponentReader(number, component, by_ref, linked)
             result.rows.append(reader.read(material, stated))
             result.errors.extend(reader.errors)
+            result.warnings.extend(reader.warnings)
+        if not result.rows and document.get("specVersion") == "1.5":
+            raise ImportFileError(
+                f"The file is CycloneDX 1.5 and lists no keys or secrets ({len(components)} components skipped): "
+                "1.5 has no cryptographic assets (cryptoProperties came with 1.6). Export the CBOM as CycloneDX 1.6 "
+                "or 1.7 and upload it again."
+            )
         if not result.rows:
             raise ImportFileError(
                 f"The file lists no {self.noun}: no component of type cryptographic-asset with assetType "

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cek.textsafety import loads_json
 from inventory.importers.base import BindingRow, ImportFileError, choices_text, describe_value, parse_timestamp
 from inventory.models import Operation
 
@@ -146,7 +147,7 @@ def property_pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _binding(text: str) -> BindingRow:
     try:
-        members = json.loads(text)
+        members = loads_json(text)
     except json.JSONDecodeError:
         members = None
     if not isinstance(members, dict):
@@ -173,7 +174,7 @@ def _binding(text: str) -> BindingRow:
 
 def _scalar(text: str) -> str | int | float | bool:
     try:
-        value = json.loads(text)
+        value = loads_json(text)
     except json.JSONDecodeError:
         value = None
     if isinstance(value, (str, int, float, bool)):

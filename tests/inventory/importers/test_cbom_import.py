@@ -4,12 +4,16 @@ round trip: an export of a varied inventory parses back to exactly the keys' val
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import secrets
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
@@ -18,6 +22,7 @@ from inventory.importers import get_importer, guess_formats
 from inventory.importers.base import ALL_FIELDS, BindingRow, ImportFileError, KeyRow, ParseResult
 from inventory.importers.cbom import algorithm_text
 from inventory.importers.cbom.properties import STATED_FIELDS, property_pairs, read_properties
+from inventory.importing import WarningKind, key_import_plan
 from inventory.models import Key, KeyKind, KeyState, StoreKind
 from tests.factories import (
     BindingFactory,
@@ -489,33 +494,36 @@ def test_a_malformed_document_is_refused(document, message):
 # --- Row errors ----------------------------------------------------------------------------------------------------
 
 
-def test_dangling_or_wrong_references_are_errors_in_their_rows():
+def test_dangling_or_wrong_references_are_warnings_in_their_rows():
     result = parse(CBOM / "bad-dangling-ref.cdx.json")
-    assert errors(result) == [
+    assert errors(result) == []
+    assert [(warning.row, warning.column, warning.message) for warning in result.warnings] == [
         (
             2,
             "algorithm",
             "column 'relatedCryptoMaterialProperties.algorithmRef' is 'crypto/algorithm/aes-256-gcm'; no component "
-            "of the file has that bom-ref. Add the algorithm component or correct the reference.",
+            "of the file has that bom-ref, so the reference was ignored. Add the algorithm component or correct the "
+            "reference to import it.",
         ),
         (
             3,
             "algorithm",
             "column 'relatedCryptoMaterialProperties.algorithmRef' is 'crypto/certificate/api.example.com'; that "
-            "component is not an algorithm (its assetType is 'certificate'). Point the reference at the algorithm "
-            "component.",
+            "component is not an algorithm (its assetType is 'certificate'), so the reference was ignored. Point the "
+            "reference at the algorithm component to import it.",
         ),
         (
             4,
             "platform_details",
             "column 'relatedCryptoMaterialProperties.securedBy.algorithmRef' is 'crypto/algorithm/aes-256-kw'; no "
-            "component of the file has that bom-ref. Add the algorithm component or correct the reference.",
+            "component of the file has that bom-ref, so the reference was ignored. Add the algorithm component or "
+            "correct the reference to import it.",
         ),
     ]
-    # The rows are still planned (the preview lists all their problems), without the unreadable fields.
+    # The rows import without what the references would have said: an existing key keeps its algorithm.
     by_number = rows(result)
     assert "algorithm" not in by_number[2].fields and "algorithm" not in by_number[3].fields
-    assert "platform_details" not in by_number[4].fields
+    assert by_number[4].platform_details == {"securedBy.mechanism": "HSM"}  # what the file does say
     assert by_number[2].size_bits == 256 and "size_bits" in by_number[2].fields
 
 
@@ -608,9 +616,291 @@ def test_a_row_keeps_what_it_could_read_and_drops_whole_what_it_could_not():
     assert "kind" not in by_number[5].fields and by_number[10].fields == {"external_id", "name", "kind", "state"}
 
 
+# --- Real scanners' shapes: public key values, dependencies, digests and paths -------------------------------------
+
+
+def _public_key_encodings(key) -> dict[str, str]:
+    public = key.public_key()
+    pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    der = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return {
+        "pem": pem,
+        "base64 der (cbomkit-theia)": base64.b64encode(der).decode(),
+        "openssh": public.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode(),
+    }
+
+
+def _spki_sha256(key) -> str:
+    der = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "size"),
+    [
+        (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), "RSA-2048", 2048),
+        (lambda: ec.generate_private_key(ec.SECP384R1()), "EC P-384", 384),
+        (ed25519.Ed25519PrivateKey.generate, "Ed25519", None),
+    ],
+    ids=["rsa", "ec", "ed25519"],
+)
+def test_a_public_key_value_is_kept_as_its_fingerprint_and_type_never_as_the_value(make, kind, size):
+    key = make()  # made at run time: fixtures hold no key material, and the public part is what is tested
+    for encoding, value in _public_key_encodings(key).items():
+        component = key_component("server-cert-key", {"type": "public-key", "value": value}, **{"bom-ref": "pk"})
+        result = parse_document(cbom(component))
+        assert errors(result) == [] and result.warnings == [], encoding
+        (row,) = result.rows
+        assert row.platform_details == {"public_key_sha256": _spki_sha256(key), "public_key_type": kind}, encoding
+        assert row.algorithm == kind and row.size_bits == size and row.kind == KeyKind.PUBLIC_KEY
+        kept = json.dumps({field: getattr(row, field) for field in row.fields}, default=str)
+        assert "".join(value.split())[-24:] not in kept
+
+
+def test_a_rsa_public_key_in_pkcs1_pem_is_read_too():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    value = key.public_key().public_bytes(Encoding.PEM, PublicFormat.PKCS1).decode()
+    (row,) = parse_document(cbom(key_component("k", {"type": "public-key", "value": value}, **{"bom-ref": "k"}))).rows
+    assert row.platform_details["public_key_sha256"] == _spki_sha256(key)
+
+
+def _private_encodings() -> dict[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    der = key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    return {
+        "pkcs8 pem": key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode(),
+        "pkcs8 base64 der": base64.b64encode(der).decode(),
+        "hex secret": secrets.token_hex(32),
+    }
+
+
+@pytest.mark.parametrize("material_type", ["public-key", "key", "private-key", "secret-key"])
+@pytest.mark.parametrize("encoding", list(_private_encodings()))
+def test_private_material_in_a_value_refuses_the_file_naming_the_component_without_echoing_it(material_type, encoding):
+    value = _private_encodings()[encoding]
+    document = cbom(
+        key_component("rsa-signing", {"type": "secret-key"}, **{"bom-ref": "first"}),
+        key_component("tls-server", {"type": material_type, "value": value}, **{"bom-ref": "crypto/key/tls"}),
+    )
+    message = refusal(json.dumps(document).encode())
+    assert message.startswith("The component 'tls-server' (bom-ref 'crypto/key/tls', at components[1]) has ")
+    assert "Key material is never stored here, so the whole file was rejected and not kept." in message
+    body = "".join(value.replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", "").split())
+    assert body[:16] not in message and body[-16:] not in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-----BEGIN PUBLIC KEY-----",
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA...\n-----END PUBLIC KEY-----",
+    ],
+    ids=["armour only", "cut short"],
+)
+def test_a_public_key_value_cut_short_is_a_warning_and_the_key_imports(value):
+    document = cbom(key_component("k", {"type": "public-key", "size": 2048, "value": value}, **{"bom-ref": "k"}))
+    result = parse_document(document)
+    (row,) = result.rows
+    assert errors(result) == [] and row.size_bits == 2048 and "public_key_sha256" not in row.platform_details
+    assert [(warning.row, warning.column, warning.message) for warning in result.warnings] == [
+        (
+            1,
+            "platform_details",
+            "relatedCryptoMaterialProperties.value is no readable public key (PEM, base64 DER or OpenSSH); it was "
+            "not kept and no fingerprint was taken.",
+        )
+    ]
+
+
+def algorithm(ref: str, name: str, primitive: str, parameter: str | None = None) -> dict:
+    properties = {"primitive": primitive} | ({"parameterSetIdentifier": parameter} if parameter else {})
+    return {
+        "type": "cryptographic-asset",
+        "bom-ref": ref,
+        "name": name,
+        "cryptoProperties": {"assetType": "algorithm", "algorithmProperties": properties},
+    }
+
+
+def test_dependencies_give_keys_their_algorithm_and_a_key_length_parameter_as_size():
+    document = cbom(
+        algorithm("alg-aes", "AES", "block-cipher", "128"),
+        algorithm("alg-hmac", "HMAC-SHA256", "mac", "256"),
+        algorithm("alg-rsa", "RSA-2048", "pke", "2048"),
+        key_component("key@1", {"type": "secret-key"}, **{"bom-ref": "k1"}),
+        key_component("key@2", {"type": "secret-key"}, **{"bom-ref": "k2"}),
+        key_component("key@3", {"type": "public-key"}, **{"bom-ref": "k3"}),
+        key_component("key@4", {"type": "secret-key", "algorithmRef": "alg-hmac", "size": 512}, **{"bom-ref": "k4"}),
+        key_component("key@5", {"type": "secret-key", "algorithmRef": "nowhere"}, **{"bom-ref": "k5"}),
+        key_component("key@6", {"type": "secret-key"}, **{"bom-ref": "k6"}),
+        dependencies=[
+            {"ref": "k1", "dependsOn": ["alg-aes"]},
+            {"ref": "k2", "dependsOn": ["not-in-file", "alg-hmac"]},
+            {"ref": "k3", "provides": ["alg-rsa"]},
+            {"ref": "k4", "dependsOn": ["alg-aes"]},  # the key's own algorithmRef wins
+            {"ref": "k5", "dependsOn": ["alg-aes"]},
+        ],
+    )
+    result = parse_document(document)
+    assert errors(result) == []
+    found = {row.name: (row.algorithm, row.size_bits, "algorithm" in row.fields) for row in result.rows}
+    assert found == {
+        "key@1": ("AES-128", 128, True),
+        "key@2": ("HMAC-SHA256", None, True),  # 256 is the digest length of HMAC-SHA256, not its key's size
+        "key@3": ("RSA-2048", 2048, True),
+        "key@4": ("HMAC-SHA256", 512, True),
+        "key@5": ("AES-128", 128, True),  # the dangling reference is a warning; the dependency still says it
+        "key@6": ("", None, False),
+    }
+    assert [(warning.row, warning.column) for warning in result.warnings] == [(8, "algorithm")]
+
+
+def test_an_unresolved_reference_is_a_warning_shown_in_the_preview_and_the_row_applies(db):
+    store = KeyStoreFactory()
+    data = (CBOM / "bad-dangling-ref.cdx.json").read_bytes()
+    plan = key_import_plan(data=data, file_name="dangling.cdx.json", format="cbom", store=store)
+    assert plan.file_error == "" and plan.errors == []
+    assert plan.counts["new"] == 3
+    unknown = [(warning.row, warning.column) for warning in plan.warnings if warning.kind == WarningKind.UNKNOWN]
+    assert unknown == [(2, "algorithm"), (3, "algorithm"), (4, "platform_details")]
+
+
+DIGEST = hashlib.sha256(b"line 42: Cipher.getInstance").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("where", "change"),
+    [
+        (
+            "a property named like a hash",
+            lambda doc: doc["components"][1].update(properties=[{"name": "lineHash", "value": DIGEST}]),
+        ),
+        (
+            "a member named like a hash",
+            lambda doc: doc["components"][1]["evidence"]["occurrences"][0].update(lineHash=DIGEST),
+        ),
+        (
+            "cbomkit's commit metadata",
+            lambda doc: doc.update(metadata={"properties": [{"name": "commit", "value": DIGEST[:40]}]}),
+        ),
+        ("a digest bom-ref and its references", lambda doc: _rename_ref(doc, DIGEST)),
+        (
+            "a CA file path",
+            lambda doc: doc["components"][1]["evidence"]["occurrences"].append(
+                {"location": "/usr/share/ca-certificates/mozilla/GDCA_TrustAUTH_R5_ROOT.crt"}
+            ),
+        ),
+    ],
+)
+def test_digests_identifiers_and_paths_are_judged_by_their_cyclonedx_meaning(where, change):
+    document = _scanned_cbom()
+    change(document)
+    (row,) = parse_document(document).rows
+    assert row.name == "key@1", where
+
+
+def _scanned_cbom() -> dict:
+    key = key_component(
+        "key@1",
+        {"type": "secret-key"},
+        **{"bom-ref": "k1", "evidence": {"occurrences": [{"location": "src/Crypto.java", "line": 42}]}},
+    )
+    return cbom(
+        algorithm("alg-aes", "AES", "block-cipher", "128"), key, dependencies=[{"ref": "k1", "dependsOn": ["alg-aes"]}]
+    )
+
+
+def _rename_ref(document: dict, ref: str) -> None:
+    document["components"][1]["bom-ref"] = ref
+    document["dependencies"][0]["ref"] = ref
+
+
+@pytest.mark.parametrize(
+    ("where", "change", "path"),
+    [
+        (
+            "the digest as a description",
+            lambda doc, secret: doc["components"][1].update(description=secret),
+            "components[1].description",
+        ),
+        (
+            "a file named after the secret",
+            lambda doc, secret: doc["components"][1]["evidence"]["occurrences"][0].update(
+                location=f"conf/{secret}.key"
+            ),
+            "components[1].evidence.occurrences[0].location",
+        ),
+        (
+            "a code snippet holding it",
+            lambda doc, secret: doc["components"][1]["evidence"]["occurrences"][0].update(
+                additionalContext=f'byte[] k = hex("{secret}");'
+            ),
+            "components[1].evidence.occurrences[0].additionalContext",
+        ),
+        (
+            "a hash property holding a PEM key",
+            lambda doc, secret: doc["components"][1].update(
+                properties=[{"name": "lineHash", "value": f"-----BEGIN PRIVATE KEY-----{secret}"}]
+            ),
+            "components[1].properties[0].value",
+        ),
+        (
+            "a reference to nothing",
+            lambda doc, secret: doc["dependencies"][0].update(dependsOn=[secret]),
+            "dependencies[0].dependsOn[0]",
+        ),
+    ],
+)
+def test_the_same_shapes_elsewhere_are_still_refused(where, change, path):
+    secret = secrets.token_hex(32)
+    document = _scanned_cbom()
+    change(document, secret)
+    message = refusal(json.dumps(document).encode())
+    assert f" at {path}. Key material is never stored here" in message, where
+    assert secret not in message
+
+
+def test_a_cyclonedx_1_5_file_imports_the_crypto_assets_a_tool_wrote_into_it():
+    document = _scanned_cbom() | {"specVersion": "1.5"}
+    (row,) = parse_document(document).rows
+    assert (row.name, row.algorithm, row.size_bits) == ("key@1", "AES-128", 128)
+
+
+def test_a_cyclonedx_1_5_file_without_crypto_assets_says_1_5_has_none():
+    document = cbom({"type": "library", "name": "openssl", "bom-ref": "lib"}) | {"specVersion": "1.5"}
+    assert refusal(json.dumps(document).encode()) == (
+        "The file is CycloneDX 1.5 and lists no keys or secrets (1 components skipped): 1.5 has no cryptographic "
+        "assets (cryptoProperties came with 1.6). Export the CBOM as CycloneDX 1.6 or 1.7 and upload it again."
+    )
+
+
+def test_hostile_values_and_dependencies_give_clear_answers_not_crashes():
+    document = cbom(
+        key_component("k", {"type": "public-key", "value": "see the key store \ud800"}, **{"bom-ref": "k"}),
+        dependencies=[{"ref": "k", "dependsOn": [1, None, {"x": 1}], "provides": "alg"}, {"ref": 7}, "text"],
+    )
+    result = parse_document(document)
+    (row,) = result.rows
+    assert errors(result) == [] and row.algorithm == "" and [w.column for w in result.warnings] == ["platform_details"]
+    document["components"][0]["cryptoProperties"]["relatedCryptoMaterialProperties"]["value"] += (
+        "-----BEGIN PUBLIC KEY-----"
+    )
+    assert refusal(json.dumps(document).encode()).startswith("The component 'k' (bom-ref 'k', at components[0]) has ")
+
+
+def test_a_nameless_public_key_is_named_after_its_type_and_fingerprint():
+    key = ec.generate_private_key(ec.SECP256R1())
+    value = _public_key_encodings(key)["base64 der (cbomkit-theia)"]
+    result = parse_document(cbom(key_component("", {"type": "public-key", "value": value}, **{"bom-ref": "pk"})))
+    (row,) = result.rows
+    assert errors(result) == []
+    assert row.name == f"EC P-256 public key {_spki_sha256(key).removeprefix('sha256:')[:16]}"
+    assert [warning.column for warning in result.warnings] == ["name"]
+
+
 # --- Sniffing ----------------------------------------------------------------------------------------------------
 
-OTHER_FORMATS = sorted(path for path in FIXTURES.glob("*/*.json") if path.parent.name != "cbom")
+OTHER_FORMATS = sorted(path for path in FIXTURES.glob("*/*.json") if path.parent.name not in ("cbom", "cbom-real"))
 CBOM_FILES = sorted(path for path in CBOM.glob("*.json") if path.name not in ("bad-not-json.json", "bad-spdx.json"))
 
 
