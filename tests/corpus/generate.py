@@ -728,6 +728,15 @@ def lookalikes() -> list[dict[str, str]]:
         "Signed with key 0x7A3F (GPG), fingerprint in the wiki",
     ):
         add("text", "ordinary text", text)
+    # Class names from real CBOMs' evidence locations (cbomkit's Keycloak scans): acronyms and short parts.
+    for text in (
+        "BCFIPSEcdhEsAlgorithmProvider",
+        "EcdhEsAlgorithmProvider",
+        "crypto/fips1402/src/main/java/org/keycloak/crypto/fips/BCFIPSEcdhEsAlgorithmProvider.java",
+        "JWKSHttpUtilsProviderFactory",
+        "AesCbcHmacShaContentEncryptionProvider",
+    ):
+        add("name", "class name from a CBOM evidence location", text)
     return out
 
 
