@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.models import CheckStatus
 
 
-class ManualEvidenceForm(forms.Form):
+class ManualEvidenceForm(RefusesKeyMaterial, forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=10000,

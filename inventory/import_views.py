@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from cek.forms import RefusesKeyMaterial
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
@@ -34,7 +35,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1048576:.1f} MB"
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(RefusesKeyMaterial, forms.Form):
     format = forms.ChoiceField(choices=format_choices, initial="csv")
     file = forms.FileField(help_text="A CSV file with the template's columns, or a platform's JSON export.")
     store = forms.ModelChoiceField(

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from cek.forms import RefusesKeyMaterial
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_campaigns as selectors
 from evidence import services
@@ -34,7 +35,7 @@ from inventory.models import KeyStore, Purpose, Service, Tenant
 # --- Forms --------------------------------------------------------------------------------------------------
 
 
-class CampaignForm(FieldsetsMixin, forms.Form):
+class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     fieldsets = [
         ("Campaign", ["name", "due_on", "reminder_days", "statement_version"]),
         ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
@@ -65,11 +66,11 @@ class CampaignForm(FieldsetsMixin, forms.Form):
     )
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(RefusesKeyMaterial, forms.Form):
     to = UserChoiceField(queryset=active_users(), label="Address to")
 
 
-class AttestationFilterForm(forms.Form):
+class AttestationFilterForm(RefusesKeyMaterial, forms.Form):
     """Filters of a campaign's attestation list (GET)."""
 
     status = forms.ChoiceField(choices=[("", "Any status"), *AttestationStatus.choices], required=False)
