@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from html.parser import HTMLParser
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
@@ -122,6 +123,60 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
         elif isinstance(item, (list, tuple)):
             for index, member in enumerate(item):
                 stack.append((member, f"{path}[{index}]", depth + 1, is_computed))
+
+
+class _TextNodes(HTMLParser):
+    """The text of an HTML page as a reader sees it, node by node, with the heading it stands under."""
+
+    _SKIPPED = frozenset({"style", "script", "head", "title"})
+    _HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+
+    def __init__(self, visit) -> None:
+        super().__init__(convert_charrefs=True)
+        self.visit = visit
+        self.skipping = 0
+        self.in_heading = False
+        self.heading = ""
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in self._SKIPPED:
+            self.skipping += 1
+        elif tag in self._HEADINGS:
+            self.in_heading = True
+            self.heading = ""
+
+    def handle_endtag(self, tag) -> None:
+        if tag in self._SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._HEADINGS:
+            self.in_heading = False
+
+    def handle_data(self, data) -> None:
+        if self.skipping:
+            return
+        text = data.strip()
+        if text:
+            self.visit(text, self.heading)
+            if self.in_heading:
+                self.heading = f"{self.heading} {text}".strip()[:80]
+
+
+def check_html_text(html: str, *, export: str, allowed: Iterable[str] = ()) -> None:
+    """Check each text node of a page about to be rendered (a PDF), naming the section it stands in.
+
+    ``allowed`` are exact texts the app itself put there and that have a key's shape on purpose (the evidence
+    signing key's *public* half, printed so a reader can verify the pack); 64-hex digests are let through."""
+    exact = {text for text in allowed if text}
+
+    def visit(text: str, heading: str) -> None:
+        if text in exact:
+            return
+        where = f"the text of the section “{heading}”" if heading else "the text before the first section"
+        check_value(text, export=export, where=where, computed=True)
+
+    parser = _TextNodes(visit)
+    parser.feed(html)
+    parser.close()
 
 
 def guarded_download(
