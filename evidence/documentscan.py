@@ -40,6 +40,8 @@ from zlib import error as zlib_error
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
+from cek.keymaterial import find_key_material
+
 # --- Bounds -------------------------------------------------------------------------------------------------
 OOXML_MAX_PARTS = 2000  # members of the ZIP
 OOXML_MAX_PART_BYTES = 20 * 1024 * 1024  # one XML part, uncompressed
@@ -108,7 +110,12 @@ def _part_label(name: str) -> str:
     ):
         if needle in lowered:
             return label
-    return name[:80]
+    return _shown(name)
+
+
+def _shown(name: str) -> str:
+    """A part's name for a message, unless the name itself may be what is refused."""
+    return "one of its parts" if find_key_material(name) else f"its part {name[:80]}"
 
 
 def _local(tag: str) -> str:
@@ -160,17 +167,17 @@ def ooxml_parts_text(data: bytes) -> Iterator[tuple[str, str]]:
             if member.file_size > OOXML_MAX_PART_BYTES or (
                 member.file_size > 1024 * 1024 and member.file_size > OOXML_MAX_RATIO * max(member.compress_size, 1)
             ):
-                raise Unreadable(f"its part {member.filename[:80]} is too large once decompressed (a ZIP bomb?)")
+                raise Unreadable(f"{_shown(member.filename)} is too large once decompressed (a ZIP bomb?)")
         for member in xml_parts:
             try:
                 with archive.open(member) as handle:
                     # The directory's sizes were checked; a member that lies about its size stops at the bound.
                     raw = handle.read(member.file_size + 1)
                 if len(raw) > member.file_size:
-                    raise Unreadable(f"its part {member.filename[:80]} is larger than its directory says")
+                    raise Unreadable(f"{_shown(member.filename)} is larger than its directory says")
                 lines = list(_xml_lines(io.BytesIO(raw), links=member.filename.lower().endswith(".rels")))
             except (DefusedXmlException, SyntaxError) as exc:
-                raise Unreadable(f"its part {member.filename[:80]} is not well-formed XML (or declares a DTD)") from exc
+                raise Unreadable(f"{_shown(member.filename)} is not well-formed XML (or declares a DTD)") from exc
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib_error) as exc:
                 raise Unreadable("it is a damaged or encrypted archive") from exc
             if lines:
