@@ -165,7 +165,9 @@ def _csv_writer(path: Path):
     return handle, csv.writer(handle)
 
 
-def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> int:
+def _write_csv(
+    path: Path, header: Iterable[str], rows: Iterable[Iterable], json_columns: frozenset[str] = frozenset()
+) -> int:
     """Write one CSV data file; each row passes the export guard first (``ExportRefused`` stops the build)."""
     header = list(header)
     handle, writer = _csv_writer(path)
@@ -174,7 +176,9 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> i
         writer.writerow(header)
         for row in rows:
             row = list(row)
-            check_row(row, export=path.name, row=count + 2, columns=header, computed=COMPUTED)
+            check_row(
+                row, export=path.name, row=count + 2, columns=header, computed=COMPUTED, json_columns=json_columns
+            )
             writer.writerow([csv_cell(value) for value in row])
             count += 1
     return count
@@ -372,6 +376,7 @@ def write_check_results(pack: EvidencePack, directory: Path) -> tuple[int, Check
             ]
             for r in rows
         ),
+        json_columns=frozenset({"evidence"}),
     )
     return count, run
 

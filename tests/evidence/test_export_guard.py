@@ -5,6 +5,8 @@ a CAIQ answer file or the campaign results; the refusal names the file, row and 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -14,12 +16,12 @@ from django.utils import timezone
 
 from cek.exportguard import ExportRefused, check_html_text
 from evidence import services
-from evidence.models import Attestation, CaiqAnswer, EvidencePack, Finding, PackStatus
+from evidence.models import Attestation, CaiqAnswer, CheckResult, EvidencePack, Finding, PackStatus
 from evidence.packs import builder
 from inventory.models import Key
 from tests.evidence import caiq, packs_support
 from tests.evidence.caiq import key_policy, make_run
-from tests.evidence.packs_support import FakeRendered, build, request_pack
+from tests.evidence.packs_support import FakeRendered, build, members, request_pack, zip_bytes
 from tests.evidence.test_campaign_results import campaign  # noqa: F401 (fixture)
 from tests.factories import FindingFactory
 
@@ -84,6 +86,23 @@ def test_a_finding_reason_and_an_attestation_comment_are_guarded(
     today = timezone.localdate()
     window = {"window_from": today - dt.timedelta(days=30), "window_to": today}
     _assert_names_not_value(_failed_build(grc_user, **window).last_error, "attestations.csv", "column 'comment'")
+
+
+def test_the_apps_own_digests_do_not_stop_a_pack_but_a_bare_hex_key_elsewhere_does(
+    grc_user, inventory, signing_key, fake_pdf
+):
+    digest = hashlib.sha256(b"statements v1").hexdigest()
+    finding = FindingFactory(details={"statements_sha256": digest, "comment": "see the campaign"})
+    run = make_run({"AG-2": "partial"})
+    CheckResult.objects.filter(run=run).update(evidence=[{"label": "Key policy 1.0", "sha256": digest}])
+    today = timezone.localdate()
+    window = {"window_from": today - dt.timedelta(days=30), "window_to": today}
+    files = members(zip_bytes(build(grc_user, **window)))
+    assert digest.encode() in files["findings.csv"] and digest.encode() in files["check-results.csv"]
+    # The same shape where the app puts no digest is what an AES-256 key looks like printed: refused.
+    Finding.objects.filter(pk=finding.pk).update(details={"comment": os.urandom(32).hex()})
+    pack = _failed_build(grc_user, **window)
+    assert "findings.csv" in pack.last_error and "column 'details'" in pack.last_error
 
 
 def test_a_token_given_as_sample_seed_never_reaches_pack_json(grc_user, inventory, signing_key, fake_pdf):
