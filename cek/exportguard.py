@@ -9,8 +9,8 @@ names the file, the row and the field, never the value.
 The scan is per value (a cell, a JSON string, a label name), as it is written, so memory stays what the export
 needs anyway and a finding says exactly where to look. A few values are computed by the app itself and have
 the shape the validator rejects on purpose: SHA-256 digests (64 hex digits) in the columns and JSON members
-named in ``computed``. Those are let through only when they have exactly that shape; anything else in them is
-scanned like every other value.
+named in ``computed`` or named ``...sha256`` / ``...digest``. Those are let through only when they have
+exactly that shape; anything else in them is scanned like every other value.
 
 Direct downloads are built completely before the first byte is sent (:func:`guarded_download`): the file is
 spooled to a temporary file (in memory up to ``SPOOL_BYTES``, on disk beyond), then streamed. A download that
@@ -24,6 +24,7 @@ import json
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 
@@ -33,6 +34,9 @@ from cek.keymaterial import ADVICE, find_key_material
 
 SPOOL_BYTES = 4 * 1024 * 1024  # a download larger than this is spooled to disk while it is built and scanned
 _DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+# "SHA-256 <64 hex>" as the pack's templates print a digest. Only in the PDF's text, whose every value was
+# checked unmasked in pack.json first: a user's own "SHA-256 <key>" stops the pack there.
+_LABELLED_DIGEST = re.compile(r"\bSHA-?256:?\s+[0-9a-fA-F]{64}\b")
 _MAX_DEPTH = 64  # the exports' JSON is a few levels deep; a deeper document is refused rather than walked
 
 
@@ -50,8 +54,26 @@ class ExportRefused(Exception):
         )
 
 
+def _names_a_digest(name: str, computed: frozenset[str]) -> bool:
+    """A column or member the app fills with a SHA-256 it computed: listed, or named ``...sha256`` / ``...digest``
+    (``results_sha256``, ``data_digest``). A user's label may be named so too; it then still passes only with
+    exactly 64 hex digits, which is as far as a digest and a printed 256-bit key can be told apart."""
+    return name in computed or name.lower().endswith(("sha256", "digest"))
+
+
 def _is_computed_digest(value: str) -> bool:
     return len(value) == 64 and _DIGEST.fullmatch(value) is not None
+
+
+@lru_cache(maxsize=8192)
+def _judged_short(value: str) -> str | None:
+    return find_key_material(value)
+
+
+def _judge(value: str) -> str | None:
+    # Exports repeat short values on every row (store, purpose, state, owner): each is judged once. The cache
+    # is bounded (8,192 values of at most 256 characters); longer values are judged every time.
+    return _judged_short(value) if len(value) <= 256 else find_key_material(value)
 
 
 def check_value(value: Any, *, export: str, where: str, computed: bool = False) -> None:
@@ -60,7 +82,7 @@ def check_value(value: Any, *, export: str, where: str, computed: bool = False) 
         return
     if computed and _is_computed_digest(value):
         return
-    reason = find_key_material(value)
+    reason = _judge(value)
     if reason:
         raise ExportRefused(export=export, where=where, reason=reason)
 
@@ -84,7 +106,9 @@ def check_row(
             except ValueError:
                 pass  # not JSON after all: checked as the text it is
         if isinstance(value, str):
-            check_value(value, export=export, where=f"row {row}, column '{column}'", computed=column in computed)
+            check_value(
+                value, export=export, where=f"row {row}, column '{column}'", computed=_names_a_digest(column, computed)
+            )
         elif isinstance(value, (dict, list, tuple)):
             check_tree(value, export=export, where=f"row {row}, column '{column}'", computed=computed)
 
@@ -121,13 +145,13 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
             for name, member in item.items():
                 name_text = str(name)
                 member_path = f"{path}.{name_text}" if path else name_text
-                reason = find_key_material(name_text)
+                reason = _judge(name_text)
                 if reason:
                     # The path would quote the name: say where the mapping is instead.
                     raise ExportRefused(
                         export=export, where=f"a member name in {path or 'the document'}", reason=reason
                     )
-                stack.append((member, member_path, depth + 1, name_text in computed))
+                stack.append((member, member_path, depth + 1, _names_a_digest(name_text, computed)))
         elif isinstance(item, (list, tuple)):
             for index, member in enumerate(item):
                 stack.append((member, f"{path}[{index}]", depth + 1, is_computed))
@@ -172,13 +196,15 @@ class _TextNodes(HTMLParser):
 def check_html_text(html: str, *, export: str, allowed: Iterable[str] = ()) -> None:
     """Check each text node of a page about to be rendered (a PDF), naming the section it stands in.
 
-    ``allowed`` are exact texts the app itself put there and that have a key's shape on purpose (the evidence
-    signing key's *public* half, printed so a reader can verify the pack); 64-hex digests are let through."""
-    exact = {text for text in allowed if text}
+    ``allowed`` are texts the app itself put there and that have a key's shape on purpose (the evidence signing
+    key's *public* half, printed so a reader can verify the pack): left out wherever they appear. A text that
+    is exactly 64 hex digits is a digest the app printed and is let through."""
+    exact = sorted({text for text in allowed if text}, key=len, reverse=True)
 
     def visit(text: str, heading: str) -> None:
-        if text in exact:
-            return
+        for known in exact:  # "Ed25519 <public key>": the app's own words around it are still checked
+            text = text.replace(known, " ")
+        text = _LABELLED_DIGEST.sub(" ", text)
         where = f"the text of the section “{heading}”" if heading else "the text before the first section"
         check_value(text, export=export, where=where, computed=True)
 

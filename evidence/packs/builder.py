@@ -199,7 +199,9 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
             rendered = _render(pack, content, data_digest)
             render_seconds = time.monotonic() - render_started
             # Every value of the PDF passed the guard in pack.json; its text is checked once more as rendered.
-            check_html_text(rendered.html, export=mf.PDF_NAME, allowed=[pack.signing_public_key, info.public_key])
+            check_html_text(
+                rendered.html, export=mf.PDF_NAME, allowed=[pack.signing_public_key, info.public_key, data_digest]
+            )
             (directory / mf.PDF_NAME).write_bytes(rendered.data)
             tracker.checkpoint(90, "hashing and signing")
             entries = [*written.entries, mf.file_entry(directory / mf.PDF_NAME)]

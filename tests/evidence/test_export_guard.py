@@ -126,10 +126,24 @@ def test_text_only_the_pdf_shows_is_checked_before_it_is_signed(
 
 
 def test_the_pdf_check_lets_the_signing_public_key_and_digests_through(signing_key):
-    html = f"<h1>About</h1><p>{'ab' * 32}</p><code>{signing_key.public_key}</code>"
+    digest = hashlib.sha256(b"data").hexdigest()
+    html = f"<h1>About</h1><p>{digest}</p><p>SHA-256 {digest}</p><p>Ed25519 {signing_key.public_key}</p>"
     with pytest.raises(ExportRefused):
         check_html_text(html, export="evidence-pack.pdf")
     check_html_text(html, export="evidence-pack.pdf", allowed=[signing_key.public_key])
+    with pytest.raises(ExportRefused, match="About"):  # the rest of the text around it is still checked
+        check_html_text(html.replace("Ed25519", SECRET), export="evidence-pack.pdf", allowed=[signing_key.public_key])
+
+
+def test_a_real_clean_pack_passes_every_guard(grc_user, inventory, signing_key):
+    """The real content and PDF (digests, the signing key's public half, the data digest on the cover) are no
+    false positives: the pack builds."""
+    key_policy(grc_user)
+    make_run({"AG-2": "partial"})
+    FindingFactory(details={"statements_sha256": hashlib.sha256(b"v1").hexdigest()})
+    today = timezone.localdate()
+    built = build(grc_user, window_from=today - dt.timedelta(days=30), window_to=today)
+    assert built.status == PackStatus.READY and built.pages > 1
 
 
 def test_a_real_pack_with_a_token_in_a_policy_title_fails_visibly(grc_user, grc_client, inventory, signing_key):
