@@ -1,11 +1,107 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.utils import formats
 
+from cek.keymaterial import ADVICE, find_key_material, message_for
 
-class LoginForm(AuthenticationForm):
+
+class RefusesKeyMaterial:
+    """Put first in the bases of every form of the app: a value that holds key material is never shown again.
+
+    A refused form re-renders what was typed so nothing is lost, except a value that looks like key material
+    (a key, secret or token): that field comes back empty, with one error that says why and never quotes the
+    value. The check runs on the raw submitted value of every field (text, choices, dates, hidden fields,
+    labels), not only on fields that have a validator, because Django's own messages quote what was typed
+    (an invalid choice, a label named twice) and because a service can refuse a form after it was cleaned
+    (``add_error`` runs it again). Passwords and files are never rendered back, so they are not judged here.
+
+    A valid form never reaches the page again, but it is refused too when one of its fields holds key material
+    that the field's own validation let through: that is the one guard, whatever the field.
+    """
+
+    _key_material_cleaning = False
+
+    def full_clean(self) -> None:
+        self._key_material_cleaning = True
+        try:
+            super().full_clean()  # type: ignore[misc]
+        finally:
+            self._key_material_cleaning = False
+        self.refuse_key_material()
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)  # type: ignore[misc]
+        if not self._key_material_cleaning:
+            self.refuse_key_material()
+
+    def refuse_key_material(self) -> None:
+        """Empty every field whose submitted value holds key material, and make its error say why."""
+        errors = getattr(self, "_errors", None)
+        if not getattr(self, "is_bound", False) or errors is None:
+            return
+        found: dict[str, str] = {}
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if field.disabled or isinstance(field.widget, (forms.PasswordInput, forms.FileInput)):
+                continue
+            reason = _submitted_key_material(self, name, field)
+            if reason:
+                found[name] = reason
+        if found:
+            data = self.data.copy()  # type: ignore[attr-defined]  # a request's QueryDict is immutable
+            for name, reason in found.items():
+                for html_name in _html_names(self, name, self.fields[name]):  # type: ignore[attr-defined]
+                    data.pop(html_name, None)
+                kept = (
+                    [error for error in errors[name].as_data() if error.code == "key_material"]
+                    if name in errors
+                    else []
+                )
+                errors[name] = self.error_class(  # type: ignore[attr-defined]
+                    kept or [ValidationError(message_for("This value", reason), code="key_material")],
+                    renderer=self.renderer,  # type: ignore[attr-defined]
+                )
+                getattr(self, "cleaned_data", {}).pop(name, None)
+            self.data = data
+        # Whatever the field, no message may quote key material (a service's message, a non-field error).
+        for name, error_list in list(errors.items()):
+            listed = error_list.as_data()
+            if any(find_key_material(" ".join(error)) for error in listed):
+                errors[name] = self.error_class(  # type: ignore[attr-defined]
+                    [
+                        ValidationError(REFUSED_MESSAGE, code="key_material")
+                        if find_key_material(" ".join(error))
+                        else error
+                        for error in listed
+                    ],
+                    renderer=self.renderer,  # type: ignore[attr-defined]
+                )
+
+
+REFUSED_MESSAGE = f"A value was refused: it looks like key material. {ADVICE}"
+
+
+def _html_names(form, name: str, field: forms.Field) -> list[str]:
+    html_name = form.add_prefix(name)
+    if isinstance(field.widget, forms.MultiWidget):
+        return [html_name] + [html_name + suffix for suffix in field.widget.widgets_names]
+    return [html_name]
+
+
+def _submitted_key_material(form, name: str, field: forms.Field) -> str | None:
+    raw = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+    values = raw if isinstance(raw, (list, tuple)) else [raw]
+    for value in values:
+        if isinstance(value, str) and value:
+            reason = find_key_material(value)
+            if reason:
+                return reason
+    return None
+
+
+class LoginForm(RefusesKeyMaterial, AuthenticationForm):
     """The standard login form, plus a clear reason when an account's access limit has passed.
 
     The reason is given only after the correct password, so it reveals nothing to a guesser.
@@ -30,3 +126,16 @@ class LoginForm(AuthenticationForm):
                     params={"date": formats.date_format(ended_at, "DATETIME_FORMAT")},
                 ) from None
             raise
+
+
+# The account pages use Django's forms; these keep them under the same rule as every other form of the app.
+class AccountPasswordChangeForm(RefusesKeyMaterial, PasswordChangeForm):
+    pass
+
+
+class AccountPasswordResetForm(RefusesKeyMaterial, PasswordResetForm):
+    pass
+
+
+class AccountSetPasswordForm(RefusesKeyMaterial, SetPasswordForm):
+    pass

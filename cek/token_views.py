@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cek.apitokens import api_token_issue, api_token_revoke
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import check_text
 from cek.models import ApiToken
 
@@ -31,7 +32,7 @@ def expiry_from_date(day: dt.date | None) -> dt.datetime | None:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(RefusesKeyMaterial, forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “CI pipeline” or “nightly export”.")
     expires_on = forms.DateField(
         required=False,
@@ -62,10 +63,6 @@ class TokenListView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ApiTokenForm(request.POST)
         if not form.is_valid():
-            if form.has_error("name", code="key_material"):
-                # Never render what looked like a secret back into the page.
-                form.data = form.data.copy()
-                form.data["name"] = ""
             return self._render(request, form=form)
         token, raw = api_token_issue(
             user=request.user,

@@ -7,9 +7,15 @@ An upload is accepted when all of these agree:
 3. the content type the browser declared fits that kind (``application/octet-stream`` counts as "not said");
 4. its first bytes are what that kind starts with: ``%PDF-``; a ZIP holding ``[Content_Types].xml`` and
    ``word/document.xml`` (and no macros); UTF-8 text without NUL bytes for Markdown;
-5. the text it carries holds no key material (the shared validator, ``cek.keymaterial``): the whole text of a
-   Markdown file (less images embedded as ``data:image/...;base64`` URIs), the paragraphs of a DOCX. A PDF's text needs a PDF parser this app does not ship; its bytes
-   are searched for PEM private key blocks only.
+5. nothing a reader can see in it holds key material (the shared validator, ``cek.keymaterial``): for
+   Markdown the whole text with ``data:`` URIs decoded (raster images left out: pixels cannot be scanned);
+   for a DOCX every XML part (body, headers, footers, footnotes, endnotes, comments, document properties,
+   link targets); for a PDF every page's text, its metadata, annotations, form fields, bookmarks and attached
+   files (``evidence.documentscan`` says exactly what is read, and the bounds that keep it cheap).
+
+The check runs on the bytes in memory, before anything is written: a refused document is never stored.
+Manual evidence (``document_scan``) accepts the same kinds plus plain text and raster images (screenshots,
+accepted unscanned for the same reason as images in Markdown), and refuses what it cannot read.
 
 Accepted documents are stored through Django's default storage under their SHA-256 and served back as
 attachments only, with ``X-Content-Type-Options: nosniff``, so a browser never renders them in the app.
@@ -28,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cek.keymaterial import find_key_material, message_for
+from evidence import documentscan
 from evidence.models import DocumentKind
 
 EXTENSIONS = {
@@ -54,8 +61,6 @@ DOCX_TEXT_LIMIT = 20 * 1024 * 1024  # uncompressed bytes of word/document.xml re
 _DOCX_PARAGRAPH_END = re.compile(rb"</w:p>|<w:br\s*/>|<w:tab\s*/>")
 _XML_TAG = re.compile(rb"<[^>]*>")
 _PEM_PRIVATE = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY-----")
-# Images embedded in Markdown as data URIs are long base64 runs that are not secrets: left out of the scan.
-_DATA_URI_IMAGE = re.compile(r"data:image/[A-Za-z0-9.+-]{1,40};base64,[A-Za-z0-9+/=\s]+")
 
 
 @dataclass(frozen=True)
@@ -118,9 +123,59 @@ def _markdown_text(data: bytes) -> tuple[str | None, str]:
     if data.startswith((b"%PDF-", b"PK\x03\x04")) or b"\x00" in data:
         return "it is a binary file, not Markdown text", ""
     try:
-        return None, _DATA_URI_IMAGE.sub("", data.decode("utf-8-sig"))
+        return None, documentscan.text_with_data_uris_decoded(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return "it is not UTF-8 text (save the Markdown file as UTF-8)", ""
+
+
+def _scan(name: str, parts) -> None:
+    """Refuse the document when a part a reader would see holds key material (the message names the part,
+    never the value), or when it cannot be read within the bounds of ``evidence.documentscan``."""
+    budget = documentscan.TEXT_MAX_CHARS
+    try:
+        for where, text in parts:
+            budget -= len(text)
+            if budget < 0:
+                raise documentscan.Unreadable("it holds more text than can be checked; link to it instead")
+            reason = find_key_material(text) if text else None
+            if reason:
+                raise ValidationError(message_for(f"The text of '{name}' ({where})", reason), code="key_material")
+    except documentscan.Unreadable as exc:
+        raise ValidationError(f"'{name}' is not accepted: {exc}.", code="magic") from None
+
+
+def document_scan(*, name: str, data: bytes) -> None:
+    """Check a manual-evidence document for key material, whatever its extension: a PDF, an Office Open XML
+    file (DOCX, XLSX, PPTX), UTF-8 text (reports, configuration exports), or a raster image (accepted
+    unscanned). Anything else cannot be checked and is refused. Raises ``ValidationError``."""
+    name = _clean_name(name)
+    if data[:1024].find(b"%PDF-") >= 0:
+        if _PEM_PRIVATE.search(data):
+            raise ValidationError(message_for(f"'{name}'", "a PEM private key block"), code="key_material")
+        _scan(name, documentscan.pdf_parts_text(data))
+    elif data.startswith(b"PK\x03\x04"):
+        _scan(name, documentscan.ooxml_parts_text(data))
+    elif documentscan.is_raster_image(data):
+        return
+    elif b"\x00" not in data:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            _scan(name, iter([("the text", documentscan.text_with_data_uris_decoded(text))]))
+            return
+        raise ValidationError(
+            f"'{name}' is not accepted: it is neither UTF-8 text nor a PDF, Office document or image, so it "
+            "cannot be checked for key material. Save it as one of those.",
+            code="magic",
+        )
+    else:
+        raise ValidationError(
+            f"'{name}' is not accepted: it is not a PDF, Office document, UTF-8 text or image (PNG, JPEG, GIF, "
+            "WebP, BMP), so it cannot be checked for key material. Save it as one of those.",
+            code="magic",
+        )
 
 
 def document_inspect(*, name: str, data: bytes, content_type: str = "") -> Document:
@@ -146,20 +201,20 @@ def document_inspect(*, name: str, data: bytes, content_type: str = "") -> Docum
             f"Upload {ACCEPTED}.",
             code="content_type",
         )
-    text = ""
     if kind == DocumentKind.PDF:
         problem = _sniff_pdf(data)
         if problem is None and _PEM_PRIVATE.search(data):
             raise ValidationError(message_for(f"'{name}'", "a PEM private key block"), code="key_material")
+        parts = documentscan.pdf_parts_text(data)
     elif kind == DocumentKind.DOCX:
-        problem, text = _docx_text(data)
+        problem, _text = _docx_text(data)
+        parts = documentscan.ooxml_parts_text(data)
     else:
         problem, text = _markdown_text(data)
+        parts = iter([("the text", text)])
     if problem:
         raise ValidationError(f"'{name}' is not accepted: {problem}.", code="magic")
-    reason = find_key_material(text) if text else None
-    if reason:
-        raise ValidationError(message_for(f"The text of '{name}'", reason), code="key_material")
+    _scan(name, parts)
     return Document(name=name, kind=kind, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data)
 
 

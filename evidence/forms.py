@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.documents import ACCEPTED, document_inspect, megabytes, read_upload
 from evidence.models import (
@@ -41,7 +42,7 @@ def _policies_not_retired():
     return Policy.objects.filter(retired_on__isnull=True).order_by("title")
 
 
-class PolicyForm(FieldsetsMixin, forms.ModelForm):
+class PolicyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     owner = UserChoiceField(queryset=active_users(), help_text="Keeps the policy current; receives review reminders.")
     areas = ChoiceListField(
         choices=PolicyArea.choices,
@@ -55,7 +56,7 @@ class PolicyForm(FieldsetsMixin, forms.ModelForm):
         widgets = {"scope": forms.Textarea(attrs={"rows": 3}), "description": forms.Textarea(attrs={"rows": 4})}
 
 
-class PolicyVersionForm(FieldsetsMixin, forms.ModelForm):
+class PolicyVersionForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     """A version's label, summary and either an uploaded document or a link."""
 
     document = forms.FileField(required=False, widget=forms.FileInput(attrs={"accept": ".pdf,.docx,.md,.markdown"}))
@@ -93,7 +94,7 @@ class PolicyVersionForm(FieldsetsMixin, forms.ModelForm):
         return cleaned
 
 
-class ApprovalForm(FieldsetsMixin, forms.Form):
+class ApprovalForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     governance_body = forms.CharField(
         max_length=200,
         validators=[KeyMaterialValidator()],
@@ -114,7 +115,7 @@ class ApprovalForm(FieldsetsMixin, forms.Form):
         self.initial.setdefault("approved_on", timezone.localdate())
 
 
-class CommunicationForm(FieldsetsMixin, forms.Form):
+class CommunicationForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     audiences = forms.ModelMultipleChoiceField(
         queryset=Group.objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
@@ -128,7 +129,7 @@ class CommunicationForm(FieldsetsMixin, forms.Form):
     )
 
 
-class ReviewForm(FieldsetsMixin, forms.ModelForm):
+class ReviewForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     reviewer = UserChoiceField(queryset=active_users())
 
     class Meta:
@@ -141,7 +142,7 @@ class ReviewForm(FieldsetsMixin, forms.ModelForm):
         }
 
 
-class ChangeEventForm(FieldsetsMixin, forms.ModelForm):
+class ChangeEventForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     areas = ChoiceListField(
         choices=PolicyArea.choices,
         required=False,
@@ -162,7 +163,7 @@ class ChangeEventForm(FieldsetsMixin, forms.ModelForm):
         self.fields["policies"].queryset = queryset.distinct().order_by("title")
 
 
-class EvaluationForm(FieldsetsMixin, forms.ModelForm):
+class EvaluationForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     performed_by = UserChoiceField(queryset=active_users(), help_text="Who led the evaluation.")
     policies = PolicyChoiceField(queryset=Policy.objects.none(), required=False, label="Policies evaluated")
 

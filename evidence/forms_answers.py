@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.models import AnswerValue, ControlOwnership
 from evidence.selectors_answers import parties
@@ -24,11 +25,11 @@ def _text(label: str, *, rows: int = 3, required: bool = False, help_text: str =
     )
 
 
-class PartyForm(forms.Form):
+class PartyForm(RefusesKeyMaterial, forms.Form):
     party = forms.ModelChoiceField(queryset=parties(), empty_label=None, label="Answer as")
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(RefusesKeyMaterial, forms.Form):
     answer = forms.ChoiceField(label="Service provider answer (C)", choices=AnswerValue.choices)
     override_reason = _text(
         "Reason for overriding the generated answer",
@@ -57,7 +58,7 @@ class AnswerForm(forms.Form):
         return data
 
 
-class DisclosureForm(forms.Form):
+class DisclosureForm(RefusesKeyMaterial, forms.Form):
     guideline = forms.CharField(max_length=40, required=False, validators=[free_text], label="Guideline")
     gap = forms.CharField(required=False, validators=[free_text], widget=forms.Textarea(attrs={"rows": 2}))
     remediation = forms.CharField(
@@ -75,7 +76,7 @@ class DisclosureForm(forms.Form):
         return data
 
 
-class MilestoneForm(forms.Form):
+class MilestoneForm(RefusesKeyMaterial, forms.Form):
     text = forms.CharField(
         required=False, validators=[free_text], widget=forms.Textarea(attrs={"rows": 2}), label="Milestone"
     )
@@ -109,7 +110,7 @@ def rows_of(formset, fields: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-class TemplateUploadForm(FieldsetsMixin, forms.Form):
+class TemplateUploadForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     workbook = forms.FileField(
         label="Blank AI-CAIQ workbook (.xlsx)",
         help_text="Your copy of CSA's official AI-CAIQ v1.1.0 workbook; only C-F of the CEK-11.1 row are written.",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from cek.keymaterial import KeyMaterialValidator, find_key_material, message_for
+from cek.forms import RefusesKeyMaterial
+from cek.keymaterial import KeyMaterialValidator
 from evidence.models import CheckStatus
 
 
-class ManualEvidenceForm(forms.Form):
+class ManualEvidenceForm(RefusesKeyMaterial, forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=10000,
@@ -35,16 +36,4 @@ class ManualEvidenceForm(forms.Form):
         limit = settings.CEK_MANUAL_EVIDENCE_MAX_BYTES
         if document is not None and document.size > limit:
             raise forms.ValidationError(f"The document is {document.size:,} bytes; the limit is {limit:,} bytes.")
-        if document is not None:
-            # A text document (a scan report, a Markdown note, a config export) is scanned before it is stored.
-            document.seek(0)
-            data = document.read(limit + 1)
-            document.seek(0)
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = None
-            reason = find_key_material(text) if text else None
-            if reason:
-                raise forms.ValidationError(message_for("The document", reason), code="key_material")
         return document

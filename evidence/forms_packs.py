@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.packs.jobs import MAX_SAMPLE
 from inventory.forms import FieldsetsMixin
@@ -23,7 +24,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")  # the ISO form a date input understands, whatever the locale
 
 
-class PackRequestForm(FieldsetsMixin, forms.Form):
+class PackRequestForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     window_from = forms.DateField(label="Window from", widget=DateInput, help_text="First day observed.")
     window_to = forms.DateField(
         label="Window to", widget=DateInput, help_text="Last day observed (today at the latest)."
@@ -89,7 +90,7 @@ class PackRequestForm(FieldsetsMixin, forms.Form):
         return data
 
 
-class PackVerifyForm(FieldsetsMixin, forms.Form):
+class PackVerifyForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     file = forms.FileField(label="Evidence pack (.zip)", help_text="The .zip exactly as downloaded.")
 
     def clean_file(self):

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import validate_labels
 from inventory.models import (
     AccessGrant,
@@ -105,7 +106,7 @@ class FieldsetsMixin:
         return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
 
 
-class PartyForm(FieldsetsMixin, forms.ModelForm):
+class PartyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     roles = ChoiceListField(choices=SsrmRole.choices, required=False, label="SSRM roles")
 
     class Meta:
@@ -119,19 +120,19 @@ class PartyForm(FieldsetsMixin, forms.ModelForm):
         return super()._get_validation_exclusions() | {"is_us"}
 
 
-class SsrmAssignmentForm(FieldsetsMixin, forms.ModelForm):
+class SsrmAssignmentForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = SsrmAssignment
         fields = ["layer", "party", "role", "responsibility"]
 
 
-class TenantForm(FieldsetsMixin, forms.ModelForm):
+class TenantForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = Tenant
         fields = ["name", "slug", "party", "is_active", "description"]
 
 
-class ServiceForm(FieldsetsMixin, forms.ModelForm):
+class ServiceForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     owner = UserChoiceField(queryset=active_users(), required=False)
 
     class Meta:
@@ -150,7 +151,7 @@ class ServiceForm(FieldsetsMixin, forms.ModelForm):
         ]
 
 
-class KeyStoreForm(FieldsetsMixin, forms.ModelForm):
+class KeyStoreForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     class Meta:
         model = KeyStore
         fields = [
@@ -167,7 +168,7 @@ class KeyStoreForm(FieldsetsMixin, forms.ModelForm):
         ]
 
 
-class PurposeForm(FieldsetsMixin, forms.ModelForm):
+class PurposeForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     allowed_kinds = ChoiceListField(choices=KeyKind.choices, required=False)
     allowed_operations = ChoiceListField(choices=Operation.choices, required=True)
 
@@ -197,7 +198,7 @@ class PurposeChoiceField(forms.ModelChoiceField):
         return f"{obj.name} — {obj.get_function_display()}" + (" (AI)" if obj.is_ai_specific else "")
 
 
-class KeyForm(FieldsetsMixin, forms.ModelForm):
+class KeyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     purpose = PurposeChoiceField(queryset=Purpose.objects.none())
     owner = UserChoiceField(queryset=active_users(), required=False)
     backup_owner = UserChoiceField(queryset=active_users(), required=False)
@@ -284,7 +285,7 @@ class KeyForm(FieldsetsMixin, forms.ModelForm):
         self.fields["store"].queryset = KeyStore.objects.order_by("name")
 
 
-class BindingForm(FieldsetsMixin, forms.ModelForm):
+class BindingForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     purpose = PurposeChoiceField(queryset=Purpose.objects.order_by("function", "name"))
     operations = ChoiceListField(choices=Operation.choices, required=False)
 
@@ -299,7 +300,7 @@ class BindingForm(FieldsetsMixin, forms.ModelForm):
         self.fields["service"].queryset = Service.objects.order_by("name")
 
 
-class AccessGrantForm(FieldsetsMixin, forms.ModelForm):
+class AccessGrantForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     operations = ChoiceListField(choices=Operation.choices, required=True)
     approver = UserChoiceField(queryset=active_users(), required=False)
 

@@ -10,12 +10,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from cek.exportguard import guarded_download
+from cek.forms import RefusesKeyMaterial
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
@@ -34,7 +36,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1048576:.1f} MB"
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(RefusesKeyMaterial, forms.Form):
     format = forms.ChoiceField(choices=format_choices, initial="csv")
     file = forms.FileField(help_text="A CSV file with the template's columns, or a platform's JSON export.")
     store = forms.ModelChoiceField(
@@ -218,9 +220,11 @@ class ImportTemplateView(GrcRequiredMixin, View):
         return response
 
 
-def _csv_download(chunks, name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=exporters.MEDIA_TYPES["csv"])
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
+def _csv_download(chunks, name: str) -> HttpResponse:
+    # Built whole and checked by the export guard before the first byte is sent (see cek.exportguard).
+    response = guarded_download(
+        chunks, filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv", content_type=exporters.MEDIA_TYPES["csv"]
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -248,10 +252,12 @@ class KeyCbomExportView(AnyRoleMixin, View):
         filterset = KeyFilter(request.GET, queryset=selectors.key_list(user=request.user), request=request)
         if not filterset.is_valid():
             return _invalid_filters(filterset)
-        # Streamed component by component (see inventory.exporters.cbom): constant memory for any inventory.
+        # Written component by component (see inventory.exporters.cbom) into a spooled file: bounded memory for
+        # any inventory, and checked by the export guard before the first byte is sent.
         chunks = exporters.get_exporter("cbom", "keys")(filterset.qs)
-        response = StreamingHttpResponse(chunks, content_type=exporters.MEDIA_TYPES["cbom"])
-        response["Content-Disposition"] = 'attachment; filename="cek-inventory.cdx.json"'
+        response = guarded_download(
+            chunks, filename="cek-inventory.cdx.json", content_type=exporters.MEDIA_TYPES["cbom"]
+        )
         response["Cache-Control"] = "no-store"
         return response
 

@@ -24,10 +24,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from cek.control import load_control
+from cek.exportguard import check_tree
 from cek.spreadsheet import spreadsheet_safe, xlsx_set
 from evidence.models import AnswerStatus, AnswerValue, CaiqAnswer
 
 SHEET = "AI-CAIQv1.1.0"
+COMPUTED = frozenset({"sha256"})  # digests the app computed: let through only as 64 hex digits
 SPECIFICATION_STAMP = json.dumps({"specification_version": "1.1.0"})
 HEADERS = (
     "Question ID",
@@ -93,7 +95,14 @@ def filename(answer: CaiqAnswer, extension: str) -> str:
     return get_valid_filename(f"AI-CAIQ-{answer.question_id}-{answer.party.name}-{state}-{answer.pk}.{extension}")
 
 
+def answer_check(answer: CaiqAnswer) -> None:
+    """The export guard over everything any format of the answer writes (``to_dict`` holds every value of the
+    row and of the JSON): raises ``cek.exportguard.ExportRefused`` naming the field, never the value."""
+    check_tree(to_dict(answer), export=f"The answer export of {answer.question_id}", computed=COMPUTED)
+
+
 def to_xlsx(answer: CaiqAnswer) -> bytes:
+    answer_check(answer)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET
@@ -128,6 +137,7 @@ def to_xlsx(answer: CaiqAnswer) -> bytes:
 
 def to_csv(answer: CaiqAnswer) -> str:
     """A header and one row (A-L, then the answer's status, publication date and digest)."""
+    answer_check(answer)
     buffer = io.StringIO()
     # CRLF rows (RFC 4180): with "\n" alone a bare "\r" in a cell is written unquoted and splits the row.
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -180,4 +190,5 @@ def to_dict(answer: CaiqAnswer) -> dict:
 
 
 def to_json(answer: CaiqAnswer) -> str:
+    answer_check(answer)
     return json.dumps(to_dict(answer), indent=2, ensure_ascii=False) + "\n"

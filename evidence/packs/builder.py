@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 import cek
+from cek.exportguard import ExportRefused, check_html_text
 from evidence.models import EvidencePack, PackStatus
 from evidence.models.packs import pack_upload_path
 from evidence.packs import data as data_files
@@ -211,6 +212,10 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
             render_started = time.monotonic()
             rendered = _render(pack, content, data_digest)
             render_seconds = time.monotonic() - render_started
+            # Every value of the PDF passed the guard in pack.json; its text is checked once more as rendered.
+            check_html_text(
+                rendered.html, export=mf.PDF_NAME, allowed=[pack.signing_public_key, info.public_key, data_digest]
+            )
             (directory / mf.PDF_NAME).write_bytes(rendered.data)
             tracker.checkpoint(90, "hashing and signing")
             entries = [*written.entries, mf.file_entry(directory / mf.PDF_NAME)]
@@ -271,7 +276,8 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
         logger.info("Evidence pack %s: build stopped (%s)", pack_id, _status_of(pack_id))
     except Exception as exc:
         logger.exception("Evidence pack %s failed", pack_id)
-        reason = str(exc) if isinstance(exc, signing.SigningKeyError) else f"{type(exc).__name__}: {exc}"
+        known = (signing.SigningKeyError, ExportRefused)  # their messages are written for the pack page
+        reason = str(exc) if isinstance(exc, known) else f"{type(exc).__name__}: {exc}"
         _mine(pack_id, attempt).update(
             status=PackStatus.FAILED, finished_at=timezone.now(), last_error=reason[:2000], phase="failed"
         )

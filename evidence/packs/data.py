@@ -27,6 +27,7 @@ from django.db.models import Model, Q, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from cek.exportguard import check_row, check_tree
 from cek.spreadsheet import spreadsheet_safe, xlsx_text
 from evidence.models import (
     Attestation,
@@ -84,6 +85,9 @@ KEY_COLUMNS = (
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
 )
+# Digests the app computed (64 hex digits, the shape of a 256-bit key): the export guard lets them through in
+# these columns and members only, and only with exactly that shape.
+COMPUTED = frozenset({"statements_sha256", "document_sha256", "sha256", "data_digest", "digest"})
 KEY_HEADER = [name for name, _ in KEY_COLUMNS] + ["exposed_to"]
 
 DATA_FILES = (
@@ -161,12 +165,20 @@ def _csv_writer(path: Path):
     return handle, csv.writer(handle)
 
 
-def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> int:
+def _write_csv(
+    path: Path, header: Iterable[str], rows: Iterable[Iterable], json_columns: frozenset[str] = frozenset()
+) -> int:
+    """Write one CSV data file; each row passes the export guard first (``ExportRefused`` stops the build)."""
+    header = list(header)
     handle, writer = _csv_writer(path)
     count = 0
     with handle:
         writer.writerow(header)
         for row in rows:
+            row = list(row)
+            check_row(
+                row, export=path.name, row=count + 2, columns=header, computed=COMPUTED, json_columns=json_columns
+            )
             writer.writerow([csv_cell(value) for value in row])
             count += 1
     return count
@@ -205,15 +217,20 @@ def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = 
     handle, writer = _csv_writer(directory / "keys.csv")
     ids: list[int] = []
     fields = [source for _, source in KEY_COLUMNS]
-    with handle:
-        writer.writerow(KEY_HEADER)
-        for row in _batched(keys, fields):
-            values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
-            writer.writerow([csv_cell(value) for value in values])
-            sheet.append([_xlsx_cell(sheet, value) for value in values])
-            ids.append(row["pk"])
-            if progress and len(ids) % (BATCH * 5) == 0:
-                progress(len(ids), total)
+    try:
+        with handle:
+            writer.writerow(KEY_HEADER)
+            for row in _batched(keys, fields):
+                values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
+                check_row(values, export="keys.csv", row=len(ids) + 2, columns=KEY_HEADER, computed=COMPUTED)
+                writer.writerow([csv_cell(value) for value in values])
+                sheet.append([_xlsx_cell(sheet, value) for value in values])
+                ids.append(row["pk"])
+                if progress and len(ids) % (BATCH * 5) == 0:
+                    progress(len(ids), total)
+    except BaseException:
+        sheet.close()  # a build stopped mid-sheet (the export guard, a cancel) leaves no writer behind
+        raise
     workbook.save(directory / "keys.xlsx")
     return len(ids), ids
 
@@ -354,6 +371,7 @@ def write_check_results(pack: EvidencePack, directory: Path) -> tuple[int, Check
             ]
             for r in rows
         ),
+        json_columns=frozenset({"evidence"}),
     )
     return count, run
 
@@ -416,6 +434,7 @@ def write_data_files(
         },
         "content": jsonable(content),
     }
+    check_tree(document, export="pack.json", computed=COMPUTED)  # what the PDF shows is in here too
     (directory / "pack.json").write_text(
         json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -24,6 +24,7 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.exportguard import check_row
 from cek.keymaterial import check_text
 from cek.roles import Role
 from cek.spreadsheet import spreadsheet_safe
@@ -69,6 +70,7 @@ def campaign_keys(campaign: Campaign) -> QuerySet[Key]:
     return keys
 
 
+COMPUTED = frozenset({"statements_sha256"})  # a digest the app computed, let through as 64 hex digits only
 RESULTS_HEADER = (
     "campaign",
     "key",
@@ -85,16 +87,26 @@ RESULTS_HEADER = (
 )
 
 
-def campaign_results_csv(campaign: Campaign) -> Iterator[bytes]:
+def campaign_results_csv(campaign: Campaign, *, guard: bool = True) -> Iterator[bytes]:
     """The campaign's results as UTF-8 CSV lines, header first, one line per key (ordered by key name). The
     CSV export streams exactly these bytes and ``campaign_close`` records their SHA-256, so the export of a
     closed campaign can be checked against the digest recorded when it closed. Pending attestations of a
-    closed campaign read "not answered"."""
+    closed campaign read "not answered".
+
+    With ``guard`` (every export), each row passes the export guard: a value that looks like key material stops
+    the file with ``cek.exportguard.ExportRefused``. The digest recorded at closing reads the same bytes
+    unguarded, so legacy data cannot stop a campaign from closing; it stops its export instead."""
     closed = campaign.status == CampaignStatus.CLOSED
+    lines = [1]  # the row each line is in the file (the header is row 1)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
     def line(values) -> bytes:
+        if guard and values is not RESULTS_HEADER:
+            check_row(
+                values, export="The campaign results CSV", row=lines[0], columns=RESULTS_HEADER, computed=COMPUTED
+            )
+        lines[0] += 1
         buffer.seek(0)
         buffer.truncate()
         # Owners' comments, key and store names come from people and imports: escaped so none runs as a formula.
@@ -131,7 +143,7 @@ def campaign_results_digest(campaign: Campaign) -> tuple[str, int]:
     """(SHA-256 of the results CSV, number of data rows), computed over the bytes the export produces."""
     digest = hashlib.sha256()
     lines = 0
-    for chunk in campaign_results_csv(campaign):
+    for chunk in campaign_results_csv(campaign, guard=False):
         digest.update(chunk)
         lines += 1
     return digest.hexdigest(), lines - 1

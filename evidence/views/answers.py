@@ -14,6 +14,7 @@ from django.utils.text import get_valid_filename
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from cek.exportguard import ExportRefused
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_answers as selectors
 from evidence import selectors_checks, services
@@ -248,7 +249,11 @@ class AnswerExportView(ReadAllMixin, View):
             raise Http404("Unknown export format.")
         answer = get_object_or_404(selectors.answers(), pk=pk)
         writer, content_type = self.formats[fmt]
-        return _download(writer(answer), content_type=content_type, name=export.filename(answer, fmt))
+        try:
+            content = writer(answer)
+        except ExportRefused as exc:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        return _download(content, content_type=content_type, name=export.filename(answer, fmt))
 
 
 class AnswerTemplateView(ReadAllMixin, View):
@@ -266,12 +271,13 @@ class AnswerTemplateView(ReadAllMixin, View):
         if form.is_valid():
             row = export.answer_row(answer)
             try:
+                export.answer_check(answer)  # the filled workbook is an export of the answer too
                 filled = fill_template(
                     form.cleaned_data["workbook"].read(),
                     question_id=answer.question_id,
                     values={"C": row[2], "D": row[3], "E": row[4], "F": row[5]},
                 )
-            except TemplateError as exc:
+            except (TemplateError, ExportRefused) as exc:
                 form.add_error("workbook", str(exc))
             else:
                 stem, extension = get_valid_filename(form.cleaned_data["workbook"].name).rsplit(".", 1)

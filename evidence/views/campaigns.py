@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from cek.exportguard import guarded_download
+from cek.forms import RefusesKeyMaterial
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_campaigns as selectors
 from evidence import services
@@ -34,7 +36,7 @@ from inventory.models import KeyStore, Purpose, Service, Tenant
 # --- Forms --------------------------------------------------------------------------------------------------
 
 
-class CampaignForm(FieldsetsMixin, forms.Form):
+class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     fieldsets = [
         ("Campaign", ["name", "due_on", "reminder_days", "statement_version"]),
         ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
@@ -65,11 +67,11 @@ class CampaignForm(FieldsetsMixin, forms.Form):
     )
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(RefusesKeyMaterial, forms.Form):
     to = UserChoiceField(queryset=active_users(), label="Address to")
 
 
-class AttestationFilterForm(forms.Form):
+class AttestationFilterForm(RefusesKeyMaterial, forms.Form):
     """Filters of a campaign's attestation list (GET)."""
 
     status = forms.ChoiceField(choices=[("", "Any status"), *AttestationStatus.choices], required=False)
@@ -243,11 +245,12 @@ class CampaignExportView(ReadAllMixin, View):
 
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        response = StreamingHttpResponse(
-            services.campaign_results_csv(campaign), content_type="text/csv; charset=utf-8"
+        # Built whole (spooled) and checked by the export guard before the first byte is sent.
+        return guarded_download(
+            services.campaign_results_csv(campaign),
+            filename=f"campaign-{campaign.pk}-results.csv",
+            content_type="text/csv; charset=utf-8",
         )
-        response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-results.csv"'
-        return response
 
 
 # --- The key owner's inbox ----------------------------------------------------------------------------------

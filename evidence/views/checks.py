@@ -21,7 +21,7 @@ from evidence import services
 from evidence.checks import registry
 from evidence.forms_checks import ManualEvidenceForm
 from evidence.models import CheckResult, CheckRun, CheckStatus, RunStatus, RunTrigger
-from evidence.views.common import errors_to_form, scrub_key_material
+from evidence.views.common import errors_to_form
 
 SUBJECT_URLS = {
     "inventory.key": "inventory:key-detail",
@@ -188,7 +188,6 @@ class CheckManualEvidenceView(GrcRequiredMixin, View):
                     f"Evidence for {result.guideline_id} recorded; the next check run shows it with the result.",
                 )
                 return HttpResponseRedirect(reverse("evidence:checkresult-detail", args=[result.pk]))
-        scrub_key_material(form)
         view = CheckResultDetailView(request=request, kwargs={"pk": pk}, args=())
         view.form = form
         view.object = result

@@ -39,20 +39,6 @@ class LoadsObjects:
         raise NotImplementedError
 
 
-def scrub_key_material(form) -> None:
-    """Empty the fields refused for holding key material, so the page does not show the secret again."""
-    offending = [
-        name
-        for name, errors in form.errors.as_data().items()
-        if name in form.fields and any(error.code == "key_material" for error in errors)
-    ]
-    if offending:
-        data = form.data.copy()
-        for name in offending:
-            data[form.add_prefix(name)] = ""
-        form.data = data
-
-
 def errors_to_form(form, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form: under its field when the form has it, else on top."""
     if hasattr(exc, "error_dict"):
@@ -84,7 +70,6 @@ class ServiceFormView(FormView):
 
     def form_invalid(self, form):
         messages.error(self.request, "Nothing was saved: correct the fields marked below.")
-        scrub_key_material(form)
         return super().form_invalid(form)
 
     def get_success_url(self) -> str:

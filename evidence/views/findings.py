@@ -19,24 +19,25 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from evidence import selectors_findings as selectors
 from evidence import services
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.views.common import LabelledEntry, errors_to_form, scrub_key_material
+from evidence.views.common import LabelledEntry, errors_to_form
 from inventory.forms import DateInput, UserChoiceField, active_users
 from inventory.history import history_entries
 
 # --- Forms --------------------------------------------------------------------------------------------------
 
 
-class AssignForm(forms.Form):
+class AssignForm(RefusesKeyMaterial, forms.Form):
     assigned_to = UserChoiceField(queryset=active_users(), label="Assign to", empty_label="Choose a user")
     remediation_due = forms.DateField(label="Remediation due", widget=DateInput())
 
 
-class AcceptRiskForm(forms.Form):
+class AcceptRiskForm(RefusesKeyMaterial, forms.Form):
     until = forms.DateField(label="Accepted until", widget=DateInput(), help_text="The finding reopens after this day.")
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -45,7 +46,7 @@ class AcceptRiskForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(RefusesKeyMaterial, forms.Form):
     note = forms.CharField(
         required=False,
         max_length=100,
@@ -224,7 +225,6 @@ class FindingActionView(GrcRequiredMixin, FindingPageMixin, View):
             else:
                 messages.success(request, message)
                 return HttpResponseRedirect(finding.get_absolute_url())
-        scrub_key_material(form)
         problems = " ".join(form.non_field_errors()) or "correct the fields marked below."
         messages.error(request, f"Nothing was changed: {problems}")
         return TemplateResponse(request, self.template_name, self.finding_context(finding, **{name: form}), status=400)

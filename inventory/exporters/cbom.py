@@ -47,6 +47,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 import cek
+from cek.exportguard import check_tree
 from inventory.importers.base import BindingRow
 from inventory.importers.cbom import KIND_MATERIAL_TYPES
 from inventory.importers.cbom.properties import FIELDS_PROPERTY, NAMESPACE, STATED_FIELDS, property_pairs
@@ -267,5 +268,8 @@ def export_keys(queryset: QuerySet[Key]) -> Iterator[str]:
     refs: list[str] = []
     for number, component in enumerate(_components(queryset)):
         refs.append(component.bom_ref.value)
-        yield ("," if number else "") + "\n" + component.as_json(view_=view)
+        text = component.as_json(view_=view)
+        # The export guard reads each component as written (parsed back: what leaves is what is checked).
+        check_tree(json.loads(text), export="The CBOM export", where=f"component {number + 1}")
+        yield ("," if number else "") + "\n" + text
     yield "\n], " + json.dumps({"dependencies": [{"ref": inventory.bom_ref.value, "dependsOn": refs}]})[1:] + "\n"

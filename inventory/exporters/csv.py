@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import Prefetch, QuerySet
 
+from cek.exportguard import checked_rows
 from cek.spreadsheet import spreadsheet_safe
 from inventory.importers.csv import (
     COLUMN_NAMES,
@@ -49,8 +50,15 @@ BINDING_COLUMNS = (
 )
 
 
-def csv_chunks(header: Iterable[str], rows: Iterable[Iterable[str]], *, rows_per_chunk: int = 200) -> Iterator[str]:
-    """CSV text in chunks of a few hundred rows. A UTF-8 BOM first, so spreadsheets read the encoding right."""
+def csv_chunks(
+    header: Iterable[str], rows: Iterable[Iterable[str]], *, rows_per_chunk: int = 200, name: str = "The CSV file"
+) -> Iterator[str]:
+    """CSV text in chunks of a few hundred rows. A UTF-8 BOM first, so spreadsheets read the encoding right.
+
+    Each row passes the export guard before it is written: a value that looks like key material stops the file
+    with ``cek.exportguard.ExportRefused`` naming ``name``, the row and the column."""
+    header = list(header)
+    rows = checked_rows(rows, export=name, columns=header)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -128,7 +136,9 @@ def export_keys(queryset: QuerySet[Key]) -> Iterator[str]:
         Prefetch("exposed_to", queryset=Party.objects.only("pk", "name")),
         Prefetch("bindings", queryset=Binding.objects.select_related("service", "tenant", "purpose")),
     )
-    return csv_chunks(COLUMN_NAMES, (key_cells(key) for key in keys.iterator(chunk_size=CHUNK_SIZE)))
+    return csv_chunks(
+        COLUMN_NAMES, (key_cells(key) for key in keys.iterator(chunk_size=CHUNK_SIZE)), name="The keys CSV export"
+    )
 
 
 def export_services(queryset: QuerySet[Service]) -> Iterator[str]:
@@ -148,7 +158,7 @@ def export_services(queryset: QuerySet[Service]) -> Iterator[str]:
         ]
         for s in services.iterator(chunk_size=CHUNK_SIZE)
     )
-    return csv_chunks(SERVICE_COLUMNS, rows)
+    return csv_chunks(SERVICE_COLUMNS, rows, name="The services CSV export")
 
 
 def export_bindings(queryset: QuerySet[Binding]) -> Iterator[str]:
@@ -167,4 +177,4 @@ def export_bindings(queryset: QuerySet[Binding]) -> Iterator[str]:
         ]
         for b in bindings.iterator(chunk_size=CHUNK_SIZE)
     )
-    return csv_chunks(BINDING_COLUMNS, rows)
+    return csv_chunks(BINDING_COLUMNS, rows, name="The bindings CSV export")

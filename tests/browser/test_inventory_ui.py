@@ -94,7 +94,11 @@ def test_the_key_form_shows_why_a_secret_was_refused(page, people, inventory):
     with page.expect_navigation():
         page.click("form.stacked button[type=submit]")
     assert "Nothing was saved" in page.content()
-    assert "wJalrXUtnFEMI" not in page.locator(".field.has-error").inner_text()
+    assert "looks like it contains" in page.locator(".field.has-error").inner_text()
+    # The refused value is gone from the field and from the whole page; what else was typed is kept.
+    assert page.input_value("#id_description") == ""
+    assert page.input_value("#id_name") == "leaky"
+    assert "wJalrXUtnFEMI" not in page.content()
     assert not Key.objects.filter(name="leaky").exists()
 
 

@@ -40,12 +40,15 @@ def docx_bytes(*paragraphs: str, extra: dict[str, bytes] | None = None) -> bytes
 
 
 def pdf_bytes(text: str = "Key management policy") -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
-        + f"% {text}\n".encode()
-        + b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
+    """A real (readable) one-page PDF whose title is ``text``: uploads are read with pypdf and scanned."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": text})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def upload(name: str = "policy.md", data: bytes | str = MARKDOWN, content_type: str = "text/markdown"):

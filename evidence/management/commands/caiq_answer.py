@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cek.exportguard import ExportRefused
 from evidence import selectors_answers as selectors
 from evidence.answers import export
 from evidence.models import AnswerStatus
@@ -49,7 +50,10 @@ class Command(BaseCommand):
                 f"DRAFT: {chosen.name} has no published answer; writing draft #{answer.pk} "
                 f"({answer.created_at:%Y-%m-%d}), not published."
             )
-        content = {"xlsx": export.to_xlsx, "csv": export.to_csv, "json": export.to_json}[fmt](answer)
+        try:
+            content = {"xlsx": export.to_xlsx, "csv": export.to_csv, "json": export.to_json}[fmt](answer)
+        except ExportRefused as exc:
+            raise CommandError(str(exc)) from None
         if output:
             path = Path(output)
             try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cek.exportguard import ExportRefused
 from inventory import exporters
 from inventory.models import Binding, Key, Service
 
@@ -34,13 +35,20 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         chunks = exporter(querysets[table])
         if output is None:
-            for chunk in chunks:
-                self.stdout.write(chunk, ending="")
+            # Standard output cannot be taken back: a refused export ends it early with a non-zero exit status.
+            try:
+                for chunk in chunks:
+                    self.stdout.write(chunk, ending="")
+            except ExportRefused as exc:
+                raise CommandError(str(exc)) from None
             return
         try:
             with output.open("w", encoding="utf-8", newline="") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
+        except ExportRefused as exc:
+            output.unlink(missing_ok=True)  # no half file holding what came before the refused value
+            raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror}.") from None
         self.stderr.write(f"Wrote {table} to {output}.")
