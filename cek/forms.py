@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils import formats
 
 from cek.keymaterial import ADVICE, find_key_material, message_for
+from cek.textsafety import find_unsafe_text
+from cek.textsafety import message_for as unsafe_message
 
 
 class RefusesKeyMaterial:
@@ -31,6 +33,7 @@ class RefusesKeyMaterial:
         finally:
             self._key_material_cleaning = False
         self.refuse_key_material()
+        self.refuse_unsafe_text()
 
     def add_error(self, field, error) -> None:
         super().add_error(field, error)  # type: ignore[misc]
@@ -78,6 +81,30 @@ class RefusesKeyMaterial:
                     ],
                     renderer=self.renderer,  # type: ignore[attr-defined]
                 )
+
+    def refuse_unsafe_text(self) -> None:
+        """NUL and other control characters, unpaired surrogates and bidirectional overrides are refused in
+        every field (``cek.textsafety``; line breaks and tabs only in text areas), naming the character, never
+        quoting the text. The value stays in the field, so what was typed is not lost."""
+        errors = getattr(self, "_errors", None)
+        if not getattr(self, "is_bound", False) or errors is None:
+            return
+        for name, field in self.fields.items():  # type: ignore[attr-defined]
+            if field.disabled or isinstance(field.widget, (forms.PasswordInput, forms.FileInput)):
+                continue
+            if name in errors and any(error.code == "key_material" for error in errors[name].as_data()):
+                continue  # emptied already
+            raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))  # type: ignore[attr-defined]
+            multiline = isinstance(field.widget, forms.Textarea)
+            for value in raw if isinstance(raw, (list, tuple)) else [raw]:
+                reason = find_unsafe_text(value, multiline=multiline) if isinstance(value, str) else None
+                if reason:
+                    errors[name] = self.error_class(  # type: ignore[attr-defined]
+                        [ValidationError(unsafe_message("This value", reason), code="unsafe_text")],
+                        renderer=self.renderer,  # type: ignore[attr-defined]
+                    )
+                    getattr(self, "cleaned_data", {}).pop(name, None)
+                    break
 
 
 REFUSED_MESSAGE = f"A value was refused: it looks like key material. {ADVICE}"

@@ -13,6 +13,7 @@ import pkgutil
 import pytest
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.html import escape
 
@@ -71,7 +72,8 @@ def _bind(form_class, data, user):
     if issubclass(form_class, (PasswordChangeForm, SetPasswordForm)):
         return form_class(user, data=data)
     if issubclass(form_class, AuthenticationForm):
-        return form_class(request=None, data=data)
+        # Login throttling (django-axes) authenticates only with the request the attempt came in.
+        return form_class(request=RequestFactory().post("/accounts/login/"), data=data)
     if "generated_answer" in inspect.signature(form_class.__init__).parameters:
         return form_class(data=data, generated_answer="YES")
     return form_class(data=data)
@@ -123,3 +125,42 @@ def test_a_service_refusal_after_cleaning_also_empties_the_field():
     form.add_error(None, ValidationError(f"Refused: {SECRET}"))
     html = str(form) + str(form.non_field_errors())
     assert SECRET not in html and form.has_error("note", code="key_material")
+
+
+UNSAFE = {
+    "nul": "model-signing\x00key",
+    "bidi-override": "model-signing\u202ekey",
+    "escape-sequence": "model-signing\x1b[2Jkey",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("form_class", FORM_CLASSES, ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+@pytest.mark.parametrize("text", UNSAFE.values(), ids=UNSAFE.keys())
+def test_every_form_refuses_control_characters_and_bidi_overrides_naming_the_character(form_class, text):
+    user = UserFactory()
+    probe = _bind(form_class, {}, user)
+    data = {probe.add_prefix(name): text for name in probe.fields}
+    form = _bind(form_class, data, user)
+    judged = [
+        name
+        for name, field in form.fields.items()
+        if not (isinstance(field.widget, (forms.PasswordInput, forms.FileInput, forms.CheckboxInput)) or field.disabled)
+    ]
+    if not judged:
+        pytest.skip(f"{form_class.__name__} has no field that is rendered back")
+    assert not form.is_valid()
+    for name in judged:
+        assert form.has_error(name, code="unsafe_text"), name
+        assert "U+" in " ".join(form.errors[name])
+
+
+@pytest.mark.django_db
+def test_line_breaks_are_text_in_a_text_area_but_refused_in_a_one_line_field():
+    from evidence.forms_checks import ManualEvidenceForm
+    from inventory.forms import KeyForm
+
+    assert not ManualEvidenceForm(data={"note": "Rotated.\r\nChecked\twith the owner."}).has_error("note")
+    form = KeyForm(data={"name": "inference\tlogs"})
+    form.is_valid()
+    assert form.has_error("name", code="unsafe_text")
