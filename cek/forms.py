@@ -25,8 +25,17 @@ class RefusesKeyMaterial:
     """
 
     _key_material_cleaning = False
+    _instance_before: dict = {}  # replaced per form in full_clean, never mutated
 
     def full_clean(self) -> None:
+        # A model form copies cleaned values onto its instance before the model's own validators run, and the
+        # page shows the instance ("Edit <name>" in the title): a refused value must not stay there either.
+        instance = getattr(self, "instance", None)
+        self._instance_before = (
+            {field.name: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+            if instance is not None and hasattr(instance, "_meta")
+            else {}
+        )
         self._key_material_cleaning = True
         try:
             super().full_clean()  # type: ignore[misc]
@@ -67,6 +76,9 @@ class RefusesKeyMaterial:
                     renderer=self.renderer,  # type: ignore[attr-defined]
                 )
                 getattr(self, "cleaned_data", {}).pop(name, None)
+                before = getattr(self, "_instance_before", {})
+                if name in before:
+                    setattr(self.instance, self.instance._meta.get_field(name).attname, before[name])  # type: ignore[attr-defined]
             self.data = data
         # Whatever the field, no message may quote key material (a service's message, a non-field error).
         for name, error_list in list(errors.items()):

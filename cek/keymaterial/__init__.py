@@ -150,18 +150,19 @@ def validate_labels(value: Any, *, scan: bool = True) -> None:
         if not isinstance(name, str) or not isinstance(tag_value, (str, int, float, bool)):
             errors.append(f"{_label_title(name)}: values must be plain text.")
             continue
+        # Key material first, whatever the length: a private key is longer than any tag, and a refusal for its
+        # length alone would not say the upload holds key material.
+        if scan:
+            reason = find_key_material(name)
+            if reason:
+                errors.append(message_for("A label name", reason))
+                continue
+            reason = find_key_material(tag_value) or _assignment_reason(name, str(tag_value))
+            if reason:
+                errors.append(message_for(f"Label '{name:.60}'", reason))
+                continue
         if len(name) > 128 or len(str(tag_value)) > 256:
             errors.append(f"{_label_title(name)}: tag names are at most 128 characters, values at most 256.")
-            continue
-        if not scan:
-            continue
-        reason = find_key_material(name)
-        if reason:
-            errors.append(message_for("A label name", reason))
-            continue
-        reason = find_key_material(tag_value) or _assignment_reason(name, str(tag_value))
-        if reason:
-            errors.append(message_for(f"Label '{name:.60}'", reason))
     if errors:
         raise ValidationError(errors, code="key_material")
 

@@ -32,6 +32,7 @@ How the vendor's values become ours (the tables below hold the details):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from inventory.importers.base import (
     JsonImporter,
     KeyRow,
     ParseResult,
+    RefusedFileError,
     RowError,
     StoreScope,
     choices_text,
@@ -200,12 +202,8 @@ class AwsKmsImporter(JsonImporter):
                     ):
                         found = scan_document({name: member})  # wrapped: a list would be read as rows
                         if found:
-                            where = f"{path}.{found[0]}" if path else found[0]
-                            raise ImportFileError(
-                                f"The file holds what looks like {found[1]} at row {number}, {where}. Key material "
-                                "is never stored here, so the whole file was rejected and not kept. Export metadata "
-                                "only and upload again."
-                            )
+                            where = f"{path}.{found.field}" if path else found.field
+                            raise RefusedFileError.of(dataclasses.replace(found, row=number, field=where))
                     stack.append((member, member_path))
 
     def read(self, document: Any) -> ParseResult:

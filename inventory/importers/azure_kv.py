@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from typing import Any
 
@@ -34,6 +35,7 @@ from inventory.importers.base import (
     JsonImporter,
     KeyRow,
     ParseResult,
+    RefusedFileError,
     RowError,
     RowReader,
     StoreScope,
@@ -144,12 +146,8 @@ def _scan_public_names_outside_the_key(document: Any) -> None:
                 if name in PUBLIC_MEMBERS and not (value is key and isinstance(member, str)):
                     found = scan_document({name: member})  # wrapped: a list would be read as rows
                     if found:
-                        where = f"{path}.{found[0]}" if path else found[0]
-                        raise ImportFileError(
-                            f"The file holds what looks like {found[1]} at row {number}, {where}. Key material is "
-                            "never stored here, so the whole file was rejected and not kept. Export metadata only "
-                            "and upload again."
-                        )
+                        where = f"{path}.{found.field}" if path else found.field
+                        raise RefusedFileError.of(dataclasses.replace(found, row=number, field=where))
                 stack.append((member, member_path))
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cek.keymaterial import find_key_material
+from cek.keymaterial import find_key_material, message_for
 from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
 from cek.textsafety import UnsafeTextError, find_unsafe_text, loads_json
 from cek.textsafety import message_for as unsafe_message
@@ -345,7 +345,14 @@ class CsvImporter(Importer):
                 message = unsafe_message(f"column '{column}'", exc.reason)
                 errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=exc.reason))
             except ValueError as exc:
-                errors.append(RowError(number, column, f"{describe_value(column, text)}; {exc}"))
+                # A cell that cannot be read is never scanned later (the planner scans what was read): scan it
+                # here, so key material in it refuses the upload like anywhere else.
+                reason = find_key_material(text)
+                if reason:
+                    message = message_for(f"column '{column}'", reason)
+                    errors.append(RowError(number, column, message, kind=KEY_MATERIAL, reason=reason))
+                else:
+                    errors.append(RowError(number, column, f"{describe_value(column, text)}; {exc}"))
         if errors:
             # The row is still planned, so the preview lists all of its problems at once, without the unreadable cells.
             row.fields = present - {error.column for error in errors}

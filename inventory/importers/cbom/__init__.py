@@ -524,10 +524,9 @@ class CbomImporter(JsonImporter):
     label = "CycloneDX CBOM"
     media_type = "application/vnd.cyclonedx+json"
     help = "manage.py export_keys --format cbom, or a CycloneDX 1.6 or 1.7 CBOM from a tool such as cbomkit; see README"
-    # Digests and serial numbers are public by definition, and a digest looks like a key when printed:
-    # component hashes, 1.7 fingerprints and certificate serial numbers, and a signed BOM's JSF signature.
-    # None of them has a private member.
-    public_members = frozenset({"hashes", "fingerprint", "serialNumber", "signature"})
+    # Digests, serial numbers and signatures look like keys when printed, but each is judged by its meaning in
+    # scan.py (a digest is accepted only in a digest's shape), never skipped by its name alone.
+    public_members: frozenset[str] = frozenset()
     noun = "keys or secrets"
 
     def sniff(self, data: bytes, document: Any) -> bool:

@@ -876,7 +876,7 @@ def test_a_cyclonedx_1_5_file_without_crypto_assets_says_1_5_has_none():
 
 def test_hostile_values_and_dependencies_give_clear_answers_not_crashes():
     document = cbom(
-        key_component("k", {"type": "public-key", "value": "see the key store \ud800"}, **{"bom-ref": "k"}),
+        key_component("k", {"type": "public-key", "value": "see the key store"}, **{"bom-ref": "k"}),
         dependencies=[{"ref": "k", "dependsOn": [1, None, {"x": 1}], "provides": "alg"}, {"ref": 7}, "text"],
     )
     result = parse_document(document)
@@ -886,6 +886,8 @@ def test_hostile_values_and_dependencies_give_clear_answers_not_crashes():
         "-----BEGIN PUBLIC KEY-----"
     )
     assert refusal(json.dumps(document).encode()).startswith("The component 'k' (bom-ref 'k', at components[0]) has ")
+    document["components"][0]["cryptoProperties"]["relatedCryptoMaterialProperties"]["value"] = "key store \ud800"
+    assert "an unpaired surrogate (U+D800)" in refusal(json.dumps(document).encode())
 
 
 def test_a_nameless_public_key_is_named_after_its_type_and_fingerprint():
@@ -1114,3 +1116,39 @@ def test_an_export_of_keys_that_state_nothing_parses_back_to_empty_fields(db):
     (row,) = parse("".join(get_exporter("cbom", "keys")(Key.objects.all())).encode()).rows
     assert row_values(row) == expected_values(key)
     assert (row.labels, row.exposed_to, row.bindings, row.platform_details) == ({}, [], [], {})
+
+
+# --- Fields judged by their meaning, never skipped by their name ---------------------------------------------------
+
+TOKEN = "ghp_" + "Z8kQ2mW9xR4tY7uV1bN3cL6pJ0hG5fD2sA8e"
+DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def _with(component_extra: dict, **top) -> dict:
+    return cbom(key_component("k", {"type": "secret-key"}, **{"bom-ref": "k", **component_extra}), **top)
+
+
+@pytest.mark.parametrize(
+    ("where", "document"),
+    [
+        ("a bom-ref", _with({"bom-ref": TOKEN})),
+        ("a hash's content", _with({"hashes": [{"alg": "SHA-256", "content": TOKEN}]})),
+        ("a hash's algorithm", _with({"hashes": [{"alg": TOKEN, "content": DIGEST}]})),
+        ("a serial number", _with({"serialNumber": TOKEN})),
+        ("a signature given as text", _with({"signature": TOKEN})),
+        ("a nested fingerprint object", _with({"fingerprint": {"alg": "SHA-256", "content": TOKEN}})),
+    ],
+)
+def test_a_secret_under_a_digest_or_identifier_name_still_refuses_the_file(where, document):
+    message = refusal(json.dumps(document).encode())
+    assert "GitHub token" in message and TOKEN not in message, where
+
+
+def test_digests_bom_refs_and_signatures_in_their_own_shapes_import():
+    signature = {"algorithm": "RS256", "value": "q" * 20 + "Zx9_Ab3-" * 40}
+    document = _with(
+        {"hashes": [{"alg": "SHA-256", "content": DIGEST}], "serialNumber": "04:f3:9a:1c", "bom-ref": DIGEST},
+        signature=signature,
+    )
+    result = parse_document(document)
+    assert len(result.rows) == 1 and errors(result) == []
