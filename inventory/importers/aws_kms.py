@@ -32,7 +32,6 @@ How the vendor's values become ours (the tables below hold the details):
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,13 +41,12 @@ from inventory.importers.base import (
     JsonImporter,
     KeyRow,
     ParseResult,
-    RefusedFileError,
     RowError,
     StoreScope,
     choices_text,
     describe_value,
     parse_timestamp,
-    scan_document,
+    refuse_skipped_members,
 )
 
 STORE_KIND = "aws-kms"
@@ -185,26 +183,12 @@ class AwsKmsImporter(JsonImporter):
     def refuse(self, document: Any) -> None:
         # The generic scan skips every member named CurrentKeyMaterialId: only the 64-hex id KMS writes there is
         # skipped by right, anything else under that name is scanned here.
-        items = document if isinstance(document, list) else [document]
-        for number, item in enumerate(items, start=1):
-            stack: list[tuple[Any, str]] = [(item, "")]
-            while stack:
-                value, path = stack.pop()
-                if isinstance(value, list):
-                    stack.extend((member, f"{path}[{index}]") for index, member in enumerate(value))
-                    continue
-                if not isinstance(value, dict):
-                    continue
-                for name, member in value.items():
-                    member_path = f"{path}.{name}" if path else str(name)
-                    if name == "CurrentKeyMaterialId" and not (
-                        isinstance(member, str) and _KEY_MATERIAL_ID.fullmatch(member)
-                    ):
-                        found = scan_document({name: member})  # wrapped: a list would be read as rows
-                        if found:
-                            where = f"{path}.{found.field}" if path else found.field
-                            raise RefusedFileError.of(dataclasses.replace(found, row=number, field=where))
-                    stack.append((member, member_path))
+        refuse_skipped_members(
+            document,
+            names=self.public_members,
+            exempt=lambda _item, _parent, _name, value: isinstance(value, str)
+            and bool(_KEY_MATERIAL_ID.fullmatch(value)),
+        )
 
     def read(self, document: Any) -> ParseResult:
         if isinstance(document, dict) and "KeyMetadata" in document:

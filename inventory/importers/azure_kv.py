@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import re
 from typing import Any
 
@@ -35,13 +34,12 @@ from inventory.importers.base import (
     JsonImporter,
     KeyRow,
     ParseResult,
-    RefusedFileError,
     RowError,
     RowReader,
     StoreScope,
     array_items,
     describe_value,
-    scan_document,
+    refuse_skipped_members,
     sniff_objects,
 )
 from inventory.models import KeyKind, KeyState, StoreKind
@@ -128,27 +126,11 @@ def _reject_private_members(document: Any) -> None:
 def _scan_public_names_outside_the_key(document: Any) -> None:
     """The generic scan skips the values of members named ``n``, ``e``, ``x`` and ``y`` wherever they are: scan
     those that are not the public members of a result's ``key`` object (a tag named ``x`` holding a token)."""
-    items = document if isinstance(document, list) else [document]
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            continue
-        key = item.get("key")
-        stack: list[tuple[Any, str]] = [(item, "")]
-        while stack:
-            value, path = stack.pop()
-            if isinstance(value, list):
-                stack.extend((member, f"{path}[{index}]") for index, member in enumerate(value))
-                continue
-            if not isinstance(value, dict):
-                continue
-            for name, member in value.items():
-                member_path = f"{path}.{name}" if path else str(name)
-                if name in PUBLIC_MEMBERS and not (value is key and isinstance(member, str)):
-                    found = scan_document({name: member})  # wrapped: a list would be read as rows
-                    if found:
-                        where = f"{path}.{found.field}" if path else found.field
-                        raise RefusedFileError.of(dataclasses.replace(found, row=number, field=where))
-                stack.append((member, member_path))
+    refuse_skipped_members(
+        document,
+        names=PUBLIC_MEMBERS,
+        exempt=lambda item, parent, _name, value: parent is item.get("key") and isinstance(value, str),
+    )
 
 
 def _items(document: Any) -> list[dict[str, Any]]:

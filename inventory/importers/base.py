@@ -10,6 +10,7 @@ format. Adding a format is adding a module with an :class:`Importer` subclass an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -411,6 +412,34 @@ def scan_document(document: Any, *, skip: frozenset[str] = frozenset()) -> Docum
             return DocumentFinding(kind, reason, parts[0] + 1, field, member_name)
         return DocumentFinding(kind, reason, None, _path_text(parts), member_name)
     return None
+
+
+def refuse_skipped_members(
+    document: Any, *, names: frozenset[str], exempt: Callable[[dict[str, Any], dict[str, Any], str, Any], bool]
+) -> None:
+    """Scan the values of members named in ``names`` (an importer's :attr:`JsonImporter.public_members`, which
+    the generic scan skips wherever they stand) except where ``exempt(item, parent, name, value)`` says the
+    value is the public one the format puts there; raise :class:`RefusedFileError` for the first that holds key
+    material or unsafe text. A member skipped by its name alone would let a tag of that name through."""
+    items = document if isinstance(document, list) else [document]
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            continue
+        stack: list[tuple[Any, str]] = [(item, "")]
+        while stack:
+            value, path = stack.pop()
+            if isinstance(value, list):
+                stack.extend((member, f"{path}[{index}]") for index, member in enumerate(value))
+                continue
+            if not isinstance(value, dict):
+                continue
+            for name, member in value.items():
+                if name in names and not exempt(item, value, name, member):
+                    found = scan_document({name: member})  # wrapped: a list would be read as rows
+                    if found:
+                        where = f"{path}.{found.field}" if path else found.field
+                        raise RefusedFileError.of(dataclasses.replace(found, row=number, field=where))
+                stack.append((member, f"{path}.{name}" if path else str(name)))
 
 
 def _first_finding(
