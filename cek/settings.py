@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.policy_review_reminders",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Campaign launches still running long after they were requested (a lost task): queued again.
+    "evidence-campaigns-requeue-stalled": {
+        "task": "evidence.tasks.campaigns_requeue_stalled",
+        "schedule": 300.0,
+    },
     # Attestation campaign reminders per cadence and escalations to GRC; idempotent per day.
     "evidence-campaign-reminders": {
         "task": "evidence.tasks.campaign_reminders",
@@ -356,6 +361,8 @@ CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum
 CEK_CHANGE_REVIEW_DAYS = env_int("CEK_CHANGE_REVIEW_DAYS", 30, minimum=1)
 # Campaigns over this many keys are launched by a Celery worker, smaller ones at once.
 CEK_CAMPAIGN_INLINE_KEYS = env_int("CEK_CAMPAIGN_INLINE_KEYS", 500, minimum=0)
+# A campaign still launching this many minutes after its launch is queued again (a lost or interrupted task).
+CEK_CAMPAIGN_LAUNCH_STALE_MINUTES = env_int("CEK_CAMPAIGN_LAUNCH_STALE_MINUTES", 15, minimum=1)
 # Checks (AG-1..10, CCM-1..3): purpose mappings older than this many days are due for review (AG-2); key
 # stores not imported or confirmed complete for this many days make the inventory incomplete (CCM-2); runs
 # over more active keys than CEK_CHECKS_INLINE_KEYS go to a worker; running runs silent this long are failed.

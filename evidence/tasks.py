@@ -47,6 +47,12 @@ def campaign_launch_run(campaign_id: int) -> int:
     return services.campaign_launch_run(campaign_id=campaign_id)
 
 
+@shared_task(name="evidence.tasks.campaigns_requeue_stalled")
+def campaigns_requeue_stalled() -> int:
+    """Every few minutes: queue again the launches of campaigns still launching long after they were requested."""
+    return services.campaigns_requeue_stalled()
+
+
 @shared_task(name="evidence.tasks.campaign_reminders")
 def campaign_reminders() -> dict:
     """Daily: campaign reminders per cadence and escalations of overdue owners to GRC (idempotent per day)."""

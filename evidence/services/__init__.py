@@ -29,6 +29,7 @@ from evidence.services.campaigns import (
     campaign_remind,
     campaign_results_csv,
     campaign_results_digest,
+    campaigns_requeue_stalled,
 )
 from evidence.services.checks import (
     CheckRunError,
@@ -90,6 +91,7 @@ __all__ = [
     "campaign_remind",
     "campaign_results_csv",
     "campaign_results_digest",
+    "campaigns_requeue_stalled",
     "change_event_save",
     "check_run_execute",
     "check_run_retry",

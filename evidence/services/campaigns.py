@@ -223,6 +223,40 @@ def _queue_launch(campaign_id: int) -> None:
     task.delay(campaign_id)
 
 
+LAUNCH_REQUEUE_KEY = "campaign-launch-requeued:{pk}"
+
+
+def campaigns_requeue_stalled(*, now: dt.datetime | None = None) -> int:
+    """Campaigns still launching ``CEK_CAMPAIGN_LAUNCH_STALE_MINUTES`` after their launch (the broker lost the
+    task, or the worker stopped mid-launch) are queued again, at most once per that many minutes each. Safe:
+    a launch skips the attestations and notices it made already, so a second task for a launch that was only
+    slow does no harm. Returns how many were queued again."""
+    from django.core.cache import cache
+    from kombu.exceptions import OperationalError
+
+    now = now or timezone.now()
+    minutes = settings.CEK_CAMPAIGN_LAUNCH_STALE_MINUTES
+    stalled = Campaign.objects.filter(
+        status=CampaignStatus.LAUNCHING, launched_at__lt=now - dt.timedelta(minutes=minutes)
+    ).values_list("pk", flat=True)
+    requeued = 0
+    for campaign_id in list(stalled):
+        if not cache.add(LAUNCH_REQUEUE_KEY.format(pk=campaign_id), True, minutes * 60):
+            continue  # queued again recently: give that task its time
+        try:
+            _queue_launch(campaign_id)
+        except OperationalError as exc:  # the broker is down: the next sweep tries again
+            cache.delete(LAUNCH_REQUEUE_KEY.format(pk=campaign_id))
+            logger.warning("Could not queue the launch of campaign %s again: %s", campaign_id, exc)
+            continue
+        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.LAUNCHING).update(
+            last_error=f"The launch had not finished {minutes} minutes after it was requested (the worker stopped "
+            "or the queue lost it); it was queued again and goes on where it stopped."
+        )
+        requeued += 1
+    return requeued
+
+
 def campaign_launch_run(*, campaign_id: int) -> int:
     """Create the attestations of a launching campaign in batches (one insert per batch; re-running skips
     keys already attested), mark it launched, then mail each addressee once. Returns attestations created."""

@@ -4,6 +4,8 @@ their inbox. The findings pages are in ``evidence.views.findings``."""
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -34,6 +36,8 @@ from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_u
 from inventory.models import KeyStore, Purpose, Service, Tenant
 
 # --- Forms --------------------------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
 
 
 class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
@@ -115,6 +119,15 @@ class CampaignCreateView(GrcRequiredMixin, ServiceFormView):
         )
 
 
+def _requeue_stalled_launches() -> None:
+    """A launch lost with its task is queued again from the page too, so it recovers without beat; the page
+    matters more than this sweep (beat, or the next view, runs it again)."""
+    try:
+        services.campaigns_requeue_stalled()
+    except Exception:
+        logger.exception("Queueing stalled campaign launches again failed")
+
+
 class CampaignDetailView(ReadAllMixin, DetailView):
     """Progress overall and per owner, the statements and their digest, the keys without an addressee, and
     (for GRC) launch, close and reassign."""
@@ -128,6 +141,8 @@ class CampaignDetailView(ReadAllMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         campaign = self.object
+        if campaign.status == CampaignStatus.LAUNCHING:
+            _requeue_stalled_launches()
         today = timezone.localdate()
         context.update(
             today=today,
