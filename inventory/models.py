@@ -713,6 +713,14 @@ class KeyImport(models.Model):
         return f"{self.file_name} ({self.get_status_display()})"
 
     @property
+    def format_label(self) -> str:
+        """The format's name as the upload page shows it ("AWS KMS", "CycloneDX CBOM"), not its code."""
+        from inventory.importers import REGISTRY  # the importers import these models
+
+        importer = REGISTRY.get(self.format)
+        return importer.label if importer is not None else self.format
+
+    @property
     def refusal_summary(self) -> str:
         """ "Key material: row 3 (description), a PEM private key block; ..." for the history page."""
         parts = []

@@ -116,6 +116,14 @@ def test_the_import_list_paginates(alice_client, refs, settings):
     assert response.status_code == 200 and len(response.context["imports"]) == 2
 
 
+def test_the_import_list_names_each_format_as_the_upload_page_does(alice_client, refs):
+    KeyImport.objects.create(
+        format="aws-kms", file_name="keys.json", sha256="0" * 64, size=1, created_by=refs["users"]["alice"]
+    )
+    html = alice_client.get(reverse("inventory:import-list")).content.decode()
+    assert "AWS KMS ·" in html and "AWS-KMS" not in html
+
+
 @pytest.mark.parametrize(
     "url_name", ["import", "import-list", "import-template", "import-preview", "import-apply", "import-discard"]
 )
