@@ -79,6 +79,23 @@ def _bind(form_class, data, user):
     return form_class(data=data)
 
 
+# Passwords and files are never rendered back and a checkbox only as ticked or not: not judged.
+_NOT_RENDERED_BACK = (forms.PasswordInput, forms.FileInput, forms.CheckboxInput)
+
+
+def _bound_with(form_class, value: str):
+    """The form bound with ``value`` in every field, and the names of the fields it renders back."""
+    user = UserFactory()
+    probe = _bind(form_class, {}, user)
+    form = _bind(form_class, {probe.add_prefix(name): value for name in probe.fields}, user)
+    judged = [
+        name
+        for name, field in form.fields.items()
+        if not (isinstance(field.widget, _NOT_RENDERED_BACK) or field.disabled)
+    ]
+    return form, judged
+
+
 def test_the_discovery_finds_the_forms_of_both_apps():
     names = {cls.__name__ for cls in FORM_CLASSES}
     assert {"KeyForm", "PolicyVersionForm", "ManualEvidenceForm", "PackRequestForm", "ApiTokenForm"} <= names
@@ -91,17 +108,7 @@ def test_the_discovery_finds_the_forms_of_both_apps():
 @pytest.mark.parametrize("secret", [SECRET, ASSIGNMENT], ids=["token", "assignment"])
 def test_a_refused_form_never_shows_the_secret_again(form_class, secret):
     assert issubclass(form_class, RefusesKeyMaterial), f"{form_class.__name__} must inherit RefusesKeyMaterial"
-    user = UserFactory()
-    probe = _bind(form_class, {}, user)
-    data = {probe.add_prefix(name): secret for name in probe.fields}
-    form = _bind(form_class, data, user)
-
-    judged = [
-        name
-        for name, field in form.fields.items()
-        # Passwords and files are never rendered back and a checkbox only as ticked or not: not judged.
-        if not (isinstance(field.widget, (forms.PasswordInput, forms.FileInput, forms.CheckboxInput)) or field.disabled)
-    ]
+    form, judged = _bound_with(form_class, secret)
     if judged:
         assert not form.is_valid()
     else:
@@ -134,7 +141,6 @@ UNSAFE = {
 }
 
 
-_NOT_RENDERED_BACK = (forms.PasswordInput, forms.FileInput, forms.CheckboxInput)
 # The forms with a field that is rendered back (password and upload forms have none).
 TEXT_FORM_CLASSES = [
     cls
@@ -147,15 +153,7 @@ TEXT_FORM_CLASSES = [
 @pytest.mark.parametrize("form_class", TEXT_FORM_CLASSES, ids=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
 @pytest.mark.parametrize("text", UNSAFE.values(), ids=UNSAFE.keys())
 def test_every_form_refuses_control_characters_and_bidi_overrides_naming_the_character(form_class, text):
-    user = UserFactory()
-    probe = _bind(form_class, {}, user)
-    data = {probe.add_prefix(name): text for name in probe.fields}
-    form = _bind(form_class, data, user)
-    judged = [
-        name
-        for name, field in form.fields.items()
-        if not (isinstance(field.widget, (forms.PasswordInput, forms.FileInput, forms.CheckboxInput)) or field.disabled)
-    ]
+    form, judged = _bound_with(form_class, text)
     assert judged and not form.is_valid()
     for name in judged:
         assert form.has_error(name, code="unsafe_text"), name

@@ -16,20 +16,15 @@ from inventory.importers.base import ImportFileError
 from inventory.importing import apply
 from inventory.models import Binding, Key, KeyImport, Purpose
 from tests.factories import BindingFactory, KeyFactory
-from tests.inventory.fixtures import GOOD_CSV, csv_text, make_references
+from tests.inventory.fixtures import GOOD_CSV, csv_text
 
 HEADER = GOOD_CSV.read_text().splitlines()[0].split(",")
 ARN = "arn:aws:kms:eu-west-1:111122223333:key/"
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs(db):
-    return make_references()
+def _media(tmp_media):
+    """Every test of this module uploads into its own folder."""
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from django.urls import reverse
 
 from inventory import importing
 from inventory.models import Key, KeyImport
-from tests.conftest import login
 from tests.factories import KeyStoreFactory
-from tests.inventory.fixtures import FIXTURES, GOOD_CSV, csv_text, make_references
+from tests.inventory.fixtures import FIXTURES, GOOD_CSV, csv_text
 
 HEADER = GOOD_CSV.read_text().splitlines()[0].split(",")
 SECRET = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----"
@@ -49,18 +48,8 @@ NESTING = {"deep-nesting", "nesting-past-limit"}
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs(db):
-    return make_references()
-
-
-@pytest.fixture
-def alice_client(refs):
-    return login(refs["users"]["alice"])
+def _media(tmp_media):
+    """Every test of this module uploads into its own folder."""
 
 
 def media_files(settings) -> list[Path]:

@@ -7,23 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from inventory.models import Key, KeyImport
-from tests.conftest import login
-from tests.inventory.fixtures import GOOD_CSV, csv_text, make_references
+from tests.inventory.fixtures import GOOD_CSV, csv_text
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def refs(db):
-    return make_references()
-
-
-@pytest.fixture
-def alice_client(refs):
-    return login(refs["users"]["alice"])
+def _media(tmp_media):
+    """Every test of this module uploads into its own folder."""
 
 
 def upload(client, data: bytes, name: str = "keys.csv"):
