@@ -23,7 +23,8 @@ from cek.control import load_control
 from cek.keymaterial import check_text
 from evidence import selectors_checks
 from evidence.answers import rules
-from evidence.answers.generate import QUESTION_ID, draft_from_facts, gather_facts
+from evidence.answers.facts import QUESTION_ID, gather_facts
+from evidence.answers.generate import draft_from_facts
 from evidence.models import AnswerStatus, CaiqAnswer, CheckRun, RunStatus
 from evidence.services.writes import require_grc, today_local
 from inventory.models import Party

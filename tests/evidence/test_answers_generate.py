@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from evidence import services
 from evidence.answers import rules
-from evidence.answers.generate import guideline_of_rule
+from evidence.answers.facts import guideline_of_rule
 from evidence.answers.ownership import derive_ownership, party_ownership
 from evidence.models import AnswerValue, CheckStatus, ControlOwnership, RunStatus
 from inventory.models import KeyState, SsrmAssignment
