@@ -1,114 +1,24 @@
-"""AWS KMS export: one JSON array with an ``aws kms describe-key`` result per key, each optionally carrying the
-key's tags, aliases and rotation status beside its ``KeyMetadata``::
-
-    [{"KeyMetadata": {"KeyId": "1234abcd-...", "Arn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-...", ...},
-      "Tags": [{"TagKey": "purpose", "TagValue": "inference-log-encryption"}],
-      "Aliases": [{"AliasName": "alias/inference-logs", "AliasArn": "arn:aws:kms:...", "TargetKeyId": "..."}],
-      "KeyRotationEnabled": true, "RotationPeriodInDays": 365}]
-
-``Tags`` is the list ``aws kms list-resource-tags`` prints, ``Aliases`` the list ``aws kms list-aliases --key-id``
-prints, and ``KeyRotationEnabled``, ``RotationPeriodInDays`` and ``NextRotationDate`` come from ``aws kms
-get-key-rotation-status``; null stands for "not exported" (the README's script writes null for keys that have no
-rotation status, such as asymmetric keys). The file holds the keys of one account and Region: a multi-Region
-key's replicas are separate keys in separate stores, so a file that mixes Regions is refused.
-
-How the vendor's values become ours (the tables below hold the details):
-
-- ``KeyState`` is mapped to the SP 800-57 states by what the key can do now: usable keys are active, keys that
-  can be made usable again (disabled, custom key store disconnected) are suspended, keys not yet usable
-  (replica being created, key material not imported; KMS also shows imported material that expired or was
-  deleted this way) are pre-activation, keys scheduled for deletion are deactivated. ``Enabled`` is used only
-  when ``KeyState`` is absent.
-- ``KeySpec`` (or the deprecated ``CustomerMasterKeySpec`` of older exports) gives the kind, the algorithm and
-  the size. HMAC keys are ``symmetric-key``, like ``SYMMETRIC_DEFAULT``: KMS generates and holds them and they
-  never leave it, so they are not "shared secrets" handed to another party (the kind a webhook secret has);
-  ``symmetric-key`` is also the kind every purpose that an HMAC key can serve accepts, key derivation included.
-  Asymmetric keys are ``private-key``: KMS holds the private half; the public half is fetched with GetPublicKey.
-- ``KeyUsage`` is kept as the platform usage, in AWS's words; ``KeyManager`` ``AWS`` marks a platform-managed
-  key. Facts for an auditor (origin, key store, multi-Region role, deletion date, algorithms...) go to the
-  platform details under their AWS names.
-- The name is the first alias without its ``alias/`` prefix, else the key id; the external id is the key ARN.
-"""
+"""One item of an AWS KMS export (a describe-key result with its tags, aliases and rotation status) read into
+a :class:`KeyRow`, with its problems and the account and Region it says the key lives in."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
-from inventory.importers.base import (
-    ImportFileError,
-    JsonImporter,
-    KeyRow,
-    ParseResult,
-    RowError,
-    StoreScope,
-    choices_text,
-    describe_value,
-    parse_timestamp,
-    refuse_skipped_members,
+from inventory.importers.aws_kms.vocabulary import (
+    CHINA_SYMMETRIC,
+    DEFAULT_ROTATION_DAYS,
+    KEY_MANAGERS,
+    KEY_SPECS,
+    KEY_STATES,
+    KEY_USAGES,
+    STORE_KIND,
 )
-
-STORE_KIND = "aws-kms"
-
-# AWS KeyState -> our KeyState value (see the module docstring for the reasoning).
-KEY_STATES: dict[str, str] = {  # in the order AWS documents them
-    "Creating": "pre-activation",  # a multi-Region replica being created: not usable yet
-    "Enabled": "active",
-    "Disabled": "suspended",  # can be enabled again
-    "PendingDeletion": "deactivated",  # scheduled for deletion: unusable, the deletion can still be cancelled
-    "PendingImport": "pre-activation",  # no key material (never imported, or it expired or was deleted)
-    "PendingReplicaDeletion": "deactivated",  # a primary key waiting for its replicas to be deleted first
-    "Unavailable": "suspended",  # its custom key store is disconnected: usable again once it reconnects
-    "Updating": "active",  # a multi-Region key whose primary Region is changing: still usable
-}
-KEY_USAGES: tuple[str, ...] = (
-    "ENCRYPT_DECRYPT",
-    "SIGN_VERIFY",
-    "GENERATE_VERIFY_MAC",
-    "KEY_AGREEMENT",
-    "ENCAPSULATE_DECAPSULATE",
-)
-KEY_MANAGERS: tuple[str, ...] = ("AWS", "CUSTOMER")
-
-
-@dataclass(frozen=True, slots=True)
-class KeySpecInfo:
-    kind: str  # a KeyKind value
-    algorithm: str
-    size_bits: int | None  # None for the post-quantum parameter sets, which have no single key size
-
-
-_SYMMETRIC, _PRIVATE = "symmetric-key", "private-key"
-KEY_SPECS: dict[str, KeySpecInfo] = {
-    "SYMMETRIC_DEFAULT": KeySpecInfo(_SYMMETRIC, "AES-256-GCM", 256),
-    "HMAC_224": KeySpecInfo(_SYMMETRIC, "HMAC-SHA224", 224),
-    "HMAC_256": KeySpecInfo(_SYMMETRIC, "HMAC-SHA256", 256),
-    "HMAC_384": KeySpecInfo(_SYMMETRIC, "HMAC-SHA384", 384),
-    "HMAC_512": KeySpecInfo(_SYMMETRIC, "HMAC-SHA512", 512),
-    "RSA_2048": KeySpecInfo(_PRIVATE, "RSA-2048", 2048),
-    "RSA_3072": KeySpecInfo(_PRIVATE, "RSA-3072", 3072),
-    "RSA_4096": KeySpecInfo(_PRIVATE, "RSA-4096", 4096),
-    "ECC_NIST_P256": KeySpecInfo(_PRIVATE, "ECDSA P-256", 256),
-    "ECC_NIST_P384": KeySpecInfo(_PRIVATE, "ECDSA P-384", 384),
-    "ECC_NIST_P521": KeySpecInfo(_PRIVATE, "ECDSA P-521", 521),
-    "ECC_SECG_P256K1": KeySpecInfo(_PRIVATE, "ECDSA secp256k1", 256),
-    "ECC_NIST_EDWARDS25519": KeySpecInfo(_PRIVATE, "Ed25519", 256),
-    "SM2": KeySpecInfo(_PRIVATE, "SM2", 256),
-    "ML_DSA_44": KeySpecInfo(_PRIVATE, "ML-DSA-44", None),
-    "ML_DSA_65": KeySpecInfo(_PRIVATE, "ML-DSA-65", None),
-    "ML_DSA_87": KeySpecInfo(_PRIVATE, "ML-DSA-87", None),
-    "ML_KEM_512": KeySpecInfo(_PRIVATE, "ML-KEM-512", None),
-    "ML_KEM_768": KeySpecInfo(_PRIVATE, "ML-KEM-768", None),
-    "ML_KEM_1024": KeySpecInfo(_PRIVATE, "ML-KEM-1024", None),
-}
-# In the China Regions SYMMETRIC_DEFAULT is a 128-bit SM4 key, not AES-256-GCM.
-_CHINA_SYMMETRIC = KeySpecInfo(_SYMMETRIC, "SM4-128", 128)
-DEFAULT_ROTATION_DAYS = 365  # what KMS uses when rotation is on and get-key-rotation-status shows no period
+from inventory.importers.base import KeyRow, RowError, StoreScope, choices_text, describe_value, parse_timestamp
 
 _MAX_DETAIL = 256  # the longest platform_details value (validate_labels)
 _ARN_EXAMPLE = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-_ITEM_SHAPE = (
+ITEM_SHAPE = (
     'the output of aws kms describe-key ({"KeyMetadata": {...}}), optionally with Tags, Aliases and '
     "KeyRotationEnabled beside KeyMetadata"
 )
@@ -134,10 +44,7 @@ def _detail(value: str) -> str:
     return value if len(value) <= _MAX_DETAIL else value[: _MAX_DETAIL - 3] + "..."
 
 
-_KEY_MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
-
-
-class _Item:
+class Item:
     """One element of the array while it is read: the row, its problems, and where it says the key lives."""
 
     __slots__ = ("account", "errors", "fields", "key_id", "number", "partition", "region", "row")
@@ -160,121 +67,14 @@ class _Item:
         return StoreScope(kind=STORE_KIND, account=self.account, region=self.region)
 
 
-class AwsKmsImporter(JsonImporter):
-    format = "aws-kms"
-    label = "AWS KMS"
-    store_kind = STORE_KIND
-    reads_tags = True
-    help = (
-        "one JSON array of aws kms describe-key results, each with the key's Tags, Aliases and rotation status; "
-        "see README"
-    )
-    # A 64-hex identifier of the key material (a digest-like id computed by KMS), not the material itself, which
-    # never leaves KMS; the importer does not keep it.
-    public_members = frozenset({"CurrentKeyMaterialId"})  # refuse() scans any other value under that name
-
-    def sniff(self, data: bytes, document: Any) -> bool:
-        if isinstance(document, dict):
-            return isinstance(document.get("KeyMetadata"), dict)
-        if isinstance(document, list):
-            return any(isinstance(item, dict) and isinstance(item.get("KeyMetadata"), dict) for item in document[:20])
-        return False
-
-    def refuse(self, document: Any) -> None:
-        # The generic scan skips every member named CurrentKeyMaterialId: only the 64-hex id KMS writes there is
-        # skipped by right, anything else under that name is scanned here.
-        refuse_skipped_members(
-            document,
-            names=self.public_members,
-            exempt=lambda _item, _parent, _name, value: isinstance(value, str)
-            and bool(_KEY_MATERIAL_ID.fullmatch(value)),
-        )
-
-    def read(self, document: Any) -> ParseResult:
-        if isinstance(document, dict) and "KeyMetadata" in document:
-            raise ImportFileError(
-                "The file holds a single describe-key result, but an AWS KMS export is a JSON array of them. "
-                "Wrap the object in [ ] (or export every key with the README's script) and upload again."
-            )
-        if not isinstance(document, list):
-            raise ImportFileError(f"The file must be a JSON array in which each item is {_ITEM_SHAPE}.")
-        if not document:
-            raise ImportFileError("The file is an empty JSON array: it lists no keys. Export them and upload again.")
-        for number, item in enumerate(document, start=1):
-            if not isinstance(item, dict):
-                raise ImportFileError(f"Row {number} is not a JSON object; each item must be {_ITEM_SHAPE}.")
-        items = [_read_item(number, item) for number, item in enumerate(document, start=1)]
-        scope = _common_scope(items)
-        partition = next((item.partition for item in items if item.partition), "aws")
-        result = ParseResult(scope=scope)
-        for item in items:
-            if item.key_id:
-                _build_arn(item, scope, partition)
-            item.row.fields = frozenset(item.fields)
-            result.rows.append(item.row)
-            result.errors.extend(item.errors)
-        return result
-
-
-def _common_scope(items: list[_Item]) -> StoreScope | None:
-    """The account and Region every key of the file lives in; refuses a file whose keys say different ones."""
-    by_account: _Item | None = None
-    by_region: _Item | None = None
-    for item in items:
-        if item.account:
-            if by_account is None:
-                by_account = item
-            elif item.account != by_account.account:
-                raise _mixed(by_account, item)
-        if item.region:
-            if by_region is None:
-                by_region = item
-            elif item.region != by_region.region:
-                raise _mixed(by_region, item)
-    if by_account is None and by_region is None:
-        return None
-    return StoreScope(
-        kind=STORE_KIND,
-        account=by_account.account if by_account else "",
-        region=by_region.region if by_region else "",
-    )
-
-
-def _mixed(first: _Item, other: _Item) -> ImportFileError:
-    return ImportFileError(
-        f"The file mixes key stores: row {first.number} is a key of {first.scope().describe()}, but row "
-        f"{other.number} is a key of {other.scope().describe()}. A file holds the keys of one account and Region "
-        "(each replica of a multi-Region key is a key of its own Region): export each account and Region to its "
-        "own file and import them one at a time."
-    )
-
-
-def _build_arn(item: _Item, scope: StoreScope | None, partition: str) -> None:
-    """The key ARN of a key exported without one, from its account, its Region and its id."""
-    account = item.account or (scope.account if scope else "")
-    region = item.region or (scope.region if scope else "")
-    if not account or not region:
-        what = (
-            "account (KeyMetadata.AWSAccountId)" if not account else "Region (no key or alias ARN in the file says it)"
-        )
-        item.fail(
-            "KeyMetadata.Arn",
-            f"KeyMetadata.Arn is missing and the key ARN cannot be built without the key's {what}. Export the key "
-            "again with aws kms describe-key, which prints the Arn.",
-        )
-        return
-    item.row.external_id = f"arn:{item.partition or partition}:kms:{region}:{account}:key/{item.key_id}"
-    item.fields.add("external_id")
-
-
-def _read_item(number: int, entry: dict[str, Any]) -> _Item:
-    item = _Item(number)
+def read_item(number: int, entry: dict[str, Any]) -> Item:
+    item = Item(number)
     metadata = entry.get("KeyMetadata")
     if not isinstance(metadata, dict):
         if metadata is None:
-            item.fail("KeyMetadata", f"the item has no KeyMetadata object; each item must be {_ITEM_SHAPE}.")
+            item.fail("KeyMetadata", f"the item has no KeyMetadata object; each item must be {ITEM_SHAPE}.")
         else:
-            item.bad_value("KeyMetadata", metadata, f"expected an object; each item must be {_ITEM_SHAPE}.")
+            item.bad_value("KeyMetadata", metadata, f"expected an object; each item must be {ITEM_SHAPE}.")
         return item
     row, details = item.row, item.row.platform_details
     key_id = _read_identity(item, metadata)
@@ -321,7 +121,7 @@ def _read_item(number: int, entry: dict[str, Any]) -> _Item:
     return item
 
 
-def _read_aliases(item: _Item, aliases: Any, key_id: str) -> list[dict[str, Any]]:
+def _read_aliases(item: Item, aliases: Any, key_id: str) -> list[dict[str, Any]]:
     """The key's aliases. Entries for another key (a whole list-aliases output pasted in) are left out."""
     if aliases is None:
         return []
@@ -339,7 +139,7 @@ def _read_aliases(item: _Item, aliases: Any, key_id: str) -> list[dict[str, Any]
     return []
 
 
-def _read_identity(item: _Item, metadata: dict[str, Any]) -> str:
+def _read_identity(item: Item, metadata: dict[str, Any]) -> str:
     """Reads the key ARN (the external id) and where it says the key lives; returns the key id, or ""."""
     arn, key_id, account = metadata.get("Arn"), metadata.get("KeyId"), metadata.get("AWSAccountId")
     if arn is None and isinstance(key_id, str) and key_id.startswith("arn:"):
@@ -380,7 +180,7 @@ def _read_identity(item: _Item, metadata: dict[str, Any]) -> str:
     return key_id
 
 
-def _read_spec(item: _Item, metadata: dict[str, Any]) -> None:
+def _read_spec(item: Item, metadata: dict[str, Any]) -> None:
     row = item.row
     path, spec = "KeyMetadata.KeySpec", metadata.get("KeySpec")
     if spec is None:
@@ -398,7 +198,7 @@ def _read_spec(item: _Item, metadata: dict[str, Any]) -> None:
         item.bad_value(path, spec, f"expected one of: {choices_text(list(KEY_SPECS), limit=len(KEY_SPECS))}.")
         return
     if spec == "SYMMETRIC_DEFAULT" and item.partition == "aws-cn":
-        info = _CHINA_SYMMETRIC
+        info = CHINA_SYMMETRIC
     algorithm = info.algorithm
     if usage == "KEY_AGREEMENT" and algorithm.startswith("ECDSA "):
         algorithm = "ECDH " + algorithm[6:]
@@ -407,7 +207,7 @@ def _read_spec(item: _Item, metadata: dict[str, Any]) -> None:
     row.platform_details["KeySpec"] = spec
 
 
-def _read_state(item: _Item, metadata: dict[str, Any]) -> None:
+def _read_state(item: Item, metadata: dict[str, Any]) -> None:
     state, enabled = metadata.get("KeyState"), metadata.get("Enabled")
     if state is not None:
         if isinstance(state, str) and state in KEY_STATES:
@@ -422,7 +222,7 @@ def _read_state(item: _Item, metadata: dict[str, Any]) -> None:
         item.bad_value("KeyMetadata.Enabled", enabled, "expected true or false.")
 
 
-def _read_labels(item: _Item, tags: Any) -> None:
+def _read_labels(item: Item, tags: Any) -> None:
     labels: dict[str, str] = {}
     if tags is not None:
         if not isinstance(tags, list):
@@ -444,7 +244,7 @@ def _read_labels(item: _Item, tags: Any) -> None:
     item.fields.add("labels")
 
 
-def _read_rotation(item: _Item, entry: dict[str, Any]) -> None:
+def _read_rotation(item: Item, entry: dict[str, Any]) -> None:
     enabled, period = entry.get("KeyRotationEnabled"), entry.get("RotationPeriodInDays")
     if enabled is not None and not isinstance(enabled, bool):
         item.bad_value("KeyRotationEnabled", enabled, "expected true or false.")
@@ -474,7 +274,7 @@ def _read_rotation(item: _Item, entry: dict[str, Any]) -> None:
 _PLAIN_DETAILS = ("Origin", "ExpirationModel", "CustomKeyStoreId", "CloudHsmClusterId", "PendingDeletionWindowInDays")
 
 
-def _read_details(item: _Item, metadata: dict[str, Any], aliases: list[dict[str, Any]]) -> None:
+def _read_details(item: Item, metadata: dict[str, Any], aliases: list[dict[str, Any]]) -> None:
     details = item.row.platform_details
     for name in _PLAIN_DETAILS:
         value = metadata.get(name)
