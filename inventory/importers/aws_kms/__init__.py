@@ -67,6 +67,7 @@ _KEY_MATERIAL_ID = re.compile(r"[0-9a-f]{64}")
 class AwsKmsImporter(JsonImporter):
     format = "aws-kms"
     label = "AWS KMS"
+    order = 20
     store_kind = STORE_KIND
     reads_tags = True
     help = (

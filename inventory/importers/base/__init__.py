@@ -55,6 +55,7 @@ __all__ = [
     "load_json",
     "parse_timestamp",
     "refuse_skipped_members",
+    "registered_importers",
     "scan_document",
     "sniff_objects",
     "wrong_format_message",
@@ -106,11 +107,27 @@ PLATFORM_FIELDS: tuple[str, ...] = ("platform_managed", "platform_details")
 ALL_FIELDS: tuple[str, ...] = KEY_FIELDS + PLATFORM_FIELDS
 
 
+# Every importer class that names a format, by format: filled as their modules are imported (the package
+# ``inventory.importers`` imports all of its modules and builds ``REGISTRY`` from this).
+_REGISTERED: dict[str, type[Importer]] = {}
+
+
+def registered_importers() -> list[type[Importer]]:
+    """The importer classes that registered themselves, in their ``order``."""
+    return sorted(_REGISTERED.values(), key=lambda cls: (cls.order, cls.format))
+
+
 class Importer:
-    """Turns one file into key rows. Subclasses set the class attributes and implement :meth:`parse`."""
+    """Turns one file into key rows. Subclasses set the class attributes and implement :meth:`parse`.
+
+    A subclass that sets ``format`` is a format of its own and registers itself when it is defined; bases shared
+    by several formats (:class:`JsonImporter`) set none."""
 
     format: ClassVar[str]  # registry name, stored on KeyImport.format: "csv", "aws-kms"...
     label: ClassVar[str]  # shown in the format select and in history: "CSV"
+    # Where the format stands among the others, lower first: the order of the format choices (upload page, API)
+    # and the order in which formats are tried to tell a user which one a file looks like.
+    order: ClassVar[int]
     extensions: ClassVar[tuple[str, ...]] = ()
     media_type: ClassVar[str] = "application/octet-stream"
     # Platform exports (KMS, Vault): rows carry the platform's tags in ``labels``, and the planner derives
@@ -120,6 +137,20 @@ class Importer:
     reads_tags: ClassVar[bool] = False
     store_kind: ClassVar[str | None] = None  # the StoreKind a platform export belongs to
     help: ClassVar[str] = ""  # one line for the upload page: which command produces the file
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "format" not in cls.__dict__:
+            return
+        if not isinstance(getattr(cls, "order", None), int):
+            raise TypeError(f"The importer {cls.__qualname__} ('{cls.format}') must set order, a whole number.")
+        other = _REGISTERED.get(cls.format)
+        if other is not None and (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(
+                f"Two importers name the format '{cls.format}': {other.__module__}.{other.__qualname__} and "
+                f"{cls.__module__}.{cls.__qualname__}. Give one of them another format."
+            )
+        _REGISTERED[cls.format] = cls  # the same class defined again (its module reloaded) replaces itself
 
     def parse(self, data: bytes, *, file_name: str) -> ParseResult:
         """Read ``data``; raise :class:`ImportFileError` when the file as a whole is unusable."""

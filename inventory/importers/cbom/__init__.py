@@ -86,6 +86,7 @@ __all__ = [
 class CbomImporter(JsonImporter):
     format = "cbom"
     label = "CycloneDX CBOM"
+    order = 70
     media_type = "application/vnd.cyclonedx+json"
     help = "manage.py export_keys --format cbom, or a CycloneDX 1.6 or 1.7 CBOM from a tool such as cbomkit; see README"
     # Digests, serial numbers and signatures look like keys when printed, but each is judged by its meaning in
