@@ -25,7 +25,7 @@ from evidence import selectors_checks
 from evidence.answers import rules
 from evidence.answers.generate import QUESTION_ID, draft_from_facts, gather_facts
 from evidence.models import AnswerStatus, CaiqAnswer, CheckRun, RunStatus
-from evidence.services.writes import require_grc, today_local
+from evidence.writes import require_grc, today_local
 from inventory.models import Party
 
 EDITABLE_FIELDS = (

@@ -42,7 +42,7 @@ from evidence.models import (
     statements_digest,
 )
 from evidence.services.findings import finding_upsert
-from evidence.services.writes import require_grc, save_attributed, today_local
+from evidence.writes import require_grc, save_attributed, today_local
 from inventory.models import Key, KeyState
 
 logger = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ from evidence.models import (
     RunStatus,
     RunTrigger,
 )
-from evidence.services.writes import require_grc
+from evidence.writes import require_grc
 from inventory.importing.copy import copy_available, copy_create, copy_history
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from evidence import selectors
 from evidence.emails import absolute_url, email_send
 from evidence.models import Acknowledgement, Communication, PolicyDelivery, PolicyVersion, VersionStatus
 from evidence.services.policies import locked_version
-from evidence.services.writes import refuse_if_retired, save_attributed
+from evidence.writes import refuse_if_retired, save_attributed
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.services.writes import require_grc, save_attributed, today_local
+from evidence.writes import require_grc, save_attributed, today_local
 
 
 def subject_ref(subject: models.Model) -> tuple[str, int, str]:

@@ -14,7 +14,7 @@ from evidence.documents import Document
 from evidence.models import FrozenRecordError, Policy, PolicyApproval, PolicyVersion, VersionStatus
 from evidence.models.policies import document_upload_path
 from evidence.services.reviews import policy_review_due_refresh
-from evidence.services.writes import attribute, not_in_future, refuse_if_retired, require_grc, save_attributed
+from evidence.writes import attribute, not_in_future, refuse_if_retired, require_grc, save_attributed
 
 # --- Policies --------------------------------------------------------------------------------------
 

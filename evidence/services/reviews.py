@@ -24,7 +24,7 @@ from evidence.models import (
     ReviewOutcome,
     ReviewReminder,
 )
-from evidence.services.writes import not_in_future, refuse_if_retired, save_attributed, today_local
+from evidence.writes import not_in_future, refuse_if_retired, save_attributed, today_local
 
 logger = logging.getLogger(__name__)
 

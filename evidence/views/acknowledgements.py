@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from cek.pages import ReadMixin, safe_next
 from evidence import selectors, services
 from evidence.models import PolicyVersion
-from evidence.views.common import ReadMixin, safe_next
 
 
 class AcknowledgementListView(ReadMixin, TemplateView):

@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.exportguard import ExportRefused
+from cek.pages import errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_answers as selectors
 from evidence import selectors_checks, services
@@ -30,8 +31,7 @@ from evidence.forms_answers import (
     rows_of,
 )
 from evidence.models import AnswerStatus, CaiqAnswer
-from evidence.services.writes import today_local
-from evidence.views.common import errors_to_form
+from evidence.writes import today_local
 from inventory.models import Party
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -20,6 +20,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.exportguard import guarded_download
 from cek.forms import RefusesKeyMaterial
+from cek.pages import ServiceFormView
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_campaigns as selectors
 from evidence import services
@@ -31,7 +32,6 @@ from evidence.models import (
     Campaign,
     CampaignStatus,
 )
-from evidence.views.common import ServiceFormView
 from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
 from inventory.models import KeyStore, Purpose, Service, Tenant
 

@@ -21,11 +21,12 @@ from django.views.generic import DetailView, ListView
 
 from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
+from cek.pages import errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from evidence import selectors_findings as selectors
 from evidence import services
+from evidence.history import LabelledEntry
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.views.common import LabelledEntry, errors_to_form
 from inventory.forms import DateInput, UserChoiceField, active_users
 from inventory.history import history_entries
 

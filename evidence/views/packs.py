@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
+from cek.pages import errors_to_form
 from cek.roles import ReadAllMixin
 from evidence.forms_packs import PackRequestForm, PackVerifyForm
 from evidence.models import EvidencePack, PackStatus
@@ -22,7 +23,6 @@ from evidence.packs import builder, jobs, signing
 from evidence.packs import selectors as pack_selectors
 from evidence.packs.scope import scope_label
 from evidence.packs.verify import verify_pack_file
-from evidence.views.common import errors_to_form
 
 RUNNING = ("queued", "building")
 DOWNLOADS_SHOWN = 50

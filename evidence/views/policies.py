@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
+from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin, can_read_all
 from evidence import review_schedule, selectors, services
 from evidence.forms import PolicyForm, ReviewForm
+from evidence.history import combined_history
 from evidence.models import Policy, PolicyArea, PolicyKind, PolicyReview, VersionStatus
-from evidence.views.common import LoadsObjects, ReadMixin, ServiceFormView, combined_history
 
 
 class PolicyListView(ReadMixin, ListView):

@@ -8,9 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
+from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
 from evidence import review_schedule, selectors, services
 from evidence.forms import ChangeEventForm, EvaluationForm
+from evidence.history import combined_history
 from evidence.models import (
     ChangeEvent,
     ChangeKind,
@@ -18,7 +20,6 @@ from evidence.models import (
     EvaluationKind,
     EvaluationResult,
 )
-from evidence.views.common import LoadsObjects, ReadMixin, ServiceFormView, combined_history
 
 
 def _choice(value: str, choices) -> str:

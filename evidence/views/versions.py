@@ -16,12 +16,12 @@ from django.utils.html import format_html
 from django.views import View
 from django.views.generic import TemplateView
 
+from cek.pages import EVERYONE, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
 from evidence import selectors, services
 from evidence.documents import CONTENT_TYPES, file_sha256
 from evidence.forms import GOVERNANCE_BODIES, ApprovalForm, CommunicationForm, PolicyVersionForm
 from evidence.models import Policy, PolicyVersion, VersionStatus
-from evidence.views.common import EVERYONE, LoadsObjects, ReadMixin, ServiceFormView
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,8 @@
-"""What the evidence pages share: role sets, turning service errors into form errors, a service-backed form
-view, the combined change history of several records, and safe "back to" redirects."""
+"""What pages built on services share: the role set that reads everything, a read mixin that tells the template
+whether the user may edit, loading the page's objects after the role check, turning a service's errors into form
+errors, a service-backed form view, and safe "back to" redirects."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,13 +11,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView
 
 from cek.roles import Role, RoleRequiredMixin, is_grc
-from inventory.history import Entry, history_entries
 
 EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
 
 
 class ReadMixin(RoleRequiredMixin):
-    """Policies, changes and evaluations are readable by every role; GRC alone writes."""
+    """Pages every role reads and GRC alone writes (policies, changes, evaluations): ``can_edit`` tells the template."""
 
     allowed_roles = EVERYONE
 
@@ -74,22 +72,6 @@ class ServiceFormView(FormView):
 
     def get_success_url(self) -> str:
         return self.saved.get_absolute_url()
-
-
-@dataclass
-class LabelledEntry:
-    subject: str
-    entry: Entry
-
-    def __getattr__(self, name):
-        return getattr(self.entry, name)
-
-
-def combined_history(records: list[tuple[str, object]], *, limit: int = 60) -> list[LabelledEntry]:
-    """The change history of several records (``(label, instance)``), newest first."""
-    entries = [LabelledEntry(label, entry) for label, record in records for entry in history_entries(record)]
-    entries.sort(key=lambda e: e.entry.when, reverse=True)
-    return entries[:limit]
 
 
 def safe_next(request, default: str) -> str:

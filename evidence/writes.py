@@ -1,5 +1,5 @@
-"""What every write of the evidence services shares: attribution in the history tables and the guards
-(GRC only, no future dates, retired policies are records)."""
+"""What the writes of every evidence feature (``evidence.<feature>.services``) share: attribution in the
+history tables and the guards (GRC only, no future dates, retired policies are records)."""
 
 from __future__ import annotations
 
