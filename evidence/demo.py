@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from cek.management.commands.demo_users import demo_users_ensure
 from evidence import services
-from evidence.documents import document_inspect
+from evidence.documents.uploads import document_inspect
 from evidence.models import (
     Attestation,
     AttestationStatus,

@@ -1,5 +1,5 @@
 """Forms of the policy pages. They turn HTML inputs into values; the rules live in the models and services
-(``evidence.services``), and uploaded documents are checked by ``evidence.documents``."""
+(``evidence.services``), and uploaded documents are checked by ``evidence.documents.uploads``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
-from evidence.documents import ACCEPTED, document_inspect, megabytes, read_upload
+from evidence.documents.uploads import ACCEPTED, document_inspect, megabytes, read_upload
 from evidence.models import (
     ChangeEvent,
     EffectivenessEvaluation,

@@ -37,7 +37,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from cek.control import load_control
 from evidence.checks import registry
 from evidence.checks.base import Check, CheckContext, Outcome, Subject
-from evidence.documents import document_scan
+from evidence.documents.uploads import document_scan
 from evidence.models import (
     CheckResult,
     CheckRun,
@@ -354,7 +354,7 @@ def manual_evidence_add(*, guideline_id: str, note: str, assessment: str = "", d
             )
         data = b"".join(document.chunks())  # within the size limit just checked
         try:
-            # Before anything is stored: a refused document is never written (see evidence.documents).
+            # Before anything is stored: a refused document is never written (see evidence.documents.uploads).
             document_scan(name=document.name, data=data)
         except ValidationError as exc:
             raise ValidationError({"document": exc.messages}) from None

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from evidence.documents import Document
+from evidence.documents.uploads import Document
 from evidence.models import FrozenRecordError, Policy, PolicyApproval, PolicyVersion, VersionStatus
 from evidence.models.policies import document_upload_path
 from evidence.services.reviews import policy_review_due_refresh
@@ -48,7 +48,7 @@ def _release_document(name: str) -> None:
 
 
 def policy_version_save(*, version: PolicyVersion, actor, document: Document | None = None) -> PolicyVersion:
-    """Create or update a draft version. ``document`` (from ``evidence.documents.document_inspect``) replaces
+    """Create or update a draft version. ``document`` (from ``evidence.documents.uploads.document_inspect``) replaces
     the uploaded file; without it a version keeps its file, or uses its link when it has one.
 
     A version has exactly one of a document and a link. Only drafts can be changed."""

@@ -10,7 +10,7 @@ import zipfile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evidence import services
-from evidence.documents import document_inspect
+from evidence.documents.uploads import document_inspect
 from evidence.models import Policy, PolicyVersion
 from tests.factories import PolicyFactory
 

@@ -11,7 +11,7 @@ An upload is accepted when all of these agree:
    Markdown the whole text with ``data:`` URIs decoded (raster images left out: pixels cannot be scanned);
    for a DOCX every XML part (body, headers, footers, footnotes, endnotes, comments, document properties,
    link targets); for a PDF every page's text, its metadata, annotations, form fields, bookmarks and attached
-   files (``evidence.documentscan`` says exactly what is read, and the bounds that keep it cheap).
+   files (``evidence.documents.scan`` says exactly what is read, and the bounds that keep it cheap).
 
 The check runs on the bytes in memory, before anything is written: a refused document is never stored.
 Manual evidence (``document_scan``) accepts the same kinds plus plain text and raster images (screenshots,
@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cek.keymaterial import find_key_material, message_for
-from evidence import documentscan
+from evidence.documents import scan as documentscan
 from evidence.models import DocumentKind
 
 EXTENSIONS = {
@@ -130,7 +130,7 @@ def _markdown_text(data: bytes) -> tuple[str | None, str]:
 
 def _scan(name: str, parts) -> None:
     """Refuse the document when a part a reader would see holds key material (the message names the part,
-    never the value), or when it cannot be read within the bounds of ``evidence.documentscan``."""
+    never the value), or when it cannot be read within the bounds of ``evidence.documents.scan``."""
     budget = documentscan.TEXT_MAX_CHARS
     try:
         for where, text in parts:
