@@ -54,6 +54,14 @@ from evidence.models import (
     PolicyVersion,
     ReviewOutcome,
 )
+from evidence.policies.services import (
+    acknowledgement_record,
+    communication_send,
+    policy_create,
+    policy_version_approve,
+    policy_version_save,
+    policy_version_submit,
+)
 from evidence.review_schedule import add_months
 from inventory.models import KeyStore
 
@@ -102,12 +110,12 @@ def _markdown(name: str, text: str):
 
 def _version(policy: Policy, *, actor, label: str, summary: str, document=None, link: str = "") -> PolicyVersion:
     version = PolicyVersion(policy=policy, label=label, summary=summary, link=link)
-    return services.policy_version_save(version=version, actor=actor, document=document)
+    return policy_version_save(version=version, actor=actor, document=document)
 
 
 def _approve(version: PolicyVersion, *, actor, approver, body: str, on: dt.date) -> None:
-    services.policy_version_submit(version=version, actor=actor)
-    services.policy_version_approve(
+    policy_version_submit(version=version, actor=actor)
+    policy_version_approve(
         version=version,
         actor=actor,
         governance_body=body,
@@ -130,7 +138,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
     with transaction.atomic():
         key_policy = Policy.objects.filter(title=KEY_POLICY).first()
         if key_policy is None:
-            key_policy = services.policy_create(
+            key_policy = policy_create(
                 actor=grace,
                 title=KEY_POLICY,
                 kind=PolicyKind.POLICY,
@@ -165,13 +173,13 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 body="Chief Information Security Officer (CISO)",
                 on=add_months(today, -11),
             )
-            services.communication_send(
+            communication_send(
                 version=second,
                 audiences=[key_owners],
                 actor=grace,
                 message="Version 2.0 brings AI workloads into scope. Please read it and acknowledge.",
             )
-            services.acknowledgement_record(version=second, user=olivia)
+            acknowledgement_record(version=second, user=olivia)
             services.policy_review_record(
                 policy=key_policy,
                 actor=grace,
@@ -184,7 +192,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
 
         procedure = Policy.objects.filter(title=PURPOSE_PROCEDURE).first()
         if procedure is None:
-            procedure = services.policy_create(
+            procedure = policy_create(
                 actor=grace,
                 title=PURPOSE_PROCEDURE,
                 kind=PolicyKind.PROCEDURE,
@@ -201,12 +209,12 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 document=_markdown("key-purpose-procedure-1.0.md", _PURPOSE_TEXT),
             )
             _approve(version, actor=grace, approver=grace, body="Security committee", on=add_months(today, -13))
-            services.communication_send(version=version, audiences=[key_owners, auditors], actor=grace)
+            communication_send(version=version, audiences=[key_owners, auditors], actor=grace)
             created["policies"] += 1
 
         signing = Policy.objects.filter(title=SIGNING_PROCEDURE).first()
         if signing is None:
-            signing = services.policy_create(
+            signing = policy_create(
                 actor=grace,
                 title=SIGNING_PROCEDURE,
                 kind=PolicyKind.PROCEDURE,
@@ -222,7 +230,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 summary="Draft for the security committee.",
                 link="https://intranet.example.com/policies/ai-model-signing-0.9",
             )
-            services.policy_version_submit(version=version, actor=grace)
+            policy_version_submit(version=version, actor=grace)
             created["policies"] += 1
 
         change_title = "Adopted a second foundation model provider"

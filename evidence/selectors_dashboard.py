@@ -19,7 +19,6 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 
 from cek.control import load_control
 from cek.roles import can_read_all
-from evidence import selectors as policy_selectors
 from evidence import selectors_checks
 from evidence.models import (
     AnswerStatus,
@@ -34,6 +33,7 @@ from evidence.models import (
     Policy,
     Severity,
 )
+from evidence.policies import selectors as policy_selectors
 from evidence.selectors_campaigns import attestation_inbox, findings_for
 from evidence.selectors_findings import SEVERITY_RANK, acceptance_lapsed, effectively_open
 from inventory.models import CryptoFunction, KeyState, Purpose

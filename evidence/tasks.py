@@ -8,24 +8,6 @@ from django.utils import timezone
 from evidence import services
 
 
-@shared_task(
-    name="evidence.tasks.policy_communication_emails",
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def policy_communication_emails(communication_id: int) -> int:
-    """E-mail the recipients of one communication who have not been mailed yet. Safe to run twice: each
-    delivery is claimed before it is sent. Returns the number of e-mails sent."""
-    return services.policy_emails_send(communication_id=communication_id)
-
-
-@shared_task(name="evidence.tasks.policy_emails_pending")
-def policy_emails_pending() -> int:
-    """Periodic sweep: policy e-mails still pending (their task was never queued or the mail server failed)."""
-    return services.policy_emails_send()
-
-
 @shared_task(name="evidence.tasks.policy_review_reminders")
 def policy_review_reminders() -> dict:
     """Daily: bring the review due dates up to date, then send the reminders due today (idempotent)."""
@@ -116,3 +98,6 @@ def packs_cleanup() -> int:
     from evidence.packs.jobs import packs_cleanup as cleanup
 
     return cleanup()
+
+
+from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)

@@ -1,28 +1,16 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from evidence import urls_answers, urls_checks, urls_packs, views
+from evidence.policies.views.policies import ReviewCreateView
 from evidence.views import campaigns, findings
 
 app_name = "evidence"
 
 urlpatterns = [
-    path("policies/", views.PolicyListView.as_view(), name="policy-list"),
-    path("policies/new/", views.PolicyFormView.as_view(), name="policy-create"),
-    path("policies/<int:pk>/", views.PolicyDetailView.as_view(), name="policy-detail"),
-    path("policies/<int:pk>/edit/", views.PolicyFormView.as_view(), name="policy-update"),
-    path("policies/<int:policy_pk>/versions/new/", views.VersionFormView.as_view(), name="version-create"),
-    path("policies/<int:pk>/reviews/new/", views.ReviewCreateView.as_view(), name="review-create"),
-    path("versions/<int:pk>/edit/", views.VersionFormView.as_view(), name="version-update"),
-    path("versions/<int:pk>/submit/", views.VersionSubmitView.as_view(), name="version-submit"),
-    path("versions/<int:pk>/withdraw/", views.VersionWithdrawView.as_view(), name="version-withdraw"),
-    path("versions/<int:pk>/delete/", views.VersionDeleteView.as_view(), name="version-delete"),
-    path("versions/<int:pk>/approve/", views.VersionApproveView.as_view(), name="version-approve"),
-    path("versions/<int:pk>/send/", views.VersionSendView.as_view(), name="version-send"),
-    path("versions/<int:pk>/document/", views.VersionDocumentView.as_view(), name="version-document"),
-    path("versions/<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="version-acknowledge"),
-    path("acknowledgements/", views.AcknowledgementListView.as_view(), name="acknowledgement-list"),
+    path("", include("evidence.policies.urls")),
+    path("policies/<int:pk>/reviews/new/", ReviewCreateView.as_view(), name="review-create"),
     path("changes/", views.ChangeEventListView.as_view(), name="changeevent-list"),
     path("changes/new/", views.ChangeEventFormView.as_view(), name="changeevent-create"),
     path("changes/<int:pk>/", views.ChangeEventDetailView.as_view(), name="changeevent-detail"),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Min, Q
 
 from cek.control import load_control
-from evidence import selectors, selectors_checks
+from evidence import selectors_checks
 from evidence.answers import rules
 from evidence.answers.ownership import OwnershipResult, party_ownership, role_label
 from evidence.models import (
@@ -44,6 +44,7 @@ from evidence.models import (
     PolicyArea,
     Severity,
 )
+from evidence.policies import selectors
 from inventory.models import Key, KeyState, KeyStore, Party
 
 QUESTION_ID = "CEK-11.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from evidence import review_schedule
 from evidence.checks.base import STATUS_RULE, Check, CheckContext, Outcome, Subject, findings_link, link, status_for
 from evidence.models import Policy, PolicyArea, Severity
-from evidence.selectors import policy_review_inputs
+from evidence.policies.selectors import policy_review_inputs
 
 
 class KeyManagementPolicy(Check):

@@ -35,7 +35,17 @@ from evidence.models.checks import (
 )
 from evidence.models.findings import Finding, FindingStatus, Severity
 from evidence.models.packs import EvidencePack, PackDownload, PackStatus
-from evidence.models.policies import (
+from evidence.models.reviews import (
+    ChangeEvent,
+    ChangeKind,
+    EffectivenessEvaluation,
+    EvaluationKind,
+    EvaluationResult,
+    PolicyReview,
+    ReviewOutcome,
+    ReviewReminder,
+)
+from evidence.policies.models import (
     Acknowledgement,
     Communication,
     DocumentKind,
@@ -47,16 +57,6 @@ from evidence.models.policies import (
     PolicyKind,
     PolicyVersion,
     VersionStatus,
-)
-from evidence.models.reviews import (
-    ChangeEvent,
-    ChangeKind,
-    EffectivenessEvaluation,
-    EvaluationKind,
-    EvaluationResult,
-    PolicyReview,
-    ReviewOutcome,
-    ReviewReminder,
 )
 
 __all__ = [

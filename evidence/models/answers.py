@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from cek.keymaterial import KeyMaterialValidator
-from evidence.models.policies import FrozenRecordError
+from evidence.policies.models import FrozenRecordError
 
 free_text = KeyMaterialValidator()
 

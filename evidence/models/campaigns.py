@@ -21,7 +21,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import KeyMaterialValidator
-from evidence.models.policies import FrozenRecordError
+from evidence.policies.models import FrozenRecordError
 
 free_text = KeyMaterialValidator()
 

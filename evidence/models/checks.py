@@ -17,7 +17,7 @@ from django.db import models
 from django.urls import reverse
 
 from cek.keymaterial import KeyMaterialValidator
-from evidence.models.policies import WriteOnceModel
+from evidence.policies.models import WriteOnceModel
 
 free_text = KeyMaterialValidator()
 

@@ -98,7 +98,7 @@ class EvidencePack(models.Model):
                     or (self.status == PackStatus.EXPIRED and self.file)
                     or (self.status == PackStatus.READY and self.file.name != stored["file"])
                 ):
-                    from evidence.models.policies import FrozenRecordError
+                    from evidence.policies.models import FrozenRecordError
 
                     raise FrozenRecordError("A ready evidence pack cannot be changed; request a new pack instead.")
         super().save(*args, **kwargs)

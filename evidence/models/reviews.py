@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from evidence.models.policies import AreaListValidator, Policy, TimeStamped, free_text
+from evidence.policies.models import AreaListValidator, Policy, TimeStamped, free_text
 
 
 class ReviewOutcome(models.TextChoices):

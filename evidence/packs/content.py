@@ -47,7 +47,7 @@ from evidence.models import (
 )
 from evidence.packs.sample import describe_method, draw_sample
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
-from evidence.selectors import version_coverage
+from evidence.policies.selectors import version_coverage
 from inventory.models import (
     AccessGrant,
     Binding,

@@ -14,6 +14,20 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 
 from __future__ import annotations
 
+from evidence.policies.services import (
+    MAX_EMAIL_ATTEMPTS,
+    SendResult,
+    acknowledgement_record,
+    communication_send,
+    policy_create,
+    policy_emails_send,
+    policy_save,
+    policy_version_approve,
+    policy_version_delete,
+    policy_version_save,
+    policy_version_submit,
+    policy_version_withdraw,
+)
 from evidence.services.answers import answer_generate, answer_publish, answer_update
 from evidence.services.campaigns import (
     DISCREPANCY_RULE,
@@ -39,28 +53,12 @@ from evidence.services.checks import (
     checks_fail_stale,
     manual_evidence_add,
 )
-from evidence.services.communication import (
-    MAX_EMAIL_ATTEMPTS,
-    SendResult,
-    acknowledgement_record,
-    communication_send,
-    policy_emails_send,
-)
 from evidence.services.findings import (
     finding_accept_risk,
     finding_acceptances_expire,
     finding_assign,
     finding_resolve,
     finding_upsert,
-)
-from evidence.services.policies import (
-    policy_create,
-    policy_save,
-    policy_version_approve,
-    policy_version_delete,
-    policy_version_save,
-    policy_version_submit,
-    policy_version_withdraw,
 )
 from evidence.services.reviews import (
     change_event_save,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.roles import Role
-from evidence import review_schedule, selectors
+from evidence import review_schedule
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
     ChangeEvent,
@@ -24,6 +24,7 @@ from evidence.models import (
     ReviewOutcome,
     ReviewReminder,
 )
+from evidence.policies import selectors
 from evidence.writes import not_in_future, refuse_if_retired, save_attributed, today_local
 
 logger = logging.getLogger(__name__)

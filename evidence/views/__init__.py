@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from evidence.views.acknowledgements import AcknowledgementListView, AcknowledgeView
-from evidence.views.policies import PolicyDetailView, PolicyFormView, PolicyListView, ReviewCreateView
 from evidence.views.records import (
     ChangeEventDetailView,
     ChangeEventFormView,
@@ -12,34 +10,12 @@ from evidence.views.records import (
     EvaluationFormView,
     EvaluationListView,
 )
-from evidence.views.versions import (
-    VersionApproveView,
-    VersionDeleteView,
-    VersionDocumentView,
-    VersionFormView,
-    VersionSendView,
-    VersionSubmitView,
-    VersionWithdrawView,
-)
 
 __all__ = [
-    "AcknowledgeView",
-    "AcknowledgementListView",
     "ChangeEventDetailView",
     "ChangeEventFormView",
     "ChangeEventListView",
     "EvaluationDetailView",
     "EvaluationFormView",
     "EvaluationListView",
-    "PolicyDetailView",
-    "PolicyFormView",
-    "PolicyListView",
-    "ReviewCreateView",
-    "VersionApproveView",
-    "VersionDeleteView",
-    "VersionDocumentView",
-    "VersionFormView",
-    "VersionSendView",
-    "VersionSubmitView",
-    "VersionWithdrawView",
 ]

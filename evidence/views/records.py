@@ -10,8 +10,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
-from evidence import review_schedule, selectors, services
-from evidence.forms import ChangeEventForm, EvaluationForm
+from evidence import review_schedule, services
 from evidence.history import combined_history
 from evidence.models import (
     ChangeEvent,
@@ -20,6 +19,8 @@ from evidence.models import (
     EvaluationKind,
     EvaluationResult,
 )
+from evidence.policies import selectors
+from evidence.policies.forms import ChangeEventForm, EvaluationForm
 
 
 def _choice(value: str, choices) -> str:

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from evidence import selectors, services
+from evidence import services
 from evidence.models import ChangeEvent
+from evidence.policies import selectors
+from evidence.policies.services import policy_version_submit
 from tests.evidence.policies import draft, policy_in_force
 from tests.factories import PolicyFactory
 
@@ -22,7 +24,7 @@ def build(grc, *, scale: int) -> dt.date:
         policy_in_force(grc=grc, approved_on=today - dt.timedelta(days=350), title=f"Due soon {n}")
         policy_in_force(grc=grc, approved_on=today, title=f"Current {n}")
         submitted = draft(PolicyFactory(owner=grc, title=f"New {n}"), actor=grc)
-        services.policy_version_submit(version=submitted, actor=grc)
+        policy_version_submit(version=submitted, actor=grc)
         PolicyFactory(owner=grc, title=f"Empty {n}")
         retired = policy_in_force(grc=grc, approved_on=today, title=f"Retired {n}")
         services.policy_review_record(policy=retired, actor=grc, reviewer=grc, reviewed_on=today, outcome="retired")

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from evidence import selectors, services
+from evidence import services
 from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
@@ -35,6 +35,7 @@ from evidence.models import (
     Policy,
     PolicyVersion,
 )
+from evidence.policies import selectors
 from evidence.services.campaigns import DISCREPANCY_RULE
 from inventory.demo import demo_seed
 

@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import selectors, services
+from evidence import services
 from evidence.models import (
     Acknowledgement,
     ChangeEvent,
@@ -27,6 +27,18 @@ from evidence.models import (
     PolicyVersion,
     ReviewOutcome,
     VersionStatus,
+)
+from evidence.policies import selectors
+from evidence.policies.services import (
+    acknowledgement_record,
+    communication_send,
+    policy_create,
+    policy_emails_send,
+    policy_version_approve,
+    policy_version_delete,
+    policy_version_save,
+    policy_version_submit,
+    policy_version_withdraw,
 )
 from tests.evidence.policies import MARKDOWN, approve, draft, markdown_document, policy_in_force
 from tests.factories import PolicyFactory, UserFactory
@@ -68,10 +80,10 @@ def test_two_versions_with_the_same_file_share_it_and_a_deleted_draft_keeps_the_
     second = draft(policy, actor=grc_user, label="1.1", document=markdown_document())
     assert first.document.name == second.document.name
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_delete(version=second, actor=grc_user)
+        policy_version_delete(version=second, actor=grc_user)
     assert default_storage.exists(first.document.name)
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_delete(version=first, actor=grc_user)
+        policy_version_delete(version=first, actor=grc_user)
     assert not default_storage.exists(first.document.name)
 
 
@@ -80,7 +92,7 @@ def test_a_draft_switched_from_its_document_to_a_link_releases_the_file(grc_user
     stored = version.document.name
     version.link = "https://intranet.example.com/policies/key-management"
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_save(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
     version.refresh_from_db()
     assert not version.document and version.document_sha256 == "" and version.link.endswith("/key-management")
     assert not default_storage.exists(stored)
@@ -89,12 +101,10 @@ def test_a_draft_switched_from_its_document_to_a_link_releases_the_file(grc_user
 def test_a_version_needs_a_document_or_a_link_but_not_both(grc_user):
     policy = PolicyFactory(owner=grc_user)
     with pytest.raises(ValidationError) as neither:
-        services.policy_version_save(
-            version=PolicyVersion(policy=policy, label="1.0", summary="First."), actor=grc_user
-        )
+        policy_version_save(version=PolicyVersion(policy=policy, label="1.0", summary="First."), actor=grc_user)
     assert "Attach the document" in str(neither.value.message_dict["document"])
     with pytest.raises(ValidationError) as both:
-        services.policy_version_save(
+        policy_version_save(
             version=PolicyVersion(policy=policy, label="1.0", summary="First.", link="https://example.com/p"),
             actor=grc_user,
             document=markdown_document(),
@@ -118,10 +128,10 @@ def test_free_text_refuses_key_material(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = PolicyVersion(policy=policy, label="1.0", summary=f"Rotated key:\n{PEM}", link="https://example.com/p")
     with pytest.raises(ValidationError) as refused:
-        services.policy_version_save(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
     assert "PEM private key" in str(refused.value.message_dict["summary"])
     with pytest.raises(ValidationError) as in_policy:
-        services.policy_create(
+        policy_create(
             actor=grc_user,
             title="Secrets",
             owner=grc_user,
@@ -134,18 +144,18 @@ def test_a_draft_is_edited_then_submitted_and_its_content_is_fixed(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
     version.summary = "Adds the AI signing keys."
-    services.policy_version_save(version=version, actor=grc_user)
-    services.policy_version_submit(version=version, actor=grc_user)
+    policy_version_save(version=version, actor=grc_user)
+    policy_version_submit(version=version, actor=grc_user)
     version.refresh_from_db()
     assert version.status == VersionStatus.IN_APPROVAL and version.submitted_by == grc_user
     version.summary = "Changed after submission."
     with pytest.raises(FrozenRecordError):
-        services.policy_version_save(version=version, actor=grc_user)
-    services.policy_version_withdraw(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
+    policy_version_withdraw(version=version, actor=grc_user)
     version.refresh_from_db()
     assert version.status == VersionStatus.DRAFT and version.submitted_at is None
     version.summary = "Changed after withdrawal."
-    services.policy_version_save(version=version, actor=grc_user)
+    policy_version_save(version=version, actor=grc_user)
     assert PolicyVersion.objects.get(pk=version.pk).summary == "Changed after withdrawal."
 
 
@@ -184,10 +194,10 @@ def test_approving_a_new_version_supersedes_the_one_in_force(grc_user):
 def test_an_approval_dated_before_the_version_in_force_or_in_the_future_is_refused(grc_user):
     policy = policy_in_force(grc=grc_user, approved_on=D(2026, 6, 1))
     second = draft(policy, actor=grc_user, label="2.0")
-    services.policy_version_submit(version=second, actor=grc_user)
+    policy_version_submit(version=second, actor=grc_user)
     for day, message in ((D(2026, 5, 1), "cannot be dated earlier"), (D(2026, 9, 2), "cannot be in the future")):
         with pytest.raises(ValidationError) as refused:
-            services.policy_version_approve(
+            policy_version_approve(
                 version=second, actor=grc_user, governance_body="CISO", approver=grc_user, approved_on=day
             )
         assert message in str(refused.value)
@@ -198,10 +208,10 @@ def test_an_approval_dated_before_the_version_in_force_or_in_the_future_is_refus
 def test_only_grc_records_an_approval(grc_user, auditor, owner):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
-    services.policy_version_submit(version=version, actor=grc_user)
+    policy_version_submit(version=version, actor=grc_user)
     for actor in (auditor, owner):
         with pytest.raises(PermissionDenied):
-            services.policy_version_approve(
+            policy_version_approve(
                 version=version, actor=actor, governance_body="CISO", approver=actor, approved_on=timezone.localdate()
             )
     version.refresh_from_db()
@@ -211,7 +221,7 @@ def test_only_grc_records_an_approval(grc_user, auditor, owner):
 def test_a_draft_cannot_be_approved_without_being_submitted(grc_user):
     version = draft(PolicyFactory(owner=grc_user), actor=grc_user)
     with pytest.raises(ValidationError, match="only a version submitted for approval"):
-        services.policy_version_approve(
+        policy_version_approve(
             version=version, actor=grc_user, governance_body="CISO", approver=grc_user, approved_on=timezone.localdate()
         )
 
@@ -251,11 +261,11 @@ def test_an_approved_version_never_goes_back_to_draft_or_approval(approved):
 def test_the_service_refuses_to_edit_or_delete_an_approved_version(approved, grc_user):
     approved.summary = "Rewritten after approval."
     with pytest.raises(FrozenRecordError, match="only draft versions can be edited"):
-        services.policy_version_save(version=approved, actor=grc_user)
+        policy_version_save(version=approved, actor=grc_user)
     with pytest.raises(FrozenRecordError, match="only drafts can be deleted"):
-        services.policy_version_delete(version=approved, actor=grc_user)
+        policy_version_delete(version=approved, actor=grc_user)
     with pytest.raises(ValidationError):
-        services.policy_version_submit(version=approved, actor=grc_user)
+        policy_version_submit(version=approved, actor=grc_user)
     assert PolicyVersion.objects.get(pk=approved.pk).summary == "Version 1.0."
 
 
@@ -274,8 +284,8 @@ def test_bulk_updates_and_deletes_cannot_reach_around_the_freeze(approved, grc_u
 
 
 def test_approvals_communications_and_acknowledgements_are_write_once(approved, grc_user, owner):
-    result = services.communication_send(version=approved, audiences=[key_owners_group()], actor=grc_user)
-    acknowledgement, _ = services.acknowledgement_record(version=approved, user=owner)
+    result = communication_send(version=approved, audiences=[key_owners_group()], actor=grc_user)
+    acknowledgement, _ = acknowledgement_record(version=approved, user=owner)
     for record in (approved.approval, result.communication, acknowledgement):
         with pytest.raises(FrozenRecordError):
             record.save()
@@ -295,9 +305,9 @@ def test_only_the_version_in_force_can_be_sent(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
     with pytest.raises(ValidationError, match="only the approved version in force"):
-        services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+        communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     with pytest.raises(ValidationError, match="at least one group"):
-        services.communication_send(version=version, audiences=[], actor=grc_user)
+        communication_send(version=version, audiences=[], actor=grc_user)
 
 
 def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_commit_callbacks):
@@ -310,7 +320,7 @@ def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_
     UserFactory(username="left", roles=["key-owners"], is_active=False)
     groups = [key_owners_group(), Group.objects.get(name="auditors")]
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.communication_send(version=version, audiences=groups, actor=grc_user, message="Please read.")
+        result = communication_send(version=version, audiences=groups, actor=grc_user, message="Please read.")
     assert (result.emailed, result.already, result.without_email) == (2, 0, 1)
     assert sorted(m.to[0] for m in mail.outbox) == sorted([both.email, owner_only.email])
     message = mail.outbox[0]
@@ -321,26 +331,26 @@ def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_
     newcomer = UserFactory(username="newcomer", roles=["key-owners"])
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+        again = communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     assert (again.emailed, again.already) == (1, 2)
     assert [m.to for m in mail.outbox] == [[newcomer.email]]
     assert PolicyDelivery.objects.filter(version=version).count() == 3
-    assert services.policy_emails_send() == 0  # nothing pending: running the task again sends nothing
+    assert policy_emails_send() == 0  # nothing pending: running the task again sends nothing
 
 
 def test_a_failed_email_is_released_and_sent_by_the_next_run(grc_user, owner, monkeypatch):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr("evidence.services.communication.email_send", refuse)
-    assert services.policy_emails_send() == 0
+    monkeypatch.setattr("evidence.policies.services.email_send", refuse)
+    assert policy_emails_send() == 0
     delivery = PolicyDelivery.objects.get(recipient=owner)
     assert delivery.emailed_at is None and delivery.attempts == 1 and "SMTP server down" in delivery.last_error
     monkeypatch.undo()
-    assert services.policy_emails_send() == 1
+    assert policy_emails_send() == 1
     assert [m.to for m in mail.outbox] == [[owner.email]]
     assert PolicyDelivery.objects.get(recipient=owner).emailed_at is not None
 
@@ -350,10 +360,10 @@ def test_a_failed_email_is_released_and_sent_by_the_next_run(grc_user, owner, mo
 
 def test_acknowledging_is_one_click_and_idempotent(grc_user, owner):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     assert list(selectors.acknowledgements_pending(user=owner)) == [version]
-    first, created = services.acknowledgement_record(version=version, user=owner)
-    again, created_again = services.acknowledgement_record(version=version, user=owner)
+    first, created = acknowledgement_record(version=version, user=owner)
+    again, created_again = acknowledgement_record(version=version, user=owner)
     assert created and not created_again and first.pk == again.pk
     assert Acknowledgement.objects.filter(version=version, recipient=owner).count() == 1
     assert list(selectors.acknowledgements_pending(user=owner)) == []
@@ -370,23 +380,23 @@ def test_the_database_refuses_a_second_acknowledgement(grc_user, owner):
 def test_only_recipients_of_the_version_in_force_can_acknowledge(grc_user, owner, auditor):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=10))
     first = policy.current_version
-    services.communication_send(version=first, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=first, audiences=[key_owners_group()], actor=grc_user)
     with pytest.raises(ValidationError, match="not sent to any group you belong to"):
-        services.acknowledgement_record(version=first, user=auditor)
+        acknowledgement_record(version=first, user=auditor)
     second = draft(policy, actor=grc_user, label="2.0")
     approve(second, by=grc_user, on=timezone.localdate())
     with pytest.raises(ValidationError, match="no longer in force"):
-        services.acknowledgement_record(version=first, user=owner)
+        acknowledgement_record(version=first, user=owner)
     assert list(selectors.acknowledgements_pending(user=owner)) == []  # the new version was not sent yet
     assert not Acknowledgement.objects.exists()
 
 
 def test_coverage_counts_current_active_members_of_the_audiences(grc_user, owner, other_owner, auditor):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(
+    communication_send(
         version=version, audiences=[key_owners_group(), Group.objects.get(name="auditors")], actor=grc_user
     )
-    services.acknowledgement_record(version=version, user=owner)
+    acknowledgement_record(version=version, user=owner)
     coverage = selectors.version_coverage(versions=[version])[version.pk]
     assert (coverage.acknowledged, coverage.recipients, coverage.percent) == (1, 3, 33)
     by_group = {a.group.name: (a.acknowledged, a.members) for a in coverage.audiences}
@@ -504,7 +514,7 @@ def test_a_policy_approved_on_a_leap_day_is_due_on_28_february_and_overdue_on_1_
 
 def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_user, owner):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
-    services.communication_send(version=policy.current_version, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=policy.current_version, audiences=[key_owners_group()], actor=grc_user)
     services.policy_review_record(
         policy=policy,
         actor=grc_user,

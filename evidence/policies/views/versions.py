@@ -18,10 +18,10 @@ from django.views.generic import TemplateView
 
 from cek.pages import EVERYONE, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
-from evidence import selectors, services
 from evidence.documents.uploads import CONTENT_TYPES, file_sha256
-from evidence.forms import GOVERNANCE_BODIES, ApprovalForm, CommunicationForm, PolicyVersionForm
 from evidence.models import Policy, PolicyVersion, VersionStatus
+from evidence.policies import selectors, services
+from evidence.policies.forms import GOVERNANCE_BODIES, ApprovalForm, CommunicationForm, PolicyVersionForm
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,12 @@ from django.views.generic import DetailView, ListView
 
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin, can_read_all
-from evidence import review_schedule, selectors, services
-from evidence.forms import PolicyForm, ReviewForm
+from evidence import review_schedule, services
 from evidence.history import combined_history
 from evidence.models import Policy, PolicyArea, PolicyKind, PolicyReview, VersionStatus
+from evidence.policies import selectors
+from evidence.policies.forms import PolicyForm, ReviewForm
+from evidence.policies.services import policy_save
 
 
 class PolicyListView(ReadMixin, ListView):
@@ -133,7 +135,7 @@ class PolicyFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
         return "Policy “{obj}” saved." if "pk" in self.kwargs else "Policy “{obj}” created. Add its first version."
 
     def perform(self, form):
-        return services.policy_save(policy=form.instance, actor=self.request.user)
+        return policy_save(policy=form.instance, actor=self.request.user)
 
     def get_context_data(self, **kwargs):
         editing = self.object.pk is not None

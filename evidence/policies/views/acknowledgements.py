@@ -11,8 +11,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from cek.pages import ReadMixin, safe_next
-from evidence import selectors, services
 from evidence.models import PolicyVersion
+from evidence.policies import selectors, services
 
 
 class AcknowledgementListView(ReadMixin, TemplateView):
