@@ -62,7 +62,8 @@ from evidence.policies.services import (
     policy_version_save,
     policy_version_submit,
 )
-from evidence.review_schedule import add_months
+from evidence.reviews.schedule import add_months
+from evidence.reviews.services import change_event_save, evaluation_save, policy_review_record
 from inventory.models import KeyStore
 
 KEY_POLICY = "Cryptographic key management policy"
@@ -180,7 +181,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 message="Version 2.0 brings AI workloads into scope. Please read it and acknowledge.",
             )
             acknowledgement_record(version=second, user=olivia)
-            services.policy_review_record(
+            policy_review_record(
                 policy=key_policy,
                 actor=grace,
                 reviewer=grace,
@@ -235,7 +236,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
 
         change_title = "Adopted a second foundation model provider"
         if not ChangeEvent.objects.filter(title=change_title).exists():
-            services.change_event_save(
+            change_event_save(
                 event=ChangeEvent(
                     kind=ChangeKind.MODEL,
                     title=change_title,
@@ -268,7 +269,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
         for title, kind, performed_on, result, findings in evaluations:
             if EffectivenessEvaluation.objects.filter(title=title).exists():
                 continue
-            services.evaluation_save(
+            evaluation_save(
                 evaluation=EffectivenessEvaluation(
                     kind=kind,
                     title=title,

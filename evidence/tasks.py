@@ -8,15 +8,6 @@ from django.utils import timezone
 from evidence import services
 
 
-@shared_task(name="evidence.tasks.policy_review_reminders")
-def policy_review_reminders() -> dict:
-    """Daily: bring the review due dates up to date, then send the reminders due today (idempotent)."""
-    today = timezone.localdate()
-    refreshed = services.policy_review_due_refresh()
-    sent = services.policy_review_reminders_send(today=today)
-    return {"date": today.isoformat(), "due_dates_changed": refreshed, "reminders_sent": len(sent)}
-
-
 @shared_task(
     name="evidence.tasks.campaign_launch_run",
     autoretry_for=(ConnectionError, TimeoutError),
@@ -101,3 +92,4 @@ def packs_cleanup() -> int:
 
 
 from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)
+from evidence.reviews import tasks as reviews_tasks  # noqa: E402, F401

@@ -2,23 +2,14 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from evidence import urls_answers, urls_checks, urls_packs, views
-from evidence.policies.views.policies import ReviewCreateView
+from evidence import urls_answers, urls_checks, urls_packs
 from evidence.views import campaigns, findings
 
 app_name = "evidence"
 
 urlpatterns = [
     path("", include("evidence.policies.urls")),
-    path("policies/<int:pk>/reviews/new/", ReviewCreateView.as_view(), name="review-create"),
-    path("changes/", views.ChangeEventListView.as_view(), name="changeevent-list"),
-    path("changes/new/", views.ChangeEventFormView.as_view(), name="changeevent-create"),
-    path("changes/<int:pk>/", views.ChangeEventDetailView.as_view(), name="changeevent-detail"),
-    path("changes/<int:pk>/edit/", views.ChangeEventFormView.as_view(), name="changeevent-update"),
-    path("evaluations/", views.EvaluationListView.as_view(), name="evaluation-list"),
-    path("evaluations/new/", views.EvaluationFormView.as_view(), name="evaluation-create"),
-    path("evaluations/<int:pk>/", views.EvaluationDetailView.as_view(), name="evaluation-detail"),
-    path("evaluations/<int:pk>/edit/", views.EvaluationFormView.as_view(), name="evaluation-update"),
+    path("", include("evidence.reviews.urls")),
     path("campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
     path("campaigns/new/", campaigns.CampaignCreateView.as_view(), name="campaign-create"),
     path("campaigns/<int:pk>/", campaigns.CampaignDetailView.as_view(), name="campaign-detail"),

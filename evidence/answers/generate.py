@@ -44,7 +44,7 @@ from evidence.models import (
     PolicyArea,
     Severity,
 )
-from evidence.policies import selectors
+from evidence.reviews import selectors
 from inventory.models import Key, KeyState, KeyStore, Party
 
 QUESTION_ID = "CEK-11.1"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from evidence import review_schedule
 from evidence.checks.base import STATUS_RULE, Check, CheckContext, Outcome, Subject, findings_link, link, status_for
 from evidence.models import Policy, PolicyArea, Severity
-from evidence.policies.selectors import policy_review_inputs
+from evidence.reviews import schedule as review_schedule
+from evidence.reviews.selectors import policy_review_inputs
 
 
 class KeyManagementPolicy(Check):

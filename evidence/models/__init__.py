@@ -35,16 +35,6 @@ from evidence.models.checks import (
 )
 from evidence.models.findings import Finding, FindingStatus, Severity
 from evidence.models.packs import EvidencePack, PackDownload, PackStatus
-from evidence.models.reviews import (
-    ChangeEvent,
-    ChangeKind,
-    EffectivenessEvaluation,
-    EvaluationKind,
-    EvaluationResult,
-    PolicyReview,
-    ReviewOutcome,
-    ReviewReminder,
-)
 from evidence.policies.models import (
     Acknowledgement,
     Communication,
@@ -57,6 +47,16 @@ from evidence.policies.models import (
     PolicyKind,
     PolicyVersion,
     VersionStatus,
+)
+from evidence.reviews.models import (
+    ChangeEvent,
+    ChangeKind,
+    EffectivenessEvaluation,
+    EvaluationKind,
+    EvaluationResult,
+    PolicyReview,
+    ReviewOutcome,
+    ReviewReminder,
 )
 
 __all__ = [

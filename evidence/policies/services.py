@@ -37,7 +37,7 @@ from evidence.models import (
 )
 from evidence.policies import selectors
 from evidence.policies.models import document_upload_path
-from evidence.services.reviews import policy_review_due_refresh
+from evidence.reviews.services import policy_review_due_refresh
 from evidence.writes import attribute, not_in_future, refuse_if_retired, require_grc, save_attributed
 
 logger = logging.getLogger(__name__)

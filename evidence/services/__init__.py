@@ -28,6 +28,13 @@ from evidence.policies.services import (
     policy_version_submit,
     policy_version_withdraw,
 )
+from evidence.reviews.services import (
+    change_event_save,
+    evaluation_save,
+    policy_review_due_refresh,
+    policy_review_record,
+    policy_review_reminders_send,
+)
 from evidence.services.answers import answer_generate, answer_publish, answer_update
 from evidence.services.campaigns import (
     DISCREPANCY_RULE,
@@ -59,13 +66,6 @@ from evidence.services.findings import (
     finding_assign,
     finding_resolve,
     finding_upsert,
-)
-from evidence.services.reviews import (
-    change_event_save,
-    evaluation_save,
-    policy_review_due_refresh,
-    policy_review_record,
-    policy_review_reminders_send,
 )
 
 __all__ = [

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import ChangeEvent
 from evidence.policies import selectors
 from evidence.policies.services import policy_version_submit
+from evidence.reviews import services
+from evidence.reviews.selectors import policy_review_inputs
 from tests.evidence.policies import draft, policy_in_force
 from tests.factories import PolicyFactory
 
@@ -59,7 +60,7 @@ def test_the_dashboard_selectors_run_a_constant_number_of_queries(grc_user, scal
     assert len(overdue) == scale
     assert [title for title, *_ in overdue] == [f"Overdue {n}" for n in reversed(range(scale))]  # most overdue first
     with django_assert_num_queries(2):
-        inputs = selectors.policy_review_inputs()
+        inputs = policy_review_inputs()
     assert len(inputs) == 6 * scale
 
 

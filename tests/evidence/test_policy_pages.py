@@ -10,7 +10,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import (
     Acknowledgement,
     ChangeEvent,
@@ -21,6 +20,7 @@ from evidence.models import (
     VersionStatus,
 )
 from evidence.policies.services import acknowledgement_record, communication_send, policy_version_submit
+from evidence.reviews import services
 from tests.evidence.policies import approve, draft, markdown_document, policy_in_force
 from tests.factories import EvaluationFactory, PolicyFactory, UserFactory
 

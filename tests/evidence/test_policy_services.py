@@ -15,7 +15,6 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import (
     Acknowledgement,
     ChangeEvent,
@@ -40,6 +39,7 @@ from evidence.policies.services import (
     policy_version_submit,
     policy_version_withdraw,
 )
+from evidence.reviews import services
 from tests.evidence.policies import MARKDOWN, approve, draft, markdown_document, policy_in_force
 from tests.factories import PolicyFactory, UserFactory
 

@@ -1,4 +1,5 @@
-"""The policy list (with the user's pending acknowledgements), the policy page, policy forms and reviews."""
+"""The policy list (with the user's pending acknowledgements), the policy page and the policy form. Recording a
+review is in ``evidence.reviews.views``."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from django.views.generic import DetailView, ListView
 
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin, can_read_all
-from evidence import review_schedule, services
 from evidence.history import combined_history
-from evidence.models import Policy, PolicyArea, PolicyKind, PolicyReview, VersionStatus
-from evidence.policies import selectors
-from evidence.policies.forms import PolicyForm, ReviewForm
-from evidence.policies.services import policy_save
+from evidence.models import Policy, PolicyArea, PolicyKind, VersionStatus
+from evidence.policies import selectors, services
+from evidence.policies.forms import PolicyForm
+from evidence.reviews import schedule as review_schedule
 
 
 class PolicyListView(ReadMixin, ListView):
@@ -135,7 +135,7 @@ class PolicyFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
         return "Policy “{obj}” saved." if "pk" in self.kwargs else "Policy “{obj}” created. Add its first version."
 
     def perform(self, form):
-        return policy_save(policy=form.instance, actor=self.request.user)
+        return services.policy_save(policy=form.instance, actor=self.request.user)
 
     def get_context_data(self, **kwargs):
         editing = self.object.pk is not None
@@ -146,37 +146,4 @@ class PolicyFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
             submit="Save changes" if editing else "Create",
             intro="Metadata only: never paste a key, secret, token or password into any field.",
             **kwargs,
-        )
-
-
-class ReviewCreateView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
-    """Record a review of a policy (periodic or after a change)."""
-
-    template_name = "evidence/review_form.html"
-    form_class = ReviewForm
-    success_message = "Review recorded."
-
-    def load(self) -> None:
-        self.policy = get_object_or_404(Policy, pk=self.kwargs["pk"])
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": PolicyReview(policy=self.policy)}
-
-    def get_initial(self):
-        return {"reviewed_on": timezone.localdate(), "reviewer": self.request.user.pk}
-
-    def perform(self, form):
-        data = form.cleaned_data
-        return services.policy_review_record(
-            policy=self.policy,
-            actor=self.request.user,
-            reviewer=data["reviewer"],
-            reviewed_on=data["reviewed_on"],
-            outcome=data["outcome"],
-            notes=data["notes"],
-        )
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            policy=self.policy, open_changes=selectors.open_changes(policy=self.policy), **kwargs
         )

@@ -1,4 +1,9 @@
-"""Reviews, significant changes, effectiveness evaluations, the derived review due dates and the reminders."""
+"""Writes of the reviews: reviews, significant changes, effectiveness evaluations, the derived review due dates
+and the reminders to policy owners. Views, admin, tasks and commands call these; none of them save models directly.
+
+Each service validates (``full_clean``), saves inside ``transaction.atomic``, attributes the change to ``actor`` in
+the history tables (``evidence.writes``) and keeps ``Policy.next_review_due_on`` current
+(``evidence.reviews.schedule`` has the rules)."""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.roles import Role
-from evidence import review_schedule
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
     ChangeEvent,
@@ -24,7 +28,8 @@ from evidence.models import (
     ReviewOutcome,
     ReviewReminder,
 )
-from evidence.policies import selectors
+from evidence.reviews import schedule as review_schedule
+from evidence.reviews import selectors
 from evidence.writes import not_in_future, refuse_if_retired, save_attributed, today_local
 
 logger = logging.getLogger(__name__)
@@ -105,7 +110,7 @@ def evaluation_save(
 
 def policy_review_due_refresh(*, policy_ids: Iterable[int] | None = None) -> int:
     """Recompute ``next_review_due_on`` of the given policies (all when None) from their approvals, reviews
-    and changes (``evidence.review_schedule``). A derived column: no history entry. Returns how many moved."""
+    and changes (``evidence.reviews.schedule``). A derived column: no history entry. Returns how many moved."""
     ids = None if policy_ids is None else list(policy_ids)
     inputs = selectors.policy_review_inputs(policy_ids=ids)
     current = dict(
@@ -143,7 +148,7 @@ def _reminder_recipients(policy: Policy) -> tuple[list[str], bool]:
 
 def policy_review_reminders_send(*, today: dt.date) -> list[ReviewReminder]:
     """E-mail each policy owner about the review due: 30, 7 and 0 days before, then weekly while overdue
-    (``evidence.review_schedule.reminder_due``). Each reminder is recorded (``ReviewReminder``, unique per
+    (``evidence.reviews.schedule.reminder_due``). Each reminder is recorded (``ReviewReminder``, unique per
     policy, due date and day) before it is sent, inside one transaction with the sending, so running this
     twice a day - or in two workers at once - sends each reminder exactly once, and a failed send is
     retried on the next run. Returns the reminders sent."""

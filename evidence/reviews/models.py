@@ -1,7 +1,7 @@
 """Reviews of policies (CEK-11 IG-5, IG-6): periodic and change-triggered reviews, significant changes,
 effectiveness evaluations, and the log of review reminders sent.
 
-When a review is due is computed in ``evidence.review_schedule`` and kept on ``Policy.next_review_due_on`` by
+When a review is due is computed in ``evidence.reviews.schedule`` and kept on ``Policy.next_review_due_on`` by
 the services. ``ReviewReminder`` is an append-only log (each row is the record): no history table.
 """
 

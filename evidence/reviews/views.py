@@ -1,4 +1,5 @@
-"""Significant changes (which make policy reviews due) and effectiveness evaluations: list, detail, forms."""
+"""Significant changes (which make policy reviews due) and effectiveness evaluations: list, detail, forms; and
+recording a review of a policy."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.views.generic import DetailView, ListView
 
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
-from evidence import review_schedule, services
 from evidence.history import combined_history
 from evidence.models import (
     ChangeEvent,
@@ -18,9 +18,12 @@ from evidence.models import (
     EffectivenessEvaluation,
     EvaluationKind,
     EvaluationResult,
+    Policy,
+    PolicyReview,
 )
-from evidence.policies import selectors
-from evidence.policies.forms import ChangeEventForm, EvaluationForm
+from evidence.reviews import schedule as review_schedule
+from evidence.reviews import selectors, services
+from evidence.reviews.forms import ChangeEventForm, EvaluationForm, ReviewForm
 
 
 def _choice(value: str, choices) -> str:
@@ -187,4 +190,40 @@ class EvaluationFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
             intro="Internal audits, technical reviews and encryption control validations of how the key "
             "management policies are applied (CEK-11 IG-5).",
             **kwargs,
+        )
+
+
+# --- Reviews -------------------------------------------------------------------------------------------
+
+
+class ReviewCreateView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
+    """Record a review of a policy (periodic or after a change)."""
+
+    template_name = "evidence/review_form.html"
+    form_class = ReviewForm
+    success_message = "Review recorded."
+
+    def load(self) -> None:
+        self.policy = get_object_or_404(Policy, pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": PolicyReview(policy=self.policy)}
+
+    def get_initial(self):
+        return {"reviewed_on": timezone.localdate(), "reviewer": self.request.user.pk}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        return services.policy_review_record(
+            policy=self.policy,
+            actor=self.request.user,
+            reviewer=data["reviewer"],
+            reviewed_on=data["reviewed_on"],
+            outcome=data["outcome"],
+            notes=data["notes"],
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            policy=self.policy, open_changes=selectors.open_changes(policy=self.policy), **kwargs
         )
