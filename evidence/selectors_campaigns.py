@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
-from cek.roles import can_read_all, is_key_owner
-from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding
+from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus
 from evidence.services.campaigns import may_answer
-from inventory.selectors import keys_for
 
 PENDING = Q(status=AttestationStatus.PENDING)
 
@@ -134,27 +132,3 @@ def attestations_answered_by(*, user, limit: int = 20) -> QuerySet[Attestation]:
         .select_related("key", "campaign")
         .order_by("-responded_at", "-pk")[:limit]
     )
-
-
-def findings_for(user) -> QuerySet[Finding]:
-    """GRC and auditors see every finding; a key owner sees the findings on the keys they own or back up."""
-    if can_read_all(user):
-        return Finding.objects.all()
-    if is_key_owner(user):
-        return Finding.objects.filter(subject_type="inventory.key", subject_id__in=keys_for(user).values("pk"))
-    return Finding.objects.none()
-
-
-def finding_list(*, user, rule: str = "", severity: str = "", status: str = "") -> QuerySet[Finding]:
-    findings = findings_for(user).select_related("accepted_by", "resolved_by")
-    if rule:
-        findings = findings.filter(rule=rule)
-    if severity:
-        findings = findings.filter(severity=severity)
-    if status:
-        findings = findings.filter(status=status)
-    return findings.order_by("-last_seen", "-pk")
-
-
-def finding_rules() -> list[str]:
-    return list(Finding.objects.order_by("rule").values_list("rule", flat=True).distinct())

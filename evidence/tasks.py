@@ -34,13 +34,6 @@ def campaign_reminders() -> dict:
     return {"date": today.isoformat(), "reminded": len(result["reminded"]), "escalated": len(result["escalated"])}
 
 
-@shared_task(name="evidence.tasks.finding_acceptances_expire")
-def finding_acceptances_expire() -> dict:
-    """Daily: reopen the findings whose risk acceptance ended (idempotent)."""
-    today = timezone.localdate()
-    return {"date": today.isoformat(), "reopened": services.finding_acceptances_expire(today=today)}
-
-
 @shared_task(name="evidence.tasks.checks_run")
 def checks_run(run_id: int) -> dict:
     """Execute a queued check run (started from the UI or the API). A failure is recorded on the run."""
@@ -91,5 +84,6 @@ def packs_cleanup() -> int:
     return cleanup()
 
 
+from evidence.findings import tasks as findings_tasks  # noqa: E402, F401
 from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)
 from evidence.reviews import tasks as reviews_tasks  # noqa: E402, F401

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from evidence import urls_answers, urls_checks, urls_packs
-from evidence.views import campaigns, findings
+from evidence.views import campaigns
 
 app_name = "evidence"
 
@@ -28,15 +28,7 @@ urlpatterns = [
         "attestations/<int:pk>/discrepancy/", campaigns.InboxDiscrepancyView.as_view(), name="attestation-discrepancy"
     ),
     path("attestations/<int:pk>/reassign/", campaigns.AttestationReassignView.as_view(), name="attestation-reassign"),
-    path("findings/", findings.FindingListView.as_view(), name="finding-list"),
-    path("findings/<int:pk>/", findings.FindingDetailView.as_view(), name="finding-detail"),
-    path("findings/<int:pk>/assign/", findings.FindingActionView.as_view(action="assign"), name="finding-assign"),
-    path("findings/<int:pk>/resolve/", findings.FindingActionView.as_view(action="resolve"), name="finding-resolve"),
-    path(
-        "findings/<int:pk>/accept-risk/",
-        findings.FindingActionView.as_view(action="accept"),
-        name="finding-accept-risk",
-    ),
+    path("", include("evidence.findings.urls")),
 ]
 urlpatterns += urls_checks.urlpatterns + urls_answers.urlpatterns
 urlpatterns += urls_packs.urlpatterns

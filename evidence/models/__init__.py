@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from evidence.findings.models import Finding, FindingStatus, Severity
 from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.models.campaigns import (
     DEFAULT_STATEMENT_VERSION,
@@ -33,7 +34,6 @@ from evidence.models.checks import (
     RunStatus,
     RunTrigger,
 )
-from evidence.models.findings import Finding, FindingStatus, Severity
 from evidence.models.packs import EvidencePack, PackDownload, PackStatus
 from evidence.policies.models import (
     Acknowledgement,

@@ -14,6 +14,13 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 
 from __future__ import annotations
 
+from evidence.findings.services import (
+    finding_accept_risk,
+    finding_acceptances_expire,
+    finding_assign,
+    finding_resolve,
+    finding_upsert,
+)
 from evidence.policies.services import (
     MAX_EMAIL_ATTEMPTS,
     SendResult,
@@ -59,13 +66,6 @@ from evidence.services.checks import (
     check_run_start,
     checks_fail_stale,
     manual_evidence_add,
-)
-from evidence.services.findings import (
-    finding_accept_risk,
-    finding_acceptances_expire,
-    finding_assign,
-    finding_resolve,
-    finding_upsert,
 )
 
 __all__ = [

@@ -29,6 +29,7 @@ from cek.keymaterial import check_text
 from cek.roles import Role
 from cek.spreadsheet import spreadsheet_safe
 from evidence.emails import absolute_url, email_send
+from evidence.findings.services import finding_upsert
 from evidence.models import (
     DEFAULT_STATEMENT_VERSION,
     STATEMENT_SETS,
@@ -41,7 +42,6 @@ from evidence.models import (
     Severity,
     statements_digest,
 )
-from evidence.services.findings import finding_upsert
 from evidence.writes import require_grc, save_attributed, today_local
 from inventory.models import Key, KeyState
 

@@ -1,6 +1,6 @@
 """Attestation campaigns: GRC's campaign pages (list, create, progress, launch, close, reassign, CSV export) and
 the key owner's inbox (confirm selected / all, report a discrepancy). Auditors read campaigns; key owners see
-their inbox. The findings pages are in ``evidence.views.findings``."""
+their inbox. The findings pages are in ``evidence.findings.views``."""
 
 from __future__ import annotations
 

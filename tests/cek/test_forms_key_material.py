@@ -124,7 +124,7 @@ def test_a_refused_form_never_shows_the_secret_again(form_class, secret):
 def test_a_service_refusal_after_cleaning_also_empties_the_field():
     from django.core.exceptions import ValidationError
 
-    from evidence.views.findings import ResolveForm
+    from evidence.findings.forms import ResolveForm
 
     form = ResolveForm(data={"note": "fixed"})
     assert form.is_valid()

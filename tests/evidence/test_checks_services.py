@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evidence import services
 from evidence.checks.registry import CHECKS
+from evidence.findings.services import finding_accept_risk
 from evidence.models import (
     CheckResult,
     CheckRun,
@@ -114,7 +115,7 @@ def test_risk_acceptance_stands_until_it_ends(grc_user, store):
     bad = KeyFactory(store=store, owner=None)
     run_now()
     finding = Finding.objects.get(rule="ccm-2-inventory", subject_type="inventory.key", subject_id=bad.pk)
-    services.finding_accept_risk(
+    finding_accept_risk(
         finding=finding,
         actor=grc_user,
         until=timezone.localdate() + dt.timedelta(days=5),

@@ -26,10 +26,10 @@ from django.db.models import (
     When,
 )
 
-from cek.roles import can_read_all
+from cek.roles import can_read_all, is_key_owner
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.selectors_campaigns import findings_for
 from inventory.models import Key
+from inventory.selectors import keys_for
 
 KEY_SUBJECT = "inventory.key"
 
@@ -40,6 +40,15 @@ SEVERITY_RANK = Case(
     default=Value(3),
     output_field=IntegerField(),
 )
+
+
+def findings_for(user) -> QuerySet[Finding]:
+    """GRC and auditors see every finding; a key owner sees the findings on the keys they own or back up."""
+    if can_read_all(user):
+        return Finding.objects.all()
+    if is_key_owner(user):
+        return Finding.objects.filter(subject_type="inventory.key", subject_id__in=keys_for(user).values("pk"))
+    return Finding.objects.none()
 
 
 def acceptance_lapsed(today: dt.date) -> Q:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,42 +18,13 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from cek.forms import RefusesKeyMaterial
-from cek.keymaterial import KeyMaterialValidator
 from cek.pages import errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
-from evidence import selectors_findings as selectors
-from evidence import services
+from evidence.findings import selectors, services
+from evidence.findings.forms import AcceptRiskForm, AssignForm, ResolveForm
 from evidence.history import LabelledEntry
 from evidence.models import Finding, FindingStatus, Severity
-from inventory.forms import DateInput, UserChoiceField, active_users
 from inventory.history import history_entries
-
-# --- Forms --------------------------------------------------------------------------------------------------
-
-
-class AssignForm(RefusesKeyMaterial, forms.Form):
-    assigned_to = UserChoiceField(queryset=active_users(), label="Assign to", empty_label="Choose a user")
-    remediation_due = forms.DateField(label="Remediation due", widget=DateInput())
-
-
-class AcceptRiskForm(RefusesKeyMaterial, forms.Form):
-    until = forms.DateField(label="Accepted until", widget=DateInput(), help_text="The finding reopens after this day.")
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        validators=[KeyMaterialValidator()],
-        help_text="Why the risk is acceptable until then; you are recorded as the approver.",
-    )
-
-
-class ResolveForm(RefusesKeyMaterial, forms.Form):
-    note = forms.CharField(
-        required=False,
-        max_length=100,
-        validators=[KeyMaterialValidator()],
-        widget=forms.TextInput(attrs={"placeholder": "What was done (optional)"}),
-    )
-
 
 # --- Subjects -------------------------------------------------------------------------------------------------
 
