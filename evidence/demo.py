@@ -38,6 +38,16 @@ from django.utils import timezone
 
 from cek.management.commands.demo_users import demo_users_ensure
 from evidence import services
+from evidence.campaigns.services import (
+    attestation_confirm,
+    attestation_confirm_all,
+    attestation_report_discrepancy,
+    campaign_close,
+    campaign_create,
+    campaign_keys,
+    campaign_launch,
+    campaign_launch_run,
+)
 from evidence.documents.uploads import document_inspect
 from evidence.models import (
     Attestation,
@@ -289,14 +299,14 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
 
 def _launch(*, actor, name: str, store: KeyStore, due_on: dt.date) -> Campaign | None:
     """Draft and launch a campaign over ``store``'s active keys; None (and no draft) when the store has none."""
-    if not services.campaign_keys(Campaign(scope_store=store)).exists():
+    if not campaign_keys(Campaign(scope_store=store)).exists():
         return None
-    campaign = services.campaign_create(actor=actor, name=name, due_on=due_on, store=store)
-    campaign = services.campaign_launch(campaign=campaign, actor=actor)
+    campaign = campaign_create(actor=actor, name=name, due_on=due_on, store=store)
+    campaign = campaign_launch(campaign=campaign, actor=actor)
     if campaign.status == CampaignStatus.LAUNCHING:
         # A large demo inventory goes over the inline limit: create the attestations here rather than leave
         # the demo waiting for a worker (the queued task then finds the campaign launched and does nothing).
-        services.campaign_launch_run(campaign_id=campaign.pk)
+        campaign_launch_run(campaign_id=campaign.pk)
         campaign.refresh_from_db()
     return campaign
 
@@ -319,13 +329,13 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
                 ).select_related("addressed_to")
                 reported = pending.filter(key__name=DISCREPANCY_KEY).first() or pending.order_by("key__name").first()
                 if reported is not None:
-                    services.attestation_report_discrepancy(
+                    attestation_report_discrepancy(
                         attestation=reported, actor=reported.addressed_to, comment=DISCREPANCY_COMMENT
                     )
                 addressees = pending.values_list("addressed_to", flat=True).distinct()
                 for user in get_user_model().objects.filter(pk__in=list(addressees)).order_by("pk"):
-                    services.attestation_confirm_all(actor=user, campaign=campaign)
-                services.campaign_close(campaign=campaign, actor=grace)
+                    attestation_confirm_all(actor=user, campaign=campaign)
+                campaign_close(campaign=campaign, actor=grace)
                 created["campaigns"] += 1
 
         if "vault-kv" in stores and not Campaign.objects.filter(name=RUNNING_CAMPAIGN).exists():
@@ -335,7 +345,7 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
             if campaign is not None:
                 first = Attestation.objects.filter(campaign=campaign, addressed_to=olivia).order_by("key__name").first()
                 if first is not None:
-                    services.attestation_confirm(attestations=[first.pk], actor=olivia)
+                    attestation_confirm(attestations=[first.pk], actor=olivia)
                 created["campaigns"] += 1
     return created
 

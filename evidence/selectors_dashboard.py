@@ -20,6 +20,7 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 from cek.control import load_control
 from cek.roles import can_read_all
 from evidence import selectors_checks
+from evidence.campaigns.selectors import attestation_inbox
 from evidence.findings.selectors import SEVERITY_RANK, acceptance_lapsed, effectively_open, findings_for
 from evidence.models import (
     AnswerStatus,
@@ -35,7 +36,6 @@ from evidence.models import (
     Severity,
 )
 from evidence.policies import selectors as policy_selectors
-from evidence.selectors_campaigns import attestation_inbox
 from inventory.models import CryptoFunction, KeyState, Purpose
 from inventory.selectors import keys_for
 

@@ -3,35 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils import timezone
 
 from evidence import services
-
-
-@shared_task(
-    name="evidence.tasks.campaign_launch_run",
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def campaign_launch_run(campaign_id: int) -> int:
-    """Create the attestations of a launching campaign and mail each addressee once. Safe to run twice
-    (existing attestations and sent notices are skipped). Returns the attestations created."""
-    return services.campaign_launch_run(campaign_id=campaign_id)
-
-
-@shared_task(name="evidence.tasks.campaigns_requeue_stalled")
-def campaigns_requeue_stalled() -> int:
-    """Every few minutes: queue again the launches of campaigns still launching long after they were requested."""
-    return services.campaigns_requeue_stalled()
-
-
-@shared_task(name="evidence.tasks.campaign_reminders")
-def campaign_reminders() -> dict:
-    """Daily: campaign reminders per cadence and escalations of overdue owners to GRC (idempotent per day)."""
-    today = timezone.localdate()
-    result = services.campaign_remind(today=today)
-    return {"date": today.isoformat(), "reminded": len(result["reminded"]), "escalated": len(result["escalated"])}
 
 
 @shared_task(name="evidence.tasks.checks_run")
@@ -84,6 +57,7 @@ def packs_cleanup() -> int:
     return cleanup()
 
 
+from evidence.campaigns import tasks as campaigns_tasks  # noqa: E402, F401
 from evidence.findings import tasks as findings_tasks  # noqa: E402, F401
 from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)
 from evidence.reviews import tasks as reviews_tasks  # noqa: E402, F401

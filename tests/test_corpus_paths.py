@@ -38,6 +38,7 @@ from django.utils import timezone
 from rest_framework import serializers as drf
 
 from evidence import services as evidence_services
+from evidence.campaigns.services import campaign_create, campaign_launch
 from evidence.models import Attestation, CheckResult, RunTrigger
 from inventory import serializers as inventory_serializers
 from inventory.models import SsrmAssignment
@@ -436,10 +437,10 @@ def test_csv_import_every_text_cell(grc_client, media):
 
 def _evidence_world(grc_user, owner) -> dict[str, Any]:
     key = f.KeyFactory(owner=owner, name="bob-key")
-    campaign = evidence_services.campaign_create(
+    campaign = campaign_create(
         actor=grc_user, name="Q1 attestation", due_on=timezone.localdate() + dt.timedelta(days=7)
     )
-    evidence_services.campaign_launch(campaign=campaign, actor=grc_user)
+    campaign_launch(campaign=campaign, actor=grc_user)
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=30))
     store = f.KeyStoreFactory(last_full_import_at=timezone.now())
     f.KeyFactory(store=store, owner=None, name="ownerless-key")

@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-from evidence.findings.models import Finding, FindingStatus, Severity
-from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
-from evidence.models.campaigns import (
+from evidence.campaigns.models import (
     DEFAULT_STATEMENT_VERSION,
     STATEMENT_SETS,
     Attestation,
@@ -25,6 +23,8 @@ from evidence.models.campaigns import (
     NoticeKind,
     statements_digest,
 )
+from evidence.findings.models import Finding, FindingStatus, Severity
+from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.models.checks import (
     FAILING_SUBJECTS_KEPT,
     CheckResult,

@@ -14,6 +14,22 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 
 from __future__ import annotations
 
+from evidence.campaigns.services import (
+    DISCREPANCY_RULE,
+    attestation_confirm,
+    attestation_confirm_all,
+    attestation_reassign,
+    attestation_report_discrepancy,
+    campaign_close,
+    campaign_create,
+    campaign_keys,
+    campaign_launch,
+    campaign_launch_run,
+    campaign_remind,
+    campaign_results_csv,
+    campaign_results_digest,
+    campaigns_requeue_stalled,
+)
 from evidence.findings.services import (
     finding_accept_risk,
     finding_acceptances_expire,
@@ -43,22 +59,6 @@ from evidence.reviews.services import (
     policy_review_reminders_send,
 )
 from evidence.services.answers import answer_generate, answer_publish, answer_update
-from evidence.services.campaigns import (
-    DISCREPANCY_RULE,
-    attestation_confirm,
-    attestation_confirm_all,
-    attestation_reassign,
-    attestation_report_discrepancy,
-    campaign_close,
-    campaign_create,
-    campaign_keys,
-    campaign_launch,
-    campaign_launch_run,
-    campaign_remind,
-    campaign_results_csv,
-    campaign_results_digest,
-    campaigns_requeue_stalled,
-)
 from evidence.services.checks import (
     CheckRunError,
     check_run_execute,

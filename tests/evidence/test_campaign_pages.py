@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.findings.services import finding_upsert
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding, FindingStatus
 from tests.conftest import login

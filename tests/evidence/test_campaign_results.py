@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.findings.services import finding_upsert
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding
 from tests.conftest import login

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
+from evidence.campaigns.services import DISCREPANCY_RULE
 from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
@@ -36,7 +37,6 @@ from evidence.models import (
     PolicyVersion,
 )
 from evidence.policies import selectors
-from evidence.services.campaigns import DISCREPANCY_RULE
 from inventory.demo import demo_seed
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,11 @@
-"""Attestation campaigns: create, launch (inline for small scopes, on a worker for large ones), answer
-(confirm in bulk, report a discrepancy), reassign, remind and escalate, close.
+"""Writes of the attestation campaigns: create, launch (inline for small scopes, on a worker for large ones),
+answer (confirm in bulk, report a discrepancy), reassign, remind and escalate, close. Views, admin, tasks and
+commands call these; none of them save models directly.
 
 Launch mails each addressee once, with a link to their inbox; reminders mail each addressee with pending
 attestations once per cadence day; escalations mail GRC the overdue owners. Every mail is claimed as a
-``CampaignNotice`` row first, so re-running a launch or a reminder sweep never mails anyone twice a day.
+``CampaignNotice`` row first, so re-running a launch or a reminder sweep never mails anyone twice a day. When
+reminders and escalations are due is ``evidence.campaigns.schedule``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cek.exportguard import check_row
 from cek.keymaterial import check_text
 from cek.roles import Role
 from cek.spreadsheet import spreadsheet_safe
+from evidence.campaigns import schedule
 from evidence.emails import absolute_url, email_send
 from evidence.findings.services import finding_upsert
 from evidence.models import (
@@ -154,7 +157,7 @@ def campaign_create(
     actor,
     name: str,
     due_on: dt.date,
-    reminder_days: int = 7,
+    reminder_days: int = schedule.DEFAULT_REMINDER_DAYS,
     statement_version: str | None = None,
     store=None,
     purpose=None,
@@ -218,7 +221,7 @@ def campaign_launch(*, campaign: Campaign, actor) -> Campaign:
 
 
 def _queue_launch(campaign_id: int) -> None:
-    from evidence.tasks import campaign_launch_run as task  # tasks import this module
+    from evidence.campaigns.tasks import campaign_launch_run as task  # a service imports its tasks when it queues
 
     task.delay(campaign_id)
 
@@ -466,8 +469,7 @@ def attestation_reassign(*, attestation: Attestation, actor, to) -> Attestation:
 
 def _is_cadence_day(campaign: Campaign, today: dt.date) -> bool:
     launched_on = timezone.localdate(campaign.launched_at)
-    days = (today - launched_on).days
-    return days > 0 and days % campaign.reminder_days == 0
+    return schedule.is_reminder_day(launched_on=launched_on, today=today, every_days=campaign.reminder_days)
 
 
 def campaign_remind(*, today: dt.date) -> dict[str, list[str]]:
@@ -480,7 +482,7 @@ def campaign_remind(*, today: dt.date) -> dict[str, list[str]]:
         if not _is_cadence_day(campaign, today):
             continue
         reminded += _mail_addressees(campaign=campaign, kind=NoticeKind.REMINDER, day=today, name="campaign_reminder")
-        if campaign.due_on < today:
+        if schedule.escalates(due_on=campaign.due_on, today=today):
             escalated += _escalate(campaign=campaign, day=today)
     return {"reminded": reminded, "escalated": escalated}
 

@@ -21,6 +21,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import KeyMaterialValidator
+from evidence.campaigns import schedule
 from evidence.policies.models import FrozenRecordError
 
 free_text = KeyMaterialValidator()
@@ -70,7 +71,9 @@ class Campaign(models.Model):
     statements_sha256 = models.CharField(max_length=64)
     due_on = models.DateField()
     reminder_days = models.PositiveSmallIntegerField(
-        "reminder cadence (days)", default=7, help_text="Pending owners are reminded every this many days."
+        "reminder cadence (days)",
+        default=schedule.DEFAULT_REMINDER_DAYS,
+        help_text="Pending owners are reminded every this many days.",
     )
     status = models.CharField(max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -97,7 +100,10 @@ class Campaign(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "due_on"])]
         constraints = [
-            models.CheckConstraint(condition=models.Q(reminder_days__gte=1), name="campaign_reminder_days_positive"),
+            models.CheckConstraint(
+                condition=models.Q(reminder_days__gte=schedule.MIN_REMINDER_DAYS),
+                name="campaign_reminder_days_positive",
+            ),
         ]
 
     def __str__(self) -> str:

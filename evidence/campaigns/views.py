@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,69 +18,18 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.exportguard import guarded_download
-from cek.forms import RefusesKeyMaterial
 from cek.pages import ServiceFormView
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
-from evidence import selectors_campaigns as selectors
-from evidence import services
+from evidence.campaigns import selectors, services
+from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
 from evidence.models import (
-    DEFAULT_STATEMENT_VERSION,
-    STATEMENT_SETS,
     Attestation,
     AttestationStatus,
     Campaign,
     CampaignStatus,
 )
-from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
-from inventory.models import KeyStore, Purpose, Service, Tenant
-
-# --- Forms --------------------------------------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)
-
-
-class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
-    fieldsets = [
-        ("Campaign", ["name", "due_on", "reminder_days", "statement_version"]),
-        ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
-    ]
-    name = forms.CharField(max_length=200)
-    due_on = forms.DateField(label="Due date", widget=DateInput())
-    reminder_days = forms.IntegerField(
-        label="Reminder cadence (days)",
-        min_value=1,
-        max_value=90,
-        initial=7,
-        help_text="Remind pending owners every N days.",
-    )
-    statement_version = forms.ChoiceField(
-        label="Statements",
-        choices=[(version, version) for version in STATEMENT_SETS],
-        initial=DEFAULT_STATEMENT_VERSION,
-        required=False,
-        help_text="The versioned statement set key owners attest to; each answer records its version and digest.",
-    )
-    store = forms.ModelChoiceField(queryset=KeyStore.objects.order_by("name"), required=False, empty_label="Any store")
-    purpose = forms.ModelChoiceField(
-        queryset=Purpose.objects.order_by("name"), required=False, empty_label="Any purpose"
-    )
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"), required=False, empty_label="Any tenant")
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.order_by("name"), required=False, empty_label="Any service"
-    )
-
-
-class ReassignForm(RefusesKeyMaterial, forms.Form):
-    to = UserChoiceField(queryset=active_users(), label="Address to")
-
-
-class AttestationFilterForm(RefusesKeyMaterial, forms.Form):
-    """Filters of a campaign's attestation list (GET)."""
-
-    status = forms.ChoiceField(choices=[("", "Any status"), *AttestationStatus.choices], required=False)
-    addressed_to = UserChoiceField(queryset=active_users(), required=False, empty_label="Anyone")
-    unaddressed = forms.BooleanField(required=False, label="Only unaddressed")
-    q = forms.CharField(required=False, label="Key name", max_length=200)
 
 
 # --- Campaigns (GRC writes, auditors read) ------------------------------------------------------------------

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
+from evidence.campaigns.services import may_answer
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus
-from evidence.services.campaigns import may_answer
 
 PENDING = Q(status=AttestationStatus.PENDING)
 
