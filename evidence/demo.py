@@ -48,6 +48,7 @@ from evidence.campaigns.services import (
     campaign_launch,
     campaign_launch_run,
 )
+from evidence.checks.services import check_run_start
 from evidence.documents.uploads import document_inspect
 from evidence.models import (
     Attestation,
@@ -362,7 +363,7 @@ def demo_assessment_seed() -> Counter:
     if us is None or CheckRun.objects.exists():
         return created
     grace = demo_users_ensure()["grace"].user
-    run = services.check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
+    run = check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
     created["check runs"] += 1
     answer = services.answer_generate(party=us, actor=grace, run=run)
     created["CEK-11.1 answers"] += 1

@@ -19,8 +19,8 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 
 from cek.control import load_control
 from cek.roles import can_read_all
-from evidence import selectors_checks
 from evidence.campaigns.selectors import attestation_inbox
+from evidence.checks import selectors as selectors_checks
 from evidence.findings.selectors import SEVERITY_RANK, acceptance_lapsed, effectively_open, findings_for
 from evidence.models import (
     AnswerStatus,

@@ -4,31 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from evidence import services
-
-
-@shared_task(name="evidence.tasks.checks_run")
-def checks_run(run_id: int) -> dict:
-    """Execute a queued check run (started from the UI or the API). A failure is recorded on the run."""
-    run = services.check_run_execute(run_id=run_id)
-    return {"run": run.pk, "status": run.status, "counts": run.counts}
-
-
-@shared_task(name="evidence.tasks.checks_nightly")
-def checks_nightly() -> dict:
-    """Nightly: evaluate every auditing guideline (inline in this worker). Skipped while a run is in progress."""
-    try:
-        run = services.check_run_start(trigger="schedule", background=False)
-    except services.CheckRunError as exc:
-        return {"skipped": str(exc)}
-    return {"run": run.pk, "status": run.status, "counts": run.counts}
-
-
-@shared_task(name="evidence.tasks.checks_fail_stale")
-def checks_fail_stale() -> int:
-    """Every 10 minutes: fail check runs whose worker stopped without a word (they can then be retried)."""
-    return services.checks_fail_stale()
-
 
 @shared_task(bind=True, name="evidence.tasks.pack_build", acks_late=True, reject_on_worker_lost=True)
 def pack_build(self, pack_id: int) -> dict:
@@ -58,6 +33,7 @@ def packs_cleanup() -> int:
 
 
 from evidence.campaigns import tasks as campaigns_tasks  # noqa: E402, F401
+from evidence.checks import tasks as checks_tasks  # noqa: E402, F401
 from evidence.findings import tasks as findings_tasks  # noqa: E402, F401
 from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)
 from evidence.reviews import tasks as reviews_tasks  # noqa: E402, F401

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from evidence import urls_answers, urls_checks, urls_packs
+from evidence import urls_answers, urls_packs
 
 app_name = "evidence"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("evidence.reviews.urls")),
     path("", include("evidence.campaigns.urls")),
     path("", include("evidence.findings.urls")),
+    path("", include("evidence.checks.urls")),
 ]
-urlpatterns += urls_checks.urlpatterns + urls_answers.urlpatterns
+urlpatterns += urls_answers.urlpatterns
 urlpatterns += urls_packs.urlpatterns

@@ -37,8 +37,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers as drf
 
-from evidence import services as evidence_services
 from evidence.campaigns.services import campaign_create, campaign_launch
+from evidence.checks import services as evidence_services
 from evidence.models import Attestation, CheckResult, RunTrigger
 from inventory import serializers as inventory_serializers
 from inventory.models import SsrmAssignment

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Max, Min, Q
 
 from cek.control import load_control
-from evidence import selectors_checks
 from evidence.answers import rules
 from evidence.answers.ownership import OwnershipResult, party_ownership, role_label
+from evidence.checks import selectors as selectors_checks
 from evidence.models import (
     AnswerValue,
     Attestation,

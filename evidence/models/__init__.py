@@ -23,9 +23,7 @@ from evidence.campaigns.models import (
     NoticeKind,
     statements_digest,
 )
-from evidence.findings.models import Finding, FindingStatus, Severity
-from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
-from evidence.models.checks import (
+from evidence.checks.models import (
     FAILING_SUBJECTS_KEPT,
     CheckResult,
     CheckRun,
@@ -34,6 +32,8 @@ from evidence.models.checks import (
     RunStatus,
     RunTrigger,
 )
+from evidence.findings.models import Finding, FindingStatus, Severity
+from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.models.packs import EvidencePack, PackDownload, PackStatus
 from evidence.policies.models import (
     Acknowledgement,

@@ -30,6 +30,14 @@ from evidence.campaigns.services import (
     campaign_results_digest,
     campaigns_requeue_stalled,
 )
+from evidence.checks.services import (
+    CheckRunError,
+    check_run_execute,
+    check_run_retry,
+    check_run_start,
+    checks_fail_stale,
+    manual_evidence_add,
+)
 from evidence.findings.services import (
     finding_accept_risk,
     finding_acceptances_expire,
@@ -59,14 +67,6 @@ from evidence.reviews.services import (
     policy_review_reminders_send,
 )
 from evidence.services.answers import answer_generate, answer_publish, answer_update
-from evidence.services.checks import (
-    CheckRunError,
-    check_run_execute,
-    check_run_retry,
-    check_run_start,
-    checks_fail_stale,
-    manual_evidence_add,
-)
 
 __all__ = [
     "DISCREPANCY_RULE",

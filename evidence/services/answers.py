@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from cek.control import load_control
 from cek.keymaterial import check_text
-from evidence import selectors_checks
 from evidence.answers import rules
 from evidence.answers.generate import QUESTION_ID, draft_from_facts, gather_facts
+from evidence.checks import selectors as selectors_checks
 from evidence.models import AnswerStatus, CaiqAnswer, CheckRun, RunStatus
 from evidence.writes import require_grc, today_local
 from inventory.models import Party

@@ -18,10 +18,11 @@ from cek.exportguard import ExportRefused
 from cek.pages import errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence import selectors_answers as selectors
-from evidence import selectors_checks, services
+from evidence import services
 from evidence.answers import export, rules
 from evidence.answers.ownership import party_ownership
 from evidence.answers.template import TemplateError, fill_template
+from evidence.checks import selectors as selectors_checks
 from evidence.forms_answers import (
     AnswerForm,
     DisclosureFormSet,

@@ -162,7 +162,7 @@ def test_every_form_refuses_control_characters_and_bidi_overrides_naming_the_cha
 
 @pytest.mark.django_db
 def test_line_breaks_are_text_in_a_text_area_but_refused_in_a_one_line_field():
-    from evidence.forms_checks import ManualEvidenceForm
+    from evidence.checks.forms import ManualEvidenceForm
     from inventory.forms import KeyForm
 
     assert not ManualEvidenceForm(data={"note": "Rotated.\r\nChecked\twith the owner."}).has_error("note")

@@ -21,7 +21,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import FreeText, Text
 from weasyprint import HTML
 
-from evidence import services
+from evidence.checks import services
 from evidence.documents.uploads import document_inspect, document_scan
 from evidence.models import ManualEvidence
 

@@ -117,7 +117,7 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
         raise CheckRunBusy(busy) from None
     if not background:
         return check_run_execute(run_id=run.pk)
-    from evidence.tasks import checks_run  # tasks import this module
+    from evidence.checks.tasks import checks_run  # a service imports its tasks when it queues
 
     try:
         result = checks_run.apply_async(args=[run.pk], retry=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from evidence.views import checks
+from evidence.checks import views as checks
 
 urlpatterns = [
     path("checks/", checks.CheckRunListView.as_view(), name="checkrun-list"),

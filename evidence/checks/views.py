@@ -17,10 +17,8 @@ from django.views.generic import DetailView, ListView
 from cek.control import load_control
 from cek.pages import errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
-from evidence import selectors_checks as selectors
-from evidence import services
-from evidence.checks import registry
-from evidence.forms_checks import ManualEvidenceForm
+from evidence.checks import registry, selectors, services
+from evidence.checks.forms import ManualEvidenceForm
 from evidence.models import CheckResult, CheckRun, CheckStatus, RunStatus, RunTrigger
 
 SUBJECT_URLS = {

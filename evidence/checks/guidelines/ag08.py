@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.manual import ManualCheck
+from evidence.checks.guidelines.manual import ManualCheck
 
 
 class IacEnforcement(ManualCheck):

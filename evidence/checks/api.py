@@ -8,10 +8,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from evidence import selectors_checks as selectors
-from evidence import services
+from evidence.checks import selectors, services
+from evidence.checks.services import BROKER_DOWN
 from evidence.models import CheckResult, CheckRun, RunTrigger
-from evidence.services.checks import BROKER_DOWN
 
 
 class CheckResultSerializer(serializers.ModelSerializer):
