@@ -37,7 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cek.management.commands.demo_users import demo_users_ensure
-from evidence import services
+from evidence.answers import services
 from evidence.campaigns.services import (
     attestation_confirm,
     attestation_confirm_all,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from evidence import urls_answers, urls_packs
+from evidence import urls_packs
 
 app_name = "evidence"
 
@@ -12,6 +12,6 @@ urlpatterns = [
     path("", include("evidence.campaigns.urls")),
     path("", include("evidence.findings.urls")),
     path("", include("evidence.checks.urls")),
+    path("", include("evidence.answers.urls")),
 ]
-urlpatterns += urls_answers.urlpatterns
 urlpatterns += urls_packs.urlpatterns

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from evidence.answers.models import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.campaigns.models import (
     DEFAULT_STATEMENT_VERSION,
     STATEMENT_SETS,
@@ -33,7 +34,6 @@ from evidence.checks.models import (
     RunTrigger,
 )
 from evidence.findings.models import Finding, FindingStatus, Severity
-from evidence.models.answers import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.models.packs import EvidencePack, PackDownload, PackStatus
 from evidence.policies.models import (
     Acknowledgement,

@@ -14,6 +14,7 @@ Each service validates (``full_clean``), saves inside ``transaction.atomic``, at
 
 from __future__ import annotations
 
+from evidence.answers.services import answer_generate, answer_publish, answer_update
 from evidence.campaigns.services import (
     DISCREPANCY_RULE,
     attestation_confirm,
@@ -66,7 +67,6 @@ from evidence.reviews.services import (
     policy_review_record,
     policy_review_reminders_send,
 )
-from evidence.services.answers import answer_generate, answer_publish, answer_update
 
 __all__ = [
     "DISCREPANCY_RULE",

@@ -9,8 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from evidence import services
-from evidence.answers import rules
+from evidence.answers import rules, services
 from evidence.answers.generate import guideline_of_rule
 from evidence.answers.ownership import derive_ownership, party_ownership
 from evidence.campaigns.services import attestation_confirm_all, campaign_close, campaign_create, campaign_launch

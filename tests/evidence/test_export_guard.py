@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import ExportRefused, check_html_text
-from evidence import services
+from evidence.answers import services
 from evidence.campaigns.services import campaign_close
 from evidence.models import Attestation, CaiqAnswer, CheckResult, EvidencePack, Finding, PackStatus
 from evidence.packs import builder

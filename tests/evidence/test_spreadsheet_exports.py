@@ -14,8 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
-from evidence import services
-from evidence.answers import export
+from evidence.answers import export, services
 from evidence.campaigns.services import attestation_report_discrepancy, campaign_close, campaign_create, campaign_launch
 from evidence.models import Attestation
 from tests.conftest import login

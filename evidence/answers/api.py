@@ -7,7 +7,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
-from evidence import selectors_answers as selectors
+from evidence.answers import selectors
 from evidence.answers.export import column_e
 from evidence.models import AnswerStatus, CaiqAnswer
 

@@ -7,8 +7,8 @@ from django import forms
 
 from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
+from evidence.answers.selectors import parties
 from evidence.models import AnswerValue, ControlOwnership
-from evidence.selectors_answers import parties
 from inventory.forms import DateInput, FieldsetsMixin
 
 MAX_TEMPLATE_BYTES = 10 * 1024 * 1024

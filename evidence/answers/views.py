@@ -17,13 +17,8 @@ from django.views.generic import DetailView, ListView
 from cek.exportguard import ExportRefused
 from cek.pages import errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
-from evidence import selectors_answers as selectors
-from evidence import services
-from evidence.answers import export, rules
-from evidence.answers.ownership import party_ownership
-from evidence.answers.template import TemplateError, fill_template
-from evidence.checks import selectors as selectors_checks
-from evidence.forms_answers import (
+from evidence.answers import export, rules, selectors, services
+from evidence.answers.forms import (
     AnswerForm,
     DisclosureFormSet,
     MilestoneFormSet,
@@ -31,6 +26,9 @@ from evidence.forms_answers import (
     TemplateUploadForm,
     rows_of,
 )
+from evidence.answers.ownership import party_ownership
+from evidence.answers.template import TemplateError, fill_template
+from evidence.checks import selectors as selectors_checks
 from evidence.models import AnswerStatus, CaiqAnswer
 from evidence.writes import today_local
 from inventory.models import Party
