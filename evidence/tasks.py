@@ -1,39 +1,17 @@
-"""Celery tasks of the evidence app: thin wrappers around ``evidence.services``."""
+"""The evidence app's Celery tasks live with their feature (``evidence.<feature>.tasks``). This module only imports
+those modules, because the worker finds tasks by autodiscovery (``cek/celery.py``), which imports ``<app>.tasks``.
+
+Listed here rather than in ``cek/celery.py``: the project package then knows nothing of the evidence features, and
+a feature that adds tasks adds its name to ``FEATURES_WITH_TASKS``. Every task keeps its name
+``evidence.tasks.<name>`` (the beat schedule in ``cek/settings.py`` and messages already queued use it); code
+imports a task from its feature's module, never from this one.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
+import importlib
 
+FEATURES_WITH_TASKS = ("policies", "reviews", "campaigns", "findings", "checks", "packs")
 
-@shared_task(bind=True, name="evidence.tasks.pack_build", acks_late=True, reject_on_worker_lost=True)
-def pack_build(self, pack_id: int) -> dict:
-    """Build a queued evidence pack. Acknowledged only when done: a worker killed mid-build leaves the task to be
-    redelivered, and the redelivered task takes the pack over. Failures are recorded on the pack (retryable)."""
-    from evidence.packs.builder import build_pack
-
-    pack = build_pack(pack_id, task_id=self.request.id or "")
-    return {"pack": pack_id, "status": pack.status if pack else "deleted"}
-
-
-@shared_task(name="evidence.tasks.packs_fail_stale")
-def packs_fail_stale() -> dict:
-    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried) and queue
-    again, or fail, queued packs no worker took."""
-    from evidence.packs.jobs import packs_watchdog
-
-    return packs_watchdog()
-
-
-@shared_task(name="evidence.tasks.packs_cleanup")
-def packs_cleanup() -> int:
-    """Daily: expire ready packs past their retention and delete their files from storage."""
-    from evidence.packs.jobs import packs_cleanup as cleanup
-
-    return cleanup()
-
-
-from evidence.campaigns import tasks as campaigns_tasks  # noqa: E402, F401
-from evidence.checks import tasks as checks_tasks  # noqa: E402, F401
-from evidence.findings import tasks as findings_tasks  # noqa: E402, F401
-from evidence.policies import tasks as policies_tasks  # noqa: E402, F401  (the worker registers them through here)
-from evidence.reviews import tasks as reviews_tasks  # noqa: E402, F401
+for feature in FEATURES_WITH_TASKS:
+    importlib.import_module(f"evidence.{feature}.tasks")

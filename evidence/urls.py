@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from evidence import urls_packs
-
 app_name = "evidence"
 
 urlpatterns = [
@@ -13,5 +11,5 @@ urlpatterns = [
     path("", include("evidence.findings.urls")),
     path("", include("evidence.checks.urls")),
     path("", include("evidence.answers.urls")),
+    path("", include("evidence.packs.urls")),
 ]
-urlpatterns += urls_packs.urlpatterns

@@ -528,7 +528,7 @@ PATHS = [
 
 @pytest.mark.parametrize("name", PATHS)
 def test_comments_uploads_and_the_pack_request(grc_user, owner, media, monkeypatch, name):
-    from evidence import tasks
+    from evidence.packs import tasks
 
     monkeypatch.setattr(tasks.pack_build, "apply_async", lambda *a, **k: type("R", (), {"id": "t"})())
     f.PartyFactory(is_us=True)

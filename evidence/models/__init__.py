@@ -34,7 +34,7 @@ from evidence.checks.models import (
     RunTrigger,
 )
 from evidence.findings.models import Finding, FindingStatus, Severity
-from evidence.models.packs import EvidencePack, PackDownload, PackStatus
+from evidence.packs.models import EvidencePack, PackDownload, PackStatus
 from evidence.policies.models import (
     Acknowledgement,
     Communication,

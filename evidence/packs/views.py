@@ -17,10 +17,10 @@ from django.views.generic import DetailView, FormView, ListView
 
 from cek.pages import errors_to_form
 from cek.roles import ReadAllMixin
-from evidence.forms_packs import PackRequestForm, PackVerifyForm
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import builder, jobs, signing
 from evidence.packs import selectors as pack_selectors
+from evidence.packs.forms import PackRequestForm, PackVerifyForm
 from evidence.packs.scope import scope_label
 from evidence.packs.verify import verify_pack_file
 
