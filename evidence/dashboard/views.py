@@ -1,5 +1,5 @@
 """The landing page: where the organisation stands on CEK-11 (GRC and auditors) or where a key owner's own keys
-stand. The figures come from ``selectors_dashboard``; this view only turns them into links and charts."""
+stand. The figures come from ``evidence.dashboard.selectors``; this view only turns them into links and charts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from cek.roles import AnyRoleMixin, is_grc
-from evidence import charts
-from evidence.selectors_dashboard import Bucket, Dashboard, dashboard
+from evidence.dashboard import charts
+from evidence.dashboard.selectors import Bucket, Dashboard, dashboard
 
 SEVERITY_TONES = {"critical": "critical", "high": "bad", "medium": "warn", "low": "info"}
 STATE_TONES = {
