@@ -1,6 +1,6 @@
 """Demo policies for ``manage.py seed_demo``: a policy set at the demo company with a history and a few
-deliberate gaps, written through ``evidence.services`` like everything else, idempotently (a policy that
-exists by title is left as it is).
+deliberate gaps, written through the features' services (``evidence.<feature>.services``) like everything
+else, idempotently (a policy that exists by title is left as it is).
 
 - "Cryptographic key management policy": version 1.0 approved 14 months ago and superseded by 2.0 eleven
   months ago; sent to the key owners, acknowledged by olivia only (coverage 1 of 2); reviewed two months
@@ -37,7 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cek.management.commands.demo_users import demo_users_ensure
-from evidence.answers import services
+from evidence.answers.services import answer_generate, answer_publish
 from evidence.campaigns.services import (
     attestation_confirm,
     attestation_confirm_all,
@@ -365,10 +365,10 @@ def demo_assessment_seed() -> Counter:
     grace = demo_users_ensure()["grace"].user
     run = check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
     created["check runs"] += 1
-    answer = services.answer_generate(party=us, actor=grace, run=run)
+    answer = answer_generate(party=us, actor=grace, run=run)
     created["CEK-11.1 answers"] += 1
     try:
-        services.answer_publish(answer=answer, actor=grace)
+        answer_publish(answer=answer, actor=grace)
     except ValidationError:
         pass  # the draft shows GRC what the fill rules still need
     return created

@@ -38,7 +38,7 @@ from django.utils import timezone
 from rest_framework import serializers as drf
 
 from evidence.campaigns.services import campaign_create, campaign_launch
-from evidence.checks import services as evidence_services
+from evidence.checks.services import check_run_start
 from evidence.models import Attestation, CheckResult, RunTrigger
 from inventory import serializers as inventory_serializers
 from inventory.models import SsrmAssignment
@@ -444,7 +444,7 @@ def _evidence_world(grc_user, owner) -> dict[str, Any]:
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=30))
     store = f.KeyStoreFactory(last_full_import_at=timezone.now())
     f.KeyFactory(store=store, owner=None, name="ownerless-key")
-    run = evidence_services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
+    run = check_run_start(trigger=RunTrigger.COMMAND, background=False)
     # After the run, which resolves the findings its rules no longer see.
     finding = f.FindingFactory(rule="ag-3-single-purpose", subject_type="inventory.key", subject_id=key.pk)
     return {

@@ -1,6 +1,6 @@
-"""Check runs: starting one (inline for a small inventory, else on a Celery worker), executing every registered
-check, keeping the findings of the checks' rules in step with what they found, retrying failed runs, failing
-stale ones, and recording manual evidence.
+"""Writes of the check runs: starting one (inline for a small inventory, else on a Celery worker), executing every
+registered check, keeping the findings of the checks' rules in step with what they found, retrying failed runs,
+failing stale ones, and recording manual evidence.
 
 Findings are kept in bulk (a handful of queries per rule whatever the number of subjects):
 

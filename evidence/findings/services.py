@@ -1,5 +1,6 @@
-"""Findings: the idempotent upsert every observer calls, GRC's judgements (assign, resolve, accept risk) and the
-daily reopening of risk acceptances that ended."""
+"""Writes of the findings: the idempotent upsert every observer calls, GRC's judgements (assign, resolve, accept
+risk) and the daily reopening of risk acceptances that ended. Views, tasks and the other features' services call
+these; none of them save findings directly."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import ExportRefused, check_html_text
-from evidence.answers import services
+from evidence.answers.services import answer_generate
 from evidence.campaigns.services import campaign_close
 from evidence.models import Attestation, CaiqAnswer, CheckResult, EvidencePack, Finding, PackStatus
 from evidence.packs import builder
@@ -162,7 +162,7 @@ def test_a_real_pack_with_a_token_in_a_policy_title_fails_visibly(grc_user, grc_
 def draft(grc_user):
     key_policy(grc_user)
     make_run({"AG-2": "partial"})
-    return services.answer_generate(party=caiq.us(), actor=grc_user)
+    return answer_generate(party=caiq.us(), actor=grc_user)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])

@@ -20,7 +20,7 @@ from evidence.models import (
     VersionStatus,
 )
 from evidence.policies.services import acknowledgement_record, communication_send, policy_version_submit
-from evidence.reviews import services
+from evidence.reviews.services import change_event_save
 from tests.evidence.policies import approve, draft, markdown_document, policy_in_force
 from tests.factories import EvaluationFactory, PolicyFactory, UserFactory
 
@@ -39,7 +39,7 @@ def world(grc_user, owner, other_owner):
     other = PolicyFactory(owner=grc_user, title="Secrets procedure", kind="procedure")
     submitted = draft(other, actor=grc_user, label="0.9")
     policy_version_submit(version=submitted, actor=grc_user)
-    event = services.change_event_save(
+    event = change_event_save(
         # Takes effect tomorrow, after the approval: open until the next review.
         event=ChangeEvent(
             kind="model", title="New model family", description="Adopted.", occurred_on=today + dt.timedelta(days=1)

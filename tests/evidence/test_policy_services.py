@@ -39,7 +39,12 @@ from evidence.policies.services import (
     policy_version_submit,
     policy_version_withdraw,
 )
-from evidence.reviews import services
+from evidence.reviews.services import (
+    change_event_save,
+    evaluation_save,
+    policy_review_due_refresh,
+    policy_review_record,
+)
 from tests.evidence.policies import MARKDOWN, approve, draft, markdown_document, policy_in_force
 from tests.factories import PolicyFactory, UserFactory
 
@@ -421,7 +426,7 @@ def record_change(actor, *, policies=(), areas=(), occurred_on=None, title="New 
         occurred_on=occurred_on,
         areas=list(areas),
     )
-    return services.change_event_save(event=event, actor=actor, policies=policies)
+    return change_event_save(event=event, actor=actor, policies=policies)
 
 
 def due(policy: Policy) -> dt.date | None:
@@ -437,7 +442,7 @@ def test_a_change_makes_a_review_due_within_the_set_days_and_a_review_closes_it(
     assert event.review_due_on == D(2026, 3, 31) and event.recorded_by == grc_user
     assert due(policy) == D(2026, 3, 31)
     with at(D(2026, 3, 20)):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy,
             actor=grc_user,
             reviewer=grc_user,
@@ -461,7 +466,7 @@ def test_a_change_targets_every_policy_covering_its_areas(grc_user):
         ai = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="AI model signing", areas=["ai-models"])
         other = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="Tenant keys", areas=["cloud"])
         retired = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="Old", areas=["ai-models"])
-        services.policy_review_record(
+        policy_review_record(
             policy=retired, actor=grc_user, reviewer=grc_user, reviewed_on=D(2026, 1, 10), outcome=ReviewOutcome.RETIRED
         )
     with at(D(2026, 4, 1)):
@@ -486,7 +491,7 @@ def test_correcting_a_change_moves_the_due_dates_of_the_policies_it_no_longer_af
     assert due(first) == D(2026, 3, 3)
     with at(D(2026, 2, 5)):
         event.occurred_on = D(2026, 2, 3)
-        services.change_event_save(event=event, actor=grc_user, policies=[second])
+        change_event_save(event=event, actor=grc_user, policies=[second])
     assert due(first) == D(2027, 1, 10)
     assert due(second) == D(2026, 3, 5)  # counted from the change; recorded on 1 February, before it took effect
 
@@ -506,7 +511,7 @@ def test_a_policy_approved_on_a_leap_day_is_due_on_28_february_and_overdue_on_1_
     assert Policy.objects.get(pk=policy.pk).is_review_overdue(D(2025, 3, 1))
     assert list(selectors.policy_reviews_overdue(today=D(2025, 3, 1))) == [policy]
     with at(D(2025, 2, 28)):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy, actor=grc_user, reviewer=grc_user, reviewed_on=D(2025, 2, 28), outcome="no-change"
         )
     assert due(policy) == D(2026, 2, 28)
@@ -515,7 +520,7 @@ def test_a_policy_approved_on_a_leap_day_is_due_on_28_february_and_overdue_on_1_
 def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_user, owner):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
     communication_send(version=policy.current_version, audiences=[key_owners_group()], actor=grc_user)
-    services.policy_review_record(
+    policy_review_record(
         policy=policy,
         actor=grc_user,
         reviewer=grc_user,
@@ -528,7 +533,7 @@ def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_us
     with pytest.raises(ValidationError, match="retired"):
         draft(policy, actor=grc_user, label="2.0")
     with pytest.raises(ValidationError, match="retired"):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy, actor=grc_user, reviewer=grc_user, reviewed_on=timezone.localdate(), outcome="no-change"
         )
 
@@ -536,7 +541,7 @@ def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_us
 def test_a_review_cannot_be_dated_in_the_future(grc_user):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
     with pytest.raises(ValidationError, match="cannot be in the future"):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy,
             actor=grc_user,
             reviewer=grc_user,
@@ -549,9 +554,9 @@ def test_the_refresh_heals_a_due_date_changed_behind_the_services_back(grc_user)
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
     expected = due(policy)
     Policy.objects.filter(pk=policy.pk).update(next_review_due_on=D(2000, 1, 1))
-    assert services.policy_review_due_refresh() == 1
+    assert policy_review_due_refresh() == 1
     assert due(policy) == expected
-    assert services.policy_review_due_refresh() == 0
+    assert policy_review_due_refresh() == 0
 
 
 def test_evaluations_require_findings_unless_effective(grc_user):
@@ -566,9 +571,9 @@ def test_evaluations_require_findings_unless_effective(grc_user):
         performed_by=grc_user,
     )
     with pytest.raises(ValidationError) as refused:
-        services.evaluation_save(evaluation=evaluation, actor=grc_user)
+        evaluation_save(evaluation=evaluation, actor=grc_user)
     assert "findings" in refused.value.message_dict
     evaluation.findings = "Two keys allow both encrypt and sign."
     policy = PolicyFactory(owner=grc_user)
-    services.evaluation_save(evaluation=evaluation, actor=grc_user, policies=[policy])
+    evaluation_save(evaluation=evaluation, actor=grc_user, policies=[policy])
     assert list(policy.evaluations.all()) == [evaluation] and evaluation.recorded_by == grc_user

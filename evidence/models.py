@@ -1,13 +1,18 @@
-"""Evidence records. One module per family; everything is re-exported here so ``evidence.models.X`` works.
+"""Evidence records. Each feature keeps its models in its own ``models.py``; every model and enum is re-exported
+here, so Django finds them under the app label ``evidence`` (tables and migrations unchanged) and
+``evidence.models.X`` works everywhere.
 
-- ``policies``: policies and procedures, their versions, approvals, communication and acknowledgements
-  (CEK-11 IG-1..3, CCM-1);
-- ``campaigns``: attestation campaigns, attestations and their e-mail log;
-- ``findings``: findings (one per rule and subject), open, risk accepted or resolved;
-- ``reviews``: reviews, significant changes, effectiveness evaluations and review reminders (IG-5, IG-6);
-- ``checks``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
-- ``answers``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published frozen;
-- ``packs``: auditor evidence packs (built by workers, signed, immutable once ready) and their downloads.
+- ``evidence.policies.models``: policies and procedures, their versions, approvals, communication and
+  acknowledgements (CEK-11 IG-1..3, CCM-1), and the record bases the others share;
+- ``evidence.reviews.models``: reviews, significant changes, effectiveness evaluations and review reminders
+  (IG-5, IG-6);
+- ``evidence.campaigns.models``: attestation campaigns, attestations and their e-mail log;
+- ``evidence.findings.models``: findings (one per rule and subject), open, risk accepted or resolved;
+- ``evidence.checks.models``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
+- ``evidence.answers.models``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published
+  frozen;
+- ``evidence.packs.models``: auditor evidence packs (built by workers, signed, immutable once ready) and their
+  downloads.
 """
 
 from __future__ import annotations
