@@ -15,8 +15,8 @@ from collections import Counter
 from django.db.models import Count, Max, Min, Q
 
 from cek.control import load_control
-from evidence import selectors, selectors_checks
 from evidence.answers.ownership import OwnershipResult, party_ownership
+from evidence.checks import selectors as selectors_checks
 from evidence.models import (
     Attestation,
     AttestationStatus,
@@ -30,6 +30,7 @@ from evidence.models import (
     PolicyArea,
     Severity,
 )
+from evidence.reviews import selectors
 from inventory.models import Key, KeyState, KeyStore, Party
 
 QUESTION_ID = "CEK-11.1"

@@ -109,7 +109,7 @@ def pack_create(
 def _enqueue(pack_id: int, *, on_failure: str) -> None:
     """Queue the build. When the broker cannot be reached, undo (``on_failure``: "delete" the new row, or
     "fail" a retried one back to failed) and raise :class:`PackError`."""
-    from evidence.tasks import pack_build  # tasks import this module
+    from evidence.packs.tasks import pack_build  # tasks import this module
 
     try:
         result = pack_build.apply_async(args=[pack_id], retry=False)
@@ -262,7 +262,7 @@ def packs_requeue_lost(*, now: dt.datetime | None = None) -> tuple[int, int]:
     for pack_id in list(waiting.exclude(phase=REQUEUED).values_list("pk", flat=True)):
         if not waiting.filter(pk=pack_id).exclude(phase=REQUEUED).update(phase=REQUEUED, heartbeat_at=now):
             continue  # claimed meanwhile
-        from evidence.tasks import pack_build  # tasks import this module
+        from evidence.packs.tasks import pack_build  # tasks import this module
 
         try:
             pack_build.apply_async(args=[pack_id], retry=False)

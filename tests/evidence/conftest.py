@@ -21,7 +21,7 @@ def _emails_in_process(request, monkeypatch):
     """The e-mail task runs in this process when queued, except in the test that uses a real worker."""
     if "celery_worker" in request.fixturenames:
         return
-    from evidence import tasks
+    from evidence.policies import tasks
 
     monkeypatch.setattr(
         tasks.policy_communication_emails,

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.utils import timezone
 
-from evidence import tasks
 from evidence.models import EvidencePack, PackStatus
-from evidence.packs import builder, jobs, signing
+from evidence.packs import builder, jobs, signing, tasks
 from tests.factories import (
     AccessGrantFactory,
     BindingFactory,

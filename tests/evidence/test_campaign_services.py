@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.models import (
     Attestation,
     AttestationStatus,
@@ -111,7 +111,7 @@ def test_a_large_scope_is_launched_on_a_worker_after_commit(
     settings.CEK_CAMPAIGN_INLINE_KEYS = 2
     keys_bulk(count=3, owners=[owner])
     campaign = new_campaign(grc_user)
-    from evidence import tasks
+    from evidence.campaigns import tasks
 
     queued = []
     tasks.campaign_launch_run.delay = queued.append

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.models import Attestation, Campaign, CampaignStatus
 from tests.conftest import wait_for
 from tests.factories import UserFactory, keys_bulk
@@ -61,7 +61,7 @@ def test_a_launch_whose_task_was_lost_is_queued_again_from_the_page_and_finishes
         launched = services.campaign_launch(campaign=campaign, actor=grc)
         transaction.get_connection().run_on_commit.clear()
     assert launched.status == CampaignStatus.LAUNCHING
-    cache.delete(services.campaigns.LAUNCH_REQUEUE_KEY.format(pk=campaign.pk))
+    cache.delete(services.LAUNCH_REQUEUE_KEY.format(pk=campaign.pk))
     client = login(grc)
     url = reverse("evidence:campaign-detail", args=[campaign.pk])
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.checks import services
 from evidence.models import CheckResult, CheckRun, ManualEvidence, RunStatus, RunTrigger
 from inventory.models import KeyStore
 from tests.factories import KeyFactory, KeyStoreFactory
@@ -84,7 +84,7 @@ def test_grc_runs_checks_from_the_ui(grc_client, run):
 def test_broker_down_message(grc_client, settings, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from evidence import tasks
+    from evidence.checks import tasks
 
     settings.CEK_CHECKS_INLINE_KEYS = 0
     KeyFactory()

@@ -13,9 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from evidence import tasks
 from evidence.models import EvidencePack, PackDownload, PackStatus
-from evidence.packs import builder
+from evidence.packs import builder, tasks
 from tests.conftest import login
 from tests.evidence import packs_support
 from tests.evidence.packs_support import build, flip, members, request_pack, rezip, zip_bytes

@@ -18,7 +18,7 @@ from evidence.models import (
     VersionStatus,
 )
 from evidence.packs.content.table import person
-from evidence.selectors import version_coverage
+from evidence.policies.selectors import version_coverage
 
 
 @dataclass
