@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import check_row
+from cek.history import save_attributed
 from cek.keymaterial import check_text
 from cek.roles import Role
 from cek.spreadsheet import spreadsheet_safe
@@ -45,7 +46,7 @@ from evidence.models import (
     Severity,
     statements_digest,
 )
-from evidence.writes import require_grc, save_attributed, today_local
+from evidence.writes import require_grc, today_local
 from inventory.models import Key, KeyState
 
 logger = logging.getLogger(__name__)

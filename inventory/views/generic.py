@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.generic import DetailView, FormView, ListView
 
+from cek.history import history_entries
 from cek.roles import Role, RoleRequiredMixin, is_grc
 from inventory import services
 from inventory.display import Column, field_display
-from inventory.history import history_entries
 
 READERS = (Role.GRC, Role.AUDITOR)
 EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)

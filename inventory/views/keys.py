@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView
 
+from cek.history import history_entries
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.filters import KEY_ORDERING, KeyFilter
-from inventory.history import history_entries
 from inventory.models import (
     CryptoFunction,
     Key,
