@@ -34,6 +34,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from cek.bulkcopy import copy_available, copy_create, copy_history
 from cek.control import load_control
 from evidence.checks import registry
 from evidence.checks.base import Check, CheckContext, Outcome, Subject
@@ -49,7 +50,6 @@ from evidence.models import (
     RunTrigger,
 )
 from evidence.writes import require_grc
-from inventory.importing.copy import copy_available, copy_create, copy_history
 
 logger = logging.getLogger(__name__)
 
