@@ -12,7 +12,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cek.management.commands.demo_users import demo_allowed_or_refuse
+from cek.demo import demo_allowed_or_refuse
 from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_policies_seed
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
