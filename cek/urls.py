@@ -6,10 +6,9 @@ from drf_spectacular.views import SpectacularAPIView
 
 from cek import views
 from cek.control_views import ControlView
-from evidence.dashboard.views import DashboardView
 
 urlpatterns = [
-    path("", DashboardView.as_view(), name="home"),
+    path("", include("evidence.dashboard.urls")),  # the dashboard, "home" (by dotted path: cek imports no app)
     path("healthz", views.healthz, name="healthz"),
     path("control/", ControlView.as_view(), name="control"),
     path("accounts/tokens/", include("cek.token_urls")),
