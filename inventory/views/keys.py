@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView
 
 from cek.history import history_entries
+from cek.pages import EVERYONE
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.filters import KEY_ORDERING, KeyFilter
@@ -22,7 +23,6 @@ from inventory.models import (
     Tenant,
 )
 from inventory.usage import usage_conflict
-from inventory.views.generic import EVERYONE
 
 
 class KeyListView(RoleRequiredMixin, ListView):
