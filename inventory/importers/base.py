@@ -21,50 +21,20 @@ from typing import Any, ClassVar
 
 from cek.keymaterial import find_key_material
 from cek.textsafety import MAX_DEPTH, find_unsafe_text
+from inventory import keyfields
+from inventory.keyfields import Kind
 
-# KeyRow fields an importer may provide, in the order of the CSV columns. ``fields`` on a row says which of
-# them the source actually carries: fields it does not carry are left as they are on an existing key.
-KEY_FIELDS: tuple[str, ...] = (
-    "store",
-    "external_id",
-    "name",
-    "kind",
-    "algorithm",
-    "size_bits",
-    "purpose",
-    "purpose_justification",
-    "purpose_approver",
-    "purpose_reviewed_on",
-    "owner",
-    "backup_owner",
-    "tenant",
-    "custodian",
-    "ssrm_layer",
-    "state",
-    "platform_usage",
-    "created_on",
-    "activated_on",
-    "last_rotated_on",
-    "expires_on",
-    "rotation_period_days",
-    "cryptoperiod_days",
-    "labels",
-    "description",
-    "exposure_scope",
-    "exposure_contract",
-    "exposed_to",
-    "services",
-)
-REQUIRED_FIELDS: tuple[str, ...] = ("store", "external_id", "name", "purpose")
-DATE_FIELDS: frozenset[str] = frozenset(
-    {"purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on"}
-)
-INTEGER_FIELDS: frozenset[str] = frozenset({"size_bits", "rotation_period_days", "cryptoperiod_days"})
+# KeyRow fields an importer may provide, in the order of the CSV columns (see inventory.keyfields). ``fields`` on a
+# row says which of them the source actually carries: fields it does not carry are left as they are on a key.
+KEY_FIELDS: tuple[str, ...] = tuple(field.name for field in keyfields.IMPORTED if field.csv is not None)
+REQUIRED_FIELDS: tuple[str, ...] = keyfields.REQUIRED
+DATE_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.kind is Kind.DATE)
+INTEGER_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.kind is Kind.INTEGER)
 # Multi-line text fields (text areas): tab and line breaks are allowed in them, in no other field.
-MULTILINE_FIELDS: frozenset[str] = frozenset({"description", "exposure_scope", "purpose_justification"})
-# Fields only platform exports carry (not CSV columns): whether the platform manages the key itself (an
-# AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
-PLATFORM_FIELDS: tuple[str, ...] = ("platform_managed", "platform_details")
+MULTILINE_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.multiline)
+# Fields only platform exports (and the CBOM) carry, not CSV columns: whether the platform manages the key itself
+# (an AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
+PLATFORM_FIELDS: tuple[str, ...] = tuple(field.name for field in keyfields.IMPORTED if field.csv is None)
 ALL_FIELDS: tuple[str, ...] = KEY_FIELDS + PLATFORM_FIELDS
 DETAIL_LENGTH = 256  # the longest platform_details value (cek.keymaterial.validate_labels)
 
@@ -143,49 +113,59 @@ class BindingRow:
     operations: list[str] | None = None
 
 
-@dataclass(slots=True)
-class KeyRow:
-    """One key as read from a file: plain values, references by natural key, ``row`` for error messages.
+def row_attribute(field: str) -> str:
+    """The KeyRow attribute of an imported field: its name, except ``services`` (the row's ``bindings``)."""
+    return "bindings" if keyfields.BY_NAME[field].kind is Kind.BINDINGS else field
 
-    ``fields`` names the fields the source provides (for CSV: its columns). ``bindings`` is None when the
-    source says nothing about bindings, and a list (possibly empty) when it lists all of them."""
 
-    row: int
-    fields: frozenset[str]
-    store: str = ""
-    external_id: str = ""
-    name: str = ""
-    kind: str = ""
-    algorithm: str = ""
-    size_bits: int | None = None
-    purpose: str = ""
-    purpose_justification: str = ""
-    purpose_approver: str = ""
-    purpose_reviewed_on: dt.date | None = None
-    owner: str = ""
-    backup_owner: str = ""
-    tenant: str = ""
-    custodian: str = ""
-    ssrm_layer: str = ""
-    state: str = ""
-    platform_usage: str = ""
-    created_on: dt.date | None = None
-    activated_on: dt.date | None = None
-    last_rotated_on: dt.date | None = None
-    expires_on: dt.date | None = None
-    rotation_period_days: int | None = None
-    cryptoperiod_days: int | None = None
-    labels: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-    exposure_scope: str = ""
-    exposure_contract: str = ""
-    exposed_to: list[str] = field(default_factory=list)
-    bindings: list[BindingRow] | None = None
-    platform_managed: bool = False
-    platform_details: dict[str, Any] = field(default_factory=dict)
-    # Fields that set a new key only: an existing key keeps its value (a guess the platform cannot confirm,
-    # such as the kind of a Vault KV secret, must not undo a correction made here).
-    create_only: frozenset[str] = frozenset()
+# The KeyRow attribute of each kind of field: (type, default or default factory). An empty value is the kind's
+# empty value; ``bindings`` is None when the source says nothing about bindings.
+_ROW_TYPES: dict[Kind, tuple[str, Any]] = {
+    Kind.TEXT: ("str", ""),
+    Kind.CHOICE: ("str", ""),
+    Kind.REFERENCE: ("str", ""),
+    Kind.INTEGER: ("int | None", None),
+    Kind.DATE: ("dt.date | None", None),
+    Kind.FLAG: ("bool", False),
+    Kind.MAPPING: ("dict[str, Any]", dict),
+    Kind.PARTIES: ("list[str]", list),
+    Kind.BINDINGS: ("list[BindingRow] | None", None),
+}
+
+
+def _row_field(kind: Kind) -> Any:
+    default = _ROW_TYPES[kind][1]
+    return field(default_factory=default) if callable(default) else field(default=default)
+
+
+def empty_value(name: str) -> Any:
+    """What an imported field holds when the source states it and gives nothing ([] for the key's bindings)."""
+    kind = keyfields.BY_NAME[name].kind
+    if kind is Kind.BINDINGS:
+        return []
+    default = _ROW_TYPES[kind][1]
+    return default() if callable(default) else default
+
+
+KeyRow = dataclasses.make_dataclass(
+    "KeyRow",
+    [
+        ("row", "int"),
+        ("fields", "frozenset[str]"),
+        *((row_attribute(f.name), _ROW_TYPES[f.kind][0], _row_field(f.kind)) for f in keyfields.IMPORTED),
+        # Fields that set a new key only: an existing key keeps its value (a guess the platform cannot confirm,
+        # such as the kind of a Vault KV secret, must not undo a correction made here).
+        ("create_only", "frozenset[str]", field(default=frozenset())),
+    ],
+    slots=True,
+)
+KeyRow.__module__ = __name__
+KeyRow.__doc__ = """One key as read from a file: plain values, references by natural key, ``row`` for error messages.
+
+Its fields are the imported fields of ``inventory.keyfields`` (each typed by its kind: text, a date, a number,
+a mapping...), ``services`` as ``bindings``. ``fields`` names the fields the source provides (for CSV: its
+columns). ``bindings`` is None when the source says nothing about bindings, and a list (possibly empty) when it
+lists all of them."""
 
 
 @dataclass(frozen=True, slots=True)

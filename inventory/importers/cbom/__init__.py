@@ -27,7 +27,6 @@ anything else is read.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -44,7 +43,9 @@ from inventory.importers.base import (
     ParseResult,
     RowError,
     describe_value,
+    empty_value,
     parse_timestamp,
+    row_attribute,
 )
 from inventory.importers.cbom.properties import NAMESPACE, property_name, read_properties, stated_fields
 from inventory.importers.cbom.publickeys import (
@@ -106,18 +107,6 @@ DATES: dict[str, str] = {
 }
 
 _INTEGER = re.compile(r"\d{1,10}")
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(KeyRow) if f.default is not dataclasses.MISSING}
-
-
-def _empty(field: str) -> Any:
-    """The value of a stated field that a component does not mention."""
-    if field in ("labels", "platform_details"):
-        return {}
-    if field in ("exposed_to", "services"):
-        return []
-    return _DEFAULTS[field]
-
-
 # --- The document -------------------------------------------------------------------------------------------
 
 
@@ -346,13 +335,13 @@ class _ComponentReader:
             }
         for field in stated:
             if field not in self.unreadable:
-                values.setdefault(field, _empty(field))
+                values.setdefault(field, empty_value(field))
 
         failed = {error.column for error in self.errors} | self.unreadable
         row = KeyRow(row=self.number, fields=frozenset(values) - failed)
         for field, value in values.items():
             if field not in failed:
-                setattr(row, "bindings" if field == "services" else field, value)
+                setattr(row, row_attribute(field), value)
         return row
 
     def _kind(self, material_type: Any, algorithm: dict[str, Any] | None, stated_kind: str | None) -> None:
