@@ -23,11 +23,11 @@ from cek.control import load_control
 from evidence.answers.ownership import OwnershipResult, party_ownership
 from evidence.campaigns.selectors import campaign_totals, last_closed_campaign
 from evidence.checks import selectors as selectors_checks
+from evidence.findings.selectors import acceptance_current, effectively_open
 from evidence.models import (
     CheckRun,
     CheckStatus,
     Finding,
-    FindingStatus,
     Policy,
     PolicyArea,
     Severity,
@@ -164,9 +164,10 @@ def _campaign_facts() -> dict | None:
     }
 
 
-def _findings_facts() -> dict:
+def _findings_facts(today: dt.date) -> dict:
+    """Open findings as the findings list and the dashboard count them: an acceptance that ended is open again."""
     rows = (
-        Finding.objects.filter(status=FindingStatus.OPEN)
+        Finding.objects.filter(effectively_open(today))
         .values("rule")
         .annotate(
             open=Count("pk"),
@@ -177,9 +178,7 @@ def _findings_facts() -> dict:
         .order_by("rule")
     )
     severities = Counter(
-        dict(
-            Finding.objects.filter(status=FindingStatus.OPEN).values_list("severity").annotate(n=Count("pk")).order_by()
-        )
+        dict(Finding.objects.filter(effectively_open(today)).values_list("severity").annotate(n=Count("pk")).order_by())
     )
     rules_out = [
         {
@@ -194,7 +193,7 @@ def _findings_facts() -> dict:
     ]
     return {
         "open": sum(row["open"] for row in rules_out),
-        "risk_accepted": Finding.objects.filter(status=FindingStatus.RISK_ACCEPTED).count(),
+        "risk_accepted": Finding.objects.filter(acceptance_current(today)).count(),
         "by_severity": {
             severity: severities[severity] for severity in reversed(Severity.values) if severities[severity]
         },
@@ -220,5 +219,5 @@ def gather_facts(
         "policy": _policy_facts(today),
         "inventory": _inventory_facts(today),
         "campaign": _campaign_facts(),
-        "findings": _findings_facts(),
+        "findings": _findings_facts(today),
     }

@@ -23,7 +23,13 @@ from cek.control import load_control
 from cek.roles import can_read_all
 from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
 from evidence.checks import selectors as selectors_checks
-from evidence.findings.selectors import SEVERITY_RANK, acceptance_lapsed, effectively_open, findings_for
+from evidence.findings.selectors import (
+    SEVERITY_RANK,
+    acceptance_current,
+    acceptance_lapsed,
+    effectively_open,
+    findings_for,
+)
 from evidence.models import (
     AnswerStatus,
     CaiqAnswer,
@@ -195,7 +201,7 @@ def finding_figures(findings, *, today: dt.date) -> FindingFigures:
         .annotate(
             open=Count("pk", filter=is_open),
             lapsed=Count("pk", filter=acceptance_lapsed(today)),
-            accepted=Count("pk", filter=Q(status="risk-accepted", accepted_until__gte=today)),
+            accepted=Count("pk", filter=acceptance_current(today)),
             late=Count("pk", filter=is_open & Q(remediation_due__lt=today)),
         )
         .order_by()

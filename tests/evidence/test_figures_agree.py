@@ -2,7 +2,8 @@
 CEK-11.1 answer's facts, a check run and the campaign page must report the same number for each figure.
 
 The data set has keys in every state (with and without an owner, a purpose, an AI-specific purpose, an exposure,
-a cryptoperiod that has passed) and a campaign with answers in every status. Each surface's figures are read into
+a cryptoperiod that has passed), a campaign with answers in every status, and findings open, risk accepted and
+whose acceptance has ended (open again, whether or not the daily task has reopened it yet). Each surface's figures are read into
 ``{figure: value}``; a figure shown by several surfaces must have one value everywhere, and that value must be the
 one the definitions give (``inventory.models.IN_USE_STATES``: a key is *in use* when active or suspended).
 """
@@ -22,11 +23,18 @@ from evidence.answers.facts import gather_facts
 from evidence.campaigns.selectors import campaign_progress
 from evidence.checks.services import check_run_start
 from evidence.dashboard.selectors import dashboard
-from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, statements_digest
+from evidence.models import (
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignStatus,
+    FindingStatus,
+    statements_digest,
+)
 from evidence.packs.content import collect
 from inventory.models import KeyState
 from tests.evidence.packs_data import make_pack
-from tests.factories import KeyFactory, KeyStoreFactory, PartyFactory, purpose
+from tests.factories import FindingFactory, KeyFactory, KeyStoreFactory, PartyFactory, purpose
 
 pytestmark = pytest.mark.django_db
 IN_USE_LINK = "Keys in use (active or suspended)"
@@ -52,6 +60,8 @@ EXPECTED = {
     "campaign_discrepancies": 1,
     "campaign_pending": 1,
     "campaign_percent": 66,  # 2 of 3 answered: 66 %, never rounded up to a completion not reached
+    "findings_open": 2,  # one open, one whose acceptance ended yesterday
+    "findings_risk_accepted": 1,
 }
 
 
@@ -110,6 +120,22 @@ def world(grc_user, owner):
     Attestation.objects.create(campaign=campaign, key=keys["a3"])  # never answered
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.CLOSED, closed_at=now - dt.timedelta(days=1))
     campaign.refresh_from_db()
+
+    def finding(subject, until=None):
+        accepted = {}
+        if until is not None:
+            accepted = {
+                "status": FindingStatus.RISK_ACCEPTED,
+                "accepted_until": until,
+                "accepted_by": grc_user,
+                "accepted_reason": "Retired next quarter.",
+            }
+        # A rule no check owns, so the check run below leaves these findings alone.
+        FindingFactory(rule="manual-review", subject_id=subject.pk, subject_label=subject.name, **accepted)
+
+    finding(keys["a1"])
+    finding(keys["a2"], until=today - dt.timedelta(days=1))
+    finding(keys["a3"], until=today + dt.timedelta(days=30))
     return {"today": today, "us": us, "campaign": campaign}
 
 
@@ -137,6 +163,8 @@ def dashboard_figures(user, today) -> dict:
         "campaign_discrepancies": campaign.discrepancies,
         "campaign_pending": campaign.pending,
         "campaign_percent": campaign.percent,
+        "findings_open": board.findings.open,
+        "findings_risk_accepted": board.findings.risk_accepted,
     }
 
 
@@ -192,7 +220,16 @@ def answer_figures(party, today) -> dict:
         "campaign_confirmed": campaign["confirmed"],
         "campaign_discrepancies": campaign["discrepancies"],
         "campaign_pending": campaign["unanswered"],
+        "findings_open": facts["findings"]["open"],
+        "findings_risk_accepted": facts["findings"]["risk_accepted"],
     }
+
+
+def finding_list_figures(client) -> dict:
+    def listed(status: str) -> int:
+        return client.get(reverse("evidence:finding-list"), {"status": status}).context["paginator"].count
+
+    return {"findings_open": listed("open"), "findings_risk_accepted": listed("risk-accepted")}
 
 
 def check_figures() -> dict:
@@ -235,6 +272,7 @@ def test_every_surface_reports_the_same_figures(world, grc_user, grc_client):
         "pack": pack_figures(),
         "answer facts": answer_figures(world["us"], today),
         "campaign page": campaign_page_figures(world["campaign"], today),
+        "findings list": finding_list_figures(grc_client),
         "check run": check_figures(),
     }
     by_figure: dict[str, dict[str, object]] = defaultdict(dict)
@@ -251,7 +289,15 @@ def test_every_surface_reports_the_same_figures(world, grc_user, grc_client):
         f"{figure}: expected {EXPECTED.get(figure)!r}, got {values!r}" for figure, values in disagreements.items()
     )
     shown_twice = {figure for figure, values in by_figure.items() if len(values) > 1}
-    assert shown_twice >= {"total", "in_use", "by_state", "unowned", "campaign_total", "campaign_percent"}
+    assert shown_twice >= {
+        "total",
+        "in_use",
+        "by_state",
+        "unowned",
+        "campaign_total",
+        "campaign_percent",
+        "findings_open",
+    }
     # CCM-3's cryptoperiod and rotation rules apply to keys in state active only: the state count says how many.
     assert by_figure["active"]["check run"] == EXPECTED["by_state"]["active"]
 
