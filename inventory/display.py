@@ -12,11 +12,9 @@ from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from cek.people import person_name
+
 DASH = mark_safe('<span class="muted">—</span>')
-
-
-def user_label(user) -> str:
-    return (user.get_full_name() or user.username) if user else ""
 
 
 def render_value(value: Any, *, link: bool = True) -> SafeString:
@@ -33,7 +31,7 @@ def render_value(value: Any, *, link: bool = True) -> SafeString:
     if isinstance(value, list | tuple):
         return format_html_join(" ", '<span class="badge">{}</span>', ((v,) for v in value))
     if isinstance(value, models.Model):
-        label = user_label(value) if hasattr(value, "get_full_name") else str(value)
+        label = person_name(value) if hasattr(value, "get_full_name") else str(value)
         url = value.get_absolute_url() if link and hasattr(value, "get_absolute_url") else None
         return format_html('<a href="{}">{}</a>', url, label) if url else format_html("{}", label)
     return format_html("{}", value)

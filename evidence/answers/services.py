@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from cek.control import load_control
 from cek.keymaterial import check_text
+from cek.people import person_name
 from evidence.answers import rules
 from evidence.answers.facts import QUESTION_ID, gather_facts
 from evidence.answers.generate import draft_from_facts
@@ -58,10 +59,6 @@ CONTENT_FIELDS = (
 DISCLOSURE_KEYS = ("guideline", "gap", "remediation", "due")
 
 
-def _user_label(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
 def answer_generate(*, party: Party, actor, run: CheckRun | None = None) -> CaiqAnswer:
     """A new draft answer of ``party`` from ``run`` (default: the newest succeeded check run, if any)."""
     require_grc(actor, "generate CAIQ answers")
@@ -73,7 +70,7 @@ def answer_generate(*, party: Party, actor, run: CheckRun | None = None) -> Caiq
         )
     today = today_local()
     facts = gather_facts(party=party, run=run, today=today)
-    draft = draft_from_facts(facts, today=today, plan_owner=_user_label(actor))
+    draft = draft_from_facts(facts, today=today, plan_owner=person_name(actor))
     answer = CaiqAnswer(
         party=party,
         question_id=QUESTION_ID,

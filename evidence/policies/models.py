@@ -31,6 +31,7 @@ from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import KeyMaterialValidator
+from cek.people import person_name
 
 free_text = KeyMaterialValidator()
 https_only = URLValidator(
@@ -126,12 +127,6 @@ class DocumentKind(models.TextChoices):
     PDF = "pdf", "PDF"
     DOCX = "docx", "Word document (DOCX)"
     MARKDOWN = "markdown", "Markdown"
-
-
-def _label(user) -> str:
-    if user is None:
-        return "—"
-    return user.get_full_name() or user.username
 
 
 # --- Write-once records ----------------------------------------------------------------------------
@@ -239,7 +234,7 @@ class Policy(TimeStamped):
 
     @property
     def owner_label(self) -> str:
-        return _label(self.owner)
+        return person_name(self.owner, empty="—")
 
 
 def document_upload_path(instance: PolicyVersion, filename: str) -> str:
@@ -489,7 +484,7 @@ class Acknowledgement(WriteOnceModel):
         ]
 
     def __str__(self) -> str:
-        return f"{_label(self.recipient)} acknowledged {self.version}"
+        return f"{person_name(self.recipient, empty='—')} acknowledged {self.version}"
 
     def recorded_on_display(self) -> str:
         return f"{self.acknowledged_at:%Y-%m-%d}"

@@ -41,7 +41,7 @@ from evidence.packs.content.guidelines import FAILING_SHOWN, GuidelineRow, Guide
 from evidence.packs.content.inventory import Bucket, InventorySection, inventory_section
 from evidence.packs.content.policies import PolicySection, policy_section
 from evidence.packs.content.sample import SampledKey, SampleSection, sample_section, sampled_keys
-from evidence.packs.content.table import DEFAULT_MAX_ROWS, Table, max_rows, person
+from evidence.packs.content.table import DEFAULT_MAX_ROWS, Table, max_rows
 from evidence.packs.scope import scoped_keys, window_bounds
 
 __all__ = [
@@ -67,7 +67,6 @@ __all__ = [
     "Table",
     "collect",
     "max_rows",
-    "person",
     "sampled_keys",
 ]
 

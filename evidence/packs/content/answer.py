@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from cek.people import person_name
 from evidence.models import AnswerStatus, CaiqAnswer, EvidencePack
-from evidence.packs.content.table import person
 
 
 @dataclass
@@ -62,8 +62,8 @@ def answer_section(pack: EvidencePack, control) -> AnswerSection | None:
         na_justification=answer.na_justification,
         check_run_id=answer.check_run_id,
         created_at=answer.created_at,
-        created_by=person(answer.created_by),
+        created_by=person_name(answer.created_by),
         published_at=answer.published_at,
-        published_by=person(answer.published_by),
+        published_by=person_name(answer.published_by),
         sha256=answer.sha256,
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from cek.people import person_name
 from evidence.models import EvidencePack
-from evidence.packs.content.table import person
 from evidence.packs.scope import organisation_name, scope_label
 
 
@@ -35,7 +35,7 @@ def cover_section(pack: EvidencePack, control) -> Cover:
         window_from=pack.window_from,
         window_to=pack.window_to,
         generated_at=timezone.now(),
-        generated_by=person(pack.requested_by),
+        generated_by=person_name(pack.requested_by),
         pack_id=str(pack.uid),
         catalog=control.qualified_id,
     )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from cek.people import person_name
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.packs.content.table import Table, person
+from evidence.packs.content.table import Table
 
 
 @dataclass
@@ -60,10 +61,10 @@ def _finding_row(finding: Finding) -> dict:
         "first_seen": finding.first_seen,
         "last_seen": finding.last_seen,
         "resolved_at": finding.resolved_at,
-        "resolved_by": person(finding.resolved_by),
+        "resolved_by": person_name(finding.resolved_by),
         "accepted_until": finding.accepted_until,
-        "accepted_by": person(finding.accepted_by),
+        "accepted_by": person_name(finding.accepted_by),
         "accepted_reason": finding.accepted_reason,
-        "assigned_to": person(finding.assigned_to),
+        "assigned_to": person_name(finding.assigned_to),
         "remediation_due": finding.remediation_due,
     }

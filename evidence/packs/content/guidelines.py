@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from cek.people import person_name
 from evidence.models import CheckResult, CheckRun, CheckStatus, RunStatus
-from evidence.packs.content.table import person
 
 FAILING_SHOWN = 10  # failing subjects listed per guideline in the PDF; the count is always shown
 
@@ -77,7 +77,7 @@ def guideline_section(control, end: dt.datetime) -> GuidelineSection:
                     if isinstance(item, dict)
                 ],
                 manual_note=manual.note if manual else "",
-                manual_by=person(manual.created_by) if manual else "",
+                manual_by=person_name(manual.created_by) if manual else "",
                 manual_at=manual.created_at if manual else None,
             )
         )
@@ -85,7 +85,7 @@ def guideline_section(control, end: dt.datetime) -> GuidelineSection:
         run_id=run.pk if run else None,
         run_finished_at=run.finished_at if run else None,
         run_trigger=run.get_trigger_display() if run else "",
-        run_triggered_by=person(run.triggered_by) if run else "",
+        run_triggered_by=person_name(run.triggered_by) if run else "",
         keys_evaluated=run.keys_evaluated if run else 0,
         counts={status.label: int((run.counts or {}).get(status.value, 0)) for status in CheckStatus} if run else {},
         rows=rows,

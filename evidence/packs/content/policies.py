@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from cek.people import person_name
 from evidence.models import (
     ChangeEvent,
     EffectivenessEvaluation,
@@ -17,7 +18,6 @@ from evidence.models import (
     PolicyVersion,
     VersionStatus,
 )
-from evidence.packs.content.table import person
 from evidence.policies.selectors import version_coverage
 
 
@@ -36,7 +36,7 @@ def policy_section(pack: EvidencePack, start: dt.datetime, end: dt.datetime) -> 
         {
             "title": p.title,
             "kind": p.get_kind_display(),
-            "owner": person(p.owner),
+            "owner": person_name(p.owner),
             "current_version": p.current_version.label if p.current_version else "",
             "next_review_due_on": p.next_review_due_on,
             "retired_on": p.retired_on,
@@ -66,7 +66,7 @@ def policy_section(pack: EvidencePack, start: dt.datetime, end: dt.datetime) -> 
                 "approved_on": approval.approved_on,
                 "approved_in_window": first_day <= approval.approved_on <= last_day,
                 "governance_body": approval.governance_body,
-                "approver": person(approval.approver),
+                "approver": person_name(approval.approver),
                 "reference": approval.reference,
                 "superseded_at": version.superseded_at,
                 "document": version.document_name or version.link,
@@ -80,7 +80,7 @@ def policy_section(pack: EvidencePack, start: dt.datetime, end: dt.datetime) -> 
         {
             "policy": r.policy.title,
             "reviewed_on": r.reviewed_on,
-            "reviewer": person(r.reviewer),
+            "reviewer": person_name(r.reviewer),
             "outcome": r.get_outcome_display(),
             "notes": r.notes,
         }
@@ -93,7 +93,7 @@ def policy_section(pack: EvidencePack, start: dt.datetime, end: dt.datetime) -> 
             "title": e.title,
             "kind": e.get_kind_display(),
             "performed_on": e.performed_on,
-            "performed_by": person(e.performed_by),
+            "performed_by": person_name(e.performed_by),
             "assessor": e.assessor,
             "result": e.get_result_display(),
             "result_value": e.result,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from cek.people import person_name
 from evidence.models import EvidencePack
-from evidence.packs.content.table import person
 from evidence.packs.sample import describe_method, draw_sample
 from inventory.models import AccessGrant, Binding, Key
 
@@ -101,7 +101,7 @@ def sampled_keys(ids: list[int]) -> list[SampledKey]:
                 "principal": g.principal,
                 "operations": ", ".join(g.operations or []),
                 "justification": g.justification,
-                "approver": person(g.approver),
+                "approver": person_name(g.approver),
                 "approved_on": g.approved_on,
                 "expires_on": g.expires_on,
             }
@@ -126,10 +126,10 @@ def sampled_keys(ids: list[int]) -> list[SampledKey]:
                 purpose=key.purpose.name if key.purpose else "Purpose unassigned",
                 purpose_function=key.purpose.get_function_display() if key.purpose else "",
                 purpose_justification=key.purpose_justification,
-                purpose_approver=person(key.purpose_approver),
+                purpose_approver=person_name(key.purpose_approver),
                 purpose_reviewed_on=key.purpose_reviewed_on,
-                owner=person(key.owner),
-                backup_owner=person(key.backup_owner),
+                owner=person_name(key.owner),
+                backup_owner=person_name(key.backup_owner),
                 custodian=key.custodian.name if key.custodian else "",
                 created_on=key.created_on,
                 activated_on=key.activated_on,

@@ -1,5 +1,5 @@
 """The values every section of an evidence pack is built from: a :class:`Table` for a list that may be too long
-for the PDF, its row limit, and how a person is named."""
+for the PDF, and its row limit."""
 
 from __future__ import annotations
 
@@ -13,12 +13,6 @@ DEFAULT_MAX_ROWS = 300
 def max_rows() -> int:
     """Tables longer than this go to the data files only (setting ``CEK_PACK_PDF_MAX_ROWS``, default 300)."""
     return int(getattr(settings, "CEK_PACK_PDF_MAX_ROWS", DEFAULT_MAX_ROWS))
-
-
-def person(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.username
 
 
 @dataclass
