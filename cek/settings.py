@@ -238,9 +238,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    "inventory-fail-stale-imports": {
-        "task": "inventory.tasks.fail_stale_imports",
-        "schedule": 600.0,
+    # Every kind of background job (imports and packs so far): jobs whose worker went silent
+    # past their kind's CEK_*_STALE_MINUTES are failed with the reason, or queued again (cek/jobs/watchdog.py).
+    "jobs-watchdog": {
+        "task": "cek.jobs.watchdog",
+        "schedule": 60.0,
     },
     # Review reminders to policy owners (30, 7, 0 days before, weekly while overdue); idempotent per day.
     "evidence-policy-review-reminders": {
@@ -276,11 +278,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.policy_emails_pending",
         "schedule": 900.0,
     },
-    # Evidence packs: builds whose worker stopped (failed, retryable); expired packs' files deleted.
-    "evidence-packs-fail-stale": {
-        "task": "evidence.tasks.packs_fail_stale",
-        "schedule": 300.0,
-    },
+    # Evidence packs: expired packs' files deleted.
     "evidence-packs-cleanup": {
         "task": "evidence.tasks.packs_cleanup",
         "schedule": crontab(hour=3, minute=15),

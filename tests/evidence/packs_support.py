@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 from django.utils import timezone
 
-from evidence import tasks
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import builder, jobs, signing
 from tests.factories import (
@@ -97,11 +96,12 @@ def queued(monkeypatch):
     """Record the builds queued instead of sending them to the broker; the list of pack ids."""
     sent: list[int] = []
 
-    def apply_async(args, retry=False):
+    def send(name, args):
+        assert name == "evidence.tasks.pack_build"
         sent.append(args[0])
         return types.SimpleNamespace(id=f"task-{len(sent)}")
 
-    monkeypatch.setattr(tasks.pack_build, "apply_async", apply_async)
+    monkeypatch.setattr("cek.jobs.queue.send", send)
     return sent
 
 
