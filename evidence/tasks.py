@@ -49,7 +49,8 @@ def campaign_launch_run(campaign_id: int) -> int:
 
 @shared_task(name="evidence.tasks.campaigns_requeue_stalled")
 def campaigns_requeue_stalled() -> int:
-    """Every few minutes: queue again the launches of campaigns still launching long after they were requested."""
+    """Kept for messages already queued under this name: the campaign launches' part of ``cek.jobs.watchdog``
+    (queue again the launches of campaigns still launching long after they were requested)."""
     return services.campaigns_requeue_stalled()
 
 
@@ -87,7 +88,8 @@ def checks_nightly() -> dict:
 
 @shared_task(name="evidence.tasks.checks_fail_stale")
 def checks_fail_stale() -> int:
-    """Every 10 minutes: fail check runs whose worker stopped without a word (they can then be retried)."""
+    """Kept for messages already queued under this name: the check runs' part of ``cek.jobs.watchdog`` (fail check
+    runs whose worker stopped without a word; they can then be retried)."""
     return services.checks_fail_stale()
 
 
@@ -103,8 +105,8 @@ def pack_build(self, pack_id: int) -> dict:
 
 @shared_task(name="evidence.tasks.packs_fail_stale")
 def packs_fail_stale() -> dict:
-    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried) and queue
-    again, or fail, queued packs no worker took."""
+    """Kept for messages already queued under this name: the packs' part of ``cek.jobs.watchdog`` (fail pack builds
+    whose worker stopped reporting, queue again, or fail, queued packs no worker took)."""
     from evidence.packs.jobs import packs_watchdog
 
     return packs_watchdog()

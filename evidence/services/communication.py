@@ -13,6 +13,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.jobs import send_on_commit
 from evidence import selectors
 from evidence.emails import absolute_url, email_send
 from evidence.models import Acknowledgement, Communication, PolicyDelivery, PolicyVersion, VersionStatus
@@ -72,7 +73,7 @@ def communication_send(*, version: PolicyVersion, audiences: Iterable, actor, me
             ]
         )
         if new:
-            transaction.on_commit(lambda: _queue_emails(communication.pk), robust=True)
+            _queue_emails(communication.pk)
     return SendResult(
         communication=communication,
         emailed=len(new),
@@ -82,10 +83,12 @@ def communication_send(*, version: PolicyVersion, audiences: Iterable, actor, me
 
 
 def _queue_emails(communication_id: int) -> None:
-    from evidence.tasks import policy_communication_emails  # tasks import this module
-
     # If the broker is down the deliveries stay pending; the periodic sweep sends them later.
-    policy_communication_emails.delay(communication_id)
+    send_on_commit(
+        "evidence.tasks.policy_communication_emails",
+        [communication_id],
+        what=f"the e-mails of communication {communication_id}",
+    )
 
 
 def policy_emails_send(*, communication_id: int | None = None, limit: int = 1000) -> int:
