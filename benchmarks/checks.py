@@ -5,7 +5,7 @@
 
 Seeds the demo inventory of ``inventory.demo`` with N generated keys (reused when already there, like
 ``benchmarks/inventory.py``), adds generated bindings and access grants to those keys (reused too) with a few
-per cent of them breaking a rule, then runs every check twice through ``evidence.services.check_run_start``
+per cent of them breaking a rule, then runs every check twice through ``evidence.checks.services.check_run_start``
 (inline): the first run opens the findings, the second is the steady state (findings seen again). Each run
 happens in a fresh child process, so its memory is the check run's alone (seeding happens in this process
 and never counts): the child reports its resident memory after Django's set-up (the baseline) and this
@@ -61,8 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def child_run() -> int:
     """One check run in this (fresh) process; prints its id, wall time and the RSS before it as JSON."""
+    from evidence.checks.services import check_run_start
     from evidence.models import RunTrigger
-    from evidence.services import check_run_start
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.monotonic()
@@ -159,8 +159,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.test import Client
 
     from cek.management.commands.demo_users import demo_allowed_or_refuse
+    from evidence.checks.selectors import run_results
     from evidence.models import RunStatus
-    from evidence.selectors_checks import run_results
     from inventory.demo import bulk_keys, demo_seed
     from inventory.models import AccessGrant, Binding, Key
 

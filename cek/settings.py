@@ -249,7 +249,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.policy_review_reminders",
         "schedule": crontab(hour=6, minute=0),
     },
-    # Attestation campaign reminders per cadence and escalations to GRC; idempotent per day.
+    # Attestation campaign reminders per cadence and escalations to GRC; idempotent per day. Which days remind
+    # and escalate: evidence/campaigns/schedule.py (this entry only says when the daily sweep runs).
     "evidence-campaign-reminders": {
         "task": "evidence.tasks.campaign_reminders",
         "schedule": crontab(hour=7, minute=0),

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from cek import views
 from cek.control_views import ControlView
 from cek.jobs.views import JobStatusView
-from evidence.views.dashboard import DashboardView
+from evidence.dashboard.views import DashboardView
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="home"),

@@ -1,9 +1,9 @@
 """Django admin for superusers: every evidence record and its history, read-only.
 
-Every write to these records has rules that live in ``evidence.services`` (approved versions are frozen,
-approving supersedes, reviews and changes move due dates, sending e-mails each recipient once, answers and
-closed campaigns are frozen, findings are upserted by rule and subject), so the admin offers no add, change
-or delete: records are made in the app, where the services run.
+Every write to these records has rules that live in the features' services (``evidence.<feature>.services``:
+approved versions are frozen, approving supersedes, reviews and changes move due dates, sending e-mails each
+recipient once, answers and closed campaigns are frozen, findings are upserted by rule and subject), so the
+admin offers no add, change or delete: records are made in the app, where the services run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from evidence import models
 
 
 class NoWritesMixin:
-    """No add, change or delete in the admin: these records are written by ``evidence.services``."""
+    """No add, change or delete in the admin: these records are written by ``evidence.<feature>.services``."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

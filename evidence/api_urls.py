@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from evidence import api_answers, api_checks
+from evidence.answers import api as answers_api
+from evidence.checks import api as checks_api
 
 router = SimpleRouter()
-router.register("check-runs", api_checks.CheckRunViewSet, basename="api-check-run")
-router.register("caiq-answers", api_answers.CaiqAnswerViewSet, basename="api-caiq-answer")
+router.register("check-runs", checks_api.CheckRunViewSet, basename="api-check-run")
+router.register("caiq-answers", answers_api.CaiqAnswerViewSet, basename="api-caiq-answer")
 
 urlpatterns = router.urls

@@ -1,6 +1,6 @@
 """Demo policies for ``manage.py seed_demo``: a policy set at the demo company with a history and a few
-deliberate gaps, written through ``evidence.services`` like everything else, idempotently (a policy that
-exists by title is left as it is).
+deliberate gaps, written through the features' services (``evidence.<feature>.services``) like everything
+else, idempotently (a policy that exists by title is left as it is).
 
 - "Cryptographic key management policy": version 1.0 approved 14 months ago and superseded by 2.0 eleven
   months ago; sent to the key owners, acknowledged by olivia only (coverage 1 of 2); reviewed two months
@@ -37,8 +37,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from cek.management.commands.demo_users import demo_users_ensure
-from evidence import services
-from evidence.documents import document_inspect
+from evidence.answers.services import answer_generate, answer_publish
+from evidence.campaigns.services import (
+    attestation_confirm,
+    attestation_confirm_all,
+    attestation_report_discrepancy,
+    campaign_close,
+    campaign_create,
+    campaign_keys,
+    campaign_launch,
+    campaign_launch_run,
+)
+from evidence.checks.services import check_run_start
+from evidence.documents.uploads import document_inspect
 from evidence.models import (
     Attestation,
     AttestationStatus,
@@ -54,7 +65,16 @@ from evidence.models import (
     PolicyVersion,
     ReviewOutcome,
 )
-from evidence.review_schedule import add_months
+from evidence.policies.services import (
+    acknowledgement_record,
+    communication_send,
+    policy_create,
+    policy_version_approve,
+    policy_version_save,
+    policy_version_submit,
+)
+from evidence.reviews.schedule import add_months
+from evidence.reviews.services import change_event_save, evaluation_save, policy_review_record
 from inventory.models import KeyStore
 
 KEY_POLICY = "Cryptographic key management policy"
@@ -102,12 +122,12 @@ def _markdown(name: str, text: str):
 
 def _version(policy: Policy, *, actor, label: str, summary: str, document=None, link: str = "") -> PolicyVersion:
     version = PolicyVersion(policy=policy, label=label, summary=summary, link=link)
-    return services.policy_version_save(version=version, actor=actor, document=document)
+    return policy_version_save(version=version, actor=actor, document=document)
 
 
 def _approve(version: PolicyVersion, *, actor, approver, body: str, on: dt.date) -> None:
-    services.policy_version_submit(version=version, actor=actor)
-    services.policy_version_approve(
+    policy_version_submit(version=version, actor=actor)
+    policy_version_approve(
         version=version,
         actor=actor,
         governance_body=body,
@@ -130,7 +150,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
     with transaction.atomic():
         key_policy = Policy.objects.filter(title=KEY_POLICY).first()
         if key_policy is None:
-            key_policy = services.policy_create(
+            key_policy = policy_create(
                 actor=grace,
                 title=KEY_POLICY,
                 kind=PolicyKind.POLICY,
@@ -165,14 +185,14 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 body="Chief Information Security Officer (CISO)",
                 on=add_months(today, -11),
             )
-            services.communication_send(
+            communication_send(
                 version=second,
                 audiences=[key_owners],
                 actor=grace,
                 message="Version 2.0 brings AI workloads into scope. Please read it and acknowledge.",
             )
-            services.acknowledgement_record(version=second, user=olivia)
-            services.policy_review_record(
+            acknowledgement_record(version=second, user=olivia)
+            policy_review_record(
                 policy=key_policy,
                 actor=grace,
                 reviewer=grace,
@@ -184,7 +204,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
 
         procedure = Policy.objects.filter(title=PURPOSE_PROCEDURE).first()
         if procedure is None:
-            procedure = services.policy_create(
+            procedure = policy_create(
                 actor=grace,
                 title=PURPOSE_PROCEDURE,
                 kind=PolicyKind.PROCEDURE,
@@ -201,12 +221,12 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 document=_markdown("key-purpose-procedure-1.0.md", _PURPOSE_TEXT),
             )
             _approve(version, actor=grace, approver=grace, body="Security committee", on=add_months(today, -13))
-            services.communication_send(version=version, audiences=[key_owners, auditors], actor=grace)
+            communication_send(version=version, audiences=[key_owners, auditors], actor=grace)
             created["policies"] += 1
 
         signing = Policy.objects.filter(title=SIGNING_PROCEDURE).first()
         if signing is None:
-            signing = services.policy_create(
+            signing = policy_create(
                 actor=grace,
                 title=SIGNING_PROCEDURE,
                 kind=PolicyKind.PROCEDURE,
@@ -222,12 +242,12 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
                 summary="Draft for the security committee.",
                 link="https://intranet.example.com/policies/ai-model-signing-0.9",
             )
-            services.policy_version_submit(version=version, actor=grace)
+            policy_version_submit(version=version, actor=grace)
             created["policies"] += 1
 
         change_title = "Adopted a second foundation model provider"
         if not ChangeEvent.objects.filter(title=change_title).exists():
-            services.change_event_save(
+            change_event_save(
                 event=ChangeEvent(
                     kind=ChangeKind.MODEL,
                     title=change_title,
@@ -260,7 +280,7 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
         for title, kind, performed_on, result, findings in evaluations:
             if EffectivenessEvaluation.objects.filter(title=title).exists():
                 continue
-            services.evaluation_save(
+            evaluation_save(
                 evaluation=EffectivenessEvaluation(
                     kind=kind,
                     title=title,
@@ -280,14 +300,14 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
 
 def _launch(*, actor, name: str, store: KeyStore, due_on: dt.date) -> Campaign | None:
     """Draft and launch a campaign over ``store``'s active keys; None (and no draft) when the store has none."""
-    if not services.campaign_keys(Campaign(scope_store=store)).exists():
+    if not campaign_keys(Campaign(scope_store=store)).exists():
         return None
-    campaign = services.campaign_create(actor=actor, name=name, due_on=due_on, store=store)
-    campaign = services.campaign_launch(campaign=campaign, actor=actor)
+    campaign = campaign_create(actor=actor, name=name, due_on=due_on, store=store)
+    campaign = campaign_launch(campaign=campaign, actor=actor)
     if campaign.status == CampaignStatus.LAUNCHING:
         # A large demo inventory goes over the inline limit: create the attestations here rather than leave
         # the demo waiting for a worker (the queued task then finds the campaign launched and does nothing).
-        services.campaign_launch_run(campaign_id=campaign.pk)
+        campaign_launch_run(campaign_id=campaign.pk)
         campaign.refresh_from_db()
     return campaign
 
@@ -310,13 +330,13 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
                 ).select_related("addressed_to")
                 reported = pending.filter(key__name=DISCREPANCY_KEY).first() or pending.order_by("key__name").first()
                 if reported is not None:
-                    services.attestation_report_discrepancy(
+                    attestation_report_discrepancy(
                         attestation=reported, actor=reported.addressed_to, comment=DISCREPANCY_COMMENT
                     )
                 addressees = pending.values_list("addressed_to", flat=True).distinct()
                 for user in get_user_model().objects.filter(pk__in=list(addressees)).order_by("pk"):
-                    services.attestation_confirm_all(actor=user, campaign=campaign)
-                services.campaign_close(campaign=campaign, actor=grace)
+                    attestation_confirm_all(actor=user, campaign=campaign)
+                campaign_close(campaign=campaign, actor=grace)
                 created["campaigns"] += 1
 
         if "vault-kv" in stores and not Campaign.objects.filter(name=RUNNING_CAMPAIGN).exists():
@@ -326,7 +346,7 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
             if campaign is not None:
                 first = Attestation.objects.filter(campaign=campaign, addressed_to=olivia).order_by("key__name").first()
                 if first is not None:
-                    services.attestation_confirm(attestations=[first.pk], actor=olivia)
+                    attestation_confirm(attestations=[first.pk], actor=olivia)
                 created["campaigns"] += 1
     return created
 
@@ -343,12 +363,12 @@ def demo_assessment_seed() -> Counter:
     if us is None or CheckRun.objects.exists():
         return created
     grace = demo_users_ensure()["grace"].user
-    run = services.check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
+    run = check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)
     created["check runs"] += 1
-    answer = services.answer_generate(party=us, actor=grace, run=run)
+    answer = answer_generate(party=us, actor=grace, run=run)
     created["CEK-11.1 answers"] += 1
     try:
-        services.answer_publish(answer=answer, actor=grace)
+        answer_publish(answer=answer, actor=grace)
     except ValidationError:
         pass  # the draft shows GRC what the fill rules still need
     return created

@@ -1,63 +1,15 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from evidence import urls_answers, urls_checks, urls_packs, views
-from evidence.views import campaigns, findings
+from django.urls import include, path
 
 app_name = "evidence"
 
 urlpatterns = [
-    path("policies/", views.PolicyListView.as_view(), name="policy-list"),
-    path("policies/new/", views.PolicyFormView.as_view(), name="policy-create"),
-    path("policies/<int:pk>/", views.PolicyDetailView.as_view(), name="policy-detail"),
-    path("policies/<int:pk>/edit/", views.PolicyFormView.as_view(), name="policy-update"),
-    path("policies/<int:policy_pk>/versions/new/", views.VersionFormView.as_view(), name="version-create"),
-    path("policies/<int:pk>/reviews/new/", views.ReviewCreateView.as_view(), name="review-create"),
-    path("versions/<int:pk>/edit/", views.VersionFormView.as_view(), name="version-update"),
-    path("versions/<int:pk>/submit/", views.VersionSubmitView.as_view(), name="version-submit"),
-    path("versions/<int:pk>/withdraw/", views.VersionWithdrawView.as_view(), name="version-withdraw"),
-    path("versions/<int:pk>/delete/", views.VersionDeleteView.as_view(), name="version-delete"),
-    path("versions/<int:pk>/approve/", views.VersionApproveView.as_view(), name="version-approve"),
-    path("versions/<int:pk>/send/", views.VersionSendView.as_view(), name="version-send"),
-    path("versions/<int:pk>/document/", views.VersionDocumentView.as_view(), name="version-document"),
-    path("versions/<int:pk>/acknowledge/", views.AcknowledgeView.as_view(), name="version-acknowledge"),
-    path("acknowledgements/", views.AcknowledgementListView.as_view(), name="acknowledgement-list"),
-    path("changes/", views.ChangeEventListView.as_view(), name="changeevent-list"),
-    path("changes/new/", views.ChangeEventFormView.as_view(), name="changeevent-create"),
-    path("changes/<int:pk>/", views.ChangeEventDetailView.as_view(), name="changeevent-detail"),
-    path("changes/<int:pk>/edit/", views.ChangeEventFormView.as_view(), name="changeevent-update"),
-    path("evaluations/", views.EvaluationListView.as_view(), name="evaluation-list"),
-    path("evaluations/new/", views.EvaluationFormView.as_view(), name="evaluation-create"),
-    path("evaluations/<int:pk>/", views.EvaluationDetailView.as_view(), name="evaluation-detail"),
-    path("evaluations/<int:pk>/edit/", views.EvaluationFormView.as_view(), name="evaluation-update"),
-    path("campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
-    path("campaigns/new/", campaigns.CampaignCreateView.as_view(), name="campaign-create"),
-    path("campaigns/<int:pk>/", campaigns.CampaignDetailView.as_view(), name="campaign-detail"),
-    path("campaigns/<int:pk>/launch/", campaigns.CampaignActionView.as_view(action="launch"), name="campaign-launch"),
-    path("campaigns/<int:pk>/close/", campaigns.CampaignActionView.as_view(action="close"), name="campaign-close"),
-    path(
-        "campaigns/<int:pk>/attestations/",
-        campaigns.CampaignAttestationListView.as_view(),
-        name="campaign-attestations",
-    ),
-    path("campaigns/<int:pk>/status/", campaigns.CampaignStatusView.as_view(), name="campaign-status"),
-    path("campaigns/<int:pk>/results.csv", campaigns.CampaignExportView.as_view(), name="campaign-export"),
-    path("attestations/", campaigns.InboxView.as_view(), name="attestation-inbox"),
-    path("attestations/confirm/", campaigns.InboxConfirmView.as_view(), name="attestation-confirm"),
-    path(
-        "attestations/<int:pk>/discrepancy/", campaigns.InboxDiscrepancyView.as_view(), name="attestation-discrepancy"
-    ),
-    path("attestations/<int:pk>/reassign/", campaigns.AttestationReassignView.as_view(), name="attestation-reassign"),
-    path("findings/", findings.FindingListView.as_view(), name="finding-list"),
-    path("findings/<int:pk>/", findings.FindingDetailView.as_view(), name="finding-detail"),
-    path("findings/<int:pk>/assign/", findings.FindingActionView.as_view(action="assign"), name="finding-assign"),
-    path("findings/<int:pk>/resolve/", findings.FindingActionView.as_view(action="resolve"), name="finding-resolve"),
-    path(
-        "findings/<int:pk>/accept-risk/",
-        findings.FindingActionView.as_view(action="accept"),
-        name="finding-accept-risk",
-    ),
+    path("", include("evidence.policies.urls")),
+    path("", include("evidence.reviews.urls")),
+    path("", include("evidence.campaigns.urls")),
+    path("", include("evidence.findings.urls")),
+    path("", include("evidence.checks.urls")),
+    path("", include("evidence.answers.urls")),
+    path("", include("evidence.packs.urls")),
 ]
-urlpatterns += urls_checks.urlpatterns + urls_answers.urlpatterns
-urlpatterns += urls_packs.urlpatterns

@@ -37,7 +37,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers as drf
 
-from evidence import services as evidence_services
+from evidence.campaigns.services import campaign_create, campaign_launch
+from evidence.checks.services import check_run_start
 from evidence.models import Attestation, CheckResult, RunTrigger
 from inventory import serializers as inventory_serializers
 from inventory.models import SsrmAssignment
@@ -436,14 +437,14 @@ def test_csv_import_every_text_cell(grc_client, media):
 
 def _evidence_world(grc_user, owner) -> dict[str, Any]:
     key = f.KeyFactory(owner=owner, name="bob-key")
-    campaign = evidence_services.campaign_create(
+    campaign = campaign_create(
         actor=grc_user, name="Q1 attestation", due_on=timezone.localdate() + dt.timedelta(days=7)
     )
-    evidence_services.campaign_launch(campaign=campaign, actor=grc_user)
+    campaign_launch(campaign=campaign, actor=grc_user)
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=30))
     store = f.KeyStoreFactory(last_full_import_at=timezone.now())
     f.KeyFactory(store=store, owner=None, name="ownerless-key")
-    run = evidence_services.check_run_start(trigger=RunTrigger.COMMAND, background=False)
+    run = check_run_start(trigger=RunTrigger.COMMAND, background=False)
     # After the run, which resolves the findings its rules no longer see.
     finding = f.FindingFactory(rule="ag-3-single-purpose", subject_type="inventory.key", subject_id=key.pk)
     return {
@@ -527,7 +528,7 @@ PATHS = [
 
 @pytest.mark.parametrize("name", PATHS)
 def test_comments_uploads_and_the_pack_request(grc_user, owner, media, monkeypatch, name):
-    from evidence import tasks
+    from evidence.packs import tasks
 
     monkeypatch.setattr(tasks.pack_build, "apply_async", lambda *a, **k: type("R", (), {"id": "t"})())
     f.PartyFactory(is_us=True)

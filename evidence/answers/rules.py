@@ -29,7 +29,10 @@ A manual guideline with recorded manual evidence counts with the author's assess
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 from evidence.models import AnswerValue, CheckStatus, ControlOwnership
 
@@ -144,126 +147,184 @@ def parse_day(value) -> dt.date | None:
         return None
 
 
-def _check_due(value, *, field: str, what: str, today: dt.date, rule: str) -> list[Violation]:
+def _due_problem(value, *, what: str, today: dt.date) -> str | None:
+    """What is wrong with a due date of a plan (``None`` when nothing is)."""
     day = parse_day(value)
     if day is None:
-        return [Violation(field, rule, f"{what} needs a due date (YYYY-MM-DD).")]
+        return f"{what} needs a due date (YYYY-MM-DD)."
     if day < today:
-        return [Violation(field, rule, f"{what} is due {day:%Y-%m-%d}, which has passed: set a new date.")]
-    return []
+        return f"{what} is due {day:%Y-%m-%d}, which has passed: set a new date."
+    return None
+
+
+# --- The fill rules: each a small named check yielding the message of every way an answer breaks it ----------
+
+
+@dataclass
+class _Answer:
+    """The answer being checked, with what several rules read computed once."""
+
+    answer: Any  # a CaiqAnswer
+    today: dt.date
+
+    @property
+    def value(self) -> str:
+        return self.answer.answer
+
+    @property
+    def ownership(self) -> str:
+        return self.answer.ownership
+
+    @cached_property
+    def assessment(self) -> Assessment:
+        return assess((self.answer.facts or {}).get("guidelines", []))
+
+    @cached_property
+    def plan(self) -> dict:
+        return self.answer.corrective_action or {}
+
+
+def _unknown_answer(a: _Answer) -> Iterator[str]:
+    if a.value not in AnswerValue.values:
+        yield "Choose the answer: YES, NO or NA."
+
+
+def _no_description(a: _Answer) -> Iterator[str]:
+    if not (a.answer.implementation or "").strip():
+        yield "The implementation description (column E) is empty."
+
+
+def _unexplained_override(a: _Answer) -> Iterator[str]:
+    if a.value != a.answer.generated_answer and not (a.answer.override_reason or "").strip():
+        yield f"The evidence gives {a.answer.generated_answer}; answering {a.value} instead needs a recorded reason."
+
+
+def _na_not_nd(a: _Answer) -> Iterator[str]:
+    if a.ownership != ControlOwnership.ND:
+        yield f"NA is answered with ownership ND, not “{a.ownership}”."
+
+
+def _na_unjustified(a: _Answer) -> Iterator[str]:
+    if not (a.answer.na_justification or "").strip():
+        yield "NA needs a justification of why CEK-11 does not apply."
+
+
+def _no_owner(a: _Answer) -> Iterator[str]:
+    if a.ownership == ControlOwnership.ND:
+        who = "the owner of the control" if a.value == AnswerValue.YES else "who owns the remediation"
+        yield f"{a.value} needs an SSRM Control Ownership naming {who}, not ND."
+
+
+def _no_check_run(a: _Answer) -> Iterator[str]:
+    if a.answer.check_run_id is None or not (a.answer.facts or {}).get("check_run"):
+        yield (
+            "No check run evaluated the auditing guidelines for this answer: run the checks, then generate a new "
+            "draft from that run."
+        )
+
+
+def _significant_gaps(a: _Answer) -> Iterator[str]:
+    significant = a.assessment.significant
+    if significant:
+        listed = ", ".join(gap.guideline for gap in significant)
+        yield (
+            f"{listed} fail{'s' if len(significant) == 1 else ''} so that the control's "
+            "effectiveness is significantly reduced: answer NO with a corrective-action plan, or fix the "
+            "failures and re-run the checks."
+        )
+
+
+def _undisclosed_gaps(a: _Answer) -> Iterator[str]:
+    disclosed = {str(item.get("guideline", "")).strip() for item in a.answer.disclosures or []}
+    for gap in a.assessment.minor:
+        if gap.guideline not in disclosed:
+            yield f"{gap.describe()}: a YES must disclose this gap with a remediation plan and date."
+
+
+def _incomplete_disclosures(a: _Answer) -> Iterator[str]:
+    for index, item in enumerate(a.answer.disclosures or [], start=1):
+        name = f"Disclosure {index} ({item.get('guideline') or 'no guideline'})"
+        if not str(item.get("gap", "")).strip():
+            yield f"{name} does not describe the gap."
+        if not str(item.get("remediation", "")).strip():
+            yield f"{name} has no remediation plan."
+        problem = _due_problem(item.get("due"), what=name, today=a.today)
+        if problem:
+            yield problem
+
+
+def _plan_without_owner(a: _Answer) -> Iterator[str]:
+    if not str(a.plan.get("owner", "")).strip():
+        yield "The corrective-action plan needs an owner."
+
+
+def _plan_due(a: _Answer) -> Iterator[str]:
+    problem = _due_problem(a.plan.get("due"), what="The corrective-action plan", today=a.today)
+    if problem:
+        yield problem
+
+
+def _plan_without_milestones(a: _Answer) -> Iterator[str]:
+    if not (a.plan.get("milestones") or []):
+        yield "The corrective-action plan needs at least one milestone."
+
+
+def _incomplete_milestones(a: _Answer) -> Iterator[str]:
+    plan_due = parse_day(a.plan.get("due"))
+    for index, milestone in enumerate(a.plan.get("milestones") or [], start=1):
+        what = f"Milestone {index}"
+        if not str(milestone.get("text", "")).strip():
+            yield f"{what} has no description."
+        problem = _due_problem(milestone.get("due"), what=what, today=a.today)
+        if problem:
+            yield problem
+        day = parse_day(milestone.get("due"))
+        if day and plan_due and day > plan_due:
+            yield f"{what} is due {day:%Y-%m-%d}, after the plan's due date {plan_due:%Y-%m-%d}."
+
+
+@dataclass(frozen=True)
+class FillRule:
+    """A row of :data:`FILL_RULES`: for an answer whose value is in ``answers`` (any value when ``None``),
+    ``check`` yields the message of each way it breaks the rule, recorded against ``field``."""
+
+    field: str  # the answer's field the rule is about ("" for the answer as a whole)
+    rule: str  # short name of the fill rule
+    answers: frozenset[str] | None
+    check: Callable[[_Answer], Iterable[str]]
+
+
+_ANY = frozenset(AnswerValue.values)
+_NA = frozenset({AnswerValue.NA})
+_YES = frozenset({AnswerValue.YES})
+_NO = frozenset({AnswerValue.NO})
+_YES_OR_NO = _YES | _NO
+
+# In the order the violations are listed. Only the first row applies to a value that is not an answer.
+FILL_RULES: tuple[FillRule, ...] = (
+    FillRule("answer", "answer", None, _unknown_answer),
+    FillRule("implementation", "description", _ANY, _no_description),
+    FillRule("override_reason", "override", _ANY, _unexplained_override),
+    FillRule("ownership", "na-ownership", _NA, _na_not_nd),
+    FillRule("na_justification", "na-justification", _NA, _na_unjustified),
+    FillRule("ownership", "owner", _YES_OR_NO, _no_owner),
+    FillRule("check_run", "evidence", _YES_OR_NO, _no_check_run),
+    FillRule("answer", "significant", _YES, _significant_gaps),
+    FillRule("disclosures", "disclosure", _YES, _undisclosed_gaps),
+    FillRule("disclosures", "disclosure", _YES_OR_NO, _incomplete_disclosures),
+    FillRule("corrective_action", "corrective-action", _NO, _plan_without_owner),
+    FillRule("corrective_action", "corrective-action", _NO, _plan_due),
+    FillRule("corrective_action", "corrective-action", _NO, _plan_without_milestones),
+    FillRule("corrective_action", "corrective-action", _NO, _incomplete_milestones),
+)
 
 
 def validate(answer, *, today: dt.date) -> list[Violation]:
     """Every fill rule ``answer`` (a ``CaiqAnswer``) breaks; empty when it may be published."""
-    violations: list[Violation] = []
-    value, ownership = answer.answer, answer.ownership
-    facts = answer.facts or {}
-    if value not in AnswerValue.values:
-        return [Violation("answer", "answer", "Choose the answer: YES, NO or NA.")]
-    if not (answer.implementation or "").strip():
-        violations.append(
-            Violation("implementation", "description", "The implementation description (column E) is empty.")
-        )
-    if value != answer.generated_answer and not (answer.override_reason or "").strip():
-        violations.append(
-            Violation(
-                "override_reason",
-                "override",
-                f"The evidence gives {answer.generated_answer}; answering {value} instead needs a recorded reason.",
-            )
-        )
-    if value == AnswerValue.NA:
-        if ownership != ControlOwnership.ND:
-            violations.append(
-                Violation("ownership", "na-ownership", f"NA is answered with ownership ND, not “{ownership}”.")
-            )
-        if not (answer.na_justification or "").strip():
-            violations.append(
-                Violation(
-                    "na_justification", "na-justification", "NA needs a justification of why CEK-11 does not apply."
-                )
-            )
-        return violations
-
-    if ownership == ControlOwnership.ND:
-        who = "the owner of the control" if value == AnswerValue.YES else "who owns the remediation"
-        violations.append(
-            Violation("ownership", "owner", f"{value} needs an SSRM Control Ownership naming {who}, not ND.")
-        )
-    if answer.check_run_id is None or not facts.get("check_run"):
-        violations.append(
-            Violation(
-                "check_run",
-                "evidence",
-                "No check run evaluated the auditing guidelines for this answer: run the checks, then generate a new "
-                "draft from that run.",
-            )
-        )
-    assessment = assess(facts.get("guidelines", []))
-    if value == AnswerValue.YES:
-        if assessment.significant:
-            listed = ", ".join(gap.guideline for gap in assessment.significant)
-            violations.append(
-                Violation(
-                    "answer",
-                    "significant",
-                    f"{listed} fail{'s' if len(assessment.significant) == 1 else ''} so that the control's "
-                    "effectiveness is significantly reduced: answer NO with a corrective-action plan, or fix the "
-                    "failures and re-run the checks.",
-                )
-            )
-        disclosed = {str(item.get("guideline", "")).strip() for item in answer.disclosures or []}
-        for gap in assessment.minor:
-            if gap.guideline not in disclosed:
-                violations.append(
-                    Violation(
-                        "disclosures",
-                        "disclosure",
-                        f"{gap.describe()}: a YES must disclose this gap with a remediation plan and date.",
-                    )
-                )
-    for index, item in enumerate(answer.disclosures or [], start=1):
-        name = f"Disclosure {index} ({item.get('guideline') or 'no guideline'})"
-        if not str(item.get("gap", "")).strip():
-            violations.append(Violation("disclosures", "disclosure", f"{name} does not describe the gap."))
-        if not str(item.get("remediation", "")).strip():
-            violations.append(Violation("disclosures", "disclosure", f"{name} has no remediation plan."))
-        violations += _check_due(item.get("due"), field="disclosures", what=name, today=today, rule="disclosure")
-    if value == AnswerValue.NO:
-        plan = answer.corrective_action or {}
-        if not str(plan.get("owner", "")).strip():
-            violations.append(
-                Violation("corrective_action", "corrective-action", "The corrective-action plan needs an owner.")
-            )
-        plan_due = parse_day(plan.get("due"))
-        violations += _check_due(
-            plan.get("due"),
-            field="corrective_action",
-            what="The corrective-action plan",
-            today=today,
-            rule="corrective-action",
-        )
-        milestones = plan.get("milestones") or []
-        if not milestones:
-            violations.append(
-                Violation(
-                    "corrective_action", "corrective-action", "The corrective-action plan needs at least one milestone."
-                )
-            )
-        for index, milestone in enumerate(milestones, start=1):
-            what = f"Milestone {index}"
-            if not str(milestone.get("text", "")).strip():
-                violations.append(Violation("corrective_action", "corrective-action", f"{what} has no description."))
-            violations += _check_due(
-                milestone.get("due"), field="corrective_action", what=what, today=today, rule="corrective-action"
-            )
-            day = parse_day(milestone.get("due"))
-            if day and plan_due and day > plan_due:
-                violations.append(
-                    Violation(
-                        "corrective_action",
-                        "corrective-action",
-                        f"{what} is due {day:%Y-%m-%d}, after the plan's due date {plan_due:%Y-%m-%d}.",
-                    )
-                )
-    return violations
+    checked = _Answer(answer=answer, today=today)
+    return [
+        Violation(rule.field, rule.rule, message)
+        for rule in FILL_RULES
+        if rule.answers is None or checked.value in rule.answers
+        for message in rule.check(checked)
+    ]

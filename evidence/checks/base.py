@@ -124,17 +124,27 @@ def findings_link(rule: str) -> dict[str, str]:
     return link("Open findings of this rule", "evidence:finding-list", rule=rule)
 
 
+_DEFINED: list[type[Check]] = []  # every Check subclass that names its guideline, in definition order
+
+
 class Check:
     """One auditing guideline evaluated from the data.
 
     Subclasses set ``guideline_id``, ``rule`` (the findings they own; empty for checks that raise none),
-    ``severity`` of those findings and ``title``, and implement ``evaluate``."""
+    ``severity`` of those findings and ``title``, and implement ``evaluate``. A subclass that sets
+    ``guideline_id`` registers itself when it is defined; ``evidence.checks.registry`` picks up those of the
+    ``evidence.checks.guidelines`` package. A base without ``guideline_id`` (``ManualCheck``) is not registered."""
 
     guideline_id: ClassVar[str]
     title: ClassVar[str]
     rule: ClassVar[str] = ""
     severity: ClassVar[str] = Severity.MEDIUM
     manual: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "guideline_id" in cls.__dict__:
+            _DEFINED.append(cls)
 
     def evaluate(self, ctx: CheckContext) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
@@ -427,7 +437,7 @@ class CheckContext:
     def manual_evidence(self) -> dict:
         """Guideline id -> its newest ``ManualEvidence`` (one query)."""
         from evidence.checks.registry import MANUAL_GUIDELINES
-        from evidence.selectors_checks import latest_manual_evidence
+        from evidence.checks.selectors import latest_manual_evidence
 
         return latest_manual_evidence(MANUAL_GUIDELINES)
 
@@ -441,6 +451,11 @@ def operation_set(text: str | None) -> frozenset:
     if isinstance(value, str):  # a JSON string holding the list (text columns of some backends)
         value = json.loads(value)
     return frozenset(value if isinstance(value, list) else ())
+
+
+def checks_defined_in(package: str) -> list[type[Check]]:
+    """The registered check classes defined in the modules of ``package`` (once those are imported)."""
+    return [cls for cls in _DEFINED if cls.__module__.startswith(f"{package}.")]
 
 
 def key_subject(key: KeyRow, reason: str) -> Subject:

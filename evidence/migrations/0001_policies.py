@@ -4,7 +4,7 @@ import cek.keymaterial
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import evidence.models.policies
+import evidence.policies.models
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=200, validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('description', models.TextField(validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('occurred_on', models.DateField(help_text='When the change took (or takes) effect.')),
-                ('areas', models.JSONField(blank=True, default=list, help_text='Every policy covering one of these areas is affected, in addition to those chosen below.', validators=[evidence.models.policies.AreaListValidator()])),
+                ('areas', models.JSONField(blank=True, default=list, help_text='Every policy covering one of these areas is affected, in addition to those chosen below.', validators=[evidence.policies.models.AreaListValidator()])),
                 ('review_due_on', models.DateField(editable=False, help_text='Derived: the later of the change and the day it was recorded, plus CEK_CHANGE_REVIEW_DAYS.', verbose_name='review due by')),
                 ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=200, validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('description', models.TextField(validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('occurred_on', models.DateField(help_text='When the change took (or takes) effect.')),
-                ('areas', models.JSONField(blank=True, default=list, help_text='Every policy covering one of these areas is affected, in addition to those chosen below.', validators=[evidence.models.policies.AreaListValidator()])),
+                ('areas', models.JSONField(blank=True, default=list, help_text='Every policy covering one of these areas is affected, in addition to those chosen below.', validators=[evidence.policies.models.AreaListValidator()])),
                 ('review_due_on', models.DateField(editable=False, help_text='Derived: the later of the change and the day it was recorded, plus CEK_CHANGE_REVIEW_DAYS.', verbose_name='review due by')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
@@ -174,7 +174,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('policy', 'Policy'), ('procedure', 'Procedure')], default='policy', max_length=20)),
                 ('description', models.TextField(blank=True, validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('scope', models.TextField(blank=True, help_text='Systems, services, SSRM layers and parties it applies to.', validators=[cek.keymaterial.KeyMaterialValidator()])),
-                ('areas', models.JSONField(blank=True, default=list, help_text='What the policy covers. A significant change recorded for an area makes the policy due for review.', validators=[evidence.models.policies.AreaListValidator()])),
+                ('areas', models.JSONField(blank=True, default=list, help_text='What the policy covers. A significant change recorded for an area makes the policy due for review.', validators=[evidence.policies.models.AreaListValidator()])),
                 ('retired_on', models.DateField(blank=True, editable=False, help_text="Set by a review with the outcome 'retired'.", null=True)),
                 ('next_review_due_on', models.DateField(blank=True, editable=False, help_text='Derived (evidence.review_schedule): empty for a policy with no approved version or a retired one.', null=True, verbose_name='next review due')),
                 ('owner', models.ForeignKey(help_text='Keeps the policy current; receives the review reminders.', on_delete=django.db.models.deletion.PROTECT, related_name='owned_policies', to=settings.AUTH_USER_MODEL)),
@@ -273,7 +273,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('label', models.CharField(help_text='E.g. 1.0 or 2026.1.', max_length=40, validators=[cek.keymaterial.KeyMaterialValidator()], verbose_name='version')),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('in-approval', 'In approval'), ('approved', 'Approved'), ('superseded', 'Superseded')], default='draft', editable=False, max_length=20)),
-                ('document', models.FileField(blank=True, editable=False, max_length=200, upload_to=evidence.models.policies.document_upload_path)),
+                ('document', models.FileField(blank=True, editable=False, max_length=200, upload_to=evidence.policies.models.document_upload_path)),
                 ('document_name', models.CharField(blank=True, editable=False, help_text='As uploaded.', max_length=255, validators=[cek.keymaterial.KeyMaterialValidator()], verbose_name='file name')),
                 ('document_kind', models.CharField(blank=True, choices=[('pdf', 'PDF'), ('docx', 'Word document (DOCX)'), ('markdown', 'Markdown')], editable=False, max_length=10)),
                 ('document_size', models.PositiveBigIntegerField(blank=True, editable=False, null=True)),
@@ -399,7 +399,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('policy', 'Policy'), ('procedure', 'Procedure')], default='policy', max_length=20)),
                 ('description', models.TextField(blank=True, validators=[cek.keymaterial.KeyMaterialValidator()])),
                 ('scope', models.TextField(blank=True, help_text='Systems, services, SSRM layers and parties it applies to.', validators=[cek.keymaterial.KeyMaterialValidator()])),
-                ('areas', models.JSONField(blank=True, default=list, help_text='What the policy covers. A significant change recorded for an area makes the policy due for review.', validators=[evidence.models.policies.AreaListValidator()])),
+                ('areas', models.JSONField(blank=True, default=list, help_text='What the policy covers. A significant change recorded for an area makes the policy due for review.', validators=[evidence.policies.models.AreaListValidator()])),
                 ('retired_on', models.DateField(blank=True, editable=False, help_text="Set by a review with the outcome 'retired'.", null=True)),
                 ('next_review_due_on', models.DateField(blank=True, editable=False, help_text='Derived (evidence.review_schedule): empty for a policy with no approved version or a retired one.', null=True, verbose_name='next review due')),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),

@@ -2,7 +2,7 @@
 
 import cek.keymaterial
 import django.db.models.deletion
-import evidence.models.checks
+import evidence.checks.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                 ('guideline_id', models.CharField(max_length=20)),
                 ('assessment', models.CharField(blank=True, choices=[('pass', 'Pass'), ('partial', 'Partial'), ('fail', 'Fail')], help_text="The author's judgement; blank when the note only records what was seen.", max_length=10)),
                 ('note', models.TextField(validators=[cek.keymaterial.KeyMaterialValidator()])),
-                ('document', models.FileField(blank=True, upload_to=evidence.models.checks.manual_evidence_path)),
+                ('document', models.FileField(blank=True, upload_to=evidence.checks.models.manual_evidence_path)),
                 ('document_name', models.CharField(blank=True, max_length=255)),
                 ('sha256', models.CharField(blank=True, max_length=64)),
                 ('size', models.PositiveIntegerField(blank=True, null=True)),

@@ -40,10 +40,10 @@ from cek.exportguard import ExportRefused, check_html_text
 from cek.jobs import progress as job_progress
 from cek.jobs.progress import CACHE_ERRORS, CACHE_SECONDS, JobStopped
 from evidence.models import EvidencePack, PackStatus
-from evidence.models.packs import pack_upload_path
 from evidence.packs import data as data_files
 from evidence.packs import manifest as mf
 from evidence.packs import signing
+from evidence.packs.models import pack_upload_path
 from evidence.packs.scope import scope_label
 
 logger = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from cek.jobs.watchdog import soon_key, sweep, watchdog_soon
 from cek.keymaterial import find_key_material, message_for
 from cek.roles import can_read_all
 from evidence.models import EvidencePack, PackDownload, PackStatus
-from evidence.models.packs import REQUEUED, may_manage
+from evidence.packs.models import REQUEUED, may_manage
 from inventory.models import KeyStore, Party, Tenant
 
 logger = logging.getLogger(__name__)

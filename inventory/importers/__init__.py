@@ -1,32 +1,33 @@
 """Importers: one module per file format, each turning a file into ``KeyRow`` objects (see ``base``).
 
-Adding a format is adding a module with an ``Importer`` subclass and a line in :data:`REGISTRY`.
+Adding a format is adding a module (or a package) here with an ``Importer`` subclass that sets ``format``,
+``label`` and ``order``: the class registers itself when it is defined (``Importer.__init_subclass__``), and this
+package imports every module in it, so :data:`REGISTRY` lists the new format without an edit here. ``order``
+places it among the others in the format choices and in :func:`guess_formats`.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
-from inventory.importers.aws_kms import AwsKmsImporter
-from inventory.importers.azure_kv import AzureKeyVaultImporter
-from inventory.importers.base import Importer, ImportFileError
-from inventory.importers.cbom import CbomImporter
-from inventory.importers.csv import CsvImporter
-from inventory.importers.gcp_kms import GcpKmsImporter
-from inventory.importers.vault import VaultKvImporter, VaultTransitImporter
+from inventory.importers.base import Importer, ImportFileError, registered_importers
 
-REGISTRY: dict[str, Importer] = {
-    importer.format: importer
-    for importer in (
-        CsvImporter(),
-        AwsKmsImporter(),
-        GcpKmsImporter(),
-        AzureKeyVaultImporter(),
-        VaultTransitImporter(),
-        VaultKvImporter(),
-        CbomImporter(),
-    )
-}
+
+def import_modules() -> None:
+    """Import every module of this package (``__path__``), so that each importer class registers itself."""
+    for module in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+        importlib.import_module(module.name)
+
+
+def build_registry() -> dict[str, Importer]:
+    """One instance of each importer the package's modules define, by format, in their ``order``."""
+    import_modules()
+    return {cls.format: cls() for cls in registered_importers()}
+
+
+REGISTRY: dict[str, Importer] = build_registry()
 
 
 def get_importer(format: str) -> Importer:

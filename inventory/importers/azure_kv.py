@@ -310,6 +310,7 @@ def read_key_bundle(number: int, item: dict[str, Any]) -> tuple[KeyRow, list[Row
 class AzureKeyVaultImporter(JsonImporter):
     format = "azure-kv"
     label = "Azure Key Vault"
+    order = 40
     store_kind = StoreKind.AZURE_KV.value
     reads_tags = True
     help = "az keyvault key show --vault-name V --name K for each key, as one JSON array; see README"

@@ -216,6 +216,7 @@ def _sniff_delimiter(header_line: str) -> str:
 class CsvImporter(Importer):
     format = "csv"
     label = "CSV"
+    order = 10
     extensions = (".csv", ".txt")
     media_type = "text/csv"
 

@@ -316,6 +316,7 @@ def read_crypto_key(number: int, item: dict[str, Any]) -> tuple[KeyRow, list[Row
 class GcpKmsImporter(JsonImporter):
     format = "gcp-kms"
     label = "Google Cloud KMS"
+    order = 30
     store_kind = StoreKind.GCP_KMS.value
     reads_tags = True
     help = "gcloud kms keys list --location L --keyring R --format=json; see README for several key rings"

@@ -188,6 +188,7 @@ _ADVICE_TRANSIT = "Export key metadata with `vault read -format=json transit/key
 class VaultTransitImporter(_VaultImporter):
     format = "vault-transit"
     label = "HashiCorp Vault transit"
+    order = 50
     store_kind = "vault-transit"
     help = "vault read -format=json transit/keys/NAME for each key, as one JSON array; see README"
     command = "vault read -format=json transit/keys/NAME"
@@ -337,6 +338,7 @@ _KV_METADATA_PATH = re.compile(r"(?P<mount>.+?)/metadata/(?P<path>.+)")
 class VaultKvImporter(_VaultImporter):
     format = "vault-kv"
     label = "HashiCorp Vault KV"
+    order = 60
     store_kind = "vault-kv"
     help = "vault kv metadata get -format=json for each secret, its path added, as one JSON array; see README"
     command = "vault kv metadata get -format=json"

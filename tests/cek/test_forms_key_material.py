@@ -124,7 +124,7 @@ def test_a_refused_form_never_shows_the_secret_again(form_class, secret):
 def test_a_service_refusal_after_cleaning_also_empties_the_field():
     from django.core.exceptions import ValidationError
 
-    from evidence.views.findings import ResolveForm
+    from evidence.findings.forms import ResolveForm
 
     form = ResolveForm(data={"note": "fixed"})
     assert form.is_valid()
@@ -162,7 +162,7 @@ def test_every_form_refuses_control_characters_and_bidi_overrides_naming_the_cha
 
 @pytest.mark.django_db
 def test_line_breaks_are_text_in_a_text_area_but_refused_in_a_one_line_field():
-    from evidence.forms_checks import ManualEvidenceForm
+    from evidence.checks.forms import ManualEvidenceForm
     from inventory.forms import KeyForm
 
     assert not ManualEvidenceForm(data={"note": "Rotated.\r\nChecked\twith the owner."}).has_error("note")

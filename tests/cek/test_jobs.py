@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import importlib
 import types
 from pathlib import Path
 
@@ -104,10 +105,17 @@ def a_running_job(kind: str, user):
 # --- The kinds ------------------------------------------------------------------------------------------------
 
 
+def _import_task_modules() -> None:
+    """The modules a worker's autodiscovery imports (without the worker's Django set-up, which would configure
+    logging a second time for the tests that follow)."""
+    for module in ("cek.jobs.tasks", "inventory.tasks", "evidence.tasks"):
+        importlib.import_module(module)
+
+
 def test_the_four_long_jobs_are_declared_kinds_with_their_own_statuses_and_settings():
     from cek.celery import app
 
-    app.loader.import_default_modules()  # the task modules, as a worker imports them
+    _import_task_modules()
     assert {kind.name for kind in all_kinds()} >= set(KINDS)
     for name in KINDS:
         kind = kind_named(name)
@@ -126,7 +134,7 @@ def test_the_four_long_jobs_are_declared_kinds_with_their_own_statuses_and_setti
 def test_beat_runs_the_one_watchdog_and_the_old_watchdog_task_names_still_answer():
     from cek.celery import app
 
-    app.loader.import_default_modules()
+    _import_task_modules()
     scheduled = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled["cek.jobs.watchdog"] == 60.0
     assert "cek.jobs.watchdog" in app.tasks

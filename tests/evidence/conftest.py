@@ -22,7 +22,7 @@ def _emails_in_process(request, monkeypatch):
     if "celery_worker" in request.fixturenames:
         return
     from cek.jobs import queue
-    from evidence import tasks
+    from evidence.policies import tasks
 
     send = queue.send
 

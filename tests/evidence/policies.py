@@ -9,9 +9,9 @@ import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evidence import services
-from evidence.documents import document_inspect
+from evidence.documents.uploads import document_inspect
 from evidence.models import Policy, PolicyVersion
+from evidence.policies import services
 from tests.factories import PolicyFactory
 
 MARKDOWN = "# Key management policy\n\nEvery cryptographic key is provisioned for exactly one purpose.\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evidence import services
+from evidence.answers import services
 from tests.evidence.caiq import make_run, us
 from tests.factories import PartyFactory
 

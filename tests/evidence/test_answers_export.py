@@ -10,8 +10,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from evidence import services
-from evidence.answers import export
+from evidence.answers import export, services
 from evidence.answers.template import TemplateError, fill_sheet_xml, fill_template
 from tests.evidence.caiq import blank_caiq_workbook, key_policy, make_run, us
 

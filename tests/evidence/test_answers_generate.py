@@ -9,10 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from evidence import services
-from evidence.answers import rules
-from evidence.answers.generate import guideline_of_rule
+from evidence.answers import rules, services
+from evidence.answers.facts import guideline_of_rule
 from evidence.answers.ownership import derive_ownership, party_ownership
+from evidence.campaigns.services import attestation_confirm_all, campaign_close, campaign_create, campaign_launch
 from evidence.models import AnswerValue, CheckStatus, ControlOwnership, RunStatus
 from inventory.models import KeyState, SsrmAssignment
 from tests.evidence.caiq import key_policy, make_run, manual_evidence, us
@@ -210,10 +210,10 @@ def test_the_facts_carry_policy_inventory_campaign_and_findings(grc_user):
 def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc_user, owner):
     key_policy(grc_user)
     KeyFactory(owner=owner)
-    campaign = services.campaign_create(actor=grc_user, name="Annual", due_on=timezone.localdate())
-    services.campaign_launch(campaign=campaign, actor=grc_user)
-    services.attestation_confirm_all(actor=owner, campaign=campaign)
-    closed = services.campaign_close(campaign=campaign, actor=grc_user)
+    campaign = campaign_create(actor=grc_user, name="Annual", due_on=timezone.localdate())
+    campaign_launch(campaign=campaign, actor=grc_user)
+    attestation_confirm_all(actor=owner, campaign=campaign)
+    closed = campaign_close(campaign=campaign, actor=grc_user)
     make_run()
     answer = services.answer_generate(party=us(["AP"]), actor=grc_user)
     assert answer.facts["campaign"]["results_sha256"] == closed.results_sha256
@@ -222,8 +222,8 @@ def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc
 
 
 def _rules_of_every_check():
+    from evidence.campaigns.services import DISCREPANCY_RULE
     from evidence.checks.registry import CHECKS
-    from evidence.services.campaigns import DISCREPANCY_RULE
 
     return [(check.rule, check.guideline_id) for check in CHECKS if check.rule] + [(DISCREPANCY_RULE, "CCM-3")]
 

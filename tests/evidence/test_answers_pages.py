@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from evidence import services
+from evidence.answers import services
 from evidence.models import AnswerStatus, CaiqAnswer
 from tests.evidence.caiq import blank_caiq_workbook, key_policy, make_run, us
 from tests.factories import PartyFactory

@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from evidence import selectors_answers, services
+from evidence.answers import selectors as selectors_answers
+from evidence.answers import services
+from evidence.answers.services import answer_content, answer_digest, canonical_json
 from evidence.models import AnswerStatus, CaiqAnswer, FrozenRecordError
-from evidence.services.answers import answer_content, answer_digest, canonical_json
 from tests.evidence.caiq import key_policy, make_run, us
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.models import DEFAULT_STATEMENT_VERSION, STATEMENT_SETS, Attestation, Campaign, CampaignStatus
 from tests.conftest import login
 from tests.evidence.test_campaign_pages import _query_count

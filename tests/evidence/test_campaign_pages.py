@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
+from evidence.findings.services import finding_upsert
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding, FindingStatus
 from tests.conftest import login
 from tests.factories import KeyFactory, UserFactory, keys_bulk
@@ -30,10 +31,10 @@ def world(grc_user, owner, other_owner):
         actor=grc_user, name="Q1 attestation", due_on=timezone.localdate() + dt.timedelta(days=7)
     )
     services.campaign_launch(campaign=campaign, actor=grc_user)
-    finding_mine = services.finding_upsert(
+    finding_mine = finding_upsert(
         rule="multi-purpose", subject=mine[0], severity="high", details={}, seen_at=timezone.now()
     )[0]
-    finding_theirs = services.finding_upsert(
+    finding_theirs = finding_upsert(
         rule="multi-purpose", subject=theirs, severity="low", details={}, seen_at=timezone.now()
     )[0]
     return {
@@ -205,7 +206,7 @@ def test_list_pages_run_a_fixed_number_of_queries(grc_user, owner, settings):
         campaign = services.campaign_create(actor=grc_user, name=f"c{n}", due_on=timezone.localdate())
         services.campaign_launch(campaign=campaign, actor=grc_user)
         for key in keys[:n:4]:
-            services.finding_upsert(rule="r", subject=key, severity="low", details={}, seen_at=timezone.now())
+            finding_upsert(rule="r", subject=key, severity="low", details={}, seen_at=timezone.now())
 
     grow(8)
     campaign = Campaign.objects.get()

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
+from evidence.findings.services import finding_upsert
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding
 from tests.conftest import login
 from tests.factories import KeyFactory, UserFactory
@@ -184,7 +185,7 @@ def test_the_findings_link_leads_to_the_owners_own_findings_and_is_active_there(
     mine = KeyFactory(owner=owner, name="mine")
     theirs = KeyFactory(owner=other_owner, name="theirs")
     for key in (mine, theirs):
-        services.finding_upsert(rule="multi-purpose", subject=key, severity="high", details={}, seen_at=timezone.now())
+        finding_upsert(rule="multi-purpose", subject=key, severity="high", details={}, seen_at=timezone.now())
     client = login(owner)
     page = client.get(reverse("evidence:finding-list")).content.decode()
     assert "mine" in page and "theirs" not in page

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.models import (
     Attestation,
     AttestationStatus,
@@ -112,7 +112,7 @@ def test_a_large_scope_is_launched_on_a_worker_after_commit(
     keys_bulk(count=3, owners=[owner])
     campaign = new_campaign(grc_user)
     from cek.jobs import queue
-    from evidence import tasks
+    from evidence.campaigns import tasks
 
     queued = []
     send = queue.send

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from evidence import services
+from evidence.campaigns import services
 from evidence.models import Attestation, Campaign, CampaignStatus
 from tests.conftest import wait_for
 from tests.factories import UserFactory, keys_bulk

@@ -12,7 +12,7 @@ from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.checks import services
 from evidence.models import CheckRun, RunStatus, RunTrigger
 from tests.conftest import login
 from tests.factories import UserFactory

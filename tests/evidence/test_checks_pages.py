@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.checks import services
 from evidence.models import CheckResult, CheckRun, ManualEvidence, RunStatus, RunTrigger
 from inventory.models import KeyStore
 from tests.factories import KeyFactory, KeyStoreFactory

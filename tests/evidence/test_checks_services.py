@@ -12,8 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from evidence import services
+from evidence.checks import services
 from evidence.checks.registry import CHECKS
+from evidence.checks.selectors import latest_results, latest_run, run_results, trend
+from evidence.findings.services import finding_accept_risk
 from evidence.models import (
     CheckResult,
     CheckRun,
@@ -24,7 +26,6 @@ from evidence.models import (
     RunStatus,
     RunTrigger,
 )
-from evidence.selectors_checks import latest_results, latest_run, run_results, trend
 from inventory.models import Key
 from tests.factories import FindingFactory, KeyFactory, KeyStoreFactory
 
@@ -114,7 +115,7 @@ def test_risk_acceptance_stands_until_it_ends(grc_user, store):
     bad = KeyFactory(store=store, owner=None)
     run_now()
     finding = Finding.objects.get(rule="ccm-2-inventory", subject_type="inventory.key", subject_id=bad.pk)
-    services.finding_accept_risk(
+    finding_accept_risk(
         finding=finding,
         actor=grc_user,
         until=timezone.localdate() + dt.timedelta(days=5),
@@ -132,7 +133,7 @@ def test_risk_acceptance_stands_until_it_ends(grc_user, store):
 
 def test_failed_run_keeps_nothing_and_can_be_retried(grc_user, store, monkeypatch):
     KeyFactory(store=store, owner=None)
-    from evidence.checks.ag03 import NoPurposeReuse
+    from evidence.checks.guidelines.ag03 import NoPurposeReuse
 
     def boom(self, ctx):
         raise RuntimeError("database went away")
@@ -162,7 +163,7 @@ def test_broker_down_leaves_no_run(grc_user, monkeypatch):
 
 
 def test_background_start_queues_the_task(grc_user, monkeypatch):
-    from evidence import tasks
+    from evidence.checks import tasks
 
     queued = []
 
@@ -196,7 +197,7 @@ def test_watchdog_fails_stale_runs():
 
 
 def test_nightly_task_runs_inline():
-    from evidence import tasks
+    from evidence.checks import tasks
 
     result = tasks.checks_nightly()
     run = CheckRun.objects.get(pk=result["run"])

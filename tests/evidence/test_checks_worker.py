@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from evidence import services
+from evidence.checks import services
 from evidence.models import CheckResult, CheckRun, Finding, RunStatus, RunTrigger
 from tests.conftest import wait_for
 from tests.factories import KeyStoreFactory, UserFactory, keys_bulk

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from evidence import charts
+from evidence.dashboard import charts
 
 HOSTILE = '<script>alert("x")</script> & "quotes"'
 

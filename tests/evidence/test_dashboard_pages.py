@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence.dashboard.selectors import dashboard
+from evidence.dashboard.views import optional_reverse
 from evidence.models import (
     AnswerStatus,
     CaiqAnswer,
@@ -19,8 +21,6 @@ from evidence.models import (
     FindingStatus,
     RunStatus,
 )
-from evidence.selectors_dashboard import dashboard
-from evidence.views.dashboard import optional_reverse
 from tests.conftest import login
 from tests.evidence.policies import policy_in_force
 from tests.factories import FindingFactory, KeyFactory, PartyFactory, UserFactory, purpose

@@ -7,8 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from evidence import selectors, services
 from evidence.models import ChangeEvent
+from evidence.policies import selectors
+from evidence.policies.services import policy_version_submit
+from evidence.reviews.selectors import policy_review_inputs
+from evidence.reviews.services import change_event_save, policy_review_record
 from tests.evidence.policies import draft, policy_in_force
 from tests.factories import PolicyFactory
 
@@ -22,10 +25,10 @@ def build(grc, *, scale: int) -> dt.date:
         policy_in_force(grc=grc, approved_on=today - dt.timedelta(days=350), title=f"Due soon {n}")
         policy_in_force(grc=grc, approved_on=today, title=f"Current {n}")
         submitted = draft(PolicyFactory(owner=grc, title=f"New {n}"), actor=grc)
-        services.policy_version_submit(version=submitted, actor=grc)
+        policy_version_submit(version=submitted, actor=grc)
         PolicyFactory(owner=grc, title=f"Empty {n}")
         retired = policy_in_force(grc=grc, approved_on=today, title=f"Retired {n}")
-        services.policy_review_record(policy=retired, actor=grc, reviewer=grc, reviewed_on=today, outcome="retired")
+        policy_review_record(policy=retired, actor=grc, reviewer=grc, reviewed_on=today, outcome="retired")
     return today
 
 
@@ -57,14 +60,14 @@ def test_the_dashboard_selectors_run_a_constant_number_of_queries(grc_user, scal
     assert len(overdue) == scale
     assert [title for title, *_ in overdue] == [f"Overdue {n}" for n in reversed(range(scale))]  # most overdue first
     with django_assert_num_queries(2):
-        inputs = selectors.policy_review_inputs()
+        inputs = policy_review_inputs()
     assert len(inputs) == 6 * scale
 
 
 def test_an_open_change_makes_a_policy_overdue_on_the_dashboard(grc_user):
     today = timezone.localdate()
     policy = policy_in_force(grc=grc_user, approved_on=today - dt.timedelta(days=60))
-    services.change_event_save(
+    change_event_save(
         event=ChangeEvent(
             kind="regulatory", title="New rule", description="x", occurred_on=today - dt.timedelta(days=40)
         ),

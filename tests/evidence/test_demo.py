@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from evidence import selectors, services
+from evidence.campaigns.services import DISCREPANCY_RULE, campaign_results_csv
 from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
@@ -35,7 +35,7 @@ from evidence.models import (
     Policy,
     PolicyVersion,
 )
-from evidence.services.campaigns import DISCREPANCY_RULE
+from evidence.policies import selectors
 from inventory.demo import demo_seed
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_the_demo_campaigns_are_created_once_one_closed_with_a_finding_one_runni
     assert reported.key.name == DISCREPANCY_KEY and reported.responded_by.username == "omar"
     finding = Finding.objects.get()
     assert (finding.rule, finding.subject_id, finding.status) == (DISCREPANCY_RULE, reported.key_id, "open")
-    body = b"".join(services.campaign_results_csv(closed))
+    body = b"".join(campaign_results_csv(closed))
     assert closed.results_sha256 == hashlib.sha256(body).hexdigest()
     assert closed.results_rows == closed.attestations.count()
 

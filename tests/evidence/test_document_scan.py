@@ -21,8 +21,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import FreeText, Text
 from weasyprint import HTML
 
-from evidence import services
-from evidence.documents import document_inspect, document_scan
+from evidence.checks import services
+from evidence.documents.uploads import document_inspect, document_scan
 from evidence.models import ManualEvidence
 
 SECRET = "ghp_" + "T5rE2wQ9yU4iO7pA1sD6fG3hJ8kL0zX2cV5n"

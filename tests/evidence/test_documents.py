@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from evidence.documents import document_inspect
+from evidence.documents.uploads import document_inspect
 from evidence.models import PolicyVersion
 from tests.conftest import login
 from tests.evidence.policies import MARKDOWN, approve, docx_bytes, draft, markdown_document, pdf_bytes, upload

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import ExportRefused, check_html_text
-from evidence import services
+from evidence.answers.services import answer_generate
+from evidence.campaigns.services import campaign_close
 from evidence.models import Attestation, CaiqAnswer, CheckResult, EvidencePack, Finding, PackStatus
 from evidence.packs import builder
 from inventory.models import Key
@@ -161,7 +162,7 @@ def test_a_real_pack_with_a_token_in_a_policy_title_fails_visibly(grc_user, grc_
 def draft(grc_user):
     key_policy(grc_user)
     make_run({"AG-2": "partial"})
-    return services.answer_generate(party=caiq.us(), actor=grc_user)
+    return answer_generate(party=caiq.us(), actor=grc_user)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
@@ -183,5 +184,5 @@ def test_the_campaign_results_export_refuses_a_comment_holding_a_token(grc_clien
     assert response.status_code == 409
     _assert_names_not_value(response.content.decode(), "campaign results", "row 3, column 'comment'")
     # Closing is not stopped by legacy data (its digest reads the same rows); only the export is.
-    closed = services.campaign_close(campaign=campaign, actor=campaign.created_by)
+    closed = campaign_close(campaign=campaign, actor=campaign.created_by)
     assert closed.results_rows == 4

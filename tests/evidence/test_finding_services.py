@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import services, tasks
+from evidence.findings import services, tasks
 from evidence.models import Finding, FindingStatus
 from tests.factories import KeyFactory
 

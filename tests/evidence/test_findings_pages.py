@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
+from evidence.findings import services
 from evidence.models import Finding, FindingStatus
 from tests.conftest import login
 from tests.factories import FindingFactory, KeyFactory, UserFactory

@@ -14,9 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence import services
+from evidence.answers import services
 from evidence.answers.template import TemplateError, column_letters, fill_sheet_xml, fill_template
-from evidence.selectors_findings import FindingFilters
+from evidence.findings.selectors import FindingFilters
 from tests.evidence.caiq import blank_caiq_workbook, key_policy, make_run, us
 from tests.hostile_files import hostile_workbook
 

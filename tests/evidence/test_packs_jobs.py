@@ -12,9 +12,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from evidence import tasks
 from evidence.models import EvidencePack, PackStatus
-from evidence.packs import builder, jobs
+from evidence.packs import builder, jobs, tasks
 from tests.evidence import packs_support
 from tests.evidence.packs_support import WINDOW, build, request_pack
 

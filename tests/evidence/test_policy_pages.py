@@ -10,7 +10,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import (
     Acknowledgement,
     ChangeEvent,
@@ -20,6 +19,8 @@ from evidence.models import (
     PolicyVersion,
     VersionStatus,
 )
+from evidence.policies.services import acknowledgement_record, communication_send, policy_version_submit
+from evidence.reviews.services import change_event_save
 from tests.evidence.policies import approve, draft, markdown_document, policy_in_force
 from tests.factories import EvaluationFactory, PolicyFactory, UserFactory
 
@@ -33,14 +34,12 @@ def world(grc_user, owner, other_owner):
     policy = PolicyFactory(owner=grc_user, title="Key purpose policy", areas=["key-purpose"])
     approve(draft(policy, actor=grc_user, label="1.0", document=markdown_document()), by=grc_user, on=today)
     policy.refresh_from_db()
-    services.communication_send(
-        version=policy.current_version, audiences=[Group.objects.get(name="key-owners")], actor=grc_user
-    )
+    communication_send(version=policy.current_version, audiences=[Group.objects.get(name="key-owners")], actor=grc_user)
     next_draft = draft(policy, actor=grc_user, label="2.0")
     other = PolicyFactory(owner=grc_user, title="Secrets procedure", kind="procedure")
     submitted = draft(other, actor=grc_user, label="0.9")
-    services.policy_version_submit(version=submitted, actor=grc_user)
-    event = services.change_event_save(
+    policy_version_submit(version=submitted, actor=grc_user)
+    event = change_event_save(
         # Takes effect tomorrow, after the approval: open until the next review.
         event=ChangeEvent(
             kind="model", title="New model family", description="Adopted.", occurred_on=today + dt.timedelta(days=1)
@@ -167,7 +166,7 @@ def test_role_matrix_for_acknowledging(role, world):
 
 
 def test_the_list_shows_status_version_due_date_and_coverage(world, owner, grc_client):
-    services.acknowledgement_record(version=world["approved"], user=owner)
+    acknowledgement_record(version=world["approved"], user=owner)
     page = grc_client.get(reverse("evidence:policy-list")).content.decode()
     assert "Key purpose policy" in page and "In force" in page and "v1.0" in page and "v2.0 in draft" in page
     assert "1 of 2" in page and "(50 %)" in page
@@ -216,10 +215,10 @@ def test_the_list_runs_a_constant_number_of_queries(grc_user, owner, grc_client,
     def add_policies(count: int, start: int) -> None:
         for n in range(start, start + count):
             policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate(), title=f"Policy {n:03d}")
-            services.communication_send(
+            communication_send(
                 version=policy.current_version, audiences=[Group.objects.get(name="key-owners")], actor=grc_user
             )
-            services.acknowledgement_record(version=policy.current_version, user=owner)
+            acknowledgement_record(version=policy.current_version, user=owner)
             draft(policy, actor=grc_user, label="2.0")
 
     add_policies(2, 0)
@@ -267,7 +266,7 @@ def test_key_owners_do_not_see_draft_versions(world, owner):
 
 
 def test_the_detail_page_shows_coverage_per_audience_and_who_is_missing(world, owner, other_owner, grc_client):
-    services.acknowledgement_record(version=world["approved"], user=owner)
+    acknowledgement_record(version=world["approved"], user=owner)
     page = grc_client.get(world["policy"].get_absolute_url()).content.decode()
     assert "key-owners" in page and "1 of 2" in page
     assert (other_owner.get_full_name() or other_owner.username) in page

@@ -15,7 +15,6 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import selectors, services
 from evidence.models import (
     Acknowledgement,
     ChangeEvent,
@@ -27,6 +26,24 @@ from evidence.models import (
     PolicyVersion,
     ReviewOutcome,
     VersionStatus,
+)
+from evidence.policies import selectors
+from evidence.policies.services import (
+    acknowledgement_record,
+    communication_send,
+    policy_create,
+    policy_emails_send,
+    policy_version_approve,
+    policy_version_delete,
+    policy_version_save,
+    policy_version_submit,
+    policy_version_withdraw,
+)
+from evidence.reviews.services import (
+    change_event_save,
+    evaluation_save,
+    policy_review_due_refresh,
+    policy_review_record,
 )
 from tests.evidence.policies import MARKDOWN, approve, draft, markdown_document, policy_in_force
 from tests.factories import PolicyFactory, UserFactory
@@ -68,10 +85,10 @@ def test_two_versions_with_the_same_file_share_it_and_a_deleted_draft_keeps_the_
     second = draft(policy, actor=grc_user, label="1.1", document=markdown_document())
     assert first.document.name == second.document.name
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_delete(version=second, actor=grc_user)
+        policy_version_delete(version=second, actor=grc_user)
     assert default_storage.exists(first.document.name)
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_delete(version=first, actor=grc_user)
+        policy_version_delete(version=first, actor=grc_user)
     assert not default_storage.exists(first.document.name)
 
 
@@ -80,7 +97,7 @@ def test_a_draft_switched_from_its_document_to_a_link_releases_the_file(grc_user
     stored = version.document.name
     version.link = "https://intranet.example.com/policies/key-management"
     with django_capture_on_commit_callbacks(execute=True):
-        services.policy_version_save(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
     version.refresh_from_db()
     assert not version.document and version.document_sha256 == "" and version.link.endswith("/key-management")
     assert not default_storage.exists(stored)
@@ -89,12 +106,10 @@ def test_a_draft_switched_from_its_document_to_a_link_releases_the_file(grc_user
 def test_a_version_needs_a_document_or_a_link_but_not_both(grc_user):
     policy = PolicyFactory(owner=grc_user)
     with pytest.raises(ValidationError) as neither:
-        services.policy_version_save(
-            version=PolicyVersion(policy=policy, label="1.0", summary="First."), actor=grc_user
-        )
+        policy_version_save(version=PolicyVersion(policy=policy, label="1.0", summary="First."), actor=grc_user)
     assert "Attach the document" in str(neither.value.message_dict["document"])
     with pytest.raises(ValidationError) as both:
-        services.policy_version_save(
+        policy_version_save(
             version=PolicyVersion(policy=policy, label="1.0", summary="First.", link="https://example.com/p"),
             actor=grc_user,
             document=markdown_document(),
@@ -118,10 +133,10 @@ def test_free_text_refuses_key_material(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = PolicyVersion(policy=policy, label="1.0", summary=f"Rotated key:\n{PEM}", link="https://example.com/p")
     with pytest.raises(ValidationError) as refused:
-        services.policy_version_save(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
     assert "PEM private key" in str(refused.value.message_dict["summary"])
     with pytest.raises(ValidationError) as in_policy:
-        services.policy_create(
+        policy_create(
             actor=grc_user,
             title="Secrets",
             owner=grc_user,
@@ -134,18 +149,18 @@ def test_a_draft_is_edited_then_submitted_and_its_content_is_fixed(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
     version.summary = "Adds the AI signing keys."
-    services.policy_version_save(version=version, actor=grc_user)
-    services.policy_version_submit(version=version, actor=grc_user)
+    policy_version_save(version=version, actor=grc_user)
+    policy_version_submit(version=version, actor=grc_user)
     version.refresh_from_db()
     assert version.status == VersionStatus.IN_APPROVAL and version.submitted_by == grc_user
     version.summary = "Changed after submission."
     with pytest.raises(FrozenRecordError):
-        services.policy_version_save(version=version, actor=grc_user)
-    services.policy_version_withdraw(version=version, actor=grc_user)
+        policy_version_save(version=version, actor=grc_user)
+    policy_version_withdraw(version=version, actor=grc_user)
     version.refresh_from_db()
     assert version.status == VersionStatus.DRAFT and version.submitted_at is None
     version.summary = "Changed after withdrawal."
-    services.policy_version_save(version=version, actor=grc_user)
+    policy_version_save(version=version, actor=grc_user)
     assert PolicyVersion.objects.get(pk=version.pk).summary == "Changed after withdrawal."
 
 
@@ -184,10 +199,10 @@ def test_approving_a_new_version_supersedes_the_one_in_force(grc_user):
 def test_an_approval_dated_before_the_version_in_force_or_in_the_future_is_refused(grc_user):
     policy = policy_in_force(grc=grc_user, approved_on=D(2026, 6, 1))
     second = draft(policy, actor=grc_user, label="2.0")
-    services.policy_version_submit(version=second, actor=grc_user)
+    policy_version_submit(version=second, actor=grc_user)
     for day, message in ((D(2026, 5, 1), "cannot be dated earlier"), (D(2026, 9, 2), "cannot be in the future")):
         with pytest.raises(ValidationError) as refused:
-            services.policy_version_approve(
+            policy_version_approve(
                 version=second, actor=grc_user, governance_body="CISO", approver=grc_user, approved_on=day
             )
         assert message in str(refused.value)
@@ -198,10 +213,10 @@ def test_an_approval_dated_before_the_version_in_force_or_in_the_future_is_refus
 def test_only_grc_records_an_approval(grc_user, auditor, owner):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
-    services.policy_version_submit(version=version, actor=grc_user)
+    policy_version_submit(version=version, actor=grc_user)
     for actor in (auditor, owner):
         with pytest.raises(PermissionDenied):
-            services.policy_version_approve(
+            policy_version_approve(
                 version=version, actor=actor, governance_body="CISO", approver=actor, approved_on=timezone.localdate()
             )
     version.refresh_from_db()
@@ -211,7 +226,7 @@ def test_only_grc_records_an_approval(grc_user, auditor, owner):
 def test_a_draft_cannot_be_approved_without_being_submitted(grc_user):
     version = draft(PolicyFactory(owner=grc_user), actor=grc_user)
     with pytest.raises(ValidationError, match="only a version submitted for approval"):
-        services.policy_version_approve(
+        policy_version_approve(
             version=version, actor=grc_user, governance_body="CISO", approver=grc_user, approved_on=timezone.localdate()
         )
 
@@ -251,11 +266,11 @@ def test_an_approved_version_never_goes_back_to_draft_or_approval(approved):
 def test_the_service_refuses_to_edit_or_delete_an_approved_version(approved, grc_user):
     approved.summary = "Rewritten after approval."
     with pytest.raises(FrozenRecordError, match="only draft versions can be edited"):
-        services.policy_version_save(version=approved, actor=grc_user)
+        policy_version_save(version=approved, actor=grc_user)
     with pytest.raises(FrozenRecordError, match="only drafts can be deleted"):
-        services.policy_version_delete(version=approved, actor=grc_user)
+        policy_version_delete(version=approved, actor=grc_user)
     with pytest.raises(ValidationError):
-        services.policy_version_submit(version=approved, actor=grc_user)
+        policy_version_submit(version=approved, actor=grc_user)
     assert PolicyVersion.objects.get(pk=approved.pk).summary == "Version 1.0."
 
 
@@ -274,8 +289,8 @@ def test_bulk_updates_and_deletes_cannot_reach_around_the_freeze(approved, grc_u
 
 
 def test_approvals_communications_and_acknowledgements_are_write_once(approved, grc_user, owner):
-    result = services.communication_send(version=approved, audiences=[key_owners_group()], actor=grc_user)
-    acknowledgement, _ = services.acknowledgement_record(version=approved, user=owner)
+    result = communication_send(version=approved, audiences=[key_owners_group()], actor=grc_user)
+    acknowledgement, _ = acknowledgement_record(version=approved, user=owner)
     for record in (approved.approval, result.communication, acknowledgement):
         with pytest.raises(FrozenRecordError):
             record.save()
@@ -295,9 +310,9 @@ def test_only_the_version_in_force_can_be_sent(grc_user):
     policy = PolicyFactory(owner=grc_user)
     version = draft(policy, actor=grc_user)
     with pytest.raises(ValidationError, match="only the approved version in force"):
-        services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+        communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     with pytest.raises(ValidationError, match="at least one group"):
-        services.communication_send(version=version, audiences=[], actor=grc_user)
+        communication_send(version=version, audiences=[], actor=grc_user)
 
 
 def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_commit_callbacks):
@@ -310,7 +325,7 @@ def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_
     UserFactory(username="left", roles=["key-owners"], is_active=False)
     groups = [key_owners_group(), Group.objects.get(name="auditors")]
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.communication_send(version=version, audiences=groups, actor=grc_user, message="Please read.")
+        result = communication_send(version=version, audiences=groups, actor=grc_user, message="Please read.")
     assert (result.emailed, result.already, result.without_email) == (2, 0, 1)
     assert sorted(m.to[0] for m in mail.outbox) == sorted([both.email, owner_only.email])
     message = mail.outbox[0]
@@ -321,26 +336,26 @@ def test_each_recipient_is_emailed_once_per_version(grc_user, django_capture_on_
     newcomer = UserFactory(username="newcomer", roles=["key-owners"])
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        again = services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+        again = communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     assert (again.emailed, again.already) == (1, 2)
     assert [m.to for m in mail.outbox] == [[newcomer.email]]
     assert PolicyDelivery.objects.filter(version=version).count() == 3
-    assert services.policy_emails_send() == 0  # nothing pending: running the task again sends nothing
+    assert policy_emails_send() == 0  # nothing pending: running the task again sends nothing
 
 
 def test_a_failed_email_is_released_and_sent_by_the_next_run(grc_user, owner, monkeypatch):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr("evidence.services.communication.email_send", refuse)
-    assert services.policy_emails_send() == 0
+    monkeypatch.setattr("evidence.policies.services.email_send", refuse)
+    assert policy_emails_send() == 0
     delivery = PolicyDelivery.objects.get(recipient=owner)
     assert delivery.emailed_at is None and delivery.attempts == 1 and "SMTP server down" in delivery.last_error
     monkeypatch.undo()
-    assert services.policy_emails_send() == 1
+    assert policy_emails_send() == 1
     assert [m.to for m in mail.outbox] == [[owner.email]]
     assert PolicyDelivery.objects.get(recipient=owner).emailed_at is not None
 
@@ -350,10 +365,10 @@ def test_a_failed_email_is_released_and_sent_by_the_next_run(grc_user, owner, mo
 
 def test_acknowledging_is_one_click_and_idempotent(grc_user, owner):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=version, audiences=[key_owners_group()], actor=grc_user)
     assert list(selectors.acknowledgements_pending(user=owner)) == [version]
-    first, created = services.acknowledgement_record(version=version, user=owner)
-    again, created_again = services.acknowledgement_record(version=version, user=owner)
+    first, created = acknowledgement_record(version=version, user=owner)
+    again, created_again = acknowledgement_record(version=version, user=owner)
     assert created and not created_again and first.pk == again.pk
     assert Acknowledgement.objects.filter(version=version, recipient=owner).count() == 1
     assert list(selectors.acknowledgements_pending(user=owner)) == []
@@ -370,23 +385,23 @@ def test_the_database_refuses_a_second_acknowledgement(grc_user, owner):
 def test_only_recipients_of_the_version_in_force_can_acknowledge(grc_user, owner, auditor):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=10))
     first = policy.current_version
-    services.communication_send(version=first, audiences=[key_owners_group()], actor=grc_user)
+    communication_send(version=first, audiences=[key_owners_group()], actor=grc_user)
     with pytest.raises(ValidationError, match="not sent to any group you belong to"):
-        services.acknowledgement_record(version=first, user=auditor)
+        acknowledgement_record(version=first, user=auditor)
     second = draft(policy, actor=grc_user, label="2.0")
     approve(second, by=grc_user, on=timezone.localdate())
     with pytest.raises(ValidationError, match="no longer in force"):
-        services.acknowledgement_record(version=first, user=owner)
+        acknowledgement_record(version=first, user=owner)
     assert list(selectors.acknowledgements_pending(user=owner)) == []  # the new version was not sent yet
     assert not Acknowledgement.objects.exists()
 
 
 def test_coverage_counts_current_active_members_of_the_audiences(grc_user, owner, other_owner, auditor):
     version = policy_in_force(grc=grc_user, approved_on=timezone.localdate()).current_version
-    services.communication_send(
+    communication_send(
         version=version, audiences=[key_owners_group(), Group.objects.get(name="auditors")], actor=grc_user
     )
-    services.acknowledgement_record(version=version, user=owner)
+    acknowledgement_record(version=version, user=owner)
     coverage = selectors.version_coverage(versions=[version])[version.pk]
     assert (coverage.acknowledged, coverage.recipients, coverage.percent) == (1, 3, 33)
     by_group = {a.group.name: (a.acknowledged, a.members) for a in coverage.audiences}
@@ -411,7 +426,7 @@ def record_change(actor, *, policies=(), areas=(), occurred_on=None, title="New 
         occurred_on=occurred_on,
         areas=list(areas),
     )
-    return services.change_event_save(event=event, actor=actor, policies=policies)
+    return change_event_save(event=event, actor=actor, policies=policies)
 
 
 def due(policy: Policy) -> dt.date | None:
@@ -427,7 +442,7 @@ def test_a_change_makes_a_review_due_within_the_set_days_and_a_review_closes_it(
     assert event.review_due_on == D(2026, 3, 31) and event.recorded_by == grc_user
     assert due(policy) == D(2026, 3, 31)
     with at(D(2026, 3, 20)):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy,
             actor=grc_user,
             reviewer=grc_user,
@@ -451,7 +466,7 @@ def test_a_change_targets_every_policy_covering_its_areas(grc_user):
         ai = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="AI model signing", areas=["ai-models"])
         other = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="Tenant keys", areas=["cloud"])
         retired = policy_in_force(grc=grc_user, approved_on=D(2026, 1, 10), title="Old", areas=["ai-models"])
-        services.policy_review_record(
+        policy_review_record(
             policy=retired, actor=grc_user, reviewer=grc_user, reviewed_on=D(2026, 1, 10), outcome=ReviewOutcome.RETIRED
         )
     with at(D(2026, 4, 1)):
@@ -476,7 +491,7 @@ def test_correcting_a_change_moves_the_due_dates_of_the_policies_it_no_longer_af
     assert due(first) == D(2026, 3, 3)
     with at(D(2026, 2, 5)):
         event.occurred_on = D(2026, 2, 3)
-        services.change_event_save(event=event, actor=grc_user, policies=[second])
+        change_event_save(event=event, actor=grc_user, policies=[second])
     assert due(first) == D(2027, 1, 10)
     assert due(second) == D(2026, 3, 5)  # counted from the change; recorded on 1 February, before it took effect
 
@@ -496,7 +511,7 @@ def test_a_policy_approved_on_a_leap_day_is_due_on_28_february_and_overdue_on_1_
     assert Policy.objects.get(pk=policy.pk).is_review_overdue(D(2025, 3, 1))
     assert list(selectors.policy_reviews_overdue(today=D(2025, 3, 1))) == [policy]
     with at(D(2025, 2, 28)):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy, actor=grc_user, reviewer=grc_user, reviewed_on=D(2025, 2, 28), outcome="no-change"
         )
     assert due(policy) == D(2026, 2, 28)
@@ -504,8 +519,8 @@ def test_a_policy_approved_on_a_leap_day_is_due_on_28_february_and_overdue_on_1_
 
 def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_user, owner):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
-    services.communication_send(version=policy.current_version, audiences=[key_owners_group()], actor=grc_user)
-    services.policy_review_record(
+    communication_send(version=policy.current_version, audiences=[key_owners_group()], actor=grc_user)
+    policy_review_record(
         policy=policy,
         actor=grc_user,
         reviewer=grc_user,
@@ -518,7 +533,7 @@ def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_us
     with pytest.raises(ValidationError, match="retired"):
         draft(policy, actor=grc_user, label="2.0")
     with pytest.raises(ValidationError, match="retired"):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy, actor=grc_user, reviewer=grc_user, reviewed_on=timezone.localdate(), outcome="no-change"
         )
 
@@ -526,7 +541,7 @@ def test_retiring_a_policy_ends_reviews_acknowledgements_and_new_versions(grc_us
 def test_a_review_cannot_be_dated_in_the_future(grc_user):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
     with pytest.raises(ValidationError, match="cannot be in the future"):
-        services.policy_review_record(
+        policy_review_record(
             policy=policy,
             actor=grc_user,
             reviewer=grc_user,
@@ -539,9 +554,9 @@ def test_the_refresh_heals_a_due_date_changed_behind_the_services_back(grc_user)
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate())
     expected = due(policy)
     Policy.objects.filter(pk=policy.pk).update(next_review_due_on=D(2000, 1, 1))
-    assert services.policy_review_due_refresh() == 1
+    assert policy_review_due_refresh() == 1
     assert due(policy) == expected
-    assert services.policy_review_due_refresh() == 0
+    assert policy_review_due_refresh() == 0
 
 
 def test_evaluations_require_findings_unless_effective(grc_user):
@@ -556,9 +571,9 @@ def test_evaluations_require_findings_unless_effective(grc_user):
         performed_by=grc_user,
     )
     with pytest.raises(ValidationError) as refused:
-        services.evaluation_save(evaluation=evaluation, actor=grc_user)
+        evaluation_save(evaluation=evaluation, actor=grc_user)
     assert "findings" in refused.value.message_dict
     evaluation.findings = "Two keys allow both encrypt and sign."
     policy = PolicyFactory(owner=grc_user)
-    services.evaluation_save(evaluation=evaluation, actor=grc_user, policies=[policy])
+    evaluation_save(evaluation=evaluation, actor=grc_user, policies=[policy])
     assert list(policy.evaluations.all()) == [evaluation] and evaluation.recorded_by == grc_user

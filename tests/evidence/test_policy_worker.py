@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import PolicyDelivery
+from evidence.policies import services
 from tests.conftest import wait_for
 from tests.evidence.policies import policy_in_force
 from tests.factories import UserFactory

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core import mail
 
-from evidence import services, tasks
 from evidence.models import ChangeEvent, ReviewReminder
+from evidence.reviews import services, tasks
 from tests.evidence.policies import policy_in_force
 from tests.factories import UserFactory
 
@@ -138,7 +138,7 @@ def test_a_failed_send_is_not_recorded_and_is_retried_on_the_next_run(policy, mo
     def refuse(**kwargs):
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr("evidence.services.reviews.email_send", refuse)
+    monkeypatch.setattr("evidence.reviews.services.email_send", refuse)
     with at(D(2026, 6, 1)):
         assert services.policy_review_reminders_send(today=D(2026, 6, 1)) == []
     assert not ReviewReminder.objects.exists()

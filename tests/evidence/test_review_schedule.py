@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from evidence.review_schedule import (
+from evidence.reviews.schedule import (
     add_months,
     annual_review_due,
     change_is_open,

@@ -14,8 +14,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
-from evidence import services
 from evidence.answers import export
+from evidence.answers.services import answer_generate, answer_update
+from evidence.campaigns.services import attestation_report_discrepancy, campaign_close, campaign_create, campaign_launch
 from evidence.models import Attestation
 from tests.conftest import login
 from tests.evidence.caiq import key_policy, make_run, us
@@ -55,12 +56,10 @@ def test_an_owners_comment_in_the_results_csv_never_runs_and_the_digest_matches_
     key = KeyFactory(owner=owner, name="=key-name")
     # Forms strip leading whitespace from comments; a store name written by any other path keeps it.
     type(key.store).objects.filter(pk=key.store_id).update(name=comment)
-    drafted = services.campaign_create(actor=grc_user, name="Q4", due_on=timezone.localdate() + dt.timedelta(days=7))
-    campaign = services.campaign_launch(campaign=drafted, actor=grc_user)
-    services.attestation_report_discrepancy(
-        attestation=Attestation.objects.get(campaign=campaign), actor=owner, comment=comment
-    )
-    closed = services.campaign_close(campaign=campaign, actor=grc_user)
+    drafted = campaign_create(actor=grc_user, name="Q4", due_on=timezone.localdate() + dt.timedelta(days=7))
+    campaign = campaign_launch(campaign=drafted, actor=grc_user)
+    attestation_report_discrepancy(attestation=Attestation.objects.get(campaign=campaign), actor=owner, comment=comment)
+    closed = campaign_close(campaign=campaign, actor=grc_user)
     response = login(auditor).get(reverse("evidence:campaign-export", args=[closed.pk]))
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
@@ -80,12 +79,12 @@ def test_an_owners_comment_in_the_results_csv_never_runs_and_the_digest_matches_
 def draft(grc_user):
     key_policy(grc_user)
     make_run()
-    return services.answer_generate(party=us(), actor=grc_user)
+    return answer_generate(party=us(), actor=grc_user)
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_answer_csv_escapes_columns_e_and_f(value, draft, grc_user):
-    answer = services.answer_update(draft, actor=grc_user, implementation=value, customer_responsibilities=value)
+    answer = answer_update(draft, actor=grc_user, implementation=value, customer_responsibilities=value)
     answer.customer_responsibilities = value  # as written, whatever the form's cleaning keeps
     row = list(csv.reader(io.StringIO(export.to_csv(answer), newline="")))[1]
     # Column E is the description stripped of outer whitespace (then the disclosures); F is kept as written.
@@ -96,7 +95,7 @@ def test_the_answer_csv_escapes_columns_e_and_f(value, draft, grc_user):
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_answer_workbook_keeps_columns_e_and_f_as_text(value, draft, grc_user):
-    answer = services.answer_update(draft, actor=grc_user, implementation=value, customer_responsibilities=value)
+    answer = answer_update(draft, actor=grc_user, implementation=value, customer_responsibilities=value)
     answer.customer_responsibilities = value
     sheet = load_workbook(io.BytesIO(export.to_xlsx(answer)))["AI-CAIQv1.1.0"]
     for coordinate, expected in (("E3", export.column_e(answer)), ("F3", value)):

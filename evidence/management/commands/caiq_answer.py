@@ -13,8 +13,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cek.exportguard import ExportRefused
-from evidence import selectors_answers as selectors
-from evidence.answers import export
+from evidence.answers import export, selectors
 from evidence.models import AnswerStatus
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence import services
+from evidence.checks import services
+from evidence.checks.selectors import run_results
 from evidence.models import CheckStatus, RunStatus, RunTrigger
-from evidence.selectors_checks import run_results
 
 SEVERITY_ORDER = {CheckStatus.FAIL: 2, CheckStatus.PARTIAL: 1}
 

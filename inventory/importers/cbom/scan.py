@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from cek.keymaterial import find_key_material
-from inventory.importers.base import _path_text
+from inventory.importers.base.scanning import _path_text
 
 _REFERENCE_MEMBERS = frozenset({"bom-ref", "ref", "dependsOn", "provides", "cryptoRefArray", "algorithms"})
 _DIGEST_NAME = re.compile(r"(?i)(hash|digest|fingerprint|checksum|commit|revision|sha-?\d)")

@@ -1,0 +1,230 @@
+"""The facts a CEK-11.1 answer is written from.
+
+``gather_facts`` reads the evidence once (a fixed number of queries) into a JSON-serialisable dict that is
+stored on the answer (``CaiqAnswer.facts``): the party and its ownership, the check run and its guideline
+results, the key-management policy, the inventory, the last closed attestation campaign and the open
+findings. :mod:`evidence.answers.generate` turns them into the draft.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+from django.db.models import Count, Max, Min, Q
+
+from cek.control import load_control
+from evidence.answers.ownership import OwnershipResult, party_ownership
+from evidence.checks import selectors as selectors_checks
+from evidence.models import (
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignStatus,
+    CheckRun,
+    CheckStatus,
+    Finding,
+    FindingStatus,
+    Policy,
+    PolicyArea,
+    Severity,
+)
+from evidence.reviews import selectors
+from inventory.models import Key, KeyState, KeyStore, Party
+
+QUESTION_ID = "CEK-11.1"
+KEY_POLICY_AREAS = {PolicyArea.KEY_MANAGEMENT, PolicyArea.KEY_PURPOSE}
+# Finding rules that do not start with their guideline id.
+RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3"}
+_RULE_PREFIX = re.compile(r"^(ag|ccm)-?(\d+)(?:[-_.]|$)", re.IGNORECASE)
+
+
+def guideline_of_rule(rule: str) -> str:
+    """The guideline a finding rule belongs to ("ag-3-multi-purpose" → "AG-3"), "" when unknown."""
+    if rule in RULE_GUIDELINES:
+        return RULE_GUIDELINES[rule]
+    match = _RULE_PREFIX.match(rule or "")
+    return f"{match.group(1).upper()}-{int(match.group(2))}" if match else ""
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _moment(value) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _party_facts(party: Party) -> dict:
+    return {"id": party.pk, "name": party.name, "roles": list(party.roles), "is_us": party.is_us}
+
+
+def _run_facts(run: CheckRun | None) -> tuple[dict | None, list[dict]]:
+    if run is None:
+        return None, []
+    control = load_control()
+    results = []
+    for result in selectors_checks.run_results(run):
+        manual = result.manual_evidence
+        results.append(
+            {
+                "id": result.guideline_id,
+                "title": control.guideline(result.guideline_id).text[:160]
+                if control.has_guideline(result.guideline_id)
+                else "",
+                "status": result.status,
+                "manual_assessment": manual.assessment if manual is not None else "",
+                "metric": result.metric,
+                "failing_count": result.failing_count,
+                "explanation": result.explanation,
+            }
+        )
+    summary = {
+        "id": run.pk,
+        "trigger": run.get_trigger_display(),
+        "finished_at": _moment(run.finished_at or run.created_at),
+        "keys_evaluated": run.keys_evaluated,
+        "counts": {status: sum(1 for r in results if r["status"] == status) for status in CheckStatus.values},
+    }
+    return summary, results
+
+
+def _policy_facts(today: dt.date) -> dict:
+    """The approved policies in force that cover key management or key purpose (few rows: two queries)."""
+    policies = [
+        policy
+        for policy in Policy.objects.filter(retired_on__isnull=True, current_version__isnull=False)
+        .select_related("owner", "current_version", "current_version__approval")
+        .order_by("title", "pk")
+        if KEY_POLICY_AREAS & set(policy.areas or ())
+    ]
+    inputs = selectors.policy_review_inputs(policy_ids=[policy.pk for policy in policies]) if policies else {}
+    rows = []
+    for policy in policies:
+        version = policy.current_version
+        approval = getattr(version, "approval", None)
+        review = inputs.get(policy.pk)
+        rows.append(
+            {
+                "id": policy.pk,
+                "title": policy.title,
+                "kind": policy.get_kind_display(),
+                "owner": policy.owner_label,
+                "version": version.label,
+                "approved_on": _day(approval.approved_on) if approval else None,
+                "governance_body": approval.governance_body if approval else "",
+                "last_reviewed_on": _day(review.last_reviewed_on) if review else None,
+                "next_review_due_on": _day(policy.next_review_due_on),
+                "review_overdue": policy.is_review_overdue(today),
+                "document_sha256": version.document_sha256,
+            }
+        )
+    return {"policies": rows, "in_force": len(rows), "overdue": sum(1 for row in rows if row["review_overdue"])}
+
+
+def _inventory_facts() -> dict:
+    by_state = dict(Key.objects.values_list("state").annotate(n=Count("pk")).order_by())
+    exposed = Q(exposed_to__isnull=False) & ~Q(state=KeyState.DESTROYED)
+    unscoped = Q(exposure_scope__regex=r"^\s*$") | Q(exposure_contract__regex=r"^\s*$")
+    figures = Key.objects.aggregate(
+        active_without_owner=Count("pk", filter=Q(state=KeyState.ACTIVE, owner__isnull=True)),
+        active_without_purpose=Count("pk", filter=Q(state=KeyState.ACTIVE, purpose__isnull=True)),
+        purposes_in_use=Count("purpose", filter=~Q(state=KeyState.DESTROYED), distinct=True),
+        exposed=Count("pk", filter=exposed, distinct=True),
+        # AG-10's test: a key shared with another party needs both a written scope and a contract reference.
+        exposed_unscoped=Count("pk", filter=exposed & unscoped, distinct=True),
+    )
+    total = sum(by_state.values())
+    return {
+        "keys": total,
+        "active_keys": by_state.get(KeyState.ACTIVE, 0),
+        "destroyed": by_state.get(KeyState.DESTROYED, 0),
+        "by_state": {state: by_state.get(state, 0) for state in KeyState.values if by_state.get(state)},
+        "stores": KeyStore.objects.count(),
+        "purposes_in_use": figures["purposes_in_use"],
+        "active_without_owner": figures["active_without_owner"],
+        "active_without_purpose": figures["active_without_purpose"],
+        "exposed_keys": figures["exposed"],
+        "exposed_without_scope": figures["exposed_unscoped"],
+    }
+
+
+def _campaign_facts() -> dict | None:
+    campaign = Campaign.objects.filter(status=CampaignStatus.CLOSED).order_by("-closed_at", "-id").first()
+    if campaign is None:
+        return None
+    counts = dict(
+        Attestation.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    total = sum(counts.values())
+    return {
+        "id": campaign.pk,
+        "name": campaign.name,
+        "closed_on": _day(campaign.closed_at.date()) if campaign.closed_at else None,
+        "keys": total,
+        "confirmed": counts.get(AttestationStatus.CONFIRMED, 0),
+        "discrepancies": counts.get(AttestationStatus.DISCREPANCY, 0),
+        "unanswered": counts.get(AttestationStatus.PENDING, 0),
+        "results_sha256": campaign.results_sha256,
+    }
+
+
+def _findings_facts() -> dict:
+    rows = (
+        Finding.objects.filter(status=FindingStatus.OPEN)
+        .values("rule")
+        .annotate(
+            open=Count("pk"),
+            unscheduled=Count("pk", filter=Q(remediation_due__isnull=True)),
+            earliest_due=Min("remediation_due"),
+            latest_due=Max("remediation_due"),
+        )
+        .order_by("rule")
+    )
+    severities = Counter(
+        dict(
+            Finding.objects.filter(status=FindingStatus.OPEN).values_list("severity").annotate(n=Count("pk")).order_by()
+        )
+    )
+    rules_out = [
+        {
+            "rule": row["rule"],
+            "guideline": guideline_of_rule(row["rule"]),
+            "open": row["open"],
+            "unscheduled": row["unscheduled"],
+            "earliest_due": _day(row["earliest_due"]),
+            "latest_due": _day(row["latest_due"]),
+        }
+        for row in rows
+    ]
+    return {
+        "open": sum(row["open"] for row in rules_out),
+        "risk_accepted": Finding.objects.filter(status=FindingStatus.RISK_ACCEPTED).count(),
+        "by_severity": {
+            severity: severities[severity] for severity in reversed(Severity.values) if severities[severity]
+        },
+        "rules": rules_out,
+    }
+
+
+def gather_facts(
+    *, party: Party, run: CheckRun | None, today: dt.date, ownership: OwnershipResult | None = None
+) -> dict:
+    """The figures the answer is written from, as stored on the answer (JSON)."""
+    control = load_control()
+    ownership = ownership or party_ownership(party)
+    run_summary, results = _run_facts(run)
+    return {
+        "as_of": today.isoformat(),
+        "catalog_version": control.version,
+        "question": {"id": QUESTION_ID, "text": control.question(QUESTION_ID).text},
+        "party": _party_facts(party),
+        "ownership": ownership.as_facts(),
+        "check_run": run_summary,
+        "guidelines": results,
+        "policy": _policy_facts(today),
+        "inventory": _inventory_facts(),
+        "campaign": _campaign_facts(),
+        "findings": _findings_facts(),
+    }

@@ -1,0 +1,532 @@
+"""Writes of the attestation campaigns: create, launch (inline for small scopes, on a worker for large ones),
+answer (confirm in bulk, report a discrepancy), reassign, remind and escalate, close. Views, admin, tasks and
+commands call these; none of them save models directly.
+
+Launch mails each addressee once, with a link to their inbox; reminders mail each addressee with pending
+attestations once per cadence day; escalations mail GRC the overdue owners. Every mail is claimed as a
+``CampaignNotice`` row first, so re-running a launch or a reminder sweep never mails anyone twice a day. When
+reminders and escalations are due is ``evidence.campaigns.schedule``. A launch on a worker is a background job
+(``cek.jobs``, as ``Campaign.job`` declares): queued through ``cek.jobs.enqueue``, queued again by the shared
+watchdog when it stalls.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from cek.exportguard import check_row
+from cek.jobs import JobStopped, Progress, enqueue
+from cek.jobs.watchdog import sweep
+from cek.keymaterial import check_text
+from cek.roles import Role
+from cek.spreadsheet import spreadsheet_safe
+from evidence.campaigns import schedule
+from evidence.emails import absolute_url, email_send
+from evidence.findings.services import finding_upsert
+from evidence.models import (
+    DEFAULT_STATEMENT_VERSION,
+    STATEMENT_SETS,
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignNotice,
+    CampaignStatus,
+    NoticeKind,
+    Severity,
+    statements_digest,
+)
+from evidence.writes import require_grc, save_attributed, today_local
+from inventory.models import Key, KeyState
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+DISCREPANCY_RULE = "attestation-discrepancy"
+
+
+def inline_limit() -> int:
+    """Scopes up to this many keys launch in the request; larger ones on a worker."""
+    return settings.CEK_CAMPAIGN_INLINE_KEYS
+
+
+def campaign_keys(campaign: Campaign) -> QuerySet[Key]:
+    """The active keys in the campaign's scope."""
+    keys = Key.objects.filter(state=KeyState.ACTIVE)
+    if campaign.scope_store_id:
+        keys = keys.filter(store_id=campaign.scope_store_id)
+    if campaign.scope_purpose_id:
+        keys = keys.filter(purpose_id=campaign.scope_purpose_id)
+    if campaign.scope_tenant_id:
+        keys = keys.filter(tenant_id=campaign.scope_tenant_id)
+    if campaign.scope_service_id:
+        keys = keys.filter(pk__in=Key.objects.filter(bindings__service_id=campaign.scope_service_id).values("pk"))
+    return keys
+
+
+COMPUTED = frozenset({"statements_sha256"})  # a digest the app computed, let through as 64 hex digits only
+RESULTS_HEADER = (
+    "campaign",
+    "key",
+    "store",
+    "external_id",
+    "purpose",
+    "addressed_to",
+    "status",
+    "responded_by",
+    "responded_at",
+    "statement_version",
+    "statements_sha256",
+    "comment",
+)
+
+
+def campaign_results_csv(campaign: Campaign, *, guard: bool = True) -> Iterator[bytes]:
+    """The campaign's results as UTF-8 CSV lines, header first, one line per key (ordered by key name). The
+    CSV export streams exactly these bytes and ``campaign_close`` records their SHA-256, so the export of a
+    closed campaign can be checked against the digest recorded when it closed. Pending attestations of a
+    closed campaign read "not answered".
+
+    With ``guard`` (every export), each row passes the export guard: a value that looks like key material stops
+    the file with ``cek.exportguard.ExportRefused``. The digest recorded at closing reads the same bytes
+    unguarded, so legacy data cannot stop a campaign from closing; it stops its export instead."""
+    closed = campaign.status == CampaignStatus.CLOSED
+    lines = [1]  # the row each line is in the file (the header is row 1)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values) -> bytes:
+        if guard and values is not RESULTS_HEADER:
+            check_row(
+                values, export="The campaign results CSV", row=lines[0], columns=RESULTS_HEADER, computed=COMPUTED
+            )
+        lines[0] += 1
+        buffer.seek(0)
+        buffer.truncate()
+        # Owners' comments, key and store names come from people and imports: escaped so none runs as a formula.
+        # The digest recorded at close is taken over these same escaped bytes.
+        writer.writerow([spreadsheet_safe(value) if isinstance(value, str) else value for value in values])
+        return buffer.getvalue().encode()
+
+    yield line(RESULTS_HEADER)
+    attestations = (
+        Attestation.objects.filter(campaign=campaign)
+        .select_related("key__store", "key__purpose", "addressed_to", "responded_by")
+        .order_by("key__name", "pk")
+    )
+    for a in attestations.iterator(chunk_size=2000):
+        yield line(
+            [
+                campaign.name,
+                a.key.name,
+                a.key.store.name,
+                a.key.external_id,
+                a.key.purpose.slug if a.key.purpose else "",
+                a.addressed_to.username if a.addressed_to else "",
+                "not answered" if closed and a.status == AttestationStatus.PENDING else a.status,
+                a.responded_by.username if a.responded_by else "",
+                a.responded_at.isoformat() if a.responded_at else "",
+                a.statement_version,
+                a.statements_sha256,
+                a.comment,
+            ]
+        )
+
+
+def campaign_results_digest(campaign: Campaign) -> tuple[str, int]:
+    """(SHA-256 of the results CSV, number of data rows), computed over the bytes the export produces."""
+    digest = hashlib.sha256()
+    lines = 0
+    for chunk in campaign_results_csv(campaign, guard=False):
+        digest.update(chunk)
+        lines += 1
+    return digest.hexdigest(), lines - 1
+
+
+def campaign_create(
+    *,
+    actor,
+    name: str,
+    due_on: dt.date,
+    reminder_days: int = schedule.DEFAULT_REMINDER_DAYS,
+    statement_version: str | None = None,
+    store=None,
+    purpose=None,
+    tenant=None,
+    service=None,
+) -> Campaign:
+    """GRC drafts a campaign. The statements are copied from the versioned set with their SHA-256."""
+    require_grc(actor, "create attestation campaigns")
+    version = statement_version or DEFAULT_STATEMENT_VERSION
+    if version not in STATEMENT_SETS:
+        raise ValidationError(
+            {"statement_version": f"“{version}” is not a statement set; expected one of: {', '.join(STATEMENT_SETS)}."}
+        )
+    if due_on is not None and due_on < today_local():
+        raise ValidationError({"due_on": f"The due date {due_on:%Y-%m-%d} is in the past."})
+    statements = list(STATEMENT_SETS[version])
+    campaign = Campaign(
+        name=name,
+        due_on=due_on,
+        reminder_days=reminder_days,
+        statement_version=version,
+        statements=statements,
+        statements_sha256=statements_digest(statements),
+        scope_store=store,
+        scope_purpose=purpose,
+        scope_tenant=tenant,
+        scope_service=service,
+        created_by=actor,
+    )
+    campaign.full_clean()
+    with transaction.atomic():
+        save_attributed(campaign, actor=actor, reason="Drafted")
+    return campaign
+
+
+def campaign_launch(*, campaign: Campaign, actor) -> Campaign:
+    """GRC launches a draft: one attestation per key in scope, addressed to its owner (else backup owner),
+    and one e-mail per addressee. Scopes over ``CEK_CAMPAIGN_INLINE_KEYS`` keys run on a worker, queued on
+    commit; the campaign shows "launching" with its progress until the worker is done."""
+    require_grc(actor, "launch attestation campaigns")
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != CampaignStatus.DRAFT:
+            raise ValidationError(f"“{locked}” is {locked.get_status_display().lower()}; only a draft can be launched.")
+        total = campaign_keys(locked).count()
+        if total == 0:
+            raise ValidationError("No active key is in this campaign's scope; widen the scope before launching.")
+        locked.status = CampaignStatus.LAUNCHING
+        locked.launched_at = timezone.now()
+        locked.launched_by = actor
+        locked.keys_total = total
+        locked.keys_done = 0
+        save_attributed(locked, actor=actor, reason="Launch requested")
+        background = total > inline_limit()
+        if background:
+            # Queued on commit. If the broker is down it stays "launching" and the watchdog queues it again.
+            enqueue(locked, robust=True)
+    if not background:
+        campaign_launch_run(campaign_id=locked.pk)
+        locked.refresh_from_db()
+    return locked
+
+
+def campaigns_requeue_stalled(*, now: dt.datetime | None = None) -> int:
+    """Campaigns still launching with no sign of life for ``CEK_CAMPAIGN_LAUNCH_STALE_MINUTES`` (the broker lost
+    the task, or the worker stopped mid-launch) are queued again, at most once per that many minutes each, with
+    the reason shown until the launch finishes. Safe: a launch skips the attestations and notices it made already,
+    so a second task for a launch that was only slow does no harm. Returns how many were queued again. (The
+    shared watchdog for this kind; beat runs it for all.)"""
+    return sweep(Campaign.job, now=now)["running_requeued"]
+
+
+def campaign_launch_run(*, campaign_id: int) -> int:
+    """Create the attestations of a launching campaign in batches (one insert per batch; re-running skips
+    keys already attested), mark it launched, then mail each addressee once. Returns attestations created."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != CampaignStatus.LAUNCHING:
+        return 0
+    phase = "creating the attestations"
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LAUNCHING).update(
+        attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, phase=phase
+    )
+    progress = Progress(Campaign.job, campaign.pk)
+    created = 0
+    last_pk = 0
+    keys = campaign_keys(campaign).order_by("pk")
+    try:
+        while True:
+            batch = list(keys.filter(pk__gt=last_pk).values_list("pk", "owner_id", "backup_owner_id")[:BATCH_SIZE])
+            if not batch:
+                break
+            last_pk = batch[-1][0]
+            with transaction.atomic():
+                rows = Attestation.objects.bulk_create(
+                    [
+                        Attestation(campaign_id=campaign.pk, key_id=pk, addressed_to_id=owner_id or backup_id)
+                        for pk, owner_id, backup_id in batch
+                    ],
+                    ignore_conflicts=True,
+                )
+                created += len(rows)
+                Campaign.objects.filter(pk=campaign.pk).update(keys_done=min(campaign.keys_total, created))
+            done = min(campaign.keys_total, created)
+            progress(100 * done // max(campaign.keys_total, 1), phase, done=done, total=campaign.keys_total)
+    except JobStopped:
+        return created  # launched meanwhile by another task for the same launch (one queued again)
+    except Exception as exc:
+        Campaign.objects.filter(pk=campaign.pk).update(last_error=str(exc)[:1000])
+        raise
+    done = Attestation.objects.filter(campaign=campaign).count()
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LAUNCHING).update(
+        status=CampaignStatus.LAUNCHED,
+        keys_done=done,
+        keys_total=done,
+        last_error="",
+        progress=100,
+        phase="",
+        finished_at=timezone.now(),
+    )
+    campaign.refresh_from_db()
+    _mail_addressees(campaign=campaign, kind=NoticeKind.LAUNCH, day=today_local(), name="campaign_launch")
+    return created
+
+
+def _pending_by_addressee(campaign: Campaign) -> Counter:
+    return Counter(
+        dict(
+            Attestation.objects.filter(campaign=campaign, status=AttestationStatus.PENDING, addressed_to__isnull=False)
+            .values_list("addressed_to")
+            .annotate(n=Count("pk"))
+            .values_list("addressed_to", "n")
+        )
+    )
+
+
+def _claim(*, campaign: Campaign, recipient, kind: str, day: dt.date, pending: int) -> bool:
+    if (
+        kind == NoticeKind.LAUNCH
+        and CampaignNotice.objects.filter(campaign=campaign, recipient=recipient, kind=kind).exists()
+    ):
+        return False
+    try:
+        with transaction.atomic():
+            CampaignNotice.objects.create(
+                campaign=campaign, recipient=recipient, kind=kind, sent_on=day, pending_count=pending
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _mail_addressees(*, campaign: Campaign, kind: str, day: dt.date, name: str) -> list[str]:
+    pending = _pending_by_addressee(campaign)
+    users = get_user_model().objects.filter(pk__in=pending.keys(), is_active=True).order_by("pk")
+    inbox_url = absolute_url(reverse("evidence:attestation-inbox"))
+    sent = []
+    for user in users:
+        if not user.email or not _claim(
+            campaign=campaign, recipient=user, kind=kind, day=day, pending=pending[user.pk]
+        ):
+            continue
+        context = {"campaign": campaign, "recipient": user, "pending": pending[user.pk], "inbox_url": inbox_url}
+        try:
+            email_send(name=name, to=[user.email], context=context)
+        except Exception as exc:  # release the claim so the next run retries
+            logger.warning("Campaign %s e-mail to %s not sent: %s", campaign.pk, user.email, exc)
+            CampaignNotice.objects.filter(campaign=campaign, recipient=user, kind=kind, sent_on=day).delete()
+            continue
+        sent.append(user.email)
+    return sent
+
+
+# --- Answers ---------------------------------------------------------------------------------------------
+
+
+def may_answer(user) -> Q:
+    """Attestations ``user`` may answer: addressed to them, or on a key they own or back up (the backup owner
+    answers when the owner is absent)."""
+    return Q(addressed_to=user) | Q(key__owner=user) | Q(key__backup_owner=user)
+
+
+def _answerable(*, actor, ids: list[int]) -> QuerySet[Attestation]:
+    if not ids:
+        raise ValidationError("Select at least one key to answer for.")
+    wanted = Attestation.objects.filter(pk__in=ids)
+    # Lock the campaigns answered for (in id order, so two answers never wait on each other in a cycle): a close
+    # that runs now either waits for this answer, whose row is then in the recorded results, or has finished,
+    # and the status check below sees the campaign closed.
+    list(
+        Campaign.objects.select_for_update()
+        .filter(pk__in=wanted.values("campaign_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    mine = wanted.filter(may_answer(actor)).distinct()
+    if mine.count() != len(set(ids)):
+        raise PermissionDenied("You can only answer attestations addressed to you or on keys you own or back up.")
+    blocked = (
+        mine.exclude(status=AttestationStatus.PENDING).count()
+        + mine.exclude(campaign__status=CampaignStatus.LAUNCHED).count()
+    )
+    if blocked:
+        raise ValidationError(
+            "Some of the selected attestations were already answered or their campaign is closed; answers are "
+            "frozen. Reload the page and answer the pending ones."
+        )
+    return Attestation.objects.filter(pk__in=ids)
+
+
+def _answer_fields(campaign: Campaign, actor) -> dict:
+    return {
+        "responded_by": actor,
+        "responded_at": timezone.now(),
+        "statement_version": campaign.statement_version,
+        "statements_sha256": campaign.statements_sha256,
+    }
+
+
+def attestation_confirm(*, attestations: Iterable, actor) -> int:
+    """Confirm one or many pending attestations (ids or instances) in one update per campaign: records who,
+    when, the statement version and its digest. Returns the number confirmed."""
+    ids = sorted({getattr(a, "pk", a) for a in attestations})
+    with transaction.atomic():
+        selected = _answerable(actor=actor, ids=ids)
+        confirmed = 0
+        for campaign in Campaign.objects.filter(pk__in=selected.values("campaign_id")):
+            confirmed += selected.filter(campaign=campaign).update(
+                status=AttestationStatus.CONFIRMED, **_answer_fields(campaign, actor)
+            )
+    return confirmed
+
+
+def attestation_confirm_all(*, actor, campaign: Campaign | None = None) -> int:
+    """Confirm every pending attestation ``actor`` may answer (of one campaign, or of all open ones)."""
+    pending = Attestation.objects.filter(
+        may_answer(actor), status=AttestationStatus.PENDING, campaign__status=CampaignStatus.LAUNCHED
+    )
+    if campaign is not None:
+        pending = pending.filter(campaign=campaign)
+    ids = list(pending.values_list("pk", flat=True).distinct())
+    return attestation_confirm(attestations=ids, actor=actor) if ids else 0
+
+
+def attestation_report_discrepancy(*, attestation: Attestation, actor, comment: str):
+    """Report that a key does not match the statements, with a comment; opens (or updates) the key's
+    "attestation-discrepancy" finding for GRC. Returns (attestation, finding)."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": "Describe the discrepancy: what is wrong with this key's record?"})
+    check_text(comment, field="The discrepancy comment")
+    with transaction.atomic():
+        selected = _answerable(actor=actor, ids=[attestation.pk])
+        answered = selected.select_related("campaign", "key").get()
+        fields = _answer_fields(answered.campaign, actor)
+        selected.update(status=AttestationStatus.DISCREPANCY, comment=comment, **fields)
+        answered.refresh_from_db()
+        finding, _created = finding_upsert(
+            rule=DISCREPANCY_RULE,
+            subject=answered.key,
+            severity=Severity.HIGH,
+            details={
+                "campaign_id": answered.campaign_id,
+                "campaign": answered.campaign.name,
+                "attestation_id": answered.pk,
+                "reported_by": actor.get_username(),
+                "comment": comment,
+                "statement_version": answered.statement_version,
+                "statements_sha256": answered.statements_sha256,
+            },
+            seen_at=answered.responded_at,
+            actor=actor,
+        )
+    return answered, finding
+
+
+def attestation_reassign(*, attestation: Attestation, actor, to) -> Attestation:
+    """GRC addresses a pending attestation to someone else (recorded with who, when and from whom)."""
+    require_grc(actor, "reassign attestations")
+    if to is None or not to.is_active:
+        raise ValidationError({"to": "Choose an active user to address the attestation to."})
+    with transaction.atomic():
+        current = Attestation.objects.select_related("campaign").get(pk=attestation.pk)
+        if current.status != AttestationStatus.PENDING or current.campaign.status != CampaignStatus.LAUNCHED:
+            raise ValidationError("Only a pending attestation of a launched campaign can be reassigned.")
+        Attestation.objects.filter(pk=current.pk).update(
+            addressed_to=to, reassigned_from=current.addressed_to, reassigned_by=actor, reassigned_at=timezone.now()
+        )
+    current.refresh_from_db()
+    return current
+
+
+# --- Reminders, escalation, close --------------------------------------------------------------------------
+
+
+def _is_cadence_day(campaign: Campaign, today: dt.date) -> bool:
+    launched_on = timezone.localdate(campaign.launched_at)
+    return schedule.is_reminder_day(launched_on=launched_on, today=today, every_days=campaign.reminder_days)
+
+
+def campaign_remind(*, today: dt.date) -> dict[str, list[str]]:
+    """Daily: on each launched campaign's cadence days, mail every addressee with pending attestations one
+    reminder; once the campaign is past due, also mail GRC the overdue owners. Idempotent per day.
+    Returns {"reminded": [addresses], "escalated": [addresses]}."""
+    reminded: list[str] = []
+    escalated: list[str] = []
+    for campaign in Campaign.objects.filter(status=CampaignStatus.LAUNCHED, launched_at__isnull=False).order_by("pk"):
+        if not _is_cadence_day(campaign, today):
+            continue
+        reminded += _mail_addressees(campaign=campaign, kind=NoticeKind.REMINDER, day=today, name="campaign_reminder")
+        if schedule.escalates(due_on=campaign.due_on, today=today):
+            escalated += _escalate(campaign=campaign, day=today)
+    return {"reminded": reminded, "escalated": escalated}
+
+
+def _escalate(*, campaign: Campaign, day: dt.date) -> list[str]:
+    pending = _pending_by_addressee(campaign)
+    if not pending:
+        return []
+    owners = list(get_user_model().objects.filter(pk__in=pending.keys()).order_by("last_name", "username"))
+    overdue = [{"user": u, "pending": pending[u.pk]} for u in owners]
+    unaddressed = Attestation.objects.filter(
+        campaign=campaign, status=AttestationStatus.PENDING, addressed_to__isnull=True
+    ).count()
+    sent = []
+    for grc in get_user_model().objects.filter(groups__name=Role.GRC.value, is_active=True).distinct().order_by("pk"):
+        if not grc.email or not _claim(
+            campaign=campaign, recipient=grc, kind=NoticeKind.ESCALATION, day=day, pending=sum(pending.values())
+        ):
+            continue
+        context = {
+            "campaign": campaign,
+            "recipient": grc,
+            "overdue": overdue,
+            "unaddressed": unaddressed,
+            "campaign_url": absolute_url(campaign.get_absolute_url()),
+        }
+        try:
+            email_send(name="campaign_escalation", to=[grc.email], context=context)
+        except Exception as exc:  # release the claim so the next run retries
+            logger.warning("Campaign %s escalation to %s not sent: %s", campaign.pk, grc.email, exc)
+            CampaignNotice.objects.filter(
+                campaign=campaign, recipient=grc, kind=NoticeKind.ESCALATION, sent_on=day
+            ).delete()
+            continue
+        sent.append(grc.email)
+    return sent
+
+
+def campaign_close(*, campaign: Campaign, actor) -> Campaign:
+    """GRC closes a launched campaign: every attestation is frozen; pending ones stay as not answered. The
+    results CSV (as the export produces it) is computed in the same transaction and its SHA-256 and row count
+    recorded on the campaign, as evidence of what the campaign concluded."""
+    require_grc(actor, "close attestation campaigns")
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != CampaignStatus.LAUNCHED:
+            raise ValidationError(
+                f"“{locked}” is {locked.get_status_display().lower()}; only a launched campaign can be closed."
+            )
+        locked.status = CampaignStatus.CLOSED
+        locked.closed_at = timezone.now()
+        locked.closed_by = actor
+        # Wait for answers being written right now (their rows are locked) so the digest covers them.
+        list(Attestation.objects.select_for_update().filter(campaign=locked).values_list("pk", flat=True))
+        locked.results_sha256, locked.results_rows = campaign_results_digest(locked)
+        save_attributed(locked, actor=actor, reason="Closed")
+    return locked

@@ -1,0 +1,366 @@
+"""The dashboard's figures, read from stored results and indexed aggregates in a fixed number of queries.
+
+``dashboard(user=..., today=...)`` returns one ``Dashboard``. Nothing is evaluated per request: guideline
+statuses come from the latest stored check run, findings and keys from grouped counts (one query each), policies
+and campaigns from their own selectors. What a user sees depends on their role:
+
+- GRC and auditors get the organisation view: the CEK-11.1 answer, the guideline results and trend, every
+  finding, key, policy and the current campaign.
+- A key owner gets the figures of the keys they own or back up, the findings on those keys and their pending
+  attestations; the organisation-wide parts stay ``None`` (not merely hidden by the template).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
+
+from cek.control import load_control
+from cek.roles import can_read_all
+from evidence.campaigns.selectors import attestation_inbox
+from evidence.checks import selectors as selectors_checks
+from evidence.findings.selectors import SEVERITY_RANK, acceptance_lapsed, effectively_open, findings_for
+from evidence.models import (
+    AnswerStatus,
+    AttestationStatus,
+    CaiqAnswer,
+    Campaign,
+    CampaignStatus,
+    CheckResult,
+    CheckRun,
+    CheckStatus,
+    Finding,
+    Policy,
+    Severity,
+)
+from evidence.policies import selectors as policy_selectors
+from inventory.models import CryptoFunction, KeyState, Purpose
+from inventory.selectors import keys_for
+
+TREND_RUNS = 10
+TOP_RULES = 8
+TOP_PURPOSES = 8
+OVERDUE_POLICIES_SHOWN = 5
+FAILING_PREVIEW = 3
+MY_FINDINGS_SHOWN = 6
+
+
+@dataclass
+class Bucket:
+    """One bar or slice: ``value`` is what the URL filters on (a state, a purpose slug, a rule...)."""
+
+    value: str
+    label: str
+    count: int
+    ai: bool = False
+
+
+@dataclass
+class GuidelineStatus:
+    guideline_id: str
+    text: str
+    status: str
+    status_label: str
+    metric: str
+    failing_count: int
+    failing: list[dict]  # the first few failing subjects (type, id, label, reason)
+    result_id: int | None
+    url: str = ""  # the result page, set by the view when that page is installed
+
+
+@dataclass
+class TrendPoint:
+    run_id: int
+    when: dt.datetime
+    passing: int
+    evaluated: int  # guidelines with a verdict (pass, partial or fail)
+    total: int
+
+
+@dataclass
+class KeyFigures:
+    total: int = 0
+    active: int = 0
+    unowned: int = 0  # active keys without an owner
+    without_purpose: int = 0
+    cryptoperiod_passed: int = 0  # active keys past their cryptoperiod
+    expiring_30: int = 0  # active keys whose cryptoperiod ends within 30 days
+    expiring_90: int = 0
+
+
+@dataclass
+class FindingFigures:
+    open: int = 0  # including acceptances that have ended
+    acceptance_expired: int = 0
+    risk_accepted: int = 0
+    remediation_late: int = 0
+    by_severity: list[Bucket] = field(default_factory=list)  # every severity, critical first
+    by_rule: list[Bucket] = field(default_factory=list)  # the rules with most open findings
+
+
+@dataclass
+class CampaignFigures:
+    campaign: Campaign
+    total: int
+    confirmed: int
+    discrepancies: int
+    pending: int
+
+    @property
+    def answered(self) -> int:
+        return self.confirmed + self.discrepancies
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.answered / self.total) if self.total else 0
+
+
+@dataclass
+class PendingAttestations:
+    count: int
+    next_due: dt.date | None
+
+
+@dataclass
+class Dashboard:
+    today: dt.date
+    organisation: bool  # True for the GRC / auditor view, False for a key owner's own view
+    keys: KeyFigures
+    keys_by_state: list[Bucket]
+    keys_by_function: list[Bucket]  # active keys
+    keys_by_purpose: list[Bucket]  # active keys, the largest purposes
+    findings: FindingFigures
+    pending: PendingAttestations
+    # Organisation view only (None / empty for a key owner):
+    answer: CaiqAnswer | None = None
+    run: CheckRun | None = None
+    guidelines: list[GuidelineStatus] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
+    policies: dict[str, int] | None = None
+    policies_overdue: list[Policy] = field(default_factory=list)
+    campaign: CampaignFigures | None = None
+    # Key owner view only: their findings needing attention, most severe first.
+    my_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def guideline_counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in CheckStatus.values}
+        for guideline in self.guidelines:
+            counts[guideline.status] = counts.get(guideline.status, 0) + 1
+        return counts
+
+
+# --- Parts ----------------------------------------------------------------------------------------------------
+
+
+def current_answer() -> CaiqAnswer | None:
+    """The CEK-11.1 answer of the party that is us: the newest published one, else the newest draft (one query)."""
+    return (
+        CaiqAnswer.objects.filter(party__is_us=True, question_id="CEK-11.1")
+        .select_related("party", "check_run", "published_by")
+        .order_by(
+            Case(When(status=AnswerStatus.PUBLISHED, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            F("published_at").desc(nulls_last=True),
+            "-created_at",
+            "-pk",
+        )
+        .first()
+    )
+
+
+def guideline_statuses(results: list[CheckResult]) -> list[GuidelineStatus]:
+    control = load_control()
+    texts = {g.id: g.text for g in control.auditing_guidelines}
+    return [
+        GuidelineStatus(
+            guideline_id=r.guideline_id,
+            text=texts.get(r.guideline_id, ""),
+            status=r.status,
+            status_label=r.get_status_display(),
+            metric=r.metric,
+            failing_count=r.failing_count,
+            failing=[s for s in (r.failing or []) if isinstance(s, dict)][:FAILING_PREVIEW],
+            result_id=r.pk,
+        )
+        for r in results
+    ]
+
+
+def check_trend(limit: int = TREND_RUNS) -> list[TrendPoint]:
+    """Passing guidelines over the newest ``limit`` succeeded runs, oldest first (one query)."""
+    points = []
+    for run in reversed(selectors_checks.trend(limit=limit)):
+        counts = run.counts or {}
+        evaluated = sum(int(counts.get(s, 0)) for s in (CheckStatus.PASS, CheckStatus.PARTIAL, CheckStatus.FAIL))
+        total = sum(int(v) for v in counts.values() if isinstance(v, int))
+        points.append(
+            TrendPoint(run_id=run.pk, when=run.created_at, passing=run.passing, evaluated=evaluated, total=total)
+        )
+    return points
+
+
+def key_breakdowns(keys, *, today: dt.date) -> tuple[KeyFigures, list[Bucket], list[Bucket], list[Bucket]]:
+    """The headline figures of ``keys``, and keys by state (all), by cryptographic function and by purpose
+    (active keys): one grouped query over (state, purpose) with the conditional counts, one over the purpose
+    catalog. One pass over the keys, however many there are."""
+    ends = "cryptoperiod_ends_on"
+    groups = list(
+        keys.values("state", "purpose_id")
+        .annotate(
+            n=Count("pk"),
+            unowned=Count("pk", filter=Q(owner__isnull=True)),
+            passed=Count("pk", filter=Q(**{f"{ends}__lt": today})),
+            expiring_30=Count("pk", filter=Q(**{f"{ends}__range": (today, today + dt.timedelta(days=30))})),
+            expiring_90=Count("pk", filter=Q(**{f"{ends}__range": (today, today + dt.timedelta(days=90))})),
+        )
+        .order_by()
+    )
+    purposes = {p["pk"]: p for p in Purpose.objects.values("pk", "slug", "name", "function", "is_ai_specific")}
+    figures = KeyFigures()
+    by_state: dict[str, int] = {}
+    by_function: dict[str, int] = {}
+    by_purpose: dict[int | None, int] = {}
+    for row in groups:
+        figures.total += row["n"]
+        by_state[row["state"]] = by_state.get(row["state"], 0) + row["n"]
+        if row["purpose_id"] is None and row["state"] != KeyState.DESTROYED:
+            figures.without_purpose += row["n"]
+        if row["state"] != KeyState.ACTIVE:
+            continue
+        figures.active += row["n"]
+        figures.unowned += row["unowned"]
+        figures.cryptoperiod_passed += row["passed"]
+        figures.expiring_30 += row["expiring_30"]
+        figures.expiring_90 += row["expiring_90"]
+        purpose = purposes.get(row["purpose_id"])
+        function = purpose["function"] if purpose else ""
+        by_function[function] = by_function.get(function, 0) + row["n"]
+        by_purpose[row["purpose_id"]] = by_purpose.get(row["purpose_id"], 0) + row["n"]
+
+    states = [Bucket(s.value, s.label, by_state[s.value]) for s in KeyState if by_state.get(s.value)]
+    function_labels = dict(CryptoFunction.choices)
+    functions = sorted(
+        (Bucket(f, function_labels.get(f, "No purpose, so no function"), n) for f, n in by_function.items()),
+        key=lambda b: (-b.count, b.label),
+    )
+    ranked = sorted(by_purpose.items(), key=lambda item: -item[1])
+    top = []
+    for purpose_id, n in ranked[:TOP_PURPOSES]:
+        purpose = purposes.get(purpose_id)
+        if purpose is None:
+            top.append(Bucket("", "No purpose", n))
+        else:
+            top.append(Bucket(purpose["slug"], purpose["name"], n, ai=purpose["is_ai_specific"]))
+    rest = sum(n for _pk, n in ranked[TOP_PURPOSES:])
+    if rest:
+        top.append(Bucket("*", f"{len(ranked) - TOP_PURPOSES} other purposes", rest))
+    return figures, states, functions, top
+
+
+def finding_figures(findings, *, today: dt.date) -> FindingFigures:
+    """Open findings by severity and by rule, acceptances current and ended, late remediations: one grouped
+    query over (rule, severity, bucket)."""
+    is_open = effectively_open(today)
+    rows = (
+        findings.filter(~Q(status="resolved"))
+        .values("rule", "severity")
+        .annotate(
+            open=Count("pk", filter=is_open),
+            lapsed=Count("pk", filter=acceptance_lapsed(today)),
+            accepted=Count("pk", filter=Q(status="risk-accepted", accepted_until__gte=today)),
+            late=Count("pk", filter=is_open & Q(remediation_due__lt=today)),
+        )
+        .order_by()
+    )
+    figures = FindingFigures()
+    severities = {s: 0 for s in Severity.values}
+    rules: dict[str, int] = {}
+    for row in rows:
+        figures.open += row["open"]
+        figures.acceptance_expired += row["lapsed"]
+        figures.risk_accepted += row["accepted"]
+        figures.remediation_late += row["late"]
+        severities[row["severity"]] = severities.get(row["severity"], 0) + row["open"]
+        if row["open"]:
+            rules[row["rule"]] = rules.get(row["rule"], 0) + row["open"]
+    order = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]
+    figures.by_severity = [Bucket(s.value, s.label, severities.get(s.value, 0)) for s in order]
+    figures.by_rule = [
+        Bucket(rule, rule, n) for rule, n in sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
+    ]
+    return figures
+
+
+def current_campaign() -> CampaignFigures | None:
+    """The campaign running now (else the last closed one) with its answers counted: one query."""
+    status = "attestations__status"
+    campaign = (
+        Campaign.objects.filter(status__in=[CampaignStatus.LAUNCHING, CampaignStatus.LAUNCHED, CampaignStatus.CLOSED])
+        .annotate(
+            total=Count("attestations"),
+            confirmed=Count("attestations", filter=Q(**{status: AttestationStatus.CONFIRMED})),
+            discrepancies=Count("attestations", filter=Q(**{status: AttestationStatus.DISCREPANCY})),
+            pending=Count("attestations", filter=Q(**{status: AttestationStatus.PENDING})),
+            running=Case(
+                When(status=CampaignStatus.CLOSED, then=Value(1)), default=Value(0), output_field=IntegerField()
+            ),
+        )
+        .order_by("running", F("launched_at").desc(nulls_last=True), "-pk")
+        .first()
+    )
+    if campaign is None:
+        return None
+    return CampaignFigures(
+        campaign=campaign,
+        total=campaign.total,
+        confirmed=campaign.confirmed,
+        discrepancies=campaign.discrepancies,
+        pending=campaign.pending,
+    )
+
+
+def pending_attestations(user) -> PendingAttestations:
+    """The attestations waiting for ``user``'s answer and the earliest due date among them (one query)."""
+    figures = attestation_inbox(user=user).order_by().aggregate(count=Count("pk"), next_due=Min("campaign__due_on"))
+    return PendingAttestations(count=figures["count"], next_due=figures["next_due"])
+
+
+# --- The dashboard ----------------------------------------------------------------------------------------------
+
+
+def dashboard(*, user, today: dt.date) -> Dashboard:
+    """Everything the landing page shows for ``user``: 11 queries for the organisation view, 5 for a key owner
+    (plus one to read the user's roles if not read yet), whatever the number of keys, findings, runs or policies."""
+    organisation = can_read_all(user)
+    keys = keys_for(user)
+    findings = findings_for(user)
+    figures, states, functions, purposes = key_breakdowns(keys, today=today)
+    board = Dashboard(
+        today=today,
+        organisation=organisation,
+        keys=figures,
+        keys_by_state=states,
+        keys_by_function=functions,
+        keys_by_purpose=purposes,
+        findings=finding_figures(findings, today=today),
+        pending=pending_attestations(user),
+    )
+    if organisation:
+        run = selectors_checks.latest_run()
+        board.answer = current_answer()
+        board.run = run
+        board.guidelines = guideline_statuses(selectors_checks.run_results(run)) if run else []
+        board.trend = check_trend()
+        board.policies = policy_selectors.policy_review_status_counts(today=today)
+        board.policies_overdue = list(policy_selectors.policy_reviews_overdue(today=today)[:OVERDUE_POLICIES_SHOWN])
+        board.campaign = current_campaign()
+    else:
+        board.my_findings = list(
+            findings.filter(effectively_open(today))
+            .select_related("assigned_to")
+            .annotate(severity_rank=SEVERITY_RANK)
+            .order_by("severity_rank", "-last_seen", "-pk")[:MY_FINDINGS_SHOWN]
+        )
+    return board

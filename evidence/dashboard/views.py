@@ -1,0 +1,156 @@
+"""The landing page: where the organisation stands on CEK-11 (GRC and auditors) or where a key owner's own keys
+stand. The figures come from ``evidence.dashboard.selectors``; this view only turns them into links and charts."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from cek.roles import AnyRoleMixin, is_grc
+from evidence.dashboard import charts
+from evidence.dashboard.selectors import Bucket, Dashboard, dashboard
+
+SEVERITY_TONES = {"critical": "critical", "high": "bad", "medium": "warn", "low": "info"}
+STATE_TONES = {
+    "active": "ok",
+    "pre-activation": "info",
+    "suspended": "warn",
+    "deactivated": "muted",
+    "compromised": "bad",
+    "destroyed": "muted",
+}
+COMPACT_BARS = {"width": 380, "label_width": 150}  # the narrower cards of the keys row
+GUIDELINE_TONES = {"pass": "ok", "partial": "warn", "fail": "bad", "manual": "info", "na": "muted"}
+
+
+def optional_reverse(name: str, *args) -> str:
+    """The URL of a page that may not be installed (the answer and check-result pages); "" when it is not."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _url(name: str, **params) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return f"{reverse(name)}?{query}" if query else reverse(name)
+
+
+def _keys_url(**params) -> str:
+    return _url("inventory:key-list", **params)
+
+
+def _findings_url(**params) -> str:
+    return _url("evidence:finding-list", **params)
+
+
+def _purpose_link(bucket: Bucket) -> str:
+    if bucket.value == "*":
+        return _keys_url(state="active")
+    if not bucket.value:
+        return _keys_url(unassigned="true")
+    return _keys_url(state="active", purpose=bucket.value)
+
+
+def build_charts(board: Dashboard) -> dict:
+    """The dashboard's SVG charts, each bar or slice linking to the list it counts."""
+    severity = [
+        charts.Datum(b.label, b.count, _findings_url(status="open", severity=b.value), SEVERITY_TONES[b.value])
+        for b in board.findings.by_severity
+    ]
+    rules = [charts.Datum(b.label, b.count, _findings_url(status="open", rule=b.value)) for b in board.findings.by_rule]
+    states = [
+        charts.Datum(b.label, b.count, _keys_url(state=b.value), STATE_TONES.get(b.value, ""))
+        for b in board.keys_by_state
+    ]
+    functions = [
+        charts.Datum(
+            b.label, b.count, _keys_url(state="active", function=b.value) if b.value else _keys_url(unassigned="true")
+        )
+        for b in board.keys_by_function
+    ]
+    purposes = [
+        charts.Datum(b.label, b.count, _purpose_link(b), "ai" if b.ai else "accent") for b in board.keys_by_purpose
+    ]
+    built = {
+        "severity": charts.donut_chart(severity, title="Open findings by severity", centre=str(board.findings.open)),
+        "severity_legend": charts.legend(severity),
+        "rules": charts.bar_chart(rules, title="Open findings by rule"),
+        "states": charts.donut_chart(states, title="Keys by state", centre=str(board.keys.total)),
+        "states_legend": charts.legend(states),
+        "functions": charts.bar_chart(functions, title="Active keys by cryptographic function", **COMPACT_BARS),
+        "purposes": charts.bar_chart(purposes, title="Active keys by purpose", **COMPACT_BARS),
+    }
+    if board.organisation:
+        counts = board.guideline_counts
+        guideline_data = [
+            charts.Datum(label, counts.get(value, 0), "", GUIDELINE_TONES[value])
+            for value, label in (
+                ("pass", "Pass"),
+                ("partial", "Partial"),
+                ("fail", "Fail"),
+                ("manual", "Manual"),
+                ("na", "Not applicable"),
+            )
+        ]
+        built["guidelines"] = charts.donut_chart(
+            guideline_data,
+            title="Guideline results of the latest run",
+            centre=f"{counts.get('pass', 0)}/{len(board.guidelines)}",
+        )
+        built["guidelines_legend"] = charts.legend(guideline_data)
+        top = max((p.total for p in board.trend), default=0) or None
+        built["trend"] = charts.sparkline(
+            [
+                charts.Datum(
+                    f"Run #{p.run_id} on {timezone.localtime(p.when):%Y-%m-%d %H:%M}: passing guidelines",
+                    p.passing,
+                    optional_reverse("evidence:checkrun-detail", p.run_id),
+                )
+                for p in board.trend
+            ],
+            title="Passing guidelines over the last runs",
+            maximum=top,
+        )
+        if board.campaign:
+            built["campaign"] = charts.meter(
+                board.campaign.answered, board.campaign.total, title="Attestations answered"
+            )
+    return built
+
+
+class DashboardView(AnyRoleMixin, TemplateView):
+    """GRC and auditors: the organisation's posture. Key owners: their keys, findings and attestations."""
+
+    template_name = "evidence/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        board = dashboard(user=user, today=timezone.localdate())
+        for g in board.guidelines:
+            for subject in g.failing:
+                subject_id = subject.get("id")
+                is_key = subject.get("type") == "inventory.key" and isinstance(subject_id, int)
+                subject["url"] = reverse("inventory:key-detail", args=[subject_id]) if is_key else ""
+            g.url = optional_reverse("evidence:checkresult-detail", g.result_id) or (
+                optional_reverse("evidence:checkrun-detail", board.run.pk) if board.run else ""
+            )
+        context.update(
+            board=board,
+            charts=build_charts(board),
+            can_edit=is_grc(user),
+            answer_url=optional_reverse("evidence:answer-detail", board.answer.pk) if board.answer else "",
+            answers_url=optional_reverse("evidence:answer-list"),
+            run_url=optional_reverse("evidence:checkrun-detail", board.run.pk) if board.run else "",
+            runs_url=optional_reverse("evidence:checkrun-list"),
+            findings_open_url=_findings_url(status="open"),
+            findings_expired_url=_findings_url(status="acceptance-expired"),
+            findings_accepted_url=_findings_url(status="risk-accepted"),
+            findings_late_url=_findings_url(status="open", sort="due"),
+            expiring_url=_keys_url(state="active", ordering="cryptoperiod_ends_on"),
+        )
+        return context

@@ -1,0 +1,113 @@
+"""Evidence records. Each feature keeps its models in its own ``models.py``; every model and enum is re-exported
+here, so Django finds them under the app label ``evidence`` (tables and migrations unchanged) and
+``evidence.models.X`` works everywhere.
+
+- ``evidence.policies.models``: policies and procedures, their versions, approvals, communication and
+  acknowledgements (CEK-11 IG-1..3, CCM-1), and the record bases the others share;
+- ``evidence.reviews.models``: reviews, significant changes, effectiveness evaluations and review reminders
+  (IG-5, IG-6);
+- ``evidence.campaigns.models``: attestation campaigns, attestations and their e-mail log;
+- ``evidence.findings.models``: findings (one per rule and subject), open, risk accepted or resolved;
+- ``evidence.checks.models``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
+- ``evidence.answers.models``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published
+  frozen;
+- ``evidence.packs.models``: auditor evidence packs (built by workers, signed, immutable once ready) and their
+  downloads.
+"""
+
+from __future__ import annotations
+
+from evidence.answers.models import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
+from evidence.campaigns.models import (
+    DEFAULT_STATEMENT_VERSION,
+    STATEMENT_SETS,
+    Attestation,
+    AttestationStatus,
+    Campaign,
+    CampaignNotice,
+    CampaignStatus,
+    NoticeKind,
+    statements_digest,
+)
+from evidence.checks.models import (
+    FAILING_SUBJECTS_KEPT,
+    CheckResult,
+    CheckRun,
+    CheckStatus,
+    ManualEvidence,
+    RunStatus,
+    RunTrigger,
+)
+from evidence.findings.models import Finding, FindingStatus, Severity
+from evidence.packs.models import EvidencePack, PackDownload, PackStatus
+from evidence.policies.models import (
+    Acknowledgement,
+    Communication,
+    DocumentKind,
+    FrozenRecordError,
+    Policy,
+    PolicyApproval,
+    PolicyArea,
+    PolicyDelivery,
+    PolicyKind,
+    PolicyVersion,
+    VersionStatus,
+)
+from evidence.reviews.models import (
+    ChangeEvent,
+    ChangeKind,
+    EffectivenessEvaluation,
+    EvaluationKind,
+    EvaluationResult,
+    PolicyReview,
+    ReviewOutcome,
+    ReviewReminder,
+)
+
+__all__ = [
+    "DEFAULT_STATEMENT_VERSION",
+    "FAILING_SUBJECTS_KEPT",
+    "STATEMENT_SETS",
+    "Acknowledgement",
+    "AnswerStatus",
+    "AnswerValue",
+    "Attestation",
+    "AttestationStatus",
+    "CaiqAnswer",
+    "Campaign",
+    "CampaignNotice",
+    "CampaignStatus",
+    "ChangeEvent",
+    "ChangeKind",
+    "CheckResult",
+    "CheckRun",
+    "CheckStatus",
+    "Communication",
+    "ControlOwnership",
+    "DocumentKind",
+    "EffectivenessEvaluation",
+    "EvaluationKind",
+    "EvaluationResult",
+    "EvidencePack",
+    "Finding",
+    "FindingStatus",
+    "FrozenRecordError",
+    "ManualEvidence",
+    "NoticeKind",
+    "PackDownload",
+    "PackStatus",
+    "Policy",
+    "PolicyApproval",
+    "PolicyArea",
+    "PolicyDelivery",
+    "PolicyKind",
+    "PolicyReview",
+    "PolicyVersion",
+    "ReviewOutcome",
+    "ReviewReminder",
+    "RunStatus",
+    "RunTrigger",
+    "Severity",
+    "VersionStatus",
+    "statements_digest",
+]

@@ -1,0 +1,65 @@
+"""Which key store a file belongs to (a platform export names its account and region, not its store), and, for a
+full import, which keys of that store the file leaves out."""
+
+from __future__ import annotations
+
+from inventory.importers.base import Importer, ImportFileError, ParseResult
+from inventory.importing.lookups import _Lookups
+from inventory.importing.plan import ImportPlan
+from inventory.models import Key, KeyStore, StoreKind
+
+
+def matches(scope_value: str, store_value: str) -> bool:
+    """A store's account or region matches what the file says when it equals it or names it ("prod (1111...)")."""
+    scope_value, store_value = scope_value.strip().lower(), store_value.strip().lower()
+    return not scope_value or not store_value or scope_value == store_value or scope_value in store_value
+
+
+def resolve_store(importer: Importer, parsed: ParseResult, chosen: KeyStore | None) -> KeyStore | None:
+    """The store a platform export belongs to: the one chosen (checked against what the file says), or the
+    only store of the importer's kind whose account and region match the file. CSV and CBOM files name their
+    stores per row; a chosen store is then the store of every row."""
+    kind, scope = importer.store_kind, parsed.scope
+    if kind is None:
+        return chosen
+    kind_label = StoreKind(kind).label
+    if chosen is not None:
+        if chosen.kind != kind:
+            raise ImportFileError(
+                f"The key store '{chosen.name}' is a {chosen.get_kind_display()} store, but this is a "
+                f"{importer.label} export. Choose a {kind_label} store, or the format that matches the file."
+            )
+        if scope is not None and not (matches(scope.account, chosen.account) and matches(scope.region, chosen.region)):
+            raise ImportFileError(
+                f"The file's keys are in {scope.describe()}, but the key store '{chosen.name}' is account "
+                f"'{chosen.account or '-'}' region '{chosen.region or '-'}'. Choose the store the file was exported "
+                "from, or correct the store's account and region."
+            )
+        return chosen
+    candidates = [
+        store
+        for store in KeyStore.objects.filter(kind=kind).order_by("name")
+        if scope is None or (matches(scope.account, store.account) and matches(scope.region, store.region))
+    ]
+    where = f" for {scope.describe()}" if scope is not None and (scope.account or scope.region) else ""
+    if not candidates:
+        raise ImportFileError(
+            f"There is no {kind_label} key store{where}. Create it under Key stores (with the account and region "
+            "the file shows), or choose the store when you upload."
+        )
+    if len(candidates) > 1:
+        names = ", ".join(f"'{store.name}'" for store in candidates[:5])
+        raise ImportFileError(
+            f"Several {kind_label} key stores could hold this file{where}: {names}. Choose the store when you upload."
+        )
+    return candidates[0]
+
+
+def plan_missing(plan: ImportPlan, store: KeyStore, lookups: _Lookups) -> None:
+    """A full import: the keys of the store that the file does not list (and that were seen until now)."""
+    listed = {row.external_id for row in plan.rows}
+    if lookups.whole_stores:
+        keys = [k for (store_id, _), k in lookups.keys.items() if store_id == store.pk and k.not_seen_since is None]
+    else:
+        keys = Key.objects.filter(store=store, not_seen_since__isnull=True).only("pk", "name", "external_id")
+    plan.missing = [key for key in keys if key.external_id not in listed]
