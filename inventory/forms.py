@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 
 from cek.forms import RefusesKeyMaterial
 from cek.keymaterial import validate_labels
+from inventory import keyfields
+from inventory.keyfields import Kind
 from inventory.models import (
     AccessGrant,
     Binding,
@@ -198,10 +200,18 @@ class PurposeChoiceField(forms.ModelChoiceField):
         return f"{obj.name} — {obj.get_function_display()}" + (" (AI)" if obj.is_ai_specific else "")
 
 
+def _key_formfield(model_field, **kwargs):
+    """A key's reference to a user is chosen among the active users, shown by name and username."""
+    if model_field.is_relation and model_field.related_model is get_user_model():
+        return model_field.formfield(form_class=UserChoiceField, queryset=active_users(), **kwargs)
+    return model_field.formfield(**kwargs)
+
+
+_KEY_FORM_FIELDS = keyfields.form_fields()
+
+
 class KeyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     purpose = PurposeChoiceField(queryset=Purpose.objects.none())
-    owner = UserChoiceField(queryset=active_users(), required=False)
-    backup_owner = UserChoiceField(queryset=active_users(), required=False)
     purpose_approver = UserChoiceField(queryset=active_users(), required=True, label="Purpose approved by")
     labels = LabelsField(required=False, help_text="One name=value per line. Tags only: never a secret.")
     exposed_to = forms.ModelMultipleChoiceField(
@@ -213,66 +223,15 @@ class KeyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
 
     class Meta:
         model = Key
-        fields = [
-            "name",
-            "kind",
-            "algorithm",
-            "size_bits",
-            "store",
-            "external_id",
-            "platform_usage",
-            "description",
-            "purpose",
-            "purpose_justification",
-            "purpose_approver",
-            "purpose_reviewed_on",
-            "owner",
-            "backup_owner",
-            "custodian",
-            "tenant",
-            "ssrm_layer",
-            "state",
-            "created_on",
-            "activated_on",
-            "last_rotated_on",
-            "expires_on",
-            "rotation_period_days",
-            "cryptoperiod_days",
-            "labels",
-            "exposed_to",
-            "exposure_scope",
-            "exposure_contract",
-        ]
+        fields = [field.name for field in _KEY_FORM_FIELDS]  # inventory.keyfields
+        formfield_callback = _key_formfield
         widgets = {
-            name: DateInput()
-            for name in ("purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on")
-        } | {
-            "description": forms.Textarea(attrs={"rows": 3}),
-            "purpose_justification": forms.Textarea(attrs={"rows": 3}),
-            "exposure_scope": forms.Textarea(attrs={"rows": 2}),
-        }
+            field.name: DateInput() if field.kind is Kind.DATE else forms.Textarea(attrs={"rows": 3})
+            for field in _KEY_FORM_FIELDS
+            if field.kind is Kind.DATE or field.multiline
+        } | {"exposure_scope": forms.Textarea(attrs={"rows": 2})}
 
-    fieldsets = [
-        (
-            "Identity",
-            ["name", "kind", "algorithm", "size_bits", "store", "external_id", "platform_usage", "description"],
-        ),
-        ("Purpose (exactly one)", ["purpose", "purpose_justification", "purpose_approver", "purpose_reviewed_on"]),
-        ("Ownership", ["owner", "backup_owner", "custodian", "tenant", "ssrm_layer"]),
-        (
-            "Lifecycle",
-            [
-                "state",
-                "created_on",
-                "activated_on",
-                "last_rotated_on",
-                "expires_on",
-                "rotation_period_days",
-                "cryptoperiod_days",
-            ],
-        ),
-        ("Labels and exposure", ["labels", "exposed_to", "exposure_scope", "exposure_contract"]),
-    ]
+    fieldsets = keyfields.form_fieldsets()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -70,6 +70,7 @@ class ImportUploadView(GrcRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             columns=COLUMNS,
+            required_columns=[column.name for column in COLUMNS if column.required],
             formats=list(REGISTRY.values()),
             max_size=_megabytes(settings.CEK_IMPORT_MAX_BYTES),
             recent=KeyImport.objects.select_related("created_by")[:5],

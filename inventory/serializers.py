@@ -20,6 +20,7 @@ from rest_framework import serializers
 from cek import textsafety
 from cek.keymaterial import KeyMaterialValidator, check_text, validate_labels
 from cek.textsafety import check_text as check_safe_text
+from inventory import keyfields
 from inventory.models import (
     AccessGrant,
     Binding,
@@ -321,46 +322,47 @@ class PurposeSerializer(InventorySerializer):
         return purpose_save(purpose=instance, actor=actor)
 
 
+def _api_help(name: str) -> str:
+    return keyfields.BY_NAME[name].api.help
+
+
+# A key's fields as inventory.keyfields declares them for the API (no docstring: the API schema would show it).
+# References the declaration names by natural key are written by it (users by username, the tenant by slug); the
+# others by id.
 class KeySerializer(InventorySerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api-key-detail")
-    purpose = purpose_field(help_text="Slug of an active purpose from the catalog (exactly one per key).")
+    purpose = purpose_field(help_text=_api_help("purpose"))
     purpose_function = serializers.CharField(source="purpose.function", read_only=True, allow_null=True)
     store_name = serializers.CharField(source="store.name", read_only=True)
-    owner = user_field(help_text="Username of the key owner.")
-    backup_owner = user_field(help_text="Username of the backup owner.")
-    purpose_approver = user_field(help_text="Username of who approved the purpose mapping.")
-    tenant = ListedSlugRelatedField(
-        slug_field="slug", queryset=Tenant.objects.all(), required=False, allow_null=True, help_text="Tenant slug."
-    )
     exposed_to = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Party.objects.all(), required=False, help_text="Ids of parties the key is shared with."
+        many=True, queryset=Party.objects.all(), required=False, help_text=_api_help("exposed_to")
     )
     labels = serializers.DictField(
         child=serializers.JSONField(),
         required=False,
         validators=[validate_api_labels],
-        help_text="KMS tags / labels: an object of names to plain values.",
+        help_text=_api_help("labels"),
     )
 
     m2m_fields = ("exposed_to",)
 
     class Meta:
         model = Key
-        fields = (
-            "id", "url", "name", "kind", "algorithm", "size_bits", "purpose", "purpose_function", "store",
-            "store_name", "external_id", "platform_usage", "owner", "backup_owner", "tenant", "custodian",
-            "ssrm_layer", "state", "description", "labels", "created_on", "activated_on", "last_rotated_on",
-            "expires_on", "rotation_period_days", "cryptoperiod_days", "cryptoperiod_ends_on", "exposed_to",
-            "exposure_scope", "exposure_contract", "purpose_justification", "purpose_approver",
-            "purpose_reviewed_on", "platform_managed", "platform_details", "not_seen_since", *TIMESTAMPS,
-        )  # fmt: skip
-        read_only_fields = ("platform_managed", "platform_details", "not_seen_since")
-        extra_kwargs = {
-            "cryptoperiod_ends_on": {"help_text": "Derived: start of the current period plus the cryptoperiod."},
-            "platform_managed": {"help_text": "Set by imports: the platform creates and operates the key itself."},
-            "platform_details": {"help_text": "Set by imports: the platform's own facts about the key."},
-            "not_seen_since": {"help_text": "Set when a full import of the key's store no longer listed the key."},
-        }
+        fields = ("id", "url", *keyfields.api_field_names(), *TIMESTAMPS)
+        read_only_fields = tuple(field.name for field in keyfields.api_fields() if field.api.read_only)
+        extra_kwargs = {field.name: {"help_text": field.api.help} for field in keyfields.api_fields() if field.api.help}
+
+    def build_relational_field(self, field_name, relation_info):
+        declared = keyfields.BY_NAME.get(field_name)
+        if declared is None or declared.api is None or not declared.api.natural:
+            return super().build_relational_field(field_name, relation_info)
+        _pk_field, kwargs = super().build_relational_field(field_name, relation_info)
+        if relation_info.related_model is get_user_model():
+            kwargs.update(
+                queryset=get_user_model().objects.filter(is_active=True), list_choices=False, noun="active user"
+            )
+        kwargs.pop("error_messages", None)
+        return ListedSlugRelatedField, {**kwargs, "slug_field": declared.ref}
 
     def service_save(self, *, instance, actor, m2m):
         return key_save(key=instance, actor=actor, exposed_to=m2m.get("exposed_to"))

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from cek.exportguard import check_row
 from cek.jobs import JobStopped, Progress, enqueue
+from cek.jobs.progress import progress_clear
 from cek.jobs.watchdog import sweep
 from cek.keymaterial import check_text
 from cek.roles import Role
@@ -282,6 +283,7 @@ def campaign_launch_run(*, campaign_id: int) -> int:
         phase="",
         finished_at=timezone.now(),
     )
+    progress_clear(Campaign.job, campaign.pk)
     campaign.refresh_from_db()
     _mail_addressees(campaign=campaign, kind=NoticeKind.LAUNCH, day=today_local(), name="campaign_launch")
     return created

@@ -43,52 +43,18 @@ from evidence.models import (
 from evidence.packs import manifest as mf
 from evidence.packs import sample as sampling
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
+from inventory import keyfields
 from inventory.models import AccessGrant, Binding, Key
 
 BATCH = 2000
 Progress = Callable[[int, str], None]
 
-KEY_COLUMNS = (
-    ("id", "pk"),
-    ("name", "name"),
-    ("kind", "kind"),
-    ("algorithm", "algorithm"),
-    ("size_bits", "size_bits"),
-    ("store", "store__name"),
-    ("store_kind", "store__kind"),
-    ("external_id", "external_id"),
-    ("tenant", "tenant__slug"),
-    ("purpose", "purpose__slug"),
-    ("purpose_name", "purpose__name"),
-    ("purpose_function", "purpose__function"),
-    ("purpose_justification", "purpose_justification"),
-    ("purpose_approver", "purpose_approver__username"),
-    ("purpose_reviewed_on", "purpose_reviewed_on"),
-    ("owner", "owner__username"),
-    ("backup_owner", "backup_owner__username"),
-    ("custodian", "custodian__name"),
-    ("ssrm_layer", "ssrm_layer"),
-    ("state", "state"),
-    ("created_on", "created_on"),
-    ("activated_on", "activated_on"),
-    ("last_rotated_on", "last_rotated_on"),
-    ("expires_on", "expires_on"),
-    ("rotation_period_days", "rotation_period_days"),
-    ("cryptoperiod_days", "cryptoperiod_days"),
-    ("cryptoperiod_ends_on", "cryptoperiod_ends_on"),
-    ("not_seen_since", "not_seen_since"),
-    ("platform_managed", "platform_managed"),
-    ("platform_usage", "platform_usage"),
-    ("labels", "labels"),
-    ("exposure_scope", "exposure_scope"),
-    ("exposure_contract", "exposure_contract"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-)
+# The key fields' columns as inventory.keyfields declares them for the pack, between the record's id and timestamps.
+KEY_COLUMNS = (("id", "pk"), *keyfields.pack_columns(), ("created_at", "created_at"), ("updated_at", "updated_at"))
 # Digests the app computed (64 hex digits, the shape of a 256-bit key): the export guard lets them through in
 # these columns and members only, and only with exactly that shape.
 COMPUTED = frozenset({"statements_sha256", "document_sha256", "sha256", "data_digest", "digest"})
-KEY_HEADER = [name for name, _ in KEY_COLUMNS] + ["exposed_to"]
+KEY_HEADER = [name for name, _ in KEY_COLUMNS] + [field.name for field in keyfields.pack_lists()]  # exposed_to
 
 DATA_FILES = (
     "keys.csv",

@@ -48,19 +48,21 @@ from django.db.models import Prefetch, QuerySet
 
 import cek
 from cek.exportguard import check_tree
-from inventory.importers.base import BindingRow
+from inventory import keyfields
+from inventory.exporters.keyvalues import field_value
 from inventory.importers.cbom import KIND_MATERIAL_TYPES
 from inventory.importers.cbom.properties import FIELDS_PROPERTY, NAMESPACE, STATED_FIELDS, property_pairs
+from inventory.keyfields import Kind
 from inventory.models import Binding, Key, KeyState, Party, StoreKind
-from inventory.selectors import LIST_JOINS
 
 SCHEMA_VERSION = SchemaVersion.V1_6
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 CHUNK_SIZE = 2000  # keys per database fetch
 _SCHEMA_VIEW = SchemaVersion1Dot6
 TOOL_NAME = "cek-inventory"
-# The joins of one key component, beyond the list's: who approved the purpose, the custodian.
-KEY_JOINS = (*LIST_JOINS, "purpose_approver", "custodian")
+_PROPERTY_FIELDS = keyfields.cbom_fields()  # what CycloneDX has no field for
+# The joins of one key component: every object its properties name.
+KEY_JOINS = tuple(field.name for field in _PROPERTY_FIELDS if field.kind is Kind.REFERENCE)
 
 KIND_TYPES: dict[str, RelatedCryptoMaterialType] = {
     kind: RelatedCryptoMaterialType(material_type) for kind, material_type in KIND_MATERIAL_TYPES.items()
@@ -108,53 +110,10 @@ def _datetime(day: dt.date | None) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) if day is not None else None
 
 
-def _natural(obj: object, attribute: str) -> str:
-    return getattr(obj, attribute) if obj is not None else ""
-
-
-def key_bindings(key: Key) -> list[BindingRow]:
-    """The key's bindings as the importer reads them: one per (service, tenant, purpose), the purpose only when
-    it is not the key's own, with the principal and operations of the oldest (needs ``bindings`` prefetched)."""
-    bindings: dict[tuple[str, str, str], BindingRow] = {}
-    for binding in sorted(key.bindings.all(), key=lambda b: b.pk):
-        identity = (
-            binding.service.slug,
-            _natural(binding.tenant, "slug"),
-            binding.purpose.slug if binding.purpose_id != key.purpose_id else "",
-        )
-        bindings.setdefault(
-            identity,
-            BindingRow(*identity, principal=binding.principal or None, operations=list(binding.operations) or None),
-        )
-    return [bindings[identity] for identity in sorted(bindings)]
-
-
 def key_properties(key: Key) -> list[Property]:
     """What CycloneDX has no field for, as the importer reads it (needs ``exposed_to`` and ``bindings``
     prefetched). A key whose purpose is unassigned has no cek:purpose."""
-    values = {
-        "store": key.store.name,
-        "kind": key.kind,
-        "purpose": _natural(key.purpose, "slug"),
-        "purpose_justification": key.purpose_justification,
-        "purpose_approver": _natural(key.purpose_approver, "username"),
-        "purpose_reviewed_on": key.purpose_reviewed_on,
-        "owner": _natural(key.owner, "username"),
-        "backup_owner": _natural(key.backup_owner, "username"),
-        "tenant": _natural(key.tenant, "slug"),
-        "custodian": _natural(key.custodian, "name"),
-        "ssrm_layer": key.ssrm_layer,
-        "platform_usage": key.platform_usage,
-        "exposure_scope": key.exposure_scope,
-        "exposure_contract": key.exposure_contract,
-        "exposed_to": [party.name for party in key.exposed_to.all()],
-        "services": key_bindings(key),
-        "rotation_period_days": key.rotation_period_days,
-        "cryptoperiod_days": key.cryptoperiod_days,
-        "platform_managed": key.platform_managed,
-        "labels": key.labels or {},
-        "platform_details": key.platform_details or {},
-    }
+    values = {field.name: field_value(key, field) for field in _PROPERTY_FIELDS}
     properties = [Property(name=name, value=value) for name, value in property_pairs(values)]
     if key.purpose is not None:
         # For readers of the file; derived from the purpose, so the importer skips it.

@@ -14,17 +14,15 @@ from django.db.models import Prefetch, QuerySet
 
 from cek.exportguard import checked_rows
 from cek.spreadsheet import spreadsheet_safe
-from inventory.importers.csv import (
-    COLUMN_NAMES,
-    format_binding,
-    format_date,
-    format_integer,
-    format_labels,
-    format_names,
-)
+from inventory import keyfields
+from inventory.exporters.keyvalues import field_value
+from inventory.importers.csv import COLUMN_NAMES, FORMATTERS
+from inventory.keyfields import Kind
 from inventory.models import Binding, Key, Party, Service
 
 CHUNK_SIZE = 1000  # rows per database fetch (and per prefetch of their bindings and parties)
+_FIELDS = keyfields.csv_fields()
+_JOINS = tuple(field.name for field in _FIELDS if field.kind is Kind.REFERENCE)
 SERVICE_COLUMNS = (
     "slug",
     "name",
@@ -84,55 +82,12 @@ def _name(obj, attribute: str) -> str:
 
 def key_cells(key: Key) -> list[str]:
     """One key as the cells of :data:`COLUMN_NAMES` (needs ``exposed_to`` and ``bindings`` prefetched)."""
-    bindings = sorted(
-        {
-            format_binding(
-                b.service.slug,
-                b.tenant.slug if b.tenant_id else "",
-                b.purpose.slug if b.purpose_id != key.purpose_id else "",
-            )
-            for b in key.bindings.all()
-        }
-    )
-    cells = {
-        "store": key.store.name,
-        "external_id": key.external_id,
-        "name": key.name,
-        "kind": key.kind,
-        "algorithm": key.algorithm,
-        "size_bits": format_integer(key.size_bits),
-        "purpose": key.purpose.slug if key.purpose_id else "",
-        "purpose_justification": key.purpose_justification,
-        "purpose_approver": _name(key.purpose_approver, "username"),
-        "purpose_reviewed_on": format_date(key.purpose_reviewed_on),
-        "owner": _name(key.owner, "username"),
-        "backup_owner": _name(key.backup_owner, "username"),
-        "tenant": _name(key.tenant, "slug"),
-        "custodian": _name(key.custodian, "name"),
-        "ssrm_layer": key.ssrm_layer,
-        "state": key.state,
-        "platform_usage": key.platform_usage,
-        "created_on": format_date(key.created_on),
-        "activated_on": format_date(key.activated_on),
-        "last_rotated_on": format_date(key.last_rotated_on),
-        "expires_on": format_date(key.expires_on),
-        "rotation_period_days": format_integer(key.rotation_period_days),
-        "cryptoperiod_days": format_integer(key.cryptoperiod_days),
-        "labels": format_labels(key.labels or {}),
-        "description": key.description,
-        "exposure_scope": key.exposure_scope,
-        "exposure_contract": key.exposure_contract,
-        "exposed_to": format_names([party.name for party in key.exposed_to.all()]),
-        "services": ";".join(bindings),
-    }
-    return [cells[column] for column in COLUMN_NAMES]
+    return [FORMATTERS[field.kind](field_value(key, field)) for field in _FIELDS]
 
 
 def export_keys(queryset: QuerySet[Key]) -> Iterator[str]:
     """Stream ``queryset`` (already narrowed to what the user may see, filtered and ordered) as CSV."""
-    keys = queryset.select_related(
-        "store", "purpose", "owner", "backup_owner", "purpose_approver", "tenant", "custodian"
-    ).prefetch_related(
+    keys = queryset.select_related(*_JOINS).prefetch_related(
         Prefetch("exposed_to", queryset=Party.objects.only("pk", "name")),
         Prefetch("bindings", queryset=Binding.objects.select_related("service", "tenant", "purpose")),
     )

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,8 @@ from cek.keymaterial import find_key_material, message_for
 from cek.spreadsheet import spreadsheet_safe, spreadsheet_unescape
 from cek.textsafety import UnsafeTextError, find_unsafe_text, loads_json
 from cek.textsafety import message_for as unsafe_message
+from inventory import keyfields
 from inventory.importers.base import (
-    DATE_FIELDS,
-    INTEGER_FIELDS,
-    KEY_FIELDS,
     KEY_MATERIAL,
     MULTILINE_FIELDS,
     REQUIRED_FIELDS,
@@ -34,7 +33,9 @@ from inventory.importers.base import (
     RefusedFileError,
     RowError,
     describe_value,
+    row_attribute,
 )
+from inventory.keyfields import Kind
 
 
 @dataclass(frozen=True)
@@ -42,60 +43,17 @@ class Column:
     name: str
     help: str
     example: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.name in REQUIRED_FIELDS
+    required: bool = False
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("store", "Name of an existing key store (create it first under Key stores).", "prod-kms-eu"),
-    Column(
-        "external_id",
-        "The key's id in its store (ARN, resource name, path). With store, identifies the key.",
-        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    ),
-    Column("name", "Display name.", "Inference logs EU"),
-    Column(
-        "kind",
-        "symmetric-key (default), private-key, certificate-private-key, api-token, password, "
-        "shared-secret, public-key or other.",
-        "symmetric-key",
-    ),
-    Column("algorithm", "E.g. AES-256-GCM, ECDSA P-256.", "AES-256-GCM"),
-    Column("size_bits", "Key size in bits, a whole number.", "256"),
-    Column("purpose", "Slug of an active purpose (see Purposes). Exactly one per key.", "inference-log-encryption"),
-    Column("purpose_justification", "Why the key has this purpose.", "Encrypts prompts and completions at rest."),
-    Column("purpose_approver", "Username of whoever approved the purpose mapping.", "alice"),
-    Column("purpose_reviewed_on", "Date of the last review of the mapping, YYYY-MM-DD.", "2026-01-15"),
-    Column("owner", "Username of the key owner.", "bob"),
-    Column("backup_owner", "Username of the backup owner.", ""),
-    Column("tenant", "Slug of an existing tenant, or empty.", ""),
-    Column("custodian", "Name of the party that holds and operates the key.", ""),
-    Column("ssrm_layer", "pi, model, orchestrated or application (default).", "application"),
-    Column("state", "pre-activation, active (default), suspended, deactivated, compromised or destroyed.", "active"),
-    Column("platform_usage", "The store's native usage, e.g. ENCRYPT_DECRYPT.", "ENCRYPT_DECRYPT"),
-    Column("created_on", "Date created in the store, YYYY-MM-DD.", "2025-06-01"),
-    Column("activated_on", "Date activated, YYYY-MM-DD.", "2025-06-01"),
-    Column("last_rotated_on", "Date last rotated, YYYY-MM-DD.", ""),
-    Column("expires_on", "Expiry date, YYYY-MM-DD.", ""),
-    Column("rotation_period_days", "Rotation period in days.", "365"),
-    Column("cryptoperiod_days", "Cryptoperiod override in days; empty uses the purpose's maximum.", ""),
-    Column("labels", "KMS tags as name=value pairs separated by ';', or a JSON object.", "env=prod;team=ml-platform"),
-    Column("description", "Free text (metadata only, never the key).", ""),
-    Column("exposure_scope", "What parties the key is shared with may do with it.", ""),
-    Column("exposure_contract", "Contract reference for the sharing.", ""),
-    Column("exposed_to", "Names of parties the key is shared with, separated by ';'.", ""),
-    Column(
-        "services",
-        "Bindings: service-slug[@tenant-slug] separated by ';', each for the key's purpose "
-        "(add :purpose-slug for another purpose). When the column is present, the key's bindings are replaced "
-        "by these; leave the column out to keep them.",
-        "inference-gateway",
-    ),
+# The columns, as inventory.keyfields declares them: the CSV is the KeyRow, column for field.
+COLUMNS: tuple[Column, ...] = tuple(
+    Column(field.name, field.csv.help, field.csv.example, field.required) for field in keyfields.csv_fields()
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
-assert COLUMN_NAMES == KEY_FIELDS  # the CSV is the KeyRow, column for field
+_KINDS: dict[str, Kind] = {column: keyfields.BY_NAME[column].kind for column in COLUMN_NAMES}
+# Tab and line breaks are allowed in text areas and in labels (platform text), in no other column.
+_MULTILINE = MULTILINE_FIELDS | {column for column, kind in _KINDS.items() if kind is Kind.MAPPING}
 
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -115,12 +73,20 @@ escape_cell = spreadsheet_safe
 unescape_cell = spreadsheet_unescape
 
 
+def format_text(value: str) -> str:
+    return value
+
+
 def format_date(value: dt.date | None) -> str:
     return value.isoformat() if value else ""
 
 
 def format_integer(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+def format_flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def format_labels(labels: dict[str, Any]) -> str:
@@ -146,7 +112,40 @@ def format_binding(service: str, tenant: str = "", purpose: str = "") -> str:
     return service + (f"@{tenant}" if tenant else "") + (f":{purpose}" if purpose else "")
 
 
-def _parse_labels(text: str) -> dict[str, Any]:
+def format_bindings(bindings: list[BindingRow]) -> str:
+    return ";".join(sorted({format_binding(b.service, b.tenant, b.purpose) for b in bindings}))
+
+
+def parse_text(text: str) -> str:
+    return text
+
+
+def parse_date(text: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a date as YYYY-MM-DD") from None
+
+
+def parse_integer(text: str) -> int | None:
+    if not text:
+        return None
+    if not _INTEGER.fullmatch(text):
+        raise ValueError("expected a whole number of 0 or more (e.g. 256)")
+    return int(text)
+
+
+def parse_flag(text: str) -> bool:
+    if text not in ("", "true", "false"):
+        raise ValueError("expected true or false")
+    return text == "true"
+
+
+def parse_labels(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         try:
             # Bounded: deep nesting or unsafe text inside the JSON is a clear row error, not a RecursionError.
@@ -170,7 +169,11 @@ def _parse_labels(text: str) -> dict[str, Any]:
     return labels
 
 
-def _parse_services(text: str) -> list[BindingRow]:
+def parse_names(text: str) -> list[str]:
+    return sorted({name.strip() for name in text.split(";") if name.strip()})
+
+
+def parse_services(text: str) -> list[BindingRow]:
     bindings: list[BindingRow] = []
     seen: set[tuple[str, str, str]] = set()
     for token in text.split(";"):
@@ -185,6 +188,31 @@ def _parse_services(text: str) -> list[BindingRow]:
             seen.add(triple)
             bindings.append(BindingRow(service=triple[0], tenant=triple[1], purpose=triple[2]))
     return bindings
+
+
+# A cell of each kind of field (inventory.keyfields.Kind) written from, and read into, its KeyRow value.
+FORMATTERS: dict[Kind, Callable[[Any], str]] = {
+    Kind.TEXT: format_text,
+    Kind.CHOICE: format_text,
+    Kind.REFERENCE: format_text,
+    Kind.INTEGER: format_integer,
+    Kind.DATE: format_date,
+    Kind.FLAG: format_flag,
+    Kind.MAPPING: format_labels,
+    Kind.PARTIES: format_names,
+    Kind.BINDINGS: format_bindings,
+}
+PARSERS: dict[Kind, Callable[[str], Any]] = {
+    Kind.TEXT: parse_text,
+    Kind.CHOICE: parse_text,
+    Kind.REFERENCE: parse_text,
+    Kind.INTEGER: parse_integer,
+    Kind.DATE: parse_date,
+    Kind.FLAG: parse_flag,
+    Kind.MAPPING: parse_labels,
+    Kind.PARTIES: parse_names,
+    Kind.BINDINGS: parse_services,
+}
 
 
 # --- The importer ---------------------------------------------------------------------------------------
@@ -324,24 +352,13 @@ class CsvImporter(Importer):
         for column, text in values.items():
             # Unsafe text is refused before the cell is read: it must reach no lookup (PostgreSQL refuses a
             # NUL in a query too), no message and no other check. It refuses the whole upload.
-            unsafe = find_unsafe_text(text, multiline=column in MULTILINE_FIELDS or column == "labels")
+            unsafe = find_unsafe_text(text, multiline=column in _MULTILINE)
             if unsafe:
                 message = unsafe_message(f"column '{column}'", unsafe)
                 errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=unsafe))
                 continue
             try:
-                if column in DATE_FIELDS:
-                    setattr(row, column, self._date(text))
-                elif column in INTEGER_FIELDS:
-                    setattr(row, column, self._integer(text))
-                elif column == "labels":
-                    row.labels = _parse_labels(text)
-                elif column == "exposed_to":
-                    row.exposed_to = sorted({name.strip() for name in text.split(";") if name.strip()})
-                elif column == "services":
-                    row.bindings = _parse_services(text)
-                else:
-                    setattr(row, column, text)
+                setattr(row, row_attribute(column), PARSERS[_KINDS[column]](text))
             except UnsafeTextError as exc:  # from the JSON of a labels cell; the cell is not shown
                 message = unsafe_message(f"column '{column}'", exc.reason)
                 errors.append(RowError(number, column, message, kind=UNSAFE_TEXT, reason=exc.reason))
@@ -358,22 +375,3 @@ class CsvImporter(Importer):
             # The row is still planned, so the preview lists all of its problems at once, without the unreadable cells.
             row.fields = present - {error.column for error in errors}
         return row, errors
-
-    @staticmethod
-    def _date(text: str) -> dt.date | None:
-        if not text:
-            return None
-        try:
-            if not _DATE.fullmatch(text):
-                raise ValueError
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError("expected a date as YYYY-MM-DD") from None
-
-    @staticmethod
-    def _integer(text: str) -> int | None:
-        if not text:
-            return None
-        if not _INTEGER.fullmatch(text):
-            raise ValueError("expected a whole number of 0 or more (e.g. 256)")
-        return int(text)

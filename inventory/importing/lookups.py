@@ -11,22 +11,16 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 
+from inventory import keyfields
 from inventory.importers.base import KeyRow
+from inventory.keyfields import Kind
 from inventory.models import Binding, Key, KeyStore, Party, Purpose, Service, Tenant
 
 _IN_CHUNK = 500  # values per IN (...) lookup: well below every backend's parameter limit
 
 # Reference columns: column -> (natural-key attribute of the referenced object)
-_FOREIGN_KEYS: dict[str, str] = {
-    "store": "name",
-    "purpose": "slug",
-    "purpose_approver": "username",
-    "owner": "username",
-    "backup_owner": "username",
-    "tenant": "slug",
-    "custodian": "name",
-}
-_USER_COLUMNS = ("owner", "backup_owner", "purpose_approver")
+_FOREIGN_KEYS: dict[str, str] = {field.name: field.ref for field in keyfields.IMPORTED if field.kind is Kind.REFERENCE}
+_USER_COLUMNS = tuple(name for name in _FOREIGN_KEYS if Key._meta.get_field(name).related_model is get_user_model())
 
 
 def _fetch_in(queryset: models.QuerySet, field_name: str, values: Iterable[str]) -> list:
@@ -135,28 +129,21 @@ class _Lookups:
         if not keys:
             return
         user_model = get_user_model()
-        purposes = {p.pk: p for p in self.purposes.values()}
-        stores = {s.pk: s for s in self.stores.values()}
-        user_ids = {getattr(k, f"{c}_id") for k in keys for c in _USER_COLUMNS} - {None}
-        users = {u.pk: u for u in self.users.values()}
-        users.update({u.pk: u for u in _fetch_in(user_model.objects.all(), "pk", user_ids - set(users))})
-        tenant_ids = {k.tenant_id for k in keys} - {None}
-        tenants = {t.pk: t for t in self.tenants.values()}
-        tenants.update({t.pk: t for t in _fetch_in(Tenant.objects.all(), "pk", tenant_ids - set(tenants))})
-        party_ids = {k.custodian_id for k in keys} - {None}
-        parties = {p.pk: p for p in self.parties.values()}
-        parties.update({p.pk: p for p in _fetch_in(Party.objects.all(), "pk", party_ids - set(parties))})
-        related = (
-            ("store", stores),
-            ("purpose", purposes),
-            ("owner", users),
-            ("backup_owner", users),
-            ("purpose_approver", users),
-            ("tenant", tenants),
-            ("custodian", parties),
-        )
-        for name, objects in related:
-            field = Key._meta.get_field(name)
+        known: dict[type[models.Model], dict[int, models.Model]] = {
+            KeyStore: {s.pk: s for s in self.stores.values()},
+            Purpose: {p.pk: p for p in self.purposes.values()},
+            user_model: {u.pk: u for u in self.users.values()},
+            Tenant: {t.pk: t for t in self.tenants.values()},
+            Party: {p.pk: p for p in self.parties.values()},
+        }
+        fields = [Key._meta.get_field(name) for name in _FOREIGN_KEYS]
+        for model in (user_model, Tenant, Party):  # the keys' stores and every purpose are loaded already
+            objects = known[model]
+            attnames = [field.attname for field in fields if field.related_model is model]
+            ids = {getattr(key, attname) for key in keys for attname in attnames} - {None}
+            objects.update({o.pk: o for o in _fetch_in(model.objects.all(), "pk", ids - set(objects))})
+        for field in fields:
+            objects = known[field.related_model]
             for key in keys:
                 pk = getattr(key, field.attname)
                 field.set_cached_value(key, objects.get(pk) if pk is not None else None)

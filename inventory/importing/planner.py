@@ -14,17 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
 
 from cek.keymaterial import ADVICE, find_key_material, message_for, validate_labels
 from cek.textsafety import find_unsafe_text, scrub
 from cek.textsafety import message_for as unsafe_message
+from inventory import keyfields
 from inventory.importers import get_importer
 from inventory.importers.base import (
     ALL_FIELDS,
-    DATE_FIELDS,
-    INTEGER_FIELDS,
-    KEY_FIELDS,
     KEY_MATERIAL,
     MULTILINE_FIELDS,
     REQUIRED_FIELDS,
@@ -42,20 +39,24 @@ from inventory.importing.purpose_rules import PurposeRules
 from inventory.importing.references import ReferenceResolver, existing_key
 from inventory.importing.store_scope import plan_missing, resolve_store
 from inventory.importing.tags import TagReader
-from inventory.models import Key, KeyKind, KeyState, KeyStore, SsrmLayer
+from inventory.keyfields import Kind
+from inventory.models import Key, KeyStore
 
-_CHOICES: dict[str, tuple[type[models.TextChoices], str]] = {
-    "kind": (KeyKind, KeyKind.SYMMETRIC_KEY),
-    "state": (KeyState, KeyState.ACTIVE),
-    "ssrm_layer": (SsrmLayer, SsrmLayer.APPLICATION),
+# Columns holding one of the model field's choices: (the choices, the default for an empty cell).
+_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    field.name: (
+        tuple(value for value, _ in Key._meta.get_field(field.name).choices),
+        str(Key._meta.get_field(field.name).default),
+    )
+    for field in keyfields.IMPORTED
+    if field.kind is Kind.CHOICE
 }
-_CHOICE_VALUES = {column: frozenset(choices.values) for column, (choices, _) in _CHOICES.items()}
+_CHOICE_VALUES = {column: frozenset(choices) for column, (choices, _) in _CHOICES.items()}
 # Columns holding text (free text and references): each is checked for key material.
-_TEXT_COLUMNS = tuple(
-    column for column in KEY_FIELDS if column not in {*DATE_FIELDS, *INTEGER_FIELDS, "labels", "exposed_to", "services"}
-)
-_MAPPINGS = ("labels", "platform_details")  # flat tag-like mappings, checked like labels
-_SCANNED = frozenset({*_TEXT_COLUMNS, *_MAPPINGS})
+_TEXT_COLUMNS = tuple(field.name for field in keyfields.IMPORTED if field.kind.textual)
+# Flat tag-like mappings, checked like labels.
+_MAPPINGS = tuple(field.name for field in keyfields.IMPORTED if field.kind is Kind.MAPPING)
+_SCANNED = frozenset(keyfields.SCANNED)
 _KEY_FIELDS = {f.name: f for f in Key._meta.concrete_fields}
 _MAX_LENGTHS = {f.name: f.max_length for f in Key._meta.fields if getattr(f, "max_length", None)}
 # Columns a row sets on the model as they are (not references, not many-to-many).
@@ -208,7 +209,7 @@ class _RowPlanner:
                 else:
                     error(
                         column,
-                        f"{describe_value(column, getattr(row, column))}; expected one of: {', '.join(choices.values)}.",
+                        f"{describe_value(column, getattr(row, column))}; expected one of: {', '.join(choices)}.",
                     )
         for column in _SCALAR_FIELDS:
             if column in present and column not in values and column not in flagged:

@@ -71,24 +71,30 @@ def grc(db):
     return UserFactory(username="grace", roles=["grc"])
 
 
+def _new(job):
+    """A new job without a report another test left under the same id (SQLite may reuse ids)."""
+    progress_clear(type(job).job, job.pk, cancel=True)
+    return job
+
+
 def an_import(user, **fields) -> KeyImport:
     values = {"format": "csv", "file_name": "keys.csv", "sha256": "0" * 64, "size": 10, "created_by": user}
-    return KeyImport.objects.create(**{**values, **fields})
+    return _new(KeyImport.objects.create(**{**values, **fields}))
 
 
 def a_run(**fields) -> CheckRun:
-    return CheckRun.objects.create(**{"trigger": "ui", "catalog_version": "AICM 1.1.0", **fields})
+    return _new(CheckRun.objects.create(**{"trigger": "ui", "catalog_version": "AICM 1.1.0", **fields}))
 
 
 def a_pack(user, **fields) -> EvidencePack:
     party = PartyFactory(name=f"Party {EvidencePack.objects.count()}", is_us=not EvidencePack.objects.exists())
     values = {"window_from": dt.date(2026, 1, 1), "window_to": dt.date(2026, 6, 30), "party": party}
-    return EvidencePack.objects.create(**{**values, "sample_seed": "seed", "requested_by": user, **fields})
+    return _new(EvidencePack.objects.create(**{**values, "sample_seed": "seed", "requested_by": user, **fields}))
 
 
 def a_campaign(user, **fields) -> Campaign:
     values = {"name": "Q4 attestation", "statements_sha256": "0" * 64, "due_on": dt.date(2026, 12, 31)}
-    return Campaign.objects.create(**{**values, "created_by": user, **fields})
+    return _new(Campaign.objects.create(**{**values, "created_by": user, **fields}))
 
 
 def a_running_job(kind: str, user):

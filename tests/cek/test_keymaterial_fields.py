@@ -64,7 +64,7 @@ BUILDERS: dict[str, Callable[[], models.Model]] = {
     "AccessGrant": lambda: AccessGrantFactory.build(key=KeyFactory()),
 }
 
-# Every field that carries KeyMaterialValidator in inventory/models.py.
+# Every field that carries KeyMaterialValidator in inventory/models/.
 FREE_TEXT_FIELDS = [
     ("Key", "name"),
     ("Key", "algorithm"),

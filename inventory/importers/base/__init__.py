@@ -19,12 +19,14 @@ import json
 from typing import Any, ClassVar
 
 from cek.textsafety import MAX_DEPTH
+from inventory import keyfields
 from inventory.importers.base.errors import KEY_MATERIAL, UNSAFE_TEXT, ImportFileError, RefusedFileError, RowError
 from inventory.importers.base.messages import choices_text, describe_value, json_type
 from inventory.importers.base.platform import DETAIL_LENGTH, RowReader, array_items, sniff_objects
-from inventory.importers.base.rows import BindingRow, KeyRow, ParseResult, StoreScope
+from inventory.importers.base.rows import BindingRow, KeyRow, ParseResult, StoreScope, empty_value, row_attribute
 from inventory.importers.base.scanning import DocumentFinding, refuse_skipped_members, scan_document
 from inventory.importers.base.timestamps import parse_timestamp
+from inventory.keyfields import Kind
 
 __all__ = [
     "ALL_FIELDS",
@@ -51,59 +53,29 @@ __all__ = [
     "array_items",
     "choices_text",
     "describe_value",
+    "empty_value",
     "json_type",
     "load_json",
     "parse_timestamp",
     "refuse_skipped_members",
     "registered_importers",
+    "row_attribute",
     "scan_document",
     "sniff_objects",
     "wrong_format_message",
 ]
 
-# KeyRow fields an importer may provide, in the order of the CSV columns. ``fields`` on a row says which of
-# them the source actually carries: fields it does not carry are left as they are on an existing key.
-KEY_FIELDS: tuple[str, ...] = (
-    "store",
-    "external_id",
-    "name",
-    "kind",
-    "algorithm",
-    "size_bits",
-    "purpose",
-    "purpose_justification",
-    "purpose_approver",
-    "purpose_reviewed_on",
-    "owner",
-    "backup_owner",
-    "tenant",
-    "custodian",
-    "ssrm_layer",
-    "state",
-    "platform_usage",
-    "created_on",
-    "activated_on",
-    "last_rotated_on",
-    "expires_on",
-    "rotation_period_days",
-    "cryptoperiod_days",
-    "labels",
-    "description",
-    "exposure_scope",
-    "exposure_contract",
-    "exposed_to",
-    "services",
-)
-REQUIRED_FIELDS: tuple[str, ...] = ("store", "external_id", "name", "purpose")
-DATE_FIELDS: frozenset[str] = frozenset(
-    {"purpose_reviewed_on", "created_on", "activated_on", "last_rotated_on", "expires_on"}
-)
-INTEGER_FIELDS: frozenset[str] = frozenset({"size_bits", "rotation_period_days", "cryptoperiod_days"})
+# KeyRow fields an importer may provide, in the order of the CSV columns (see inventory.keyfields). ``fields`` on a
+# row says which of them the source actually carries: fields it does not carry are left as they are on a key.
+KEY_FIELDS: tuple[str, ...] = tuple(field.name for field in keyfields.IMPORTED if field.csv is not None)
+REQUIRED_FIELDS: tuple[str, ...] = keyfields.REQUIRED
+DATE_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.kind is Kind.DATE)
+INTEGER_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.kind is Kind.INTEGER)
 # Multi-line text fields (text areas): tab and line breaks are allowed in them, in no other field.
-MULTILINE_FIELDS: frozenset[str] = frozenset({"description", "exposure_scope", "purpose_justification"})
-# Fields only platform exports carry (not CSV columns): whether the platform manages the key itself (an
-# AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
-PLATFORM_FIELDS: tuple[str, ...] = ("platform_managed", "platform_details")
+MULTILINE_FIELDS: frozenset[str] = frozenset(field.name for field in keyfields.IMPORTED if field.multiline)
+# Fields only platform exports (and the CBOM) carry, not CSV columns: whether the platform manages the key itself
+# (an AWS-managed key) and the platform's own facts about it (origin, protection level, multi-region...).
+PLATFORM_FIELDS: tuple[str, ...] = tuple(field.name for field in keyfields.IMPORTED if field.csv is None)
 ALL_FIELDS: tuple[str, ...] = KEY_FIELDS + PLATFORM_FIELDS
 
 

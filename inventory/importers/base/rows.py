@@ -4,11 +4,14 @@ a platform export also says where its keys live (:class:`StoreScope`)."""
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+import datetime as dt  # noqa: F401  (named in KeyRow's generated annotations)
 from dataclasses import dataclass, field
 from typing import Any
 
+from inventory import keyfields
 from inventory.importers.base.errors import RowError
+from inventory.keyfields import Kind
 
 
 @dataclass(slots=True)
@@ -25,49 +28,59 @@ class BindingRow:
     operations: list[str] | None = None
 
 
-@dataclass(slots=True)
-class KeyRow:
-    """One key as read from a file: plain values, references by natural key, ``row`` for error messages.
+def row_attribute(field: str) -> str:
+    """The KeyRow attribute of an imported field: its name, except ``services`` (the row's ``bindings``)."""
+    return "bindings" if keyfields.BY_NAME[field].kind is Kind.BINDINGS else field
 
-    ``fields`` names the fields the source provides (for CSV: its columns). ``bindings`` is None when the
-    source says nothing about bindings, and a list (possibly empty) when it lists all of them."""
 
-    row: int
-    fields: frozenset[str]
-    store: str = ""
-    external_id: str = ""
-    name: str = ""
-    kind: str = ""
-    algorithm: str = ""
-    size_bits: int | None = None
-    purpose: str = ""
-    purpose_justification: str = ""
-    purpose_approver: str = ""
-    purpose_reviewed_on: dt.date | None = None
-    owner: str = ""
-    backup_owner: str = ""
-    tenant: str = ""
-    custodian: str = ""
-    ssrm_layer: str = ""
-    state: str = ""
-    platform_usage: str = ""
-    created_on: dt.date | None = None
-    activated_on: dt.date | None = None
-    last_rotated_on: dt.date | None = None
-    expires_on: dt.date | None = None
-    rotation_period_days: int | None = None
-    cryptoperiod_days: int | None = None
-    labels: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
-    exposure_scope: str = ""
-    exposure_contract: str = ""
-    exposed_to: list[str] = field(default_factory=list)
-    bindings: list[BindingRow] | None = None
-    platform_managed: bool = False
-    platform_details: dict[str, Any] = field(default_factory=dict)
-    # Fields that set a new key only: an existing key keeps its value (a guess the platform cannot confirm,
-    # such as the kind of a Vault KV secret, must not undo a correction made here).
-    create_only: frozenset[str] = frozenset()
+# The KeyRow attribute of each kind of field: (type, default or default factory). An empty value is the kind's
+# empty value; ``bindings`` is None when the source says nothing about bindings.
+_ROW_TYPES: dict[Kind, tuple[str, Any]] = {
+    Kind.TEXT: ("str", ""),
+    Kind.CHOICE: ("str", ""),
+    Kind.REFERENCE: ("str", ""),
+    Kind.INTEGER: ("int | None", None),
+    Kind.DATE: ("dt.date | None", None),
+    Kind.FLAG: ("bool", False),
+    Kind.MAPPING: ("dict[str, Any]", dict),
+    Kind.PARTIES: ("list[str]", list),
+    Kind.BINDINGS: ("list[BindingRow] | None", None),
+}
+
+
+def _row_field(kind: Kind) -> Any:
+    default = _ROW_TYPES[kind][1]
+    return field(default_factory=default) if callable(default) else field(default=default)
+
+
+def empty_value(name: str) -> Any:
+    """What an imported field holds when the source states it and gives nothing ([] for the key's bindings)."""
+    kind = keyfields.BY_NAME[name].kind
+    if kind is Kind.BINDINGS:
+        return []
+    default = _ROW_TYPES[kind][1]
+    return default() if callable(default) else default
+
+
+KeyRow = dataclasses.make_dataclass(
+    "KeyRow",
+    [
+        ("row", "int"),
+        ("fields", "frozenset[str]"),
+        *((row_attribute(f.name), _ROW_TYPES[f.kind][0], _row_field(f.kind)) for f in keyfields.IMPORTED),
+        # Fields that set a new key only: an existing key keeps its value (a guess the platform cannot confirm,
+        # such as the kind of a Vault KV secret, must not undo a correction made here).
+        ("create_only", "frozenset[str]", field(default=frozenset())),
+    ],
+    slots=True,
+)
+KeyRow.__module__ = __name__
+KeyRow.__doc__ = """One key as read from a file: plain values, references by natural key, ``row`` for error messages.
+
+Its fields are the imported fields of ``inventory.keyfields`` (each typed by its kind: text, a date, a number,
+a mapping...), ``services`` as ``bindings``. ``fields`` names the fields the source provides (for CSV: its
+columns). ``bindings`` is None when the source says nothing about bindings, and a list (possibly empty) when it
+lists all of them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,11 @@ cek: properties) to a :class:`KeyRow`."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from typing import Any
 
-from inventory.importers.base import KeyRow, RowError, describe_value, parse_timestamp
+from inventory.importers.base import KeyRow, RowError, describe_value, empty_value, parse_timestamp, row_attribute
 from inventory.importers.cbom.document import crypto_of
 from inventory.importers.cbom.properties import NAMESPACE, property_name, read_properties
 from inventory.importers.cbom.publickeys import PublicKey, UnreadableValue
@@ -24,16 +23,6 @@ from inventory.importers.cbom.vocabulary import (
 from inventory.models import KeyKind, KeyState
 
 _INTEGER = re.compile(r"\d{1,10}")
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(KeyRow) if f.default is not dataclasses.MISSING}
-
-
-def _empty(field: str) -> Any:
-    """The value of a stated field that a component does not mention."""
-    if field in ("labels", "platform_details"):
-        return {}
-    if field in ("exposed_to", "services"):
-        return []
-    return _DEFAULTS[field]
 
 
 def algorithm_text(component: dict[str, Any]) -> str:
@@ -141,13 +130,13 @@ class ComponentReader:
             }
         for field in stated:
             if field not in self.unreadable:
-                values.setdefault(field, _empty(field))
+                values.setdefault(field, empty_value(field))
 
         failed = {error.column for error in self.errors} | self.unreadable
         row = KeyRow(row=self.number, fields=frozenset(values) - failed)
         for field, value in values.items():
             if field not in failed:
-                setattr(row, "bindings" if field == "services" else field, value)
+                setattr(row, row_attribute(field), value)
         return row
 
     def _kind(self, material_type: Any, algorithm: dict[str, Any] | None, stated_kind: str | None) -> None:

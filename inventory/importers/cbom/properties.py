@@ -20,71 +20,37 @@ from collections.abc import Mapping
 from typing import Any
 
 from cek.textsafety import loads_json
+from inventory import keyfields
 from inventory.importers.base import BindingRow, ImportFileError, choices_text, describe_value, parse_timestamp
+from inventory.keyfields import Kind
 from inventory.models import Operation
 
 NAMESPACE = "cek"
 FIELDS_PROPERTY = f"{NAMESPACE}:fields"
 
-TEXT_PROPERTIES = (
-    "store",
-    "kind",
-    "purpose",
-    "purpose_justification",
-    "purpose_approver",
-    "owner",
-    "backup_owner",
-    "tenant",
-    "custodian",
-    "ssrm_layer",
-    "platform_usage",
-    "exposure_scope",
-    "exposure_contract",
-)
-DATE_PROPERTIES = ("purpose_reviewed_on",)
-INTEGER_PROPERTIES = ("rotation_period_days", "cryptoperiod_days")
-FLAG_PROPERTIES = ("platform_managed",)
-EXPOSED_TO_PROPERTY = f"{NAMESPACE}:exposed-to"
-BINDING_PROPERTY = f"{NAMESPACE}:binding"
+# The fields that travel as cek: properties, by how their value is written (see inventory.keyfields).
+TEXT_PROPERTIES: tuple[str, ...] = tuple(f.name for f in keyfields.cbom_fields(Kind.TEXT, Kind.CHOICE, Kind.REFERENCE))
+DATE_PROPERTIES: tuple[str, ...] = tuple(f.name for f in keyfields.cbom_fields(Kind.DATE))
+INTEGER_PROPERTIES: tuple[str, ...] = tuple(f.name for f in keyfields.cbom_fields(Kind.INTEGER))
+FLAG_PROPERTIES: tuple[str, ...] = tuple(f.name for f in keyfields.cbom_fields(Kind.FLAG))
+# One property per party the key is exposed to, and per binding (one field of each kind: exposed_to, services).
+(EXPOSED_TO_PROPERTY,) = (f"{NAMESPACE}:{f.cbom}" for f in keyfields.cbom_fields(Kind.PARTIES))
+(BINDING_PROPERTY,) = (f"{NAMESPACE}:{f.cbom}" for f in keyfields.cbom_fields(Kind.BINDINGS))
 BINDING_MEMBERS = ("service", "tenant", "purpose", "principal", "operations")
-MAPPING_PROPERTIES: dict[str, str] = {"labels": "labels", "platform_details": "platform-details"}
+MAPPING_PROPERTIES: dict[str, str] = {f.name: f.cbom for f in keyfields.cbom_fields(Kind.MAPPING)}
 # Written for readers (the purpose's cryptographic function), derived from the purpose: not read.
 INFORMATIONAL_PROPERTIES = frozenset({f"{NAMESPACE}:function"})
 
 # The fields an export states in full (its cek:fields). Not the identity, not the fields that always have a
 # value (kind, state, SSRM layer, store), and not the purpose: an import never makes a key "purpose unassigned".
-STATED_FIELDS: tuple[str, ...] = (
-    "algorithm",
-    "size_bits",
-    "purpose_justification",
-    "purpose_approver",
-    "purpose_reviewed_on",
-    "owner",
-    "backup_owner",
-    "tenant",
-    "custodian",
-    "platform_usage",
-    "created_on",
-    "activated_on",
-    "last_rotated_on",
-    "expires_on",
-    "rotation_period_days",
-    "cryptoperiod_days",
-    "labels",
-    "description",
-    "exposure_scope",
-    "exposure_contract",
-    "exposed_to",
-    "services",
-    "platform_managed",
-    "platform_details",
-)
+STATED_FIELDS: tuple[str, ...] = keyfields.stated_fields()
 
 _INTEGER = re.compile(r"\d{1,10}")
 
 
 def property_name(field: str) -> str:
-    return f"{NAMESPACE}:{field.replace('_', '-')}"
+    """The cek: property of a key field (``backup_owner``: ``cek:backup-owner``)."""
+    return f"{NAMESPACE}:{keyfields.BY_NAME[field].cbom}"
 
 
 _TEXT_NAMES = {property_name(field): field for field in TEXT_PROPERTIES}
