@@ -158,7 +158,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.test import Client
 
-    from cek.management.commands.demo_users import demo_allowed_or_refuse
+    from cek.demo import demo_allowed_or_refuse
     from evidence.checks.selectors import run_results
     from evidence.models import RunStatus
     from inventory.demo import bulk_keys, demo_seed

@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_inventory.setup_django(bench_inventory.parse_args(["--data-dir", args.data_dir] if args.data_dir else []))
     from django.core.management import call_command
 
+    from cek.demo import demo_allowed_or_refuse
     from cek.exportguard import check_row, check_tree
-    from cek.management.commands.demo_users import demo_allowed_or_refuse
     from inventory.demo import bulk_keys, demo_seed
     from inventory.exporters import cbom
     from inventory.exporters import csv as csv_exporter

@@ -171,7 +171,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
-    from cek.management.commands.demo_users import demo_allowed_or_refuse
+    from cek.demo import demo_allowed_or_refuse
     from inventory.demo import bulk_keys, demo_seed
     from inventory.models import Key, KeyStore
 

@@ -193,7 +193,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from cek.management.commands.demo_users import demo_allowed_or_refuse
+    from cek.demo import demo_allowed_or_refuse
     from evidence.demo import demo_campaigns_seed, demo_policies_seed
     from evidence.packs import signing
     from inventory.models import Key

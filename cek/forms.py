@@ -1,6 +1,11 @@
+"""What the forms of every app share: the key-material guard each form puts first (``RefusesKeyMaterial``), the
+account forms, and the fields and widgets the inventory and evidence forms both use (dates, people, choice lists,
+fieldsets)."""
+
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils import formats
@@ -138,6 +143,46 @@ def _submitted_key_material(form, name: str, field: forms.Field) -> str | None:
             if reason:
                 return reason
     return None
+
+
+# --- Fields and widgets the forms of both apps share ------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)  # the ISO form a date input understands, whatever the locale
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full = obj.get_full_name()
+        return f"{full} ({obj.username})" if full else obj.username
+
+
+def active_users():
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class ChoiceListField(forms.MultipleChoiceField):
+    """A JSON list of choices, shown as checkboxes."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def prepare_value(self, value):
+        return list(value or [])
+
+
+class FieldsetsMixin:
+    """``fieldsets = [(title, [field names])]`` for templates that group long forms."""
+
+    fieldsets: list[tuple[str, list[str]]] = []
+
+    def grouped(self):
+        if not self.fieldsets:
+            return [("", list(self))]
+        return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
 
 
 class LoginForm(RefusesKeyMaterial, AuthenticationForm):

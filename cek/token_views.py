@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cek.apitokens import api_token_issue, api_token_revoke
-from cek.forms import RefusesKeyMaterial
+from cek.forms import DateInput, RefusesKeyMaterial
 from cek.keymaterial import check_text
 from cek.models import ApiToken
 
@@ -37,7 +37,7 @@ class ApiTokenForm(RefusesKeyMaterial, forms.Form):
     expires_on = forms.DateField(
         required=False,
         label="Expires on",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
         help_text="The token works through this date. Leave empty for no expiry (revoke it when done).",
     )
 

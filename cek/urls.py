@@ -7,10 +7,9 @@ from drf_spectacular.views import SpectacularAPIView
 from cek import views
 from cek.control_views import ControlView
 from cek.jobs.views import JobStatusView
-from evidence.dashboard.views import DashboardView
 
 urlpatterns = [
-    path("", DashboardView.as_view(), name="home"),
+    path("", include("evidence.dashboard.urls")),  # the dashboard, "home" (by dotted path: cek imports no app)
     path("healthz", views.healthz, name="healthz"),
     path("control/", ControlView.as_view(), name="control"),
     path("jobs/<slug:kind>/<int:pk>/status/", JobStatusView.as_view(), name="job-status"),

@@ -36,7 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from cek.management.commands.demo_users import demo_users_ensure
+from cek.demo import demo_users_ensure
 from evidence.answers.services import answer_generate, answer_publish
 from evidence.campaigns.services import (
     attestation_confirm,

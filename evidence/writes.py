@@ -1,27 +1,15 @@
-"""What the writes of every evidence feature (``evidence.<feature>.services``) share: attribution in the
-history tables and the guards (GRC only, no future dates, retired policies are records)."""
+"""What the writes of every evidence feature (``evidence.<feature>.services``) share: the guards (GRC only, no
+future dates, retired policies are records). Attribution in the history tables is ``cek.history``'s."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
 from django.utils import timezone
 
 from cek.roles import is_grc
 from evidence.models import Policy
-
-
-def attribute(instance: models.Model, *, actor, reason: str = "") -> None:
-    instance._history_user = actor
-    if reason:
-        instance._change_reason = reason[:100]
-
-
-def save_attributed(instance: models.Model, *, actor, reason: str = "", **kwargs) -> None:
-    attribute(instance, actor=actor, reason=reason)
-    instance.save(**kwargs)
 
 
 def require_grc(actor, what: str) -> None:

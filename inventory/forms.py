@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import ChoiceListField, DateInput, FieldsetsMixin, RefusesKeyMaterial, UserChoiceField, active_users
 from cek.keymaterial import validate_labels
 from inventory import keyfields
 from inventory.keyfields import Kind
@@ -27,32 +27,6 @@ from inventory.models import (
     SsrmRole,
     Tenant,
 )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        full = obj.get_full_name()
-        return f"{full} ({obj.username})" if full else obj.username
-
-
-def active_users():
-    return get_user_model().objects.filter(is_active=True).order_by("username")
-
-
-class ChoiceListField(forms.MultipleChoiceField):
-    """A JSON list of choices, shown as checkboxes."""
-
-    widget = forms.CheckboxSelectMultiple
-
-    def prepare_value(self, value):
-        return list(value or [])
 
 
 class LabelsField(forms.CharField):
@@ -95,17 +69,6 @@ class LabelsField(forms.CharField):
     def validate(self, value):
         super().validate(value)
         validate_labels(value)
-
-
-class FieldsetsMixin:
-    """``fieldsets = [(title, [field names])]`` for templates that group long forms."""
-
-    fieldsets: list[tuple[str, list[str]]] = []
-
-    def grouped(self):
-        if not self.fieldsets:
-            return [("", list(self))]
-        return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
 
 
 class PartyForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):

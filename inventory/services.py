@@ -13,13 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 
+from cek.history import attribute
 from inventory.models import Key, KeyState, Party, Purpose
-
-
-def _attribute(instance: models.Model, *, actor, reason: str = "") -> None:
-    instance._history_user = actor
-    if reason:
-        instance._change_reason = reason[:100]
 
 
 def object_save(
@@ -28,7 +23,7 @@ def object_save(
     """Validate (unless the caller just did) and save any inventory object, setting many-to-many values after."""
     if not validated:
         instance.full_clean()
-    _attribute(instance, actor=actor, reason=reason)
+    attribute(instance, actor=actor, reason=reason)
     with transaction.atomic():
         instance.save()
         for name, values in (m2m or {}).items():
@@ -38,7 +33,7 @@ def object_save(
 
 def object_delete(*, instance: models.Model, actor) -> None:
     """Delete an object, or explain in a ValidationError what still refers to it."""
-    _attribute(instance, actor=actor)
+    attribute(instance, actor=actor)
     try:
         with transaction.atomic():
             instance.delete()
@@ -63,9 +58,9 @@ def party_save(*, party: Party, actor) -> Party:
         if party.is_us:
             for previous in Party.objects.select_for_update().filter(is_us=True).exclude(pk=party.pk):
                 previous.is_us = False
-                _attribute(previous, actor=actor, reason=f"'us' moved to {party.name}")
+                attribute(previous, actor=actor, reason=f"'us' moved to {party.name}")
                 previous.save(update_fields=["is_us", "updated_at"])
-        _attribute(party, actor=actor)
+        attribute(party, actor=actor)
         party.save()
     return party
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from cek.jobs.kinds import ACTIVE, State, kind_of
 from cek.jobs.progress import progress_read
 
 WAITING = "waiting for a worker"
+SHAPE = "job"  # ?shape=job: a kind's own status URL answers the common fields
 
 
 def live_progress(job) -> dict[str, Any]:
@@ -50,3 +53,12 @@ def job_status(job, *, user) -> dict[str, Any]:
         "retry_allowed": bool(kind.may_retry and kind.may_retry(user, job)),
         "cancel_allowed": bool(kind.may_cancel and kind.may_cancel(user, job)),
     }
+
+
+def job_status_url(job) -> str:
+    """The URL a page's progress bar polls for ``job``: its kind's own status URL when it has one (with
+    ``?shape=job`` for the common fields), else the common one."""
+    kind = kind_of(job)
+    if kind.status_route:
+        return f"{reverse(kind.status_route, args=[job.pk])}?shape={SHAPE}"
+    return reverse("job-status", kwargs={"kind": kind.name, "pk": job.pk})

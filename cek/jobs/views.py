@@ -15,14 +15,11 @@ from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views import View
 
-from cek.jobs.kinds import JobKind, kind_named, kind_of
-from cek.jobs.status import job_status
+from cek.jobs.kinds import kind_named
+from cek.jobs.status import SHAPE, job_status
 from cek.jobs.watchdog import watchdog_soon
-
-SHAPE = "job"
 
 
 class JobStatusView(AccessMixin, View):
@@ -47,12 +44,3 @@ class JobStatusView(AccessMixin, View):
     def legacy(self, status: dict[str, Any], job) -> dict[str, Any] | None:
         """The fields this kind's own status URL answered before the common view (None: the common ones)."""
         return None
-
-
-def job_status_url(job) -> str:
-    """The URL a page's progress bar polls for ``job``: its kind's own status URL when it has one (with
-    ``?shape=job`` for the common fields), else the common one."""
-    kind: JobKind = kind_of(job)
-    if kind.status_route:
-        return f"{reverse(kind.status_route, args=[job.pk])}?shape={SHAPE}"
-    return reverse("job-status", kwargs={"kind": kind.name, "pk": job.pk})

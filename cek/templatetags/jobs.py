@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import template
 
-from cek.jobs.views import job_status_url as _job_status_url
+from cek.jobs.status import job_status_url as _job_status_url
 
 register = template.Library()
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from django import forms
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import DateInput, FieldsetsMixin, RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.answers.selectors import parties
 from evidence.models import AnswerValue, ControlOwnership
-from inventory.forms import DateInput, FieldsetsMixin
 
 MAX_TEMPLATE_BYTES = 10 * 1024 * 1024
 free_text = KeyMaterialValidator()

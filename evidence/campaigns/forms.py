@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from django import forms
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import DateInput, FieldsetsMixin, RefusesKeyMaterial, UserChoiceField, active_users
 from evidence.campaigns import schedule
 from evidence.models import DEFAULT_STATEMENT_VERSION, STATEMENT_SETS, AttestationStatus
-from inventory.forms import DateInput, FieldsetsMixin, UserChoiceField, active_users
 from inventory.models import KeyStore, Purpose, Service, Tenant
 
 

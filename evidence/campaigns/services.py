@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import check_row
+from cek.history import save_attributed
 from cek.jobs import JobStopped, Progress, enqueue
 from cek.jobs.progress import progress_clear
 from cek.jobs.watchdog import sweep
@@ -50,7 +51,7 @@ from evidence.models import (
     Severity,
     statements_digest,
 )
-from evidence.writes import require_grc, save_attributed, today_local
+from evidence.writes import require_grc, today_local
 from inventory.models import Key, KeyState
 
 logger = logging.getLogger(__name__)

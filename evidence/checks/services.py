@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from cek.bulkcopy import copy_available, copy_create, copy_history
 from cek.control import load_control
 from cek.jobs import Progress, enqueue, job_claim
 from cek.jobs.progress import progress_clear
@@ -54,7 +55,6 @@ from evidence.models import (
     RunTrigger,
 )
 from evidence.writes import require_grc
-from inventory.importing.copy import copy_available, copy_create, copy_history
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import DateInput, RefusesKeyMaterial, UserChoiceField, active_users
 from cek.keymaterial import KeyMaterialValidator
-from inventory.forms import DateInput, UserChoiceField, active_users
 
 
 class AssignForm(RefusesKeyMaterial, forms.Form):

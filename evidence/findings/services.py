@@ -10,8 +10,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
+from cek.history import save_attributed
 from evidence.models import Finding, FindingStatus, Severity
-from evidence.writes import require_grc, save_attributed, today_local
+from evidence.writes import require_grc, today_local
 
 
 def subject_ref(subject: models.Model) -> tuple[str, int, str]:

@@ -18,13 +18,12 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from cek.history import LabelledEntry, history_entries
 from cek.pages import errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from evidence.findings import selectors, services
 from evidence.findings.forms import AcceptRiskForm, AssignForm, ResolveForm
-from evidence.history import LabelledEntry
 from evidence.models import Finding, FindingStatus, Severity
-from inventory.history import history_entries
 
 # --- Subjects -------------------------------------------------------------------------------------------------
 

@@ -10,18 +10,10 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import DateInput, FieldsetsMixin, RefusesKeyMaterial
 from cek.keymaterial import KeyMaterialValidator
 from evidence.packs.jobs import MAX_SAMPLE
-from inventory.forms import FieldsetsMixin
 from inventory.models import KeyStore, Party, Tenant
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")  # the ISO form a date input understands, whatever the locale
 
 
 class PackRequestForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import ChoiceListField, DateInput, FieldsetsMixin, RefusesKeyMaterial, UserChoiceField, active_users
 from cek.keymaterial import KeyMaterialValidator
 from evidence.documents.uploads import ACCEPTED, document_inspect, megabytes, read_upload
 from evidence.models import (
@@ -17,7 +17,6 @@ from evidence.models import (
     PolicyArea,
     PolicyVersion,
 )
-from inventory.forms import ChoiceListField, DateInput, FieldsetsMixin, UserChoiceField, active_users
 
 GOVERNANCE_BODIES = (
     "Security committee",

@@ -23,6 +23,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.history import attribute, save_attributed
 from cek.jobs import send_on_commit
 from evidence.documents.uploads import Document
 from evidence.emails import absolute_url, email_send
@@ -39,7 +40,7 @@ from evidence.models import (
 from evidence.policies import selectors
 from evidence.policies.models import document_upload_path
 from evidence.reviews.services import policy_review_due_refresh
-from evidence.writes import attribute, not_in_future, refuse_if_retired, require_grc, save_attributed
+from evidence.writes import not_in_future, refuse_if_retired, require_grc
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
-from cek.forms import RefusesKeyMaterial
+from cek.forms import ChoiceListField, DateInput, FieldsetsMixin, RefusesKeyMaterial, UserChoiceField, active_users
 from evidence.models import ChangeEvent, EffectivenessEvaluation, Policy, PolicyArea, PolicyReview
-from inventory.forms import ChoiceListField, DateInput, FieldsetsMixin, UserChoiceField, active_users
 
 
 class PolicyChoiceField(forms.ModelMultipleChoiceField):

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.history import save_attributed
 from cek.roles import Role
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
@@ -30,7 +31,7 @@ from evidence.models import (
 )
 from evidence.reviews import schedule as review_schedule
 from evidence.reviews import selectors
-from evidence.writes import not_in_future, refuse_if_retired, save_attributed, today_local
+from evidence.writes import not_in_future, refuse_if_retired, today_local
 
 logger = logging.getLogger(__name__)
 

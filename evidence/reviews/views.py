@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
+from cek.history import combined_history
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
-from evidence.history import combined_history
 from evidence.models import (
     ChangeEvent,
     ChangeKind,

@@ -13,7 +13,7 @@ from django.db import connection, models, transaction
 from django.db.models import Value
 from django.utils import timezone
 
-from cek.management.commands.demo_users import demo_users_ensure
+from cek.demo import demo_users_ensure
 from inventory.demo.data import (
     BULK_LABEL,
     CERT,

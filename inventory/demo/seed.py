@@ -11,7 +11,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from cek.management.commands.demo_users import demo_users_ensure
+from cek.demo import demo_users_ensure
 from inventory.demo.bulk import bulk_keys, demo_bulk_keys_ensure
 from inventory.demo.data import (
     ASSIGNMENTS,

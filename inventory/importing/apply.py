@@ -12,9 +12,9 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from cek.bulkcopy import copy_available, copy_create, copy_history
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, RowError
-from inventory.importing.copy import copy_available, copy_create, copy_history
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
 from inventory.importing.progress import percent_of, progress_clear, progress_percent, progress_read, progress_reporter

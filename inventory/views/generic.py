@@ -18,13 +18,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.generic import DetailView, FormView, ListView
 
+from cek.history import history_entries
+from cek.pages import errors_to_form
 from cek.roles import Role, RoleRequiredMixin, is_grc
 from inventory import services
 from inventory.display import Column, field_display
-from inventory.history import history_entries
 
 READERS = (Role.GRC, Role.AUDITOR)
-EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class ObjectFormView(ResourceMixin, FormView):
         try:
             obj = save(form=form, actor=self.request.user)
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            errors_to_form(form, exc)
             return self.form_invalid(form)
         verb = "created" if creating else "saved"
         messages.success(
@@ -181,14 +181,6 @@ class ObjectFormView(ResourceMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["object"] = self.object if self.object.pk else None
         return context
-
-
-def _errors_to_form(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class ObjectDeleteView(ResourceMixin, DetailView):

@@ -7,10 +7,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView
 
+from cek.history import history_entries
+from cek.pages import EVERYONE
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.filters import KEY_ORDERING, KeyFilter
-from inventory.history import history_entries
 from inventory.models import (
     CryptoFunction,
     Key,
@@ -22,7 +23,6 @@ from inventory.models import (
     Tenant,
 )
 from inventory.usage import usage_conflict
-from inventory.views.generic import EVERYONE
 
 
 class KeyListView(RoleRequiredMixin, ListView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count
 from django.views.generic import TemplateView
 
+from cek.pages import EVERYONE
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.models import (
@@ -14,7 +15,7 @@ from inventory.models import (
     SsrmAssignment,
     SsrmLayer,
 )
-from inventory.views.generic import EVERYONE, READERS
+from inventory.views.generic import READERS
 
 
 class SsrmView(RoleRequiredMixin, TemplateView):

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cek.pages import EVERYONE
 from inventory import forms, selectors, services
 from inventory.display import col
 from inventory.models import (
@@ -20,7 +21,7 @@ from inventory.models import (
     SsrmAssignment,
     Tenant,
 )
-from inventory.views.generic import EVERYONE, Resource
+from inventory.views.generic import Resource
 
 
 def _save_key(*, form, actor):

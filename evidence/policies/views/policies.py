@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
+from cek.history import combined_history
 from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin, can_read_all
-from evidence.history import combined_history
 from evidence.models import Policy, PolicyArea, PolicyKind, VersionStatus
 from evidence.policies import selectors, services
 from evidence.policies.forms import PolicyForm

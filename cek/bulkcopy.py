@@ -1,4 +1,5 @@
-"""PostgreSQL ``COPY`` for the rows a large import creates: new keys, new bindings and their history entries.
+"""PostgreSQL ``COPY`` for the rows a large write creates: the new keys and bindings of an import, the new
+findings of a check run, and their history entries.
 
 ``bulk_create`` prepares every value of every row through the field API and, on PostgreSQL, sends each
 column as an array that psycopg quotes in Python: for 100,000 keys of 35 columns that is minutes. ``COPY``
@@ -7,8 +8,8 @@ first (one query per batch), so the rows that refer to the new keys (history, bi
 the same way.
 
 The values written are those ``bulk_create`` would write: every field's ``pre_save`` runs (time stamps),
-JSON fields are encoded with the field's encoder. The planner has validated every value; nothing here
-validates again. Other databases (SQLite, the embedded default) use ``bulk_create``.
+JSON fields are encoded with the field's encoder. The caller (the import planner, the check run) has validated every
+value; nothing here validates again. Other databases (SQLite, the embedded default) use ``bulk_create``.
 """
 
 from __future__ import annotations

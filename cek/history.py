@@ -1,7 +1,9 @@
-"""Readable change history from the simple-history tables: who, when, what changed (old → new).
+"""The change history of both apps' records (django-simple-history): attributing a write to who made it and why,
+and reading the history back for pages: who, when, what changed (old → new).
 
 Built for pages: one query for the history rows (with their users) and one per kind of related object
-named in the changes, whatever the number of entries.
+named in the changes, whatever the number of entries. :func:`combined_history` puts several records' entries
+on one page (a policy and its versions), each labelled with its record.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ from datetime import datetime
 from django.db import models
 
 KIND = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def attribute(instance: models.Model, *, actor, reason: str = "") -> None:
+    """Make the next save of ``instance`` record ``actor`` (and ``reason``, cut to its column's 100 characters)."""
+    instance._history_user = actor
+    if reason:
+        instance._change_reason = reason[:100]
+
+
+def save_attributed(instance: models.Model, *, actor, reason: str = "", **kwargs) -> None:
+    attribute(instance, actor=actor, reason=reason)
+    instance.save(**kwargs)
 
 
 @dataclass
@@ -105,3 +119,19 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
             )
         )
     return entries
+
+
+@dataclass
+class LabelledEntry:
+    subject: str
+    entry: Entry
+
+    def __getattr__(self, name):
+        return getattr(self.entry, name)
+
+
+def combined_history(records: list[tuple[str, object]], *, limit: int = 60) -> list[LabelledEntry]:
+    """The change history of several records (``(label, instance)``), newest first."""
+    entries = [LabelledEntry(label, entry) for label, record in records for entry in history_entries(record)]
+    entries.sort(key=lambda e: e.entry.when, reverse=True)
+    return entries[:limit]

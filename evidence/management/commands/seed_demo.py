@@ -1,6 +1,6 @@
 """``manage.py seed_demo [--keys N] [--seed S]``: the demo inventory of ``inventory.demo`` and the demo
-policies of ``evidence.demo`` (both idempotent). It lives in the project package because it seeds both apps
-(``inventory`` knows nothing of ``evidence``).
+policies of ``evidence.demo`` (both idempotent). It lives in ``evidence``, the top layer, because it seeds both
+apps (``inventory`` knows nothing of ``evidence``, and ``cek`` imports neither).
 
 Demo only: it also creates the demo accounts of ``manage.py demo_users`` (published passwords), so it runs
 only with ``CEK_DEBUG=1`` or ``--force``.
@@ -12,7 +12,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cek.management.commands.demo_users import demo_allowed_or_refuse
+from cek.demo import demo_allowed_or_refuse
 from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_policies_seed
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
