@@ -193,7 +193,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         figures.append((label, run, child, peak))
         print(
             f"{label}: #{run.pk} {run.status} in {child['wall']:.2f} s (recorded {run.duration_ms} ms); "
-            f"{run.keys_evaluated:,} active keys; findings opened {run.findings_opened:,}, "
+            f"{run.keys_evaluated:,} keys in use; findings opened {run.findings_opened:,}, "
             f"resolved {run.findings_resolved:,}; RSS {child['baseline_mb']:.0f} MB after set-up, "
             f"peak {peak:.0f} MB; {run.last_error}"
         )

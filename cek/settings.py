@@ -355,7 +355,8 @@ CEK_CAMPAIGN_INLINE_KEYS = env_int("CEK_CAMPAIGN_INLINE_KEYS", 500, minimum=0)
 CEK_CAMPAIGN_LAUNCH_STALE_MINUTES = env_int("CEK_CAMPAIGN_LAUNCH_STALE_MINUTES", 15, minimum=1)
 # Checks (AG-1..10, CCM-1..3): purpose mappings older than this many days are due for review (AG-2); key
 # stores not imported or confirmed complete for this many days make the inventory incomplete (CCM-2); runs
-# over more active keys than CEK_CHECKS_INLINE_KEYS go to a worker; running runs silent this long are failed.
+# over more keys in use (active or suspended) than CEK_CHECKS_INLINE_KEYS go to a worker; running runs silent
+# this long are failed.
 CEK_PURPOSE_REVIEW_DAYS = env_int("CEK_PURPOSE_REVIEW_DAYS", 365, minimum=1)
 CEK_INVENTORY_FRESH_DAYS = env_int("CEK_INVENTORY_FRESH_DAYS", 90, minimum=1)
 CEK_CHECKS_INLINE_KEYS = env_int("CEK_CHECKS_INLINE_KEYS", 2000, minimum=0)

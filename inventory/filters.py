@@ -22,6 +22,7 @@ from inventory.models import (
     SsrmLayer,
     Tenant,
 )
+from inventory.selectors import cryptoperiod_passed
 
 
 class OneOfManySelect(forms.Select):
@@ -131,7 +132,7 @@ class KeyFilter(filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        overdue = Q(state=KeyState.ACTIVE, cryptoperiod_ends_on__lt=timezone.localdate())
+        overdue = cryptoperiod_passed(timezone.localdate())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_ordering(self, queryset, name, value):

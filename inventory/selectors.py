@@ -1,13 +1,21 @@
 """Reads of the inventory, with their joins decided once so every page and API list runs a fixed number of
-queries, and with role visibility applied in one place."""
+queries, and with role visibility applied in one place.
+
+The figures of a set of keys (how many, in use, by state, purpose and function, without an owner or a purpose,
+past their cryptoperiod, exposed) are defined here once, in :func:`key_breakdowns` and :func:`key_exposure`: the
+dashboard, the inventory overview, the evidence pack, the CEK-11.1 answer's facts and the checks all read them from
+here, so no two pages can disagree on a number.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
+
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from cek.roles import can_read_all, is_key_owner
-from inventory.models import AccessGrant, Binding, Key, Purpose
+from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Purpose
 
 LIST_JOINS = ("store", "purpose", "owner", "backup_owner", "tenant")
 
@@ -84,15 +92,142 @@ def purpose_list(*, user) -> QuerySet[Purpose]:
     return Purpose.objects.annotate(key_count=Count("keys", filter=visible, distinct=True))
 
 
-def key_counts(*, user) -> dict[str, int]:
-    """Headline figures of the visible inventory, in one query."""
-    today = timezone.localdate()
-    return keys_for(user).aggregate(
-        total=Count("pk"),
-        active=Count("pk", filter=Q(state="active")),
-        overdue=Count("pk", filter=Q(state="active", cryptoperiod_ends_on__lt=today)),
-        unowned=Count("pk", filter=Q(state="active", owner__isnull=True)),
-        ai=Count("pk", filter=Q(purpose__is_ai_specific=True)),
-        unassigned=Count("pk", filter=Q(purpose__isnull=True)),
-        not_seen=Count("pk", filter=Q(not_seen_since__isnull=False)),
+# --- Figures -----------------------------------------------------------------------------------------------------
+
+NO_PURPOSE_LABEL = "Purpose unassigned"
+NO_FUNCTION_LABEL = "No purpose, so no function"
+
+
+def cryptoperiod_passed(today: dt.date) -> Q:
+    """Keys in state active whose cryptoperiod ended before ``today``: the key list's ``?overdue=true``, as
+    ``Key.is_cryptoperiod_overdue`` (a suspended key applies no protection, so its cryptoperiod is not counted)."""
+    return Q(state=KeyState.ACTIVE, cryptoperiod_ends_on__lt=today)
+
+
+def cryptoperiod_ending(today: dt.date, days: int) -> Q:
+    """Keys in state active whose cryptoperiod ends between ``today`` and ``days`` days later (both included)."""
+    return Q(state=KeyState.ACTIVE, cryptoperiod_ends_on__range=(today, today + dt.timedelta(days=days)))
+
+
+@dataclass
+class Bucket:
+    """A group of keys: ``value`` is what the key list filters on (a state, a purpose slug or a function; "" for
+    the keys without a purpose). ``count`` counts every key of the group, ``in_use`` those in use."""
+
+    value: str
+    label: str
+    count: int
+    in_use: int = 0
+    ai: bool = False  # a purpose that is AI-specific
+
+
+@dataclass
+class KeyFigures:
+    """The headline figures of a set of keys. "In use" is ``inventory.models.IN_USE_STATES``."""
+
+    total: int = 0  # every key, whatever its state
+    in_use: int = 0  # active or suspended
+    without_purpose: int = 0  # every key without a purpose, whatever its state (the key list's ?unassigned=true)
+    in_use_without_purpose: int = 0
+    unowned: int = 0  # keys in use without an owner
+    ai: int = 0  # keys in use with an AI-specific purpose
+    not_seen: int = 0  # keys no longer listed by their store, whatever their state (?not_seen=true)
+    purposes_in_use: int = 0  # distinct purposes of the keys in use
+    cryptoperiod_passed: int = 0  # keys in state active past their cryptoperiod (?overdue=true)
+    expiring_30: int = 0  # keys in state active whose cryptoperiod ends within 30 days
+    expiring_90: int = 0
+
+
+@dataclass
+class KeyBreakdown:
+    figures: KeyFigures
+    by_state: list[Bucket] = field(default_factory=list)  # the states that have keys, in KeyState order
+    by_function: list[Bucket] = field(default_factory=list)  # most keys first
+    by_purpose: list[Bucket] = field(default_factory=list)  # most keys first
+
+    def state_count(self, state: str) -> int:
+        return next((bucket.count for bucket in self.by_state if bucket.value == state), 0)
+
+
+def _add(groups: dict, value: str, label: str, n: int, in_use: int, *, ai: bool = False) -> None:
+    bucket = groups.setdefault(value, Bucket(value, label, 0, ai=ai))
+    bucket.count += n
+    bucket.in_use += in_use
+
+
+def _most_first(groups: dict) -> list[Bucket]:
+    return sorted(groups.values(), key=lambda b: (-b.count, b.label))
+
+
+def key_breakdowns(keys: QuerySet[Key], *, today: dt.date) -> KeyBreakdown:
+    """Every figure of ``keys`` and their breakdowns by state, cryptographic function and purpose, in one grouped
+    query (per state and purpose, with conditional counts), however many keys there are."""
+    rows = (
+        keys.order_by()
+        .values("state", "purpose_id", "purpose__slug", "purpose__name", "purpose__function", "purpose__is_ai_specific")
+        .annotate(
+            n=Count("pk"),
+            unowned=Count("pk", filter=Q(owner__isnull=True)),
+            not_seen=Count("pk", filter=Q(not_seen_since__isnull=False)),
+            passed=Count("pk", filter=cryptoperiod_passed(today)),
+            expiring_30=Count("pk", filter=cryptoperiod_ending(today, 30)),
+            expiring_90=Count("pk", filter=cryptoperiod_ending(today, 90)),
+        )
     )
+    figures = KeyFigures()
+    states: dict[str, Bucket] = {}
+    functions: dict[str, Bucket] = {}
+    purposes: dict[str, Bucket] = {}
+    purposes_in_use: set[int] = set()
+    function_labels = dict(CryptoFunction.choices)
+    state_labels = dict(KeyState.choices)
+    for row in rows:
+        n, purpose_id = row["n"], row["purpose_id"]
+        in_use = n if row["state"] in IN_USE_STATES else 0
+        figures.total += n
+        figures.not_seen += row["not_seen"]
+        figures.cryptoperiod_passed += row["passed"]
+        figures.expiring_30 += row["expiring_30"]
+        figures.expiring_90 += row["expiring_90"]
+        if purpose_id is None:
+            figures.without_purpose += n
+            figures.in_use_without_purpose += in_use
+        if in_use:
+            figures.in_use += in_use
+            figures.unowned += row["unowned"]
+            if row["purpose__is_ai_specific"]:
+                figures.ai += in_use
+            if purpose_id is not None:
+                purposes_in_use.add(purpose_id)
+        _add(states, row["state"], state_labels.get(row["state"], row["state"]), n, in_use)
+        function = row["purpose__function"] or ""
+        _add(functions, function, function_labels.get(function, NO_FUNCTION_LABEL), n, in_use)
+        if purpose_id is None:
+            _add(purposes, "", NO_PURPOSE_LABEL, n, in_use)
+        else:
+            _add(purposes, row["purpose__slug"], row["purpose__name"], n, in_use, ai=row["purpose__is_ai_specific"])
+    figures.purposes_in_use = len(purposes_in_use)
+    return KeyBreakdown(
+        figures=figures,
+        by_state=[states[state] for state in KeyState.values if state in states],
+        by_function=_most_first(functions),
+        by_purpose=_most_first(purposes),
+    )
+
+
+@dataclass
+class KeyExposure:
+    exposed: int  # keys in use exposed to another party
+    without_scope: int  # of which without a written exposure scope or without a contract reference
+
+
+def key_exposure(keys: QuerySet[Key]) -> KeyExposure:
+    """Keys in use shared with another party, and those of them lacking a scope or a contract (AG-10's test), in
+    one query."""
+    exposed = Q(state__in=IN_USE_STATES, exposed_to__isnull=False)
+    unscoped = Q(exposure_scope__regex=r"^\s*$") | Q(exposure_contract__regex=r"^\s*$")
+    figures = keys.order_by().aggregate(
+        exposed=Count("pk", filter=exposed, distinct=True),
+        without_scope=Count("pk", filter=exposed & unscoped, distinct=True),
+    )
+    return KeyExposure(exposed=figures["exposed"], without_scope=figures["without_scope"])

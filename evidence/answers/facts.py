@@ -3,7 +3,12 @@
 ``gather_facts`` reads the evidence once (a fixed number of queries) into a JSON-serialisable dict that is
 stored on the answer (``CaiqAnswer.facts``): the party and its ownership, the check run and its guideline
 results, the key-management policy, the inventory, the last closed attestation campaign and the open
-findings. :mod:`evidence.answers.generate` turns them into the draft.
+findings. :mod:`evidence.answers.generate` turns them into the draft. The inventory and campaign figures are
+those every page shows (``inventory.selectors.key_breakdowns``, ``evidence.campaigns.selectors``): "in use" is
+active or suspended, as in the check run the answer names.
+
+Facts stored before the inventory counted keys in use name the older figures ``active_keys``,
+``active_without_owner`` and ``active_without_purpose`` (state active only); the answer page shows either.
 """
 
 from __future__ import annotations
@@ -16,22 +21,20 @@ from django.db.models import Count, Max, Min, Q
 
 from cek.control import load_control
 from evidence.answers.ownership import OwnershipResult, party_ownership
+from evidence.campaigns.selectors import campaign_totals, last_closed_campaign
 from evidence.checks import selectors as selectors_checks
+from evidence.findings.selectors import acceptance_current, effectively_open
 from evidence.models import (
-    Attestation,
-    AttestationStatus,
-    Campaign,
-    CampaignStatus,
     CheckRun,
     CheckStatus,
     Finding,
-    FindingStatus,
     Policy,
     PolicyArea,
     Severity,
 )
 from evidence.reviews import selectors
 from inventory.models import Key, KeyState, KeyStore, Party
+from inventory.selectors import key_breakdowns, key_exposure
 
 QUESTION_ID = "CEK-11.1"
 KEY_POLICY_AREAS = {PolicyArea.KEY_MANAGEMENT, PolicyArea.KEY_PURPOSE}
@@ -123,56 +126,48 @@ def _policy_facts(today: dt.date) -> dict:
     return {"policies": rows, "in_force": len(rows), "overdue": sum(1 for row in rows if row["review_overdue"])}
 
 
-def _inventory_facts() -> dict:
-    by_state = dict(Key.objects.values_list("state").annotate(n=Count("pk")).order_by())
-    exposed = Q(exposed_to__isnull=False) & ~Q(state=KeyState.DESTROYED)
-    unscoped = Q(exposure_scope__regex=r"^\s*$") | Q(exposure_contract__regex=r"^\s*$")
-    figures = Key.objects.aggregate(
-        active_without_owner=Count("pk", filter=Q(state=KeyState.ACTIVE, owner__isnull=True)),
-        active_without_purpose=Count("pk", filter=Q(state=KeyState.ACTIVE, purpose__isnull=True)),
-        purposes_in_use=Count("purpose", filter=~Q(state=KeyState.DESTROYED), distinct=True),
-        exposed=Count("pk", filter=exposed, distinct=True),
-        # AG-10's test: a key shared with another party needs both a written scope and a contract reference.
-        exposed_unscoped=Count("pk", filter=exposed & unscoped, distinct=True),
-    )
-    total = sum(by_state.values())
+def _inventory_facts(today: dt.date) -> dict:
+    """The inventory's figures as every page counts them (``inventory.selectors``): three queries."""
+    keys = Key.objects.all()
+    inventory = key_breakdowns(keys, today=today)
+    exposure = key_exposure(keys)
+    figures = inventory.figures
     return {
-        "keys": total,
-        "active_keys": by_state.get(KeyState.ACTIVE, 0),
-        "destroyed": by_state.get(KeyState.DESTROYED, 0),
-        "by_state": {state: by_state.get(state, 0) for state in KeyState.values if by_state.get(state)},
+        "keys": figures.total,
+        "keys_in_use": figures.in_use,  # active or suspended: the keys the checks evaluate
+        "destroyed": inventory.state_count(KeyState.DESTROYED),
+        "by_state": {bucket.value: bucket.count for bucket in inventory.by_state},
         "stores": KeyStore.objects.count(),
-        "purposes_in_use": figures["purposes_in_use"],
-        "active_without_owner": figures["active_without_owner"],
-        "active_without_purpose": figures["active_without_purpose"],
-        "exposed_keys": figures["exposed"],
-        "exposed_without_scope": figures["exposed_unscoped"],
+        "purposes_in_use": figures.purposes_in_use,
+        "in_use_without_owner": figures.unowned,
+        "in_use_without_purpose": figures.in_use_without_purpose,
+        # AG-10's test: a key shared with another party needs both a written scope and a contract reference.
+        "exposed_keys": exposure.exposed,
+        "exposed_without_scope": exposure.without_scope,
     }
 
 
 def _campaign_facts() -> dict | None:
-    campaign = Campaign.objects.filter(status=CampaignStatus.CLOSED).order_by("-closed_at", "-id").first()
+    campaign = last_closed_campaign()
     if campaign is None:
         return None
-    counts = dict(
-        Attestation.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("pk")).order_by()
-    )
-    total = sum(counts.values())
+    progress = campaign_totals(campaign)
     return {
         "id": campaign.pk,
         "name": campaign.name,
         "closed_on": _day(campaign.closed_at.date()) if campaign.closed_at else None,
-        "keys": total,
-        "confirmed": counts.get(AttestationStatus.CONFIRMED, 0),
-        "discrepancies": counts.get(AttestationStatus.DISCREPANCY, 0),
-        "unanswered": counts.get(AttestationStatus.PENDING, 0),
+        "keys": progress.total,
+        "confirmed": progress.confirmed,
+        "discrepancies": progress.discrepancies,
+        "unanswered": progress.pending,
         "results_sha256": campaign.results_sha256,
     }
 
 
-def _findings_facts() -> dict:
+def _findings_facts(today: dt.date) -> dict:
+    """Open findings as the findings list and the dashboard count them: an acceptance that ended is open again."""
     rows = (
-        Finding.objects.filter(status=FindingStatus.OPEN)
+        Finding.objects.filter(effectively_open(today))
         .values("rule")
         .annotate(
             open=Count("pk"),
@@ -183,9 +178,7 @@ def _findings_facts() -> dict:
         .order_by("rule")
     )
     severities = Counter(
-        dict(
-            Finding.objects.filter(status=FindingStatus.OPEN).values_list("severity").annotate(n=Count("pk")).order_by()
-        )
+        dict(Finding.objects.filter(effectively_open(today)).values_list("severity").annotate(n=Count("pk")).order_by())
     )
     rules_out = [
         {
@@ -200,7 +193,7 @@ def _findings_facts() -> dict:
     ]
     return {
         "open": sum(row["open"] for row in rules_out),
-        "risk_accepted": Finding.objects.filter(status=FindingStatus.RISK_ACCEPTED).count(),
+        "risk_accepted": Finding.objects.filter(acceptance_current(today)).count(),
         "by_severity": {
             severity: severities[severity] for severity in reversed(Severity.values) if severities[severity]
         },
@@ -224,7 +217,7 @@ def gather_facts(
         "check_run": run_summary,
         "guidelines": results,
         "policy": _policy_facts(today),
-        "inventory": _inventory_facts(),
+        "inventory": _inventory_facts(today),
         "campaign": _campaign_facts(),
-        "findings": _findings_facts(),
+        "findings": _findings_facts(today),
     }

@@ -87,27 +87,31 @@ def _policy_sentence(policy: dict) -> str:
 
 
 def _inventory_sentence(inventory: dict) -> str:
-    """Every claim here is one of the figures: "each recorded with exactly one purpose" only when no active key
-    lacks one (the model allows at most one purpose per key, so "has one" is "exactly one")."""
-    active = inventory["active_keys"]
+    """Every claim here is one of the figures: "each recorded with exactly one purpose" only when no key in use
+    lacks one (the model allows at most one purpose per key, so "has one" is "exactly one"). Keys in use are active
+    or suspended, the keys the check run evaluates."""
+    in_use = inventory["keys_in_use"]
     stores = _plural(inventory["stores"], "key store")
-    recorded = f"({inventory['keys']} recorded, {inventory['destroyed']} destroyed)"
-    if not active:
-        return f"Inventory: no active key or secret {recorded} in {stores}."
-    without_purpose = inventory["active_without_purpose"]
-    in_use = _plural(inventory["purposes_in_use"], "purpose")
-    text = f"Inventory: {active} active {'key or secret' if active == 1 else 'keys and secrets'} {recorded} in {stores}"
+    keys, destroyed = inventory["keys"], inventory["destroyed"]
+    if not in_use:
+        return f"Inventory: no key or secret in use ({keys} recorded, {destroyed} destroyed) in {stores}."
+    without_purpose = inventory["in_use_without_purpose"]
+    purposes = _plural(inventory["purposes_in_use"], "purpose")
+    text = (
+        f"Inventory: {in_use} {'key or secret' if in_use == 1 else 'keys and secrets'} in use (active or "
+        f"suspended) of {keys} recorded ({destroyed} destroyed) in {stores}"
+    )
     if not without_purpose:
-        text += f", each recorded with exactly one purpose ({in_use} in use)"
-    elif without_purpose == active:
-        text += ", without a recorded purpose" if active == 1 else ", none of them with a recorded purpose"
+        text += f", each recorded with exactly one purpose ({purposes} in use)"
+    elif without_purpose == in_use:
+        text += ", without a recorded purpose" if in_use == 1 else ", none of them with a recorded purpose"
     else:
         text += (
-            f"; {_plural(without_purpose, 'active key has', 'active keys have')} no recorded purpose, the other "
-            f"{active - without_purpose} each exactly one ({in_use} in use)"
+            f"; {_plural(without_purpose, 'key in use has', 'keys in use have')} no recorded purpose, the other "
+            f"{in_use - without_purpose} each exactly one ({purposes} in use)"
         )
-    if inventory["active_without_owner"]:
-        text += f"; {_plural(inventory['active_without_owner'], 'active key')} without an owner"
+    if inventory["in_use_without_owner"]:
+        text += f"; {_plural(inventory['in_use_without_owner'], 'key in use', 'keys in use')} without an owner"
     return text + "."
 
 

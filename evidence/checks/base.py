@@ -2,11 +2,12 @@
 status rule, and the ``CheckContext`` that reads the inventory once for all checks.
 
 Which keys are evaluated
-    *Active keys* are keys in state ``active`` or ``suspended`` (a suspended key keeps its purpose and can be
-    reactivated). Pre-activation keys are not in use yet, and deactivated, compromised and destroyed keys can no
-    longer protect anything: none of them is evaluated, so a destroyed key never fails a check. The
-    cryptoperiod and rotation rules of CCM-3 apply to keys in state ``active`` only (as ``Key.is_cryptoperiod_
-    overdue`` does).
+    The *keys in use*: state ``active`` or ``suspended`` (``inventory.models.IN_USE_STATES``; a suspended key keeps
+    its purpose and can be reactivated), the population the dashboard, the inventory overview, the evidence pack
+    and the CEK-11.1 answer count as "in use". Pre-activation keys are not in use yet, and deactivated,
+    compromised and destroyed keys can no longer protect anything: none of them is evaluated, so a destroyed key
+    never fails a check. The cryptoperiod and rotation rules of CCM-3 apply to keys in state ``active`` only (as
+    ``Key.is_cryptoperiod_overdue`` and the key list's ``?overdue=true`` do).
 
 Platform-managed keys (e.g. AWS-managed KMS keys)
     They are counted like every other key and must have a purpose compatible with their platform usage, but
@@ -40,7 +41,7 @@ from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, TextField, Value, When
+from django.db.models import Case, CharField, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -48,6 +49,8 @@ from django.utils import timezone
 
 from evidence.models import FAILING_SUBJECTS_KEPT, CheckStatus, Severity
 from inventory.models import (
+    IN_USE_LABEL,
+    IN_USE_STATES,
     AccessGrant,
     Binding,
     Key,
@@ -57,9 +60,10 @@ from inventory.models import (
     Service,
     SsrmLayer,
 )
+from inventory.selectors import key_breakdowns
 
 PARTIAL_PASS_SHARE = 0.95
-EVALUATED_STATES = (KeyState.ACTIVE, KeyState.SUSPENDED)
+KEYS_IN_USE = "keys in use"  # the unit of a metric counting them ("412 of 415 keys in use")
 STATUS_RULE = (
     "Pass when every subject passes; partial when at least 95 % pass; fail otherwise; not applicable when there "
     "is nothing to evaluate."
@@ -286,9 +290,9 @@ class CheckContext:
 
     @cached_property
     def state_counts(self) -> Counter:
-        """Number of keys per state (every key, evaluated or not)."""
-        rows = Key.objects.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n")
-        return Counter(dict(rows))
+        """Number of keys per state (every key, evaluated or not), as every page counts them (one query)."""
+        by_state = key_breakdowns(Key.objects.all(), today=self.today).by_state
+        return Counter({bucket.value: bucket.count for bucket in by_state})
 
     @property
     def total_keys(self) -> int:
@@ -296,7 +300,7 @@ class CheckContext:
 
     @cached_property
     def keys(self) -> list[KeyRow]:
-        """The evaluated (active or suspended) keys. Of the labels only the purpose tag is read, in SQL (one
+        """The evaluated keys (in use: active or suspended). Of the labels only the purpose tag is read, in SQL (one
         ``labels -> tag`` per distinct tag key of the stores): no JSON is decoded in Python."""
         stores_by_tag: dict[str, list[int]] = defaultdict(list)
         for store in self.stores.values():
@@ -307,7 +311,7 @@ class CheckContext:
             default=Value(None),
             output_field=CharField(),
         )
-        rows = Key.objects.filter(state__in=EVALUATED_STATES).annotate(purpose_label=label).order_by("pk")
+        rows = Key.objects.filter(state__in=IN_USE_STATES).annotate(purpose_label=label).order_by("pk")
         return [KeyRow(*row) for row in rows.values_list(*KeyRow._fields)]
 
     @cached_property
@@ -320,7 +324,7 @@ class CheckContext:
 
     def not_evaluated_note(self) -> str:
         """A sentence on the keys left out (destroyed, deactivated, ...), for explanations."""
-        left_out = {state: n for state, n in self.state_counts.items() if state not in EVALUATED_STATES}
+        left_out = {state: n for state, n in self.state_counts.items() if state not in IN_USE_STATES}
         if not left_out:
             return ""
         parts = ", ".join(f"{n:,} {KeyState(state).label.lower()}" for state, n in sorted(left_out.items()))
@@ -416,7 +420,7 @@ class CheckContext:
     def grants(self) -> list[GrantRow]:
         fields = [name if name != "operations" else "operations_text" for name in GrantRow._fields]
         rows = (
-            AccessGrant.objects.filter(key__state__in=EVALUATED_STATES)
+            AccessGrant.objects.filter(key__state__in=IN_USE_STATES)
             .annotate(operations_text=Cast("operations", TextField()))
             .order_by("pk")
             .values_list(*fields)
@@ -427,7 +431,7 @@ class CheckContext:
     @cached_property
     def exposed_to(self) -> dict[int, set[int]]:
         """Key id -> the parties it is exposed to (evaluated keys only)."""
-        through = Key.exposed_to.through.objects.filter(key__state__in=EVALUATED_STATES)
+        through = Key.exposed_to.through.objects.filter(key__state__in=IN_USE_STATES)
         exposed: dict[int, set[int]] = defaultdict(set)
         for key_id, party_id in through.values_list("key_id", "party_id"):
             exposed[key_id].add(party_id)
@@ -462,5 +466,6 @@ def key_subject(key: KeyRow, reason: str) -> Subject:
     return Subject("inventory.key", key.id, key.name, reason)
 
 
-def active_keys_link(label: str = "Active keys in the inventory", **query) -> dict[str, str]:
-    return link(label, "inventory:key-list", state=[KeyState.ACTIVE, KeyState.SUSPENDED], **query)
+def keys_in_use_link(label: str = f"Keys {IN_USE_LABEL}", **query) -> dict[str, str]:
+    """The key list of the evaluated keys (in use), narrowed by ``query``."""
+    return link(label, "inventory:key-list", state=list(IN_USE_STATES), **query)

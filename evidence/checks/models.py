@@ -1,7 +1,7 @@
 """Check runs: the control's auditing guidelines (AG-1..10, CCM-1..3) evaluated from the data.
 
 A ``CheckRun`` is one evaluation of every registered check (who or what triggered it, when, how long it took);
-it has one ``CheckResult`` per guideline with a status, a metric ("412 of 415 active keys"), the failing
+it has one ``CheckResult`` per guideline with a status, a metric ("412 of 415 keys in use"), the failing
 subjects (capped; the full count is kept), an explanation and references to the evidence used. Results are
 kept per run so the dashboard can show a trend and a published CAIQ answer can name the run it came from.
 
@@ -68,7 +68,7 @@ class CheckRun(JobFields):
     created_at = models.DateTimeField(auto_now_add=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     # Summary kept on the row so lists and the trend read one table: {"pass": 9, "fail": 2, ...}, the
-    # number of active keys evaluated, and the findings opened / resolved by this run.
+    # number of keys in use (active or suspended) evaluated, and the findings opened / resolved by this run.
     counts = models.JSONField(default=dict, blank=True)
     keys_evaluated = models.PositiveIntegerField(default=0)
     findings_opened = models.PositiveIntegerField(default=0)

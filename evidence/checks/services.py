@@ -88,10 +88,9 @@ class CheckRunBusy(CheckRunError):
 
 
 def runs_in_background() -> bool:
-    from evidence.checks.base import EVALUATED_STATES
-    from inventory.models import Key
+    from inventory.models import IN_USE_STATES, Key
 
-    return Key.objects.filter(state__in=EVALUATED_STATES).count() > settings.CEK_CHECKS_INLINE_KEYS
+    return Key.objects.filter(state__in=IN_USE_STATES).count() > settings.CEK_CHECKS_INLINE_KEYS
 
 
 def check_run_start(*, trigger: str, actor=None, background: bool | None = None) -> CheckRun:

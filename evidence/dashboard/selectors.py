@@ -2,7 +2,9 @@
 
 ``dashboard(user=..., today=...)`` returns one ``Dashboard``. Nothing is evaluated per request: guideline
 statuses come from the latest stored check run, findings and keys from grouped counts (one query each), policies
-and campaigns from their own selectors. What a user sees depends on their role:
+and campaigns from their own selectors. The key figures are ``inventory.selectors.key_breakdowns`` and the
+campaign's progress ``evidence.campaigns.selectors.current_campaign``, the same the inventory overview, the
+evidence pack and the CEK-11.1 answer read. What a user sees depends on their role:
 
 - GRC and auditors get the organisation view: the CEK-11.1 answer, the guideline results and trend, every
   finding, key, policy and the current campaign.
@@ -19,15 +21,18 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 
 from cek.control import load_control
 from cek.roles import can_read_all
-from evidence.campaigns.selectors import attestation_inbox
+from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
 from evidence.checks import selectors as selectors_checks
-from evidence.findings.selectors import SEVERITY_RANK, acceptance_lapsed, effectively_open, findings_for
+from evidence.findings.selectors import (
+    SEVERITY_RANK,
+    acceptance_current,
+    acceptance_lapsed,
+    effectively_open,
+    findings_for,
+)
 from evidence.models import (
     AnswerStatus,
-    AttestationStatus,
     CaiqAnswer,
-    Campaign,
-    CampaignStatus,
     CheckResult,
     CheckRun,
     CheckStatus,
@@ -36,8 +41,8 @@ from evidence.models import (
     Severity,
 )
 from evidence.policies import selectors as policy_selectors
-from inventory.models import CryptoFunction, KeyState, Purpose
-from inventory.selectors import keys_for
+from inventory.selectors import Bucket as InventoryBucket
+from inventory.selectors import KeyFigures, key_breakdowns, keys_for
 
 TREND_RUNS = 10
 TOP_RULES = 8
@@ -80,17 +85,6 @@ class TrendPoint:
 
 
 @dataclass
-class KeyFigures:
-    total: int = 0
-    active: int = 0
-    unowned: int = 0  # active keys without an owner
-    without_purpose: int = 0
-    cryptoperiod_passed: int = 0  # active keys past their cryptoperiod
-    expiring_30: int = 0  # active keys whose cryptoperiod ends within 30 days
-    expiring_90: int = 0
-
-
-@dataclass
 class FindingFigures:
     open: int = 0  # including acceptances that have ended
     acceptance_expired: int = 0
@@ -98,23 +92,6 @@ class FindingFigures:
     remediation_late: int = 0
     by_severity: list[Bucket] = field(default_factory=list)  # every severity, critical first
     by_rule: list[Bucket] = field(default_factory=list)  # the rules with most open findings
-
-
-@dataclass
-class CampaignFigures:
-    campaign: Campaign
-    total: int
-    confirmed: int
-    discrepancies: int
-    pending: int
-
-    @property
-    def answered(self) -> int:
-        return self.confirmed + self.discrepancies
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.answered / self.total) if self.total else 0
 
 
 @dataclass
@@ -128,9 +105,9 @@ class Dashboard:
     today: dt.date
     organisation: bool  # True for the GRC / auditor view, False for a key owner's own view
     keys: KeyFigures
-    keys_by_state: list[Bucket]
-    keys_by_function: list[Bucket]  # active keys
-    keys_by_purpose: list[Bucket]  # active keys, the largest purposes
+    keys_by_state: list[InventoryBucket]  # every key
+    keys_by_function: list[InventoryBucket]  # the functions of keys in use (``in_use``), most first
+    keys_by_purpose: list[InventoryBucket]  # the largest purposes of keys in use (``in_use``), then the others
     findings: FindingFigures
     pending: PendingAttestations
     # Organisation view only (None / empty for a key owner):
@@ -140,7 +117,7 @@ class Dashboard:
     trend: list[TrendPoint] = field(default_factory=list)
     policies: dict[str, int] | None = None
     policies_overdue: list[Policy] = field(default_factory=list)
-    campaign: CampaignFigures | None = None
+    campaign: CampaignSummary | None = None
     # Key owner view only: their findings needing attention, most severe first.
     my_findings: list[Finding] = field(default_factory=list)
 
@@ -201,62 +178,17 @@ def check_trend(limit: int = TREND_RUNS) -> list[TrendPoint]:
     return points
 
 
-def key_breakdowns(keys, *, today: dt.date) -> tuple[KeyFigures, list[Bucket], list[Bucket], list[Bucket]]:
-    """The headline figures of ``keys``, and keys by state (all), by cryptographic function and by purpose
-    (active keys): one grouped query over (state, purpose) with the conditional counts, one over the purpose
-    catalog. One pass over the keys, however many there are."""
-    ends = "cryptoperiod_ends_on"
-    groups = list(
-        keys.values("state", "purpose_id")
-        .annotate(
-            n=Count("pk"),
-            unowned=Count("pk", filter=Q(owner__isnull=True)),
-            passed=Count("pk", filter=Q(**{f"{ends}__lt": today})),
-            expiring_30=Count("pk", filter=Q(**{f"{ends}__range": (today, today + dt.timedelta(days=30))})),
-            expiring_90=Count("pk", filter=Q(**{f"{ends}__range": (today, today + dt.timedelta(days=90))})),
-        )
-        .order_by()
+def in_use_ranked(buckets: list[InventoryBucket], *, top: int | None = None) -> list[InventoryBucket]:
+    """The buckets that hold keys in use, most first; past ``top``, the rest summed into one "other" bucket
+    (value "*") so the chart still adds up to every key in use."""
+    ranked = sorted((b for b in buckets if b.in_use), key=lambda b: (-b.in_use, b.label))
+    if top is None or len(ranked) <= top:
+        return ranked
+    rest = ranked[top:]
+    other = InventoryBucket(
+        "*", f"{len(rest)} other purposes", sum(b.count for b in rest), in_use=sum(b.in_use for b in rest)
     )
-    purposes = {p["pk"]: p for p in Purpose.objects.values("pk", "slug", "name", "function", "is_ai_specific")}
-    figures = KeyFigures()
-    by_state: dict[str, int] = {}
-    by_function: dict[str, int] = {}
-    by_purpose: dict[int | None, int] = {}
-    for row in groups:
-        figures.total += row["n"]
-        by_state[row["state"]] = by_state.get(row["state"], 0) + row["n"]
-        if row["purpose_id"] is None and row["state"] != KeyState.DESTROYED:
-            figures.without_purpose += row["n"]
-        if row["state"] != KeyState.ACTIVE:
-            continue
-        figures.active += row["n"]
-        figures.unowned += row["unowned"]
-        figures.cryptoperiod_passed += row["passed"]
-        figures.expiring_30 += row["expiring_30"]
-        figures.expiring_90 += row["expiring_90"]
-        purpose = purposes.get(row["purpose_id"])
-        function = purpose["function"] if purpose else ""
-        by_function[function] = by_function.get(function, 0) + row["n"]
-        by_purpose[row["purpose_id"]] = by_purpose.get(row["purpose_id"], 0) + row["n"]
-
-    states = [Bucket(s.value, s.label, by_state[s.value]) for s in KeyState if by_state.get(s.value)]
-    function_labels = dict(CryptoFunction.choices)
-    functions = sorted(
-        (Bucket(f, function_labels.get(f, "No purpose, so no function"), n) for f, n in by_function.items()),
-        key=lambda b: (-b.count, b.label),
-    )
-    ranked = sorted(by_purpose.items(), key=lambda item: -item[1])
-    top = []
-    for purpose_id, n in ranked[:TOP_PURPOSES]:
-        purpose = purposes.get(purpose_id)
-        if purpose is None:
-            top.append(Bucket("", "No purpose", n))
-        else:
-            top.append(Bucket(purpose["slug"], purpose["name"], n, ai=purpose["is_ai_specific"]))
-    rest = sum(n for _pk, n in ranked[TOP_PURPOSES:])
-    if rest:
-        top.append(Bucket("*", f"{len(ranked) - TOP_PURPOSES} other purposes", rest))
-    return figures, states, functions, top
+    return [*ranked[:top], other]
 
 
 def finding_figures(findings, *, today: dt.date) -> FindingFigures:
@@ -269,7 +201,7 @@ def finding_figures(findings, *, today: dt.date) -> FindingFigures:
         .annotate(
             open=Count("pk", filter=is_open),
             lapsed=Count("pk", filter=acceptance_lapsed(today)),
-            accepted=Count("pk", filter=Q(status="risk-accepted", accepted_until__gte=today)),
+            accepted=Count("pk", filter=acceptance_current(today)),
             late=Count("pk", filter=is_open & Q(remediation_due__lt=today)),
         )
         .order_by()
@@ -293,34 +225,6 @@ def finding_figures(findings, *, today: dt.date) -> FindingFigures:
     return figures
 
 
-def current_campaign() -> CampaignFigures | None:
-    """The campaign running now (else the last closed one) with its answers counted: one query."""
-    status = "attestations__status"
-    campaign = (
-        Campaign.objects.filter(status__in=[CampaignStatus.LAUNCHING, CampaignStatus.LAUNCHED, CampaignStatus.CLOSED])
-        .annotate(
-            total=Count("attestations"),
-            confirmed=Count("attestations", filter=Q(**{status: AttestationStatus.CONFIRMED})),
-            discrepancies=Count("attestations", filter=Q(**{status: AttestationStatus.DISCREPANCY})),
-            pending=Count("attestations", filter=Q(**{status: AttestationStatus.PENDING})),
-            running=Case(
-                When(status=CampaignStatus.CLOSED, then=Value(1)), default=Value(0), output_field=IntegerField()
-            ),
-        )
-        .order_by("running", F("launched_at").desc(nulls_last=True), "-pk")
-        .first()
-    )
-    if campaign is None:
-        return None
-    return CampaignFigures(
-        campaign=campaign,
-        total=campaign.total,
-        confirmed=campaign.confirmed,
-        discrepancies=campaign.discrepancies,
-        pending=campaign.pending,
-    )
-
-
 def pending_attestations(user) -> PendingAttestations:
     """The attestations waiting for ``user``'s answer and the earliest due date among them (one query)."""
     figures = attestation_inbox(user=user).order_by().aggregate(count=Count("pk"), next_due=Min("campaign__due_on"))
@@ -331,19 +235,19 @@ def pending_attestations(user) -> PendingAttestations:
 
 
 def dashboard(*, user, today: dt.date) -> Dashboard:
-    """Everything the landing page shows for ``user``: 11 queries for the organisation view, 5 for a key owner
+    """Everything the landing page shows for ``user``: 10 queries for the organisation view, 4 for a key owner
     (plus one to read the user's roles if not read yet), whatever the number of keys, findings, runs or policies."""
     organisation = can_read_all(user)
     keys = keys_for(user)
     findings = findings_for(user)
-    figures, states, functions, purposes = key_breakdowns(keys, today=today)
+    inventory = key_breakdowns(keys, today=today)
     board = Dashboard(
         today=today,
         organisation=organisation,
-        keys=figures,
-        keys_by_state=states,
-        keys_by_function=functions,
-        keys_by_purpose=purposes,
+        keys=inventory.figures,
+        keys_by_state=inventory.by_state,
+        keys_by_function=in_use_ranked(inventory.by_function),
+        keys_by_purpose=in_use_ranked(inventory.by_purpose, top=TOP_PURPOSES),
         findings=finding_figures(findings, today=today),
         pending=pending_attestations(user),
     )

@@ -11,7 +11,9 @@ from django.views.generic import TemplateView
 
 from cek.roles import AnyRoleMixin, is_grc
 from evidence.dashboard import charts
-from evidence.dashboard.selectors import Bucket, Dashboard, dashboard
+from evidence.dashboard.selectors import Dashboard, dashboard
+from inventory.models import IN_USE_LABEL, IN_USE_STATES
+from inventory.selectors import Bucket
 
 SEVERITY_TONES = {"critical": "critical", "high": "bad", "medium": "warn", "low": "info"}
 STATE_TONES = {
@@ -35,7 +37,7 @@ def optional_reverse(name: str, *args) -> str:
 
 
 def _url(name: str, **params) -> str:
-    query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    query = urlencode({k: v for k, v in params.items() if v not in ("", None)}, doseq=True)
     return f"{reverse(name)}?{query}" if query else reverse(name)
 
 
@@ -47,12 +49,17 @@ def _findings_url(**params) -> str:
     return _url("evidence:finding-list", **params)
 
 
+def _in_use_keys_url(**params) -> str:
+    """The key list of the keys in use (active or suspended), as counted by ``KeyFigures.in_use``."""
+    return _keys_url(state=IN_USE_STATES, **params)
+
+
 def _purpose_link(bucket: Bucket) -> str:
     if bucket.value == "*":
-        return _keys_url(state="active")
+        return _in_use_keys_url()
     if not bucket.value:
-        return _keys_url(unassigned="true")
-    return _keys_url(state="active", purpose=bucket.value)
+        return _in_use_keys_url(unassigned="true")
+    return _in_use_keys_url(purpose=bucket.value)
 
 
 def build_charts(board: Dashboard) -> dict:
@@ -68,12 +75,12 @@ def build_charts(board: Dashboard) -> dict:
     ]
     functions = [
         charts.Datum(
-            b.label, b.count, _keys_url(state="active", function=b.value) if b.value else _keys_url(unassigned="true")
+            b.label, b.in_use, _in_use_keys_url(function=b.value) if b.value else _in_use_keys_url(unassigned="true")
         )
         for b in board.keys_by_function
     ]
     purposes = [
-        charts.Datum(b.label, b.count, _purpose_link(b), "ai" if b.ai else "accent") for b in board.keys_by_purpose
+        charts.Datum(b.label, b.in_use, _purpose_link(b), "ai" if b.ai else "accent") for b in board.keys_by_purpose
     ]
     built = {
         "severity": charts.donut_chart(severity, title="Open findings by severity", centre=str(board.findings.open)),
@@ -81,8 +88,8 @@ def build_charts(board: Dashboard) -> dict:
         "rules": charts.bar_chart(rules, title="Open findings by rule"),
         "states": charts.donut_chart(states, title="Keys by state", centre=str(board.keys.total)),
         "states_legend": charts.legend(states),
-        "functions": charts.bar_chart(functions, title="Active keys by cryptographic function", **COMPACT_BARS),
-        "purposes": charts.bar_chart(purposes, title="Active keys by purpose", **COMPACT_BARS),
+        "functions": charts.bar_chart(functions, title="Keys in use by cryptographic function", **COMPACT_BARS),
+        "purposes": charts.bar_chart(purposes, title="Keys in use by purpose", **COMPACT_BARS),
     }
     if board.organisation:
         counts = board.guideline_counts
@@ -152,5 +159,7 @@ class DashboardView(AnyRoleMixin, TemplateView):
             findings_accepted_url=_findings_url(status="risk-accepted"),
             findings_late_url=_findings_url(status="open", sort="due"),
             expiring_url=_keys_url(state="active", ordering="cryptoperiod_ends_on"),
+            in_use_url=_in_use_keys_url(),
+            in_use_label=IN_USE_LABEL,
         )
         return context

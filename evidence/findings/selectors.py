@@ -56,18 +56,21 @@ def acceptance_lapsed(today: dt.date) -> Q:
     return Q(status=FindingStatus.RISK_ACCEPTED, accepted_until__lt=today)
 
 
+def acceptance_current(today: dt.date) -> Q:
+    """Risk accepted until ``today`` or later."""
+    return Q(status=FindingStatus.RISK_ACCEPTED, accepted_until__gte=today)
+
+
 def effectively_open(today: dt.date) -> Q:
-    """Open findings, counting those whose risk acceptance has ended."""
+    """Open findings, counting those whose risk acceptance has ended: what every page and figure calls "open"
+    (the findings list, the dashboard, the CEK-11.1 answer's facts)."""
     return Q(status=FindingStatus.OPEN) | acceptance_lapsed(today)
 
 
 # URL value of the status filter: (label, condition)
 STATUS_FILTERS = {
     "open": ("Open", effectively_open),  # expired acceptances included
-    "risk-accepted": (
-        "Risk accepted",
-        lambda today: Q(status=FindingStatus.RISK_ACCEPTED, accepted_until__gte=today),
-    ),
+    "risk-accepted": ("Risk accepted", acceptance_current),
     "acceptance-expired": ("Acceptance expired", acceptance_lapsed),
     "resolved": ("Resolved", lambda today: Q(status=FindingStatus.RESOLVED)),
     "unresolved": ("Not resolved", lambda today: ~Q(status=FindingStatus.RESOLVED)),

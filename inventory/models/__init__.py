@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from inventory.models.access import AccessGrant, Binding
 from inventory.models.choices import (
+    IN_USE_LABEL,
+    IN_USE_STATES,
     ArchitecturalLayer,
     CryptoFunction,
     Environment,
@@ -46,6 +48,8 @@ from inventory.models.validation import (
 from inventory.models.workloads import Service, Tenant
 
 __all__ = [
+    "IN_USE_LABEL",
+    "IN_USE_STATES",
     "AccessGrant",
     "ArchitecturalLayer",
     "Binding",

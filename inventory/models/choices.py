@@ -106,6 +106,15 @@ class KeyState(models.TextChoices):
     DESTROYED = "destroyed", "Destroyed"
 
 
+# A key is *in use* while it is in its operational period: active, or suspended (SP 800-57 Part 1 §7: a suspended
+# key must not apply protection but may still process protected data and be reactivated, so it keeps its one
+# purpose, its owner and its grants). CEK-11 is evaluated over these keys; pre-activation keys are not in use yet,
+# deactivated, compromised and destroyed keys no longer are. Every figure of keys "in use" counts these states, and
+# is labelled ``IN_USE_LABEL`` wherever it is shown; a figure of "active" keys counts state ``active`` alone.
+IN_USE_STATES: tuple[str, ...] = (KeyState.ACTIVE, KeyState.SUSPENDED)
+IN_USE_LABEL = "in use (active or suspended)"
+
+
 class Operation(models.TextChoices):
     """Cryptographic operations, the vocabulary of purposes, bindings, grants and usage logs."""
 

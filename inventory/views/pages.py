@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.db.models import Count
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from cek.pages import EVERYONE
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.models import (
+    IN_USE_LABEL,
+    IN_USE_STATES,
     Key,
     Party,
-    Purpose,
     SsrmAssignment,
     SsrmLayer,
 )
 from inventory.views.generic import READERS
+
+TOP_PURPOSES = 8
 
 
 class SsrmView(RoleRequiredMixin, TemplateView):
@@ -57,7 +63,8 @@ class SsrmView(RoleRequiredMixin, TemplateView):
 
 
 class OverviewView(RoleRequiredMixin, TemplateView):
-    """The landing page: the state of the inventory as each role needs it."""
+    """The landing page: the state of the inventory as each role needs it (its figures from
+    ``inventory.selectors.key_breakdowns``, as the dashboard's and the evidence pack's)."""
 
     allowed_roles = EVERYONE
     template_name = "inventory/overview.html"
@@ -65,24 +72,16 @@ class OverviewView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        visible = selectors.keys_for(user)
+        inventory = selectors.key_breakdowns(selectors.keys_for(user), today=timezone.localdate())
         context.update(
-            counts=selectors.key_counts(user=user),
-            by_state=list(visible.values("state").annotate(n=Count("pk")).order_by("-n")),
-            by_function=list(visible.values("purpose__function").annotate(n=Count("pk")).order_by("-n")),
-            top_purposes=list(
-                visible.values("purpose__slug", "purpose__name", "purpose__is_ai_specific")
-                .annotate(n=Count("pk"))
-                .order_by("-n")[:8]
-            ),
+            counts=inventory.figures,
+            by_state=inventory.by_state,
+            by_function=inventory.by_function,
+            top_purposes=inventory.by_purpose[:TOP_PURPOSES],
+            in_use_query=urlencode({"state": IN_USE_STATES}, doseq=True),  # the key list's filter for them
+            in_use_label=IN_USE_LABEL,
             my_keys=Key.objects.filter(selectors.owned_by(user)).count(),
             us=Party.objects.filter(is_us=True).first(),
             can_edit=is_grc(user),
         )
-        labels = dict(Key._meta.get_field("state").choices)
-        for row in context["by_state"]:
-            row["label"] = labels.get(row["state"], row["state"])
-        functions = dict(Purpose._meta.get_field("function").choices)
-        for row in context["by_function"]:
-            row["label"] = functions.get(row["purpose__function"], row["purpose__function"])
         return context

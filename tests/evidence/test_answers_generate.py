@@ -74,7 +74,7 @@ def test_an_application_provider_with_passing_guidelines_answers_yes(grc_user):
     text = answer.implementation
     assert "Acme AI answers CEK-11.1" in text
     assert "“Key management policy” version 1.0, approved by Security committee" in text
-    assert "3 active keys" in text and "check run #" in text
+    assert "3 keys and secrets in use (active or suspended)" in text and "check run #" in text
     assert "- AG-1: pass (415 of 415 active keys)" in text
     assert "OSP" in answer.customer_responsibilities
     assert rules.validate(answer, today=timezone.localdate()) == []
@@ -197,9 +197,9 @@ def test_the_facts_carry_policy_inventory_campaign_and_findings(grc_user):
     facts = services.answer_generate(party=us(), actor=grc_user).facts
     assert facts["policy"]["policies"][0]["title"] == policy.title
     assert facts["policy"]["policies"][0]["review_overdue"] is True
-    assert facts["inventory"]["active_keys"] == 3 + 1  # FindingFactory made one key too
+    assert facts["inventory"]["keys_in_use"] == 3 + 1  # FindingFactory made one key too
     assert facts["inventory"]["destroyed"] == 1
-    assert facts["inventory"]["active_without_owner"] == 4  # the factory's keys have no owner
+    assert facts["inventory"]["in_use_without_owner"] == 4  # the factory's keys have no owner
     assert facts["campaign"] is None
     assert facts["findings"]["open"] == 1
     assert facts["findings"]["rules"][0]["guideline"] == "AG-3"
@@ -244,16 +244,18 @@ def _inventory_paragraph(answer) -> str:
     return next(part for part in answer.implementation.split("\n\n") if part.startswith("Inventory:"))
 
 
-def test_it_claims_exactly_one_purpose_per_key_only_when_every_active_key_has_one(grc_user):
+def test_it_claims_exactly_one_purpose_per_key_only_when_every_key_in_use_has_one(grc_user):
     key_policy(grc_user)
     KeyFactory.create_batch(2)
     make_run()
     text = _inventory_paragraph(services.answer_generate(party=us(), actor=grc_user))
-    assert text.startswith("Inventory: 2 active keys and secrets (2 recorded, 0 destroyed) in 2 key stores, ")
+    assert text.startswith(
+        "Inventory: 2 keys and secrets in use (active or suspended) of 2 recorded (0 destroyed) in 2 key stores, "
+    )
     assert "each recorded with exactly one purpose (1 purpose in use)" in text
 
 
-def test_it_counts_the_active_keys_without_a_purpose_instead_of_claiming_one_each(grc_user):
+def test_it_counts_the_keys_in_use_without_a_purpose_instead_of_claiming_one_each(grc_user):
     key_policy(grc_user)
     KeyFactory.create_batch(2)
     KeyFactory(purpose=None, purpose_justification="", purpose_reviewed_on=None)
@@ -261,12 +263,12 @@ def test_it_counts_the_active_keys_without_a_purpose_instead_of_claiming_one_eac
     make_run()
     answer = services.answer_generate(party=us(), actor=grc_user)
     text = _inventory_paragraph(answer)
-    assert answer.facts["inventory"]["active_without_purpose"] == 1
+    assert answer.facts["inventory"]["in_use_without_purpose"] == 1
     assert "exactly one purpose" not in text.replace("the other 2 each exactly one", "")
-    assert "1 active key has no recorded purpose, the other 2 each exactly one (1 purpose in use)" in text
+    assert "1 key in use has no recorded purpose, the other 2 each exactly one (1 purpose in use)" in text
 
 
-def test_it_says_no_active_key_has_a_purpose_when_none_has(grc_user):
+def test_it_says_no_key_in_use_has_a_purpose_when_none_has(grc_user):
     key_policy(grc_user)
     KeyFactory.create_batch(2, purpose=None, purpose_justification="", purpose_reviewed_on=None)
     make_run()
@@ -275,12 +277,12 @@ def test_it_says_no_active_key_has_a_purpose_when_none_has(grc_user):
     assert "exactly one" not in text
 
 
-def test_it_makes_no_purpose_claim_over_an_inventory_without_active_keys(grc_user):
+def test_it_makes_no_purpose_claim_over_an_inventory_without_keys_in_use(grc_user):
     key_policy(grc_user)
     KeyFactory(state=KeyState.DESTROYED)
     make_run()
     text = _inventory_paragraph(services.answer_generate(party=us(), actor=grc_user))
-    assert text == "Inventory: no active key or secret (1 recorded, 1 destroyed) in 1 key store."
+    assert text == "Inventory: no key or secret in use (1 recorded, 1 destroyed) in 1 key store."
 
 
 def test_it_claims_a_recorded_exposure_scope_only_when_every_shared_key_has_one(grc_user):

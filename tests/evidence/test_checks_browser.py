@@ -38,7 +38,7 @@ def test_grc_runs_checks_and_opens_a_failing_guideline(page):
     assert "finished" in page.content()
     row = page.locator("table.check-table tr[data-guideline=AG-1]")
     assert row.locator(".check-fail").count() == 1
-    assert "1 of 2 active keys" in row.inner_text()
+    assert "1 of 2 keys in use" in row.inner_text()
     with page.expect_navigation():
         row.locator("a", has_text="AG-1").click()
     subjects = page.locator(".failing-subjects")

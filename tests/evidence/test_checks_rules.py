@@ -84,7 +84,7 @@ def test_ag1_pass_fail_and_partial():
     outcome = evaluate("AG-1")
     assert outcome.status == CheckStatus.FAIL
     assert failing_ids(outcome) == {wrong_usage.pk, unassigned.pk}
-    assert outcome.metric == "3 of 5 active keys"
+    assert outcome.metric == "3 of 5 keys in use"
     assert "digital signature" in next(s.reason for s in outcome.failing if s.id == wrong_usage.pk)
     for _ in range(40):
         keys.append(good_key())

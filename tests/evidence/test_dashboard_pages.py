@@ -153,7 +153,7 @@ def test_grc_and_auditors_see_the_organisation_view(who, world, request):
     assert "1 risk acceptance expired: open again" in html
     assert "ag-7-purpose-tag: 2" in html  # the rule chart's description
     # Keys: without purpose, cryptoperiods, by state / purpose / function.
-    assert "1 without a purpose" in html and "Active keys by purpose" in html and "Encryption" in html
+    assert "1 without a purpose" in html and "Keys in use by purpose" in html and "Encryption" in html
     # Policy overdue, trend over two runs, the inventory overview link.
     assert "Key purpose policy" in html and "review overdue" in html
     assert "Passing guidelines, last 2 runs" in html
@@ -258,7 +258,7 @@ def test_the_dashboard_runs_a_constant_number_of_queries(who, world, grc_user, r
     user = request.getfixturevalue(who)
     client = login(user)
     today = timezone.localdate()
-    budget = (11 if who != "owner" else 5) + 1  # + reading the user's roles, once
+    budget = (10 if who != "owner" else 4) + 1  # + reading the user's roles, once
     with django_assert_max_num_queries(budget):
         dashboard(user=user, today=today)
     with django_assert_max_num_queries(budget + 6) as small:  # + session, user, groups, messages

@@ -69,7 +69,7 @@ def test_inventory_figures_match_the_database():
 
     inventory = content.inventory
     assert inventory.total == Key.objects.count() == 6
-    assert inventory.active == 4
+    assert inventory.in_use == 4
     assert inventory.unassigned == 1
     by_purpose = {b.label: b.count for b in inventory.by_purpose}
     expected = Counter(k.purpose.name if k.purpose else "Purpose unassigned" for k in Key.objects.all())
@@ -339,7 +339,7 @@ def test_campaigns_in_the_window_with_their_results():
         name="Draft", statements=["s"], statements_sha256="x", due_on=timezone.localdate(), created_by=user
     )
     (row,) = collect(make_pack()).campaigns
-    assert (row.name, row.total, row.confirmed, row.pending, row.answered_percent) == ("Q4 attestation", 2, 1, 1, 50)
+    assert (row.name, row.total, row.confirmed, row.pending, row.percent) == ("Q4 attestation", 2, 1, 1, 50)
 
 
 @pytest.mark.django_db

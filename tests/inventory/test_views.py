@@ -287,6 +287,16 @@ def test_list_pages_run_a_constant_number_of_queries(grc_client, django_assert_m
             assert grc_client.get(reverse(url_name)).status_code == 200
 
 
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_overview_reads_its_figures_in_one_query(grc_client, django_assert_max_num_queries, rows, owner):
+    states = list(KeyState)
+    for n in range(rows):
+        KeyFactory(owner=owner if n % 2 else None, state=states[n % len(states)])
+    # Session, user and roles; the figures and breakdowns (one grouped query); "my keys"; the party that is us.
+    with django_assert_max_num_queries(6):
+        assert grc_client.get(reverse("inventory:overview")).status_code == 200
+
+
 def test_the_key_detail_warns_when_a_key_serves_several_purposes(grc_client, world):
     BindingFactory(key=world["mine"], service=ServiceFactory(), purpose=purpose("training-data-encryption"))
     response = grc_client.get(world["mine"].get_absolute_url())

@@ -1,10 +1,10 @@
-"""AG-1: every active key has exactly one purpose, compatible with its kind and with its platform usage."""
+"""AG-1: every key in use has exactly one purpose, compatible with its kind and with its platform usage."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link
 from evidence.models import Severity
 from inventory.models import KeyKind
 from inventory.usage import usage_conflict
@@ -40,7 +40,7 @@ class PurposeAssigned(Check):
             if reasons:
                 failing.append(key_subject(key, " ".join(reasons)))
         explanation = (
-            f"Every active key must carry exactly one purpose (the inventory allows one per key) whose "
+            f"Every key in use (active or suspended) must carry exactly one purpose (the inventory allows one per key) whose "
             f"cryptographic function the key's platform usage allows (e.g. AWS KeyUsage SIGN_VERIFY cannot serve "
             f"an encryption purpose) and whose allowed key kinds include the key's kind. "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are evaluated like the others."
@@ -49,11 +49,11 @@ class PurposeAssigned(Check):
         return self.result(
             failing=failing,
             total=len(ctx.keys),
-            unit="active keys",
+            unit=KEYS_IN_USE,
             explanation=explanation,
             evidence=[
-                active_keys_link(),
-                active_keys_link("Active keys without a purpose", unassigned="true"),
+                keys_in_use_link(),
+                keys_in_use_link("Keys in use without a purpose", unassigned="true"),
             ],
             na_reason=ctx.no_keys_reason(),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link
 from evidence.models import Severity
 
 
@@ -33,7 +33,7 @@ class PurposeMappingReviewed(Check):
             if reasons:
                 failing.append(key_subject(key, " ".join(reasons)))
         explanation = (
-            f"Every active key's purpose mapping needs a written justification and a review within the last "
+            f"Every key in use (active or suspended) needs its purpose mapping needs a written justification and a review within the last "
             f"{ctx.purpose_review_days} days (CEK_PURPOSE_REVIEW_DAYS; reviewed on or after {oldest:%Y-%m-%d}). "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but exempt from the "
             f"justification and review: the platform fixes their use.{ctx.not_evaluated_note()}"
@@ -41,8 +41,8 @@ class PurposeMappingReviewed(Check):
         return self.result(
             failing=failing,
             total=len(ctx.keys),
-            unit="active keys",
+            unit=KEYS_IN_USE,
             explanation=explanation,
-            evidence=[active_keys_link()],
+            evidence=[keys_in_use_link()],
             na_reason=ctx.no_keys_reason(),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject, link
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link, link
 from evidence.models import Severity
 
 
@@ -45,8 +45,8 @@ class NoPurposeReuse(Check):
         return self.result(
             failing=failing,
             total=len(ctx.keys),
-            unit="active keys",
+            unit=KEYS_IN_USE,
             explanation=explanation,
-            evidence=[active_keys_link(), link("Bindings", "inventory:binding-list")],
+            evidence=[keys_in_use_link(), link("Bindings", "inventory:binding-list")],
             na_reason=ctx.no_keys_reason(),
         )

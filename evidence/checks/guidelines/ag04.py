@@ -52,5 +52,5 @@ class OperationsRestricted(Check):
             unit="grants and bindings",
             explanation=explanation,
             evidence=[link("Access grants", "inventory:grant-list"), link("Bindings", "inventory:binding-list")],
-            na_reason="No grant or binding of an active key is recorded, so there is nothing to evaluate.",
+            na_reason="No grant or binding of a key in use is recorded, so there is nothing to evaluate.",
         )

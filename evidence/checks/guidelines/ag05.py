@@ -45,7 +45,7 @@ class LeastPrivilegeAccess(Check):
                     )
                 )
         explanation = (
-            "Every access grant on an active key needs a justification, an approver and an approval date, must "
+            "Every access grant on a key in use (active or suspended) needs a justification, an approver and an approval date, must "
             "not have expired, and must name a specific principal (no wildcard such as *)."
         )
         return self.result(
@@ -57,5 +57,5 @@ class LeastPrivilegeAccess(Check):
                 link("Access grants", "inventory:grant-list"),
                 link("Expired grants", "inventory:grant-list", expired="true"),
             ],
-            na_reason="No access grant on an active key is recorded, so there is nothing to evaluate.",
+            na_reason="No access grant on a key in use is recorded, so there is nothing to evaluate.",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject, link
+from evidence.checks.base import Check, CheckContext, Outcome, key_subject, keys_in_use_link, link
 from evidence.models import Severity
 
 
@@ -39,7 +39,7 @@ class AiKeysNotShared(Check):
             if reasons:
                 failing.append(key_subject(key, " ".join(reasons)))
         explanation = (
-            "AI keys are active keys with an AI-specific purpose or bound to a service in the AI lifecycle (a "
+            "AI keys are keys in use (active or suspended) with an AI-specific purpose or bound to a service in the AI lifecycle (a "
             "lifecycle phase set, or the SSRM model layer). Each must be used by one service and one tenant at "
             f"most (bindings' tenants and the key's own tenant).{ctx.not_evaluated_note()}"
         )
@@ -49,12 +49,12 @@ class AiKeysNotShared(Check):
             unit="AI keys",
             explanation=explanation,
             evidence=[
-                active_keys_link("Active keys with an AI-specific purpose", ai="true"),
+                keys_in_use_link("Keys in use with an AI-specific purpose", ai="true"),
                 link("Services", "inventory:service-list"),
             ],
             na_reason=(
                 ctx.no_keys_reason()
                 if not ctx.keys
-                else "No active key has an AI-specific purpose or is bound to an AI service."
+                else "No key in use has an AI-specific purpose or is bound to an AI service."
             ),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject, link, plural
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link, link, plural
 from evidence.models import Severity
 
 
@@ -33,7 +33,7 @@ class PurposeTagged(Check):
             elif value != slug:
                 failing.append(key_subject(key, f"Its {tag_key} label is {value}, expected {slug}."))
         explanation = (
-            "Every active key must carry its purpose in its labels: the label named by its store's purpose tag "
+            "Every key in use (active or suspended) must carry its purpose in its labels: the label named by its store's purpose tag "
             f"key equals the recorded purpose's slug. Platform-managed keys ({ctx.platform_managed_count:,} here) "
             "are counted as passing (the platform does not let them be tagged)."
         )
@@ -46,9 +46,9 @@ class PurposeTagged(Check):
         return self.result(
             failing=failing,
             total=len(ctx.keys),
-            unit="active keys",
+            unit=KEYS_IN_USE,
             explanation=explanation,
-            evidence=[active_keys_link(), link("Key stores and their tag keys", "inventory:keystore-list")],
+            evidence=[keys_in_use_link(), link("Key stores and their tag keys", "inventory:keystore-list")],
             unverified=bool(untaggable),
             na_reason=ctx.no_keys_reason(),
             details={"unverified": untaggable},

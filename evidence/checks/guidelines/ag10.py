@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject
+from evidence.checks.base import Check, CheckContext, Outcome, key_subject, keys_in_use_link
 from evidence.models import Severity
 
 
@@ -32,7 +32,7 @@ class ExposureScoped(Check):
                     )
                 )
         explanation = (
-            "Every active key exposed to another party (an application provider, an AI customer, ...) needs a "
+            "Every key in use (active or suspended) exposed to another party (an application provider, an AI customer, ...) needs a "
             "written exposure scope (what the party may use it for) and the reference of the contract that "
             f"restricts it.{ctx.not_evaluated_note()}"
         )
@@ -41,6 +41,6 @@ class ExposureScoped(Check):
             total=total,
             unit="exposed keys",
             explanation=explanation,
-            evidence=[active_keys_link()],
-            na_reason=ctx.no_keys_reason() if not ctx.keys else "No active key is exposed to another party.",
+            evidence=[keys_in_use_link()],
+            na_reason=ctx.no_keys_reason() if not ctx.keys else "No key in use is exposed to another party.",
         )

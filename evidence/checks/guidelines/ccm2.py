@@ -1,10 +1,10 @@
-"""CCM-2: the key inventory is complete: every store imported or confirmed recently, every active key owned."""
+"""CCM-2: the key inventory is complete: every store imported or confirmed recently, every key in use owned."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from evidence.checks.base import Check, CheckContext, Outcome, Subject, active_keys_link, key_subject, link
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, Subject, key_subject, keys_in_use_link, link
 from evidence.models import Severity
 
 
@@ -46,18 +46,18 @@ class InventoryComplete(Check):
         explanation = (
             f"Every key store must have been fully imported or confirmed complete by GRC within the last "
             f"{ctx.inventory_fresh_days} days (CEK_INVENTORY_FRESH_DAYS; {len(ctx.stores) - stores_failing:,} of "
-            f"{len(ctx.stores):,} are), and every active key needs an owner and must still be listed by its store. "
+            f"{len(ctx.stores):,} are), and every key in use (active or suspended) needs an owner and must still be listed by its store. "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but need no owner."
             f"{ctx.not_evaluated_note()}"
         )
         return self.result(
             failing=failing,
             total=len(ctx.stores) + len(ctx.keys),
-            unit="key stores and active keys",
+            unit=f"key stores and {KEYS_IN_USE}",
             explanation=explanation,
             evidence=[
                 link("Key stores", "inventory:keystore-list"),
-                active_keys_link("Active keys no longer listed by their store", not_seen="true"),
+                keys_in_use_link("Keys in use no longer listed by their store", not_seen="true"),
                 link("Imports", "inventory:import-list"),
             ],
             na_reason="No key store and no key is recorded, so there is nothing to evaluate.",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from evidence.checks.base import Check, CheckContext, Outcome, active_keys_link, key_subject, link
-from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Severity
+from evidence.campaigns.selectors import last_closed_campaign
+from evidence.checks.base import Check, CheckContext, Outcome, key_subject, link
+from evidence.models import Attestation, AttestationStatus, Severity
 from inventory.models import KeyState
 
 
@@ -25,12 +26,7 @@ class ManagedPerPolicy(Check):
     severity = Severity.MEDIUM
 
     def evaluate(self, ctx: CheckContext) -> Outcome:
-        campaign = (
-            Campaign.objects.filter(status=CampaignStatus.CLOSED)
-            .order_by("-closed_at", "-pk")
-            .only("pk", "name")
-            .first()
-        )
+        campaign = last_closed_campaign()
         attested: dict[int, str] = {}
         if campaign is not None:
             attested = dict(Attestation.objects.filter(campaign=campaign).values_list("key_id", "status"))
@@ -74,7 +70,7 @@ class ManagedPerPolicy(Check):
             "attested). "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but the platform rotates them."
         )
-        evidence = [active_keys_link("Keys past their cryptoperiod", overdue="true")]
+        evidence = [link("Active keys past their cryptoperiod", "inventory:key-list", overdue="true")]
         if campaign is None:
             explanation += (
                 " No attestation campaign is closed yet, so owner attestation could not be verified and this "

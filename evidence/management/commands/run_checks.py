@@ -38,7 +38,7 @@ class Command(BaseCommand):
             )
         summary = ", ".join(f"{n} {CheckStatus(s).label.lower()}" for s, n in run.counts.items())
         self.stdout.write(
-            f"Check run #{run.pk}: {summary}; {run.keys_evaluated} active keys; findings opened "
+            f"Check run #{run.pk}: {summary}; {run.keys_evaluated} keys in use; findings opened "
             f"{run.findings_opened}, resolved {run.findings_resolved}; {run.duration_ms} ms."
         )
         if fail_on:

@@ -1,18 +1,22 @@
 """The attestation campaigns section (``templates/pdf/_campaigns.html``): campaigns running in the window and
-their answer counts."""
+their progress, counted as on the campaign page (``evidence.campaigns.selectors``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
-from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus
+from evidence.campaigns.selectors import Progress, campaigns_totals
+from evidence.models import Campaign, CampaignStatus
 
 
 @dataclass
-class CampaignRow:
+class CampaignRow(Progress):
+    """A campaign and its progress (``evidence.campaigns.selectors.Progress``: total, confirmed, discrepancies,
+    pending, answered and percent, as the campaign page and the dashboard count them)."""
+
     id: int
     name: str
     scope: str
@@ -24,14 +28,6 @@ class CampaignRow:
     statement_version: str
     statements_sha256: str
     results_sha256: str
-    total: int
-    confirmed: int
-    discrepancies: int
-    pending: int
-
-    @property
-    def answered_percent(self) -> int:
-        return (self.confirmed + self.discrepancies) * 100 // self.total if self.total else 0
 
 
 def campaign_rows(start: dt.datetime, end: dt.datetime) -> list[CampaignRow]:
@@ -43,38 +39,22 @@ def campaign_rows(start: dt.datetime, end: dt.datetime) -> list[CampaignRow]:
         .select_related("scope_store", "scope_purpose", "scope_tenant", "scope_service")
         .order_by("launched_at", "id")
     )
-    counts = {
-        row["campaign"]: row
-        for row in Attestation.objects.filter(campaign__in=campaigns.values("pk"))
-        .values("campaign")
-        .annotate(
-            total=Count("pk"),
-            confirmed=Count("pk", filter=Q(status=AttestationStatus.CONFIRMED)),
-            discrepancies=Count("pk", filter=Q(status=AttestationStatus.DISCREPANCY)),
-            pending=Count("pk", filter=Q(status=AttestationStatus.PENDING)),
+    progress = campaigns_totals(campaigns)
+    no_attestation = Progress(total=0, confirmed=0, discrepancies=0, pending=0)
+    return [
+        CampaignRow(
+            **vars(progress.get(campaign.pk, no_attestation)),
+            id=campaign.pk,
+            name=campaign.name,
+            scope=campaign.scope_label(),
+            status=campaign.status,
+            status_label=campaign.get_status_display(),
+            launched_at=campaign.launched_at,
+            due_on=campaign.due_on,
+            closed_at=campaign.closed_at,
+            statement_version=campaign.statement_version,
+            statements_sha256=campaign.statements_sha256,
+            results_sha256=campaign.results_sha256,
         )
-        .order_by()
-    }
-    rows = []
-    for campaign in campaigns:
-        figures = counts.get(campaign.pk, {})
-        rows.append(
-            CampaignRow(
-                id=campaign.pk,
-                name=campaign.name,
-                scope=campaign.scope_label(),
-                status=campaign.status,
-                status_label=campaign.get_status_display(),
-                launched_at=campaign.launched_at,
-                due_on=campaign.due_on,
-                closed_at=campaign.closed_at,
-                statement_version=campaign.statement_version,
-                statements_sha256=campaign.statements_sha256,
-                results_sha256=campaign.results_sha256,
-                total=figures.get("total", 0),
-                confirmed=figures.get("confirmed", 0),
-                discrepancies=figures.get("discrepancies", 0),
-                pending=figures.get("pending", 0),
-            )
-        )
-    return rows
+        for campaign in campaigns
+    ]
