@@ -238,19 +238,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    "inventory-fail-stale-imports": {
-        "task": "inventory.tasks.fail_stale_imports",
-        "schedule": 600.0,
+    # Every kind of background job (imports, check runs, packs, campaign launches): jobs whose worker went silent
+    # past their kind's CEK_*_STALE_MINUTES are failed with the reason, or queued again (cek/jobs/watchdog.py).
+    "jobs-watchdog": {
+        "task": "cek.jobs.watchdog",
+        "schedule": 60.0,
     },
     # Review reminders to policy owners (30, 7, 0 days before, weekly while overdue); idempotent per day.
     "evidence-policy-review-reminders": {
         "task": "evidence.tasks.policy_review_reminders",
         "schedule": crontab(hour=6, minute=0),
-    },
-    # Campaign launches still running long after they were requested (a lost task): queued again.
-    "evidence-campaigns-requeue-stalled": {
-        "task": "evidence.tasks.campaigns_requeue_stalled",
-        "schedule": 300.0,
     },
     # Attestation campaign reminders per cadence and escalations to GRC; idempotent per day. Which days remind
     # and escalate: evidence/campaigns/schedule.py (this entry only says when the daily sweep runs).
@@ -263,25 +260,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.finding_acceptances_expire",
         "schedule": crontab(hour=0, minute=15),
     },
-    # Every check of the auditing guidelines (AG-1..10, CCM-1..3), nightly; and runs whose worker died.
+    # Every check of the auditing guidelines (AG-1..10, CCM-1..3), nightly.
     "evidence-checks-nightly": {
         "task": "evidence.tasks.checks_nightly",
         "schedule": crontab(hour=2, minute=30),
-    },
-    "evidence-checks-fail-stale": {
-        "task": "evidence.tasks.checks_fail_stale",
-        "schedule": 600.0,
     },
     # Policy e-mails whose queued task was lost (the broker was down when the policy was sent).
     "evidence-policy-emails-pending": {
         "task": "evidence.tasks.policy_emails_pending",
         "schedule": 900.0,
     },
-    # Evidence packs: builds whose worker stopped (failed, retryable); expired packs' files deleted.
-    "evidence-packs-fail-stale": {
-        "task": "evidence.tasks.packs_fail_stale",
-        "schedule": 300.0,
-    },
+    # Evidence packs: expired packs' files deleted.
     "evidence-packs-cleanup": {
         "task": "evidence.tasks.packs_cleanup",
         "schedule": crontab(hour=3, minute=15),

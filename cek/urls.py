@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView
 
 from cek import views
 from cek.control_views import ControlView
+from cek.jobs.views import JobStatusView
 
 urlpatterns = [
     path("", include("evidence.dashboard.urls")),  # the dashboard, "home" (by dotted path: cek imports no app)
     path("healthz", views.healthz, name="healthz"),
     path("control/", ControlView.as_view(), name="control"),
+    path("jobs/<slug:kind>/<int:pk>/status/", JobStatusView.as_view(), name="job-status"),
     path("accounts/tokens/", include("cek.token_urls")),
     path("accounts/", include("cek.account_urls")),
     path("inventory/", include("inventory.urls")),

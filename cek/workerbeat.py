@@ -9,6 +9,7 @@ one the tests start in a thread, and stops with it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import threading
@@ -42,6 +43,21 @@ def worker_health() -> dict:
     age = max(0.0, time.time() - beat["at"])
     fresh = not limit or age <= limit
     return {"ok": fresh, "state": "ok" if age <= (limit or age) else "stale", "age_s": round(age, 1)}
+
+
+def workers_stopped_since(now: dt.datetime) -> dt.datetime | None:
+    """When the last worker heartbeat was written, if it is older than ``CEK_HEALTHZ_WORKER_SECONDS`` (every
+    worker stopped); None when a worker is alive, none was ever seen, the check is off or the cache is down."""
+    if not settings.CEK_HEALTHZ_WORKER_SECONDS:
+        return None
+    try:
+        beat = cache.get(KEY)
+    except Exception:  # the cache's server is down: nothing is known
+        return None
+    if not isinstance(beat, dict) or not isinstance(beat.get("at"), int | float):
+        return None
+    last = dt.datetime.fromtimestamp(beat["at"], tz=dt.UTC)
+    return last if (now - last).total_seconds() > settings.CEK_HEALTHZ_WORKER_SECONDS else None
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):

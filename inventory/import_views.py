@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views import View
@@ -18,6 +18,7 @@ from django.views.generic import FormView, TemplateView
 
 from cek.exportguard import guarded_download
 from cek.forms import RefusesKeyMaterial
+from cek.jobs.views import JobStatusView
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
@@ -166,24 +167,24 @@ class ImportRetryView(GrcRequiredMixin, View):
         return redirect("inventory:import-preview", pk=pk)
 
 
-class ImportStatusView(GrcRequiredMixin, View):
-    """The status and progress of an import as JSON, polled by the progress bar."""
+class ImportStatusView(JobStatusView):
+    """The status and progress of an import as JSON, polled by the progress bar: the common job status view
+    (``cek.jobs.views``); without ``?shape=job`` it answers the fields this URL always answered. GRC only."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        record = get_object_or_404(KeyImport.objects.only("pk", "status", "last_error", "counts"), pk=pk)
-        progress = importing.progress_read(record.pk) if record.status == KeyImport.Status.APPLYING else None
-        return JsonResponse(
-            {
-                "id": record.pk,
-                "status": record.status,
-                "percent": importing.import_percent(record) or 0,
-                "phase": (progress or {}).get("phase", ""),
-                "done": (progress or {}).get("done", 0),
-                "total": (progress or {}).get("total", 0),
-                "last_error": record.last_error,
-            },
-            headers={"Cache-Control": "no-store"},
-        )
+    kind_name = "import"
+
+    def legacy(self, status: dict, record: KeyImport) -> dict:
+        applying = record.status == KeyImport.Status.APPLYING
+        shown = applying or record.status == KeyImport.Status.APPLIED
+        return {
+            "id": record.pk,
+            "status": record.status,
+            "percent": status["progress"] if shown else 0,
+            "phase": status["phase"] if applying else "",
+            "done": (status["done"] or 0) if applying else 0,
+            "total": (status["total"] or 0) if applying else 0,
+            "last_error": record.last_error,
+        }
 
 
 class ImportDiscardView(GrcRequiredMixin, View):

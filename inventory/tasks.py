@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from inventory.importing.apply import ImportApplyError, key_import_apply
 from inventory.importing.jobs import fail_stale_imports as _fail_stale_imports
@@ -29,12 +30,13 @@ def apply_key_import(import_id: int, actor_id: int) -> dict:
         # the page shows why. Anything else (the database went away) is marked failed here and re-raised.
         logger.info("Import %s not applied: %s", import_id, exc)
         KeyImport.objects.filter(pk=import_id, status=KeyImport.Status.APPLYING).update(
-            status=KeyImport.Status.FAILED, last_error=str(exc)[:2000]
+            status=KeyImport.Status.FAILED, last_error=str(exc)[:2000], finished_at=timezone.now()
         )
         return {"import": import_id, "error": str(exc)}
     except Exception as exc:
         KeyImport.objects.filter(pk=import_id, status=KeyImport.Status.APPLYING).update(
             status=KeyImport.Status.FAILED,
+            finished_at=timezone.now(),
             last_error=f"The import stopped with an unexpected error ({exc.__class__.__name__}). Nothing was written; "
             "retry it, and tell an administrator if it fails again.",
         )
@@ -44,4 +46,5 @@ def apply_key_import(import_id: int, actor_id: int) -> dict:
 
 @shared_task(name="inventory.tasks.fail_stale_imports")
 def fail_stale_imports() -> int:
+    """Kept for messages already queued under this name: the imports' part of ``cek.jobs.watchdog``."""
     return _fail_stale_imports()

@@ -20,7 +20,10 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from cek.jobs.kinds import JobKind, Requeue
+from cek.jobs.models import JobFields
 from cek.keymaterial import KeyMaterialValidator
+from cek.roles import can_read_all
 from evidence.campaigns import schedule
 from evidence.policies.models import FrozenRecordError
 
@@ -52,7 +55,10 @@ class CampaignStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class Campaign(models.Model):
+class Campaign(JobFields):
+    """Launching a large scope is a background job (``cek.jobs``, as ``Campaign.job`` declares): "launching" while
+    a worker creates the attestations (``keys_done`` of ``keys_total``) and mails each owner once."""
+
     name = models.CharField(max_length=200, validators=[free_text])
     scope_store = models.ForeignKey(
         "inventory.KeyStore", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="store"
@@ -89,12 +95,28 @@ class Campaign(models.Model):
     # Progress of the launch job (large scopes run on a worker).
     keys_total = models.PositiveIntegerField(default=0)
     keys_done = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     # Set on close: the SHA-256 of the results CSV (header included) and its number of data rows, so the
     # export of a closed campaign can be checked against what was recorded when it closed.
     results_sha256 = models.CharField("results SHA-256", max_length=64, blank=True)
     results_rows = models.PositiveIntegerField("results rows", null=True, blank=True)
     history = HistoricalRecords()
+
+    job = JobKind(
+        name="campaign-launch",
+        task="evidence.tasks.campaign_launch_run",
+        running=(CampaignStatus.LAUNCHING,),
+        succeeded=(CampaignStatus.LAUNCHED, CampaignStatus.CLOSED),
+        stale_setting="CEK_CAMPAIGN_LAUNCH_STALE_MINUTES",
+        since="launched_at",
+        # The broker lost the task, or the worker stopped mid-launch: queued again (at most once per threshold),
+        # never failed. Safe: a launch skips the attestations and notices it made already.
+        when_running_stalls=Requeue(
+            reason="The launch had not finished {minutes} minutes after it was requested (the worker stopped or the "
+            "queue lost it); it was queued again and goes on where it stopped."
+        ),
+        may_view=can_read_all,
+        status_route="evidence:campaign-status",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

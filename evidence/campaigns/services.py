@@ -5,7 +5,9 @@ commands call these; none of them save models directly.
 Launch mails each addressee once, with a link to their inbox; reminders mail each addressee with pending
 attestations once per cadence day; escalations mail GRC the overdue owners. Every mail is claimed as a
 ``CampaignNotice`` row first, so re-running a launch or a reminder sweep never mails anyone twice a day. When
-reminders and escalations are due is ``evidence.campaigns.schedule``.
+reminders and escalations are due is ``evidence.campaigns.schedule``. A launch on a worker is a background job
+(``cek.jobs``, as ``Campaign.job`` declares): queued through ``cek.jobs.enqueue``, queued again by the shared
+watchdog when it stalls.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from cek.exportguard import check_row
 from cek.history import save_attributed
+from cek.jobs import JobStopped, Progress, enqueue
+from cek.jobs.progress import progress_clear
+from cek.jobs.watchdog import sweep
 from cek.keymaterial import check_text
 from cek.roles import Role
 from cek.spreadsheet import spreadsheet_safe
@@ -214,51 +219,21 @@ def campaign_launch(*, campaign: Campaign, actor) -> Campaign:
         save_attributed(locked, actor=actor, reason="Launch requested")
         background = total > inline_limit()
         if background:
-            transaction.on_commit(lambda: _queue_launch(locked.pk), robust=True)
+            # Queued on commit. If the broker is down it stays "launching" and the watchdog queues it again.
+            enqueue(locked, robust=True)
     if not background:
         campaign_launch_run(campaign_id=locked.pk)
         locked.refresh_from_db()
     return locked
 
 
-def _queue_launch(campaign_id: int) -> None:
-    from evidence.campaigns.tasks import campaign_launch_run as task  # a service imports its tasks when it queues
-
-    task.delay(campaign_id)
-
-
-LAUNCH_REQUEUE_KEY = "campaign-launch-requeued:{pk}"
-
-
 def campaigns_requeue_stalled(*, now: dt.datetime | None = None) -> int:
-    """Campaigns still launching ``CEK_CAMPAIGN_LAUNCH_STALE_MINUTES`` after their launch (the broker lost the
-    task, or the worker stopped mid-launch) are queued again, at most once per that many minutes each. Safe:
-    a launch skips the attestations and notices it made already, so a second task for a launch that was only
-    slow does no harm. Returns how many were queued again."""
-    from django.core.cache import cache
-    from kombu.exceptions import OperationalError
-
-    now = now or timezone.now()
-    minutes = settings.CEK_CAMPAIGN_LAUNCH_STALE_MINUTES
-    stalled = Campaign.objects.filter(
-        status=CampaignStatus.LAUNCHING, launched_at__lt=now - dt.timedelta(minutes=minutes)
-    ).values_list("pk", flat=True)
-    requeued = 0
-    for campaign_id in list(stalled):
-        if not cache.add(LAUNCH_REQUEUE_KEY.format(pk=campaign_id), True, minutes * 60):
-            continue  # queued again recently: give that task its time
-        try:
-            _queue_launch(campaign_id)
-        except OperationalError as exc:  # the broker is down: the next sweep tries again
-            cache.delete(LAUNCH_REQUEUE_KEY.format(pk=campaign_id))
-            logger.warning("Could not queue the launch of campaign %s again: %s", campaign_id, exc)
-            continue
-        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.LAUNCHING).update(
-            last_error=f"The launch had not finished {minutes} minutes after it was requested (the worker stopped "
-            "or the queue lost it); it was queued again and goes on where it stopped."
-        )
-        requeued += 1
-    return requeued
+    """Campaigns still launching with no sign of life for ``CEK_CAMPAIGN_LAUNCH_STALE_MINUTES`` (the broker lost
+    the task, or the worker stopped mid-launch) are queued again, at most once per that many minutes each, with
+    the reason shown until the launch finishes. Safe: a launch skips the attestations and notices it made already,
+    so a second task for a launch that was only slow does no harm. Returns how many were queued again. (The
+    shared watchdog for this kind; beat runs it for all.)"""
+    return sweep(Campaign.job, now=now)["running_requeued"]
 
 
 def campaign_launch_run(*, campaign_id: int) -> int:
@@ -267,6 +242,12 @@ def campaign_launch_run(*, campaign_id: int) -> int:
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.LAUNCHING:
         return 0
+    phase = "creating the attestations"
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LAUNCHING).update(
+        attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, phase=phase
+    )
+    progress = Progress(Campaign.job, campaign.pk)
     created = 0
     last_pk = 0
     keys = campaign_keys(campaign).order_by("pk")
@@ -286,13 +267,24 @@ def campaign_launch_run(*, campaign_id: int) -> int:
                 )
                 created += len(rows)
                 Campaign.objects.filter(pk=campaign.pk).update(keys_done=min(campaign.keys_total, created))
+            done = min(campaign.keys_total, created)
+            progress(100 * done // max(campaign.keys_total, 1), phase, done=done, total=campaign.keys_total)
+    except JobStopped:
+        return created  # launched meanwhile by another task for the same launch (one queued again)
     except Exception as exc:
         Campaign.objects.filter(pk=campaign.pk).update(last_error=str(exc)[:1000])
         raise
     done = Attestation.objects.filter(campaign=campaign).count()
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LAUNCHING).update(
-        status=CampaignStatus.LAUNCHED, keys_done=done, keys_total=done, last_error=""
+        status=CampaignStatus.LAUNCHED,
+        keys_done=done,
+        keys_total=done,
+        last_error="",
+        progress=100,
+        phase="",
+        finished_at=timezone.now(),
     )
+    progress_clear(Campaign.job, campaign.pk)
     campaign.refresh_from_db()
     _mail_addressees(campaign=campaign, kind=NoticeKind.LAUNCH, day=today_local(), name="campaign_launch")
     return created

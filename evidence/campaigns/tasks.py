@@ -26,7 +26,8 @@ def campaign_launch_run(campaign_id: int) -> int:
 
 @shared_task(name="evidence.tasks.campaigns_requeue_stalled")
 def campaigns_requeue_stalled() -> int:
-    """Every few minutes: queue again the launches of campaigns still launching long after they were requested."""
+    """Kept for messages already queued under this name: the campaign launches' part of ``cek.jobs.watchdog``
+    (queue again the launches of campaigns still launching long after they were requested)."""
     from evidence.campaigns import services
 
     return services.campaigns_requeue_stalled()

@@ -9,7 +9,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.exportguard import guarded_download
+from cek.jobs.views import JobStatusView
 from cek.pages import ServiceFormView
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.campaigns import selectors, services
@@ -140,20 +141,20 @@ class CampaignAttestationListView(ReadAllMixin, ListView):
         )
 
 
-class CampaignStatusView(ReadAllMixin, View):
-    """JSON for the launch progress bar: status and keys done of total (one query)."""
+class CampaignStatusView(JobStatusView):
+    """JSON for the launch progress bar: the common job status view (``cek.jobs.views``); without ``?shape=job``
+    it answers the fields this URL always answered (status and keys done of total)."""
 
-    def get(self, request, pk):
-        campaign = get_object_or_404(Campaign.objects.only("status", "keys_done", "keys_total", "last_error"), pk=pk)
-        return JsonResponse(
-            {
-                "status": campaign.status,
-                "done": campaign.keys_done,
-                "total": campaign.keys_total,
-                "percent": campaign.launch_percent,
-                "error": campaign.last_error,
-            }
-        )
+    kind_name = "campaign-launch"
+
+    def legacy(self, status: dict, campaign: Campaign) -> dict:
+        return {
+            "status": campaign.status,
+            "done": campaign.keys_done,
+            "total": campaign.keys_total,
+            "percent": campaign.launch_percent,
+            "error": campaign.last_error,
+        }
 
 
 class CampaignActionView(GrcRequiredMixin, View):

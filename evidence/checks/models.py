@@ -16,7 +16,10 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from cek.jobs.kinds import Fail, JobKind
+from cek.jobs.models import JobFields
 from cek.keymaterial import KeyMaterialValidator
+from cek.roles import can_read_all, is_grc
 from evidence.policies.models import WriteOnceModel
 
 free_text = KeyMaterialValidator()
@@ -46,7 +49,16 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class CheckRun(models.Model):
+STALE_RUN = (
+    "The run did not finish within {minutes} minutes (its worker stopped or the task was lost). Nothing was written; "
+    "retry it."
+)
+
+
+class CheckRun(JobFields):
+    """A large inventory is evaluated by a worker: a background job (``cek.jobs``) that writes in one transaction,
+    so its progress (one step per guideline) goes to the cache only."""
+
     trigger = models.CharField(max_length=20, choices=RunTrigger.choices)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -54,17 +66,29 @@ class CheckRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     catalog_version = models.CharField(max_length=40, help_text="The control catalog the guidelines came from.")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    last_error = models.TextField(blank=True)
     # Summary kept on the row so lists and the trend read one table: {"pass": 9, "fail": 2, ...}, the
     # number of keys in use (active or suspended) evaluated, and the findings opened / resolved by this run.
     counts = models.JSONField(default=dict, blank=True)
     keys_evaluated = models.PositiveIntegerField(default=0)
     findings_opened = models.PositiveIntegerField(default=0)
     findings_resolved = models.PositiveIntegerField(default=0)
+
+    job = JobKind(
+        name="check-run",
+        task="evidence.tasks.checks_run",
+        queued=(RunStatus.QUEUED,),
+        running=(RunStatus.RUNNING,),
+        succeeded=(RunStatus.SUCCEEDED,),
+        failed=(RunStatus.FAILED,),
+        stale_setting="CEK_CHECKS_STALE_MINUTES",
+        since="created_at",
+        # Failed (queued or running), so a new run can start; a run writes in one transaction: nothing was kept.
+        when_queued_stalls=Fail(STALE_RUN),
+        when_running_stalls=Fail(STALE_RUN),
+        may_view=can_read_all,
+        may_retry=lambda user, run: run.status == RunStatus.FAILED and is_grc(user),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -17,6 +17,9 @@ Findings are kept in bulk (a handful of queries per rule whatever the number of 
 Only the rules of the registered checks (``registry.OWNED_RULES``) are touched: findings other observers
 raise (attestation discrepancies) are theirs to keep. One run at a time: a run is not started while another
 is queued or running, so two runs never write the same rule's findings at once.
+
+A run on a worker is a background job (``cek.jobs``, as ``CheckRun.job`` declares): queued through
+``cek.jobs.enqueue``, reporting one step per guideline, failed by the shared watchdog when it goes silent.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cek.bulkcopy import copy_available, copy_create, copy_history
 from cek.control import load_control
+from cek.jobs import Progress, enqueue, job_claim
+from cek.jobs.progress import progress_clear
+from cek.jobs.watchdog import sweep
 from evidence.checks import registry
 from evidence.checks.base import Check, CheckContext, Outcome, Subject
 from evidence.documents.uploads import document_scan
@@ -116,15 +121,13 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
         raise CheckRunBusy(busy) from None
     if not background:
         return check_run_execute(run_id=run.pk)
-    from evidence.checks.tasks import checks_run  # a service imports its tasks when it queues
 
-    try:
-        result = checks_run.apply_async(args=[run.pk], retry=False)
-    except OperationalError as exc:
-        logger.warning("Could not queue check run %s: %s", run.pk, exc)
+    def broker_down() -> CheckRunError:
         CheckRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).delete()
-        raise CheckRunError(BROKER_DOWN) from None
-    CheckRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
+        return CheckRunError(BROKER_DOWN)
+
+    # Its row is committed: queued now, so the broker being down is said to this request and leaves no run.
+    enqueue(run, on_broker_down=broker_down, at_once=True)
     run.refresh_from_db()
     return run
 
@@ -139,18 +142,11 @@ def check_run_retry(*, run: CheckRun, actor, background: bool | None = None) -> 
 
 
 def checks_fail_stale(*, now: dt.datetime | None = None) -> int:
-    """Runs queued or running for over ``CEK_CHECKS_STALE_MINUTES`` (the worker died, the queue lost the task)
-    are marked failed, so a new run can start. A run writes in one transaction: nothing of theirs was kept."""
-    now = now or timezone.now()
-    minutes = settings.CEK_CHECKS_STALE_MINUTES
-    limit = now - dt.timedelta(minutes=minutes)
-    stale = CheckRun.objects.filter(status__in=ACTIVE_STATUSES, created_at__lt=limit).exclude(started_at__gte=limit)
-    return stale.update(
-        status=RunStatus.FAILED,
-        finished_at=now,
-        last_error=f"The run did not finish within {minutes} minutes (its worker stopped or the task was lost). "
-        "Nothing was written; retry it.",
-    )
+    """Runs queued or running with no sign of life for over ``CEK_CHECKS_STALE_MINUTES`` (the worker died, the
+    queue lost the task) are marked failed, so a new run can start. A run writes in one transaction: nothing of
+    theirs was kept. (The shared watchdog for this kind; beat runs it for all.)"""
+    done = sweep(CheckRun.job, now=now)
+    return done["running_failed"] + done["queued_failed"]
 
 
 # --- Executing a run ------------------------------------------------------------------------------------------
@@ -165,19 +161,20 @@ class FindingChanges:
 def check_run_execute(*, run_id: int, now: dt.datetime | None = None) -> CheckRun:
     """Evaluate every registered check for a queued run, store the results and keep the findings, all in one
     transaction. A failure marks the run failed with its reason (nothing else is written; it is logged)."""
-    claimed = CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=timezone.now()
-    )
+    claimed = job_claim(CheckRun.job, run_id)
     run = CheckRun.objects.get(pk=run_id)
     if not claimed:
         return run  # already taken by another worker, finished, or failed by the watchdog
     started = time.monotonic()
+    # Inside the run's transaction: its progress (one step per guideline) reaches the cache only.
+    progress = Progress(CheckRun.job, run_id, row=False)
     try:
         with transaction.atomic():
             ctx = CheckContext(now=now)
             results, changes = [], FindingChanges()
             counts: dict[str, int] = {status: 0 for status in CheckStatus.values}
             for position, check in enumerate(registry.CHECKS):
+                progress(100 * position // len(registry.CHECKS), f"evaluating {check.guideline_id}")
                 check_started = time.monotonic()
                 outcome = check.evaluate(ctx)
                 if check.rule:
@@ -190,6 +187,8 @@ def check_run_execute(*, run_id: int, now: dt.datetime | None = None) -> CheckRu
             finished = timezone.now()
             CheckRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUCCEEDED,
+                progress=100,
+                phase="",
                 finished_at=finished,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 counts={status: n for status, n in counts.items() if n},
@@ -202,10 +201,12 @@ def check_run_execute(*, run_id: int, now: dt.datetime | None = None) -> CheckRu
         logger.exception("Check run %s failed", run_id)
         CheckRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED,
+            phase="failed",
             finished_at=timezone.now(),
             duration_ms=int((time.monotonic() - started) * 1000),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
+    progress_clear(CheckRun.job, run_id)
     run.refresh_from_db()
     return run
 

@@ -31,7 +31,8 @@ def checks_nightly() -> dict:
 
 @shared_task(name="evidence.tasks.checks_fail_stale")
 def checks_fail_stale() -> int:
-    """Every 10 minutes: fail check runs whose worker stopped without a word (they can then be retried)."""
+    """Kept for messages already queued under this name: the check runs' part of ``cek.jobs.watchdog`` (fail check
+    runs whose worker stopped without a word; they can then be retried)."""
     from evidence.checks import services
 
     return services.checks_fail_stale()

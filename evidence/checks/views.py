@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.control import load_control
+from cek.jobs.status import live_progress
 from cek.pages import errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.checks import registry, selectors, services
@@ -94,10 +95,13 @@ class CheckRunDetailView(ReadAllMixin, DetailView):
         for result in results:
             result.guideline_text = texts.get(result.guideline_id, "")
             result.title = result.details.get("title", "")
+        live = live_progress(run)
         context.update(
             results=results,
             summary=run_summary(run),
             in_progress=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+            percent=live["percent"],
+            phase=live["phase"],
             can_run=is_grc(self.request.user),
         )
         return context

@@ -33,11 +33,12 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 import cek
 from cek.exportguard import ExportRefused, check_html_text
+from cek.jobs import progress as job_progress
+from cek.jobs.progress import CACHE_ERRORS, CACHE_SECONDS, JobStopped
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import data as data_files
 from evidence.packs import manifest as mf
@@ -47,73 +48,51 @@ from evidence.packs.scope import scope_label
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["CACHE_ERRORS", "CACHE_SECONDS", "cache"]
+
 Progress = Callable[[int, str], None]
 SOFTWARE_NAME = "cek-11-key-purpose"
-CACHE_SECONDS = 24 * 3600
-
-
-class PackStopped(Exception):
-    """The pack is no longer this build's to finish: cancelled, or failed by the watchdog."""
 
 
 def progress_key(pack_id: int) -> str:
-    return f"evidence-pack:{pack_id}:progress"
+    return job_progress.progress_key(EvidencePack.job, pack_id)
 
 
 def cancel_key(pack_id: int) -> str:
-    return f"evidence-pack:{pack_id}:cancel"
-
-
-try:  # what the cache raises when its server is down: Redis in production, files in the embedded default
-    from redis.exceptions import RedisError as _RedisError
-
-    CACHE_ERRORS: tuple[type[Exception], ...] = (_RedisError, OSError)
-except ImportError:  # pragma: no cover - redis is a requirement; kept importable without it
-    CACHE_ERRORS = (OSError,)
+    return job_progress.cancel_key(EvidencePack.job, pack_id)
 
 
 def progress_read(pack_id: int) -> dict | None:
     """The worker's latest progress report, or None (also when the cache cannot be reached: pages then show
     the progress recorded on the row instead of failing)."""
-    try:
-        return cache.get(progress_key(pack_id))
-    except CACHE_ERRORS as exc:
-        logger.warning("Could not read the progress of evidence pack %s: %s", pack_id, exc)
-        return None
+    return job_progress.progress_read(EvidencePack.job, pack_id)
 
 
 def software_version() -> str:
     return f"{SOFTWARE_NAME} {cek.__version__}"
 
 
-class Tracker:
-    """Reports progress (cache always; the row with a heartbeat when not inside the snapshot transaction) and
-    stops the build when the pack was cancelled."""
+class Tracker(job_progress.Progress):
+    """The shared job progress (``cek.jobs.progress``): the cache always, the row with a heartbeat when not
+    inside the snapshot transaction; it stops the build (:class:`JobStopped`) when the pack was cancelled or is
+    no longer this attempt's. A build reports at most 99% until it is ready."""
 
     def __init__(self, pack_id: int, external: Progress | None, attempt: int | None = None) -> None:
-        self.pack_id = pack_id
-        self.attempt = attempt
+        super().__init__(EvidencePack.job, pack_id, attempt=attempt)
         self.external = external
-        self.in_snapshot = False
-        self.percent = 0
-        self._last_db = 0.0
 
-    def __call__(self, percent: int, phase: str) -> None:
-        percent = max(self.percent, min(int(percent), 99))
-        self.percent = percent
-        if cache.get(cancel_key(self.pack_id)):
-            raise PackStopped("cancelled")
-        now = timezone.now()
-        if not self.in_snapshot and time.monotonic() - self._last_db >= 1.0:
-            self._last_db = time.monotonic()
-            updated = _mine(self.pack_id, self.attempt).update(progress=percent, phase=phase[:60], heartbeat_at=now)
-            if not updated:
-                raise PackStopped("no longer building")
-        cache.set(
-            progress_key(self.pack_id), {"percent": percent, "phase": phase[:60], "at": now.timestamp()}, CACHE_SECONDS
-        )
+    @property
+    def in_snapshot(self) -> bool:
+        return not self.row
+
+    @in_snapshot.setter
+    def in_snapshot(self, value: bool) -> None:
+        self.row = not value
+
+    def report(self, percent: int, phase: str, *, done: int | None = None, total: int | None = None) -> None:
+        super().report(min(int(percent), 99), phase, done=done, total=total)
         if self.external:
-            self.external(percent, phase)
+            self.external(self.percent, phase)
 
     def scaled(self, start: int, end: int, label: str) -> Progress:
         """A progress callback for a phase that reports 0-100 of its own, mapped onto start..end overall."""
@@ -123,31 +102,17 @@ class Tracker:
 
         return report
 
-    def checkpoint(self, percent: int, phase: str) -> None:
-        """Between phases: the row must still be building (a cancel or the watchdog may have changed it)."""
-        self._last_db = 0.0
-        self(percent, phase)
-
 
 def _mine(pack_id: int, attempt: int | None):
     """The pack's row while it is building *by this attempt*. A build the watchdog failed may still be running
     (slow, not dead) when the pack is retried and claimed again: it must then neither report progress, nor mark
     the pack ready or failed, nor touch the new attempt's file."""
-    rows = EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING)
-    return rows if attempt is None else rows.filter(attempts=attempt)
+    return job_progress.running_rows(EvidencePack.job, pack_id, attempt)
 
 
 def _claim(pack_id: int, task_id: str) -> bool:
-    now = timezone.now()
-    claimable = Q(status=PackStatus.QUEUED)
-    if task_id:
-        # acks_late redelivers the task of a worker that died mid-build: the same task takes the pack over.
-        claimable |= Q(status=PackStatus.BUILDING, task_id=task_id)
-    fields = {"status": PackStatus.BUILDING, "started_at": now, "heartbeat_at": now, "progress": 0}
-    fields.update(phase="starting", attempts=F("attempts") + 1, last_error="", finished_at=None)
-    if task_id:
-        fields["task_id"] = task_id
-    return bool(EvidencePack.objects.filter(claimable, pk=pack_id).update(**fields))
+    # acks_late redelivers the task of a worker that died mid-build: the same task takes the pack over.
+    return job_progress.job_claim(EvidencePack.job, pack_id, task_id=task_id)
 
 
 def _snapshot_isolation(outermost: bool) -> None:
@@ -178,7 +143,7 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
         return EvidencePack.objects.filter(pk=pack_id).first()
     # Left over from an earlier attempt or a cancel that lost the race with this claim (the row then says
     # "cancelled", which the first checkpoint sees).
-    cache.delete_many([progress_key(pack_id), cancel_key(pack_id)])
+    job_progress.progress_clear(EvidencePack.job, pack_id, cancel=True)
     attempt = EvidencePack.objects.filter(pk=pack_id).values_list("attempts", flat=True).first()
     tracker = Tracker(pack_id, progress, attempt)
     started = time.monotonic()
@@ -270,8 +235,8 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
                 attempt=attempt,
             )
             stored_name = ""
-    except PackStopped:
-        if cache.get(cancel_key(pack_id)):
+    except JobStopped:
+        if job_progress.cancel_requested(EvidencePack.job, pack_id):
             _mine(pack_id, attempt).update(status=PackStatus.CANCELLED, finished_at=timezone.now(), phase="cancelled")
         logger.info("Evidence pack %s: build stopped (%s)", pack_id, _status_of(pack_id))
     except Exception as exc:
@@ -287,7 +252,7 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
             default_storage.delete(stored_name)
         # A later attempt now building the pack owns its progress and cancel flag.
         if not EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).exclude(attempts=attempt).exists():
-            cache.delete_many([progress_key(pack_id), cancel_key(pack_id)])
+            job_progress.progress_clear(EvidencePack.job, pack_id, cancel=True)
     return EvidencePack.objects.filter(pk=pack_id).first()
 
 
@@ -340,7 +305,7 @@ def _mark_ready(pack_id, stored_name, zip_entry, manifest_entry, rendered, stats
             or locked.status != PackStatus.BUILDING
             or (attempt is not None and locked.attempts != attempt)
         ):
-            raise PackStopped("no longer building")
+            raise JobStopped("no longer building")
         EvidencePack.objects.filter(pk=pack_id).update(
             status=PackStatus.READY,
             progress=100,

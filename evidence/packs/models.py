@@ -4,7 +4,8 @@ An ``EvidencePack`` is requested for a window, a party's perspective and a scope
 stores / tenants); a Celery worker snapshots the data in one repeatable-read transaction, renders the PDF,
 writes the data files, hashes them into ``manifest.json``, signs it (Ed25519) and stores one ``.zip``.
 Status: queued -> building (progress %) -> ready | failed (reason; retryable) | cancelled; a ready pack is
-immutable and may expire. Every download is logged in ``PackDownload``.
+immutable and may expire. Every download is logged in ``PackDownload``. Building is a background job
+(``cek.jobs``): ``EvidencePack.job`` declares its statuses, its watchdog and who may retry or cancel it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+
+from cek.jobs.kinds import Fail, JobKind, Requeue
+from cek.jobs.models import JobFields
+from cek.roles import can_read_all, is_grc
 
 
 class PackStatus(models.TextChoices):
@@ -25,11 +30,19 @@ class PackStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+REQUEUED = "queued again"  # the phase of a queued pack the watchdog queued a second time
+
+
 def pack_upload_path(instance: EvidencePack, filename: str) -> str:
     return f"packs/{instance.uid}/{filename}"
 
 
-class EvidencePack(models.Model):
+def may_manage(user, pack: EvidencePack) -> bool:
+    """GRC manages (retries, cancels) every pack; an auditor the packs they requested."""
+    return is_grc(user) or (can_read_all(user) and pack.requested_by_id == user.pk)
+
+
+class EvidencePack(JobFields):
     uid = models.UUIDField("pack id", default=uuid.uuid4, unique=True, editable=False)
     window_from = models.DateField("observation window from")
     window_to = models.DateField("observation window to")
@@ -45,16 +58,8 @@ class EvidencePack(models.Model):
     sample_size = models.PositiveSmallIntegerField(default=25)
     sample_seed = models.CharField(max_length=64, help_text="Seed of the reproducible key sample.")
     status = models.CharField(max_length=20, choices=PackStatus.choices, default=PackStatus.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done while building.")
-    phase = models.CharField(max_length=60, blank=True, help_text="What the worker is doing.")
-    task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the building worker.")
-    finished_at = models.DateTimeField(null=True, blank=True)
     file = models.FileField(upload_to=pack_upload_path, blank=True, max_length=300)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the .zip.")
@@ -65,6 +70,37 @@ class EvidencePack(models.Model):
     # Figures of the build: {"keys": 100000, "sampled": 25, "render_seconds": 12.3, ...}
     stats = models.JSONField(default=dict, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+    job = JobKind(
+        name="pack",
+        task="evidence.tasks.pack_build",
+        queued=(PackStatus.QUEUED,),
+        running=(PackStatus.BUILDING,),
+        succeeded=(PackStatus.READY, PackStatus.EXPIRED),
+        failed=(PackStatus.FAILED,),
+        cancelled=(PackStatus.CANCELLED,),
+        stale_setting="CEK_PACK_STALE_MINUTES",
+        since="requested_at",
+        # Its worker was killed and the task not redelivered, or lost: failed, so it can be retried.
+        when_running_stalls=Fail(
+            "The worker stopped while building this pack ({silence}: it was stopped, killed or lost the task). "
+            "Nothing was kept; retry the pack."
+        ),
+        # The broker lost the message, or no worker runs: queued once more (a second message for a pack whose
+        # first one was only slow is harmless: the first task to claim it builds it), then failed.
+        when_queued_stalls=Requeue(
+            phase=REQUEUED,
+            then_fail="No worker took this pack in {total_minutes} minutes, even queued a second time: no worker is "
+            "running, or the queue lost it. Retry it once a worker runs (see /healthz).",
+        ),
+        fail_when_workers_stopped=True,
+        may_view=can_read_all,
+        may_retry=lambda user, pack: pack.status == PackStatus.FAILED and may_manage(user, pack),
+        may_cancel=lambda user, pack: pack.status in (PackStatus.QUEUED, PackStatus.BUILDING)
+        and may_manage(user, pack),
+        sweep_on_status=True,
+        status_route="evidence:pack-status",
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -21,8 +21,8 @@ def pack_build(self, pack_id: int) -> dict:
 
 @shared_task(name="evidence.tasks.packs_fail_stale")
 def packs_fail_stale() -> dict:
-    """Every 5 minutes: fail pack builds whose worker stopped reporting (they can then be retried) and queue
-    again, or fail, queued packs no worker took."""
+    """Kept for messages already queued under this name: the packs' part of ``cek.jobs.watchdog`` (fail pack builds
+    whose worker stopped reporting, queue again, or fail, queued packs no worker took)."""
     from evidence.packs.jobs import packs_watchdog
 
     return packs_watchdog()

@@ -10,15 +10,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
+from cek.jobs.status import live_progress as job_live_progress
+from cek.jobs.views import JobStatusView
 from cek.pages import errors_to_form
 from cek.roles import ReadAllMixin
 from evidence.models import EvidencePack, PackStatus
-from evidence.packs import builder, jobs, signing
+from evidence.packs import jobs, signing
 from evidence.packs import selectors as pack_selectors
 from evidence.packs.forms import PackRequestForm, PackVerifyForm
 from evidence.packs.scope import scope_label
@@ -29,15 +31,9 @@ DOWNLOADS_SHOWN = 50
 
 
 def live_progress(pack: EvidencePack) -> tuple[int, str]:
-    """(percent, phase) of a running pack: the worker's latest report when it is newer than the row's."""
-    percent, phase = pack.progress, pack.phase
-    if pack.status == PackStatus.BUILDING:
-        reported = builder.progress_read(pack.pk)
-        if reported and reported.get("percent", 0) >= percent:
-            percent, phase = reported["percent"], reported.get("phase", phase)
-    elif pack.status == PackStatus.QUEUED:
-        phase = "waiting for a worker"
-    return percent, phase
+    """(percent, phase) of a pack: while it builds, the worker's latest report when it is newer than the row's."""
+    live = job_live_progress(pack)
+    return live["percent"], live["phase"]
 
 
 class PackListView(ReadAllMixin, ListView):
@@ -118,24 +114,21 @@ class PackDetailView(ReadAllMixin, DetailView):
         return context
 
 
-class PackStatusView(ReadAllMixin, View):
-    """JSON for the progress bar (static/cek/progress.js)."""
+class PackStatusView(JobStatusView):
+    """JSON for the progress bar (static/cek/progress.js): the common job status view (``cek.jobs.views``), which
+    also runs the packs' watchdog at most once a minute; without ``?shape=job`` it answers the fields this URL
+    always answered."""
 
-    def get(self, request, pk: int):
-        jobs.packs_watchdog_soon()
-        pack = get_object_or_404(
-            EvidencePack.objects.only("status", "progress", "phase", "last_error", "heartbeat_at"), pk=pk
-        )
-        percent, phase = live_progress(pack)
-        return JsonResponse(
-            {
-                "status": pack.status,
-                "percent": min(percent, 100),
-                "phase": phase,
-                "message": phase,
-                "error": pack.last_error,
-            }
-        )
+    kind_name = "pack"
+
+    def legacy(self, status: dict, pack: EvidencePack) -> dict:
+        return {
+            "status": pack.status,
+            "percent": status["progress"],
+            "phase": status["phase"],
+            "message": status["phase"],
+            "error": pack.last_error,
+        }
 
 
 class PackActionView(ReadAllMixin, View):

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cek.history import attribute, save_attributed
+from cek.jobs import send_on_commit
 from evidence.documents.uploads import Document
 from evidence.emails import absolute_url, email_send
 from evidence.models import (
@@ -293,7 +294,7 @@ def communication_send(*, version: PolicyVersion, audiences: Iterable, actor, me
             ]
         )
         if new:
-            transaction.on_commit(lambda: _queue_emails(communication.pk), robust=True)
+            _queue_emails(communication.pk)
     return SendResult(
         communication=communication,
         emailed=len(new),
@@ -303,10 +304,13 @@ def communication_send(*, version: PolicyVersion, audiences: Iterable, actor, me
 
 
 def _queue_emails(communication_id: int) -> None:
-    from evidence.policies.tasks import policy_communication_emails  # a service imports its tasks when it queues
-
-    # If the broker is down the deliveries stay pending; the periodic sweep sends them later.
-    policy_communication_emails.delay(communication_id)
+    # Queued by name when the transaction commits. If the broker is down the deliveries stay pending; the
+    # periodic sweep sends them later.
+    send_on_commit(
+        "evidence.tasks.policy_communication_emails",
+        [communication_id],
+        what=f"the e-mails of communication {communication_id}",
+    )
 
 
 def policy_emails_send(*, communication_id: int | None = None, limit: int = 1000) -> int:

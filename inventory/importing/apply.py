@@ -17,7 +17,7 @@ from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, RowError
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
-from inventory.importing.progress import progress_clear, progress_percent, progress_read, progress_report
+from inventory.importing.progress import percent_of, progress_clear, progress_percent, progress_read, progress_reporter
 from inventory.importing.records import (
     _stored_errors,
     _stored_warnings,
@@ -395,7 +395,8 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
                 data = key_import_read(locked)
             except ImportFileError as exc:
                 raise ImportApplyError(str(exc)) from None
-            progress_report(locked.pk, 0, 0, phase="planning")
+            report = progress_reporter(locked.pk)
+            report(0, "planning", done=0, total=0)
             plan = key_import_plan(
                 data=data, file_name=locked.file_name, format=locked.format, store=locked.store, full=locked.full
             )
@@ -405,17 +406,21 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
                 plan,
                 actor=actor,
                 reason=_change_reason(locked),
-                on_progress=lambda done, total: progress_report(locked.pk, done, total, phase="writing"),
+                on_progress=lambda done, total: report(percent_of(done, total), "writing", done=done, total=total),
             )
             locked.status = KeyImport.Status.APPLIED
             locked.counts = plan.counts
             locked.warnings = _stored_warnings(plan)
             locked.unknowns = plan.unknowns
-            locked.applied_at = timezone.now()
+            locked.applied_at = locked.finished_at = timezone.now()
             locked.applied_by = actor
             locked.last_error = ""
+            locked.progress = 100
             locked.save(
-                update_fields=["status", "counts", "warnings", "unknowns", "applied_at", "applied_by", "last_error"]
+                update_fields=[
+                    *("status", "counts", "warnings", "unknowns", "applied_at", "applied_by", "last_error"),
+                    *("finished_at", "progress"),
+                ]
             )
     except _Rejected as exc:
         progress_clear(key_import.pk)
@@ -436,7 +441,9 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
         ) from None
     except _RowWriteError as exc:
         progress_clear(key_import.pk)
-        KeyImport.objects.filter(pk=key_import.pk).update(status=KeyImport.Status.FAILED, last_error=str(exc))
+        KeyImport.objects.filter(pk=key_import.pk).update(
+            status=KeyImport.Status.FAILED, last_error=str(exc), finished_at=timezone.now()
+        )
         key_import.refresh_from_db()
         raise ImportApplyError(f"Nothing was imported: {exc}") from exc
     progress_clear(key_import.pk)
@@ -478,6 +485,8 @@ def key_import_run(
                 store=store,
                 status=KeyImport.Status.APPLIED,
                 started_at=now,
+                finished_at=now,
+                progress=100,
                 applied_at=now,
                 applied_by=actor,
             )

@@ -1,5 +1,6 @@
-"""Starting an apply: at once for a small file, in a Celery worker for a large one; retrying a failed import;
-and the watchdog that fails imports whose worker stopped without a word."""
+"""Starting an apply: at once for a small file, in a Celery worker for a large one (queued through
+``cek.jobs.enqueue``); retrying a failed import; and the watchdog of imports whose worker stopped without a word
+(the shared one, ``cek.jobs.watchdog``, as ``KeyImport.job`` declares it)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
+from cek.jobs import enqueue
+from cek.jobs.watchdog import sweep
 from inventory.importing.apply import ImportApplyError, check_applicable, key_import_apply
-from inventory.importing.progress import progress_clear, progress_read
 from inventory.models import KeyImport
 
 logger = logging.getLogger(__name__)
@@ -39,19 +41,16 @@ def key_import_start(*, key_import: KeyImport, actor) -> KeyImport:
             # Apply leaves it applied, previewed (row errors), failed or refused; anything else that stopped it
             # (the kept file is gone, the database went away) gives it back as it was.
             _release(locked.pk)
-    from inventory.tasks import apply_key_import  # tasks import this module
 
-    # Queued after the commit, so the worker finds the import "applying". If the broker is down, the import
-    # goes back to "previewed" and the user is told: no import is left "applying" with no task behind it.
-    try:
-        result = apply_key_import.apply_async(args=[locked.pk, actor.pk], retry=False)
-    except OperationalError as exc:
-        logger.warning("Could not queue import %s: %s", locked.pk, exc)
+    # Queued now (its claim is committed), so the worker finds the import "applying". If the broker is down, the
+    # import goes back to "previewed" and the user is told: no import is left "applying" with no task behind it.
+    def broker_down() -> ImportApplyError:
         KeyImport.objects.filter(pk=locked.pk, status=KeyImport.Status.APPLYING).update(
-            status=KeyImport.Status.PREVIEWED, started_at=None, applied_by=None
+            status=KeyImport.Status.PREVIEWED, started_at=None, applied_by=None, attempts=F("attempts") - 1
         )
-        raise ImportApplyError(BROKER_DOWN) from None
-    KeyImport.objects.filter(pk=locked.pk).update(task_id=result.id or "")
+        return ImportApplyError(BROKER_DOWN)
+
+    enqueue(locked, args=[locked.pk, actor.pk], on_broker_down=broker_down, at_once=True)
     key_import.refresh_from_db()
     return key_import
 
@@ -62,7 +61,15 @@ def _claim(key_import: KeyImport, actor) -> KeyImport:
     PostgreSQL and on SQLite alike; the other is told it is being applied or was applied already."""
     now = timezone.now()
     claimed = KeyImport.objects.filter(pk=key_import.pk, status=KeyImport.Status.PREVIEWED).update(
-        status=KeyImport.Status.APPLYING, started_at=now, applied_by=actor, last_error=""
+        status=KeyImport.Status.APPLYING,
+        started_at=now,
+        applied_by=actor,
+        last_error="",
+        attempts=F("attempts") + 1,
+        progress=0,
+        phase="",
+        heartbeat_at=None,
+        finished_at=None,
     )
     record = KeyImport.objects.select_related("applied_by").filter(pk=key_import.pk).first()
     if record is None:
@@ -103,10 +110,21 @@ def key_import_retry(*, key_import: KeyImport, actor) -> KeyImport:
         if not locked.file:
             raise ValidationError("The file of this import was not kept (it was rejected as a whole); upload it again.")
         locked.status = KeyImport.Status.PREVIEWED
-        locked.last_error = ""
-        locked.task_id = ""
-        locked.started_at = None
-        locked.save(update_fields=["status", "last_error", "task_id", "started_at"])
+        locked.last_error = locked.task_id = locked.phase = ""
+        locked.started_at = locked.heartbeat_at = locked.finished_at = None
+        locked.progress = 0
+        locked.save(
+            update_fields=[
+                "status",
+                "last_error",
+                "task_id",
+                "phase",
+                "started_at",
+                "heartbeat_at",
+                "finished_at",
+                "progress",
+            ]
+        )
     key_import.refresh_from_db()
     return key_import
 
@@ -114,21 +132,5 @@ def key_import_retry(*, key_import: KeyImport, actor) -> KeyImport:
 def fail_stale_imports(*, now: dt.datetime | None = None) -> int:
     """Imports "applying" with no sign of life for ``CEK_IMPORT_STALE_MINUTES`` (the worker was killed and the
     task not redelivered, or the queue lost it) are marked failed, so they can be retried. Nothing of theirs
-    was committed: apply writes in one transaction."""
-    now = now or timezone.now()
-    limit = dt.timedelta(minutes=settings.CEK_IMPORT_STALE_MINUTES)
-    failed = 0
-    for record in KeyImport.objects.filter(status=KeyImport.Status.APPLYING, started_at__lt=now - limit):
-        progress = progress_read(record.pk)
-        if progress and now.timestamp() - progress["at"] < limit.total_seconds():
-            continue  # still reporting progress
-        updated = KeyImport.objects.filter(pk=record.pk, status=KeyImport.Status.APPLYING).update(
-            status=KeyImport.Status.FAILED,
-            last_error=(
-                f"The worker applying this import stopped reporting for over {settings.CEK_IMPORT_STALE_MINUTES} "
-                "minutes. Nothing was written; retry the import."
-            ),
-        )
-        progress_clear(record.pk)
-        failed += updated
-    return failed
+    was committed: apply writes in one transaction. (The shared watchdog for this kind; beat runs it for all.)"""
+    return sweep(KeyImport.job, now=now)["running_failed"]

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from cek.jobs.kinds import Fail, JobKind
+from cek.jobs.models import JobFields
+from cek.roles import is_grc
 from inventory.models.stores import KeyStore
 
 
@@ -13,13 +16,16 @@ def import_upload_path(instance: KeyImport, filename: str) -> str:
     return f"imports/{instance.created_at:%Y/%m}/{instance.sha256[:16]}-{instance.pk}.dat"
 
 
-class KeyImport(models.Model):
+class KeyImport(JobFields):
     """One import of an inventory file: who, when, which file (name, SHA-256), what it did.
 
     The uploaded file is kept (it is metadata, and it was checked for key material before it was kept) so
     that the preview the user saw is exactly what is applied. A file refused for key material or unsafe text
     is never written anywhere: its record keeps the name, size, SHA-256 and the refusal (row, field, kind and
     reason of each finding, never a value).
+
+    Applying a large file is a background job (``cek.jobs``): "applying" while a worker writes it in one
+    transaction, so its progress goes to the cache only (``started_at``: when applying started).
     """
 
     class Status(models.TextChoices):
@@ -61,9 +67,6 @@ class KeyImport(models.Model):
     unknowns = models.JSONField(
         default=dict, blank=True, help_text="Owners, services and tenants named by tags that match nothing here."
     )
-    task_id = models.CharField(max_length=64, blank=True, help_text="The Celery task applying a large import.")
-    started_at = models.DateTimeField(null=True, blank=True, help_text="When applying started.")
-    last_error = models.TextField(blank=True)
     refusal = models.JSONField(
         default=list,
         blank=True,
@@ -74,6 +77,25 @@ class KeyImport(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="applied_key_imports"
+    )
+
+    job = JobKind(
+        name="import",
+        task="inventory.tasks.apply_key_import",
+        running=(Status.APPLYING,),
+        succeeded=(Status.APPLIED,),
+        failed=(Status.FAILED, Status.REFUSED),
+        cancelled=(Status.DISCARDED,),
+        stale_setting="CEK_IMPORT_STALE_MINUTES",
+        since="started_at",
+        # Nothing of it was committed: apply writes in one transaction.
+        when_running_stalls=Fail(
+            "The worker applying this import stopped reporting for over {minutes} minutes. Nothing was written; "
+            "retry the import."
+        ),
+        may_view=is_grc,
+        may_retry=lambda user, record: is_grc(user) and record.status == KeyImport.Status.FAILED and bool(record.file),
+        status_route="inventory:import-status",
     )
 
     class Meta:

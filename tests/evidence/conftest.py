@@ -21,13 +21,17 @@ def _emails_in_process(request, monkeypatch):
     """The e-mail task runs in this process when queued, except in the test that uses a real worker."""
     if "celery_worker" in request.fixturenames:
         return
+    from cek.jobs import queue
     from evidence.policies import tasks
 
-    monkeypatch.setattr(
-        tasks.policy_communication_emails,
-        "delay",
-        lambda communication_id: tasks.policy_communication_emails(communication_id),
-    )
+    send = queue.send
+
+    def in_process(name, args):
+        if name == "evidence.tasks.policy_communication_emails":
+            return tasks.policy_communication_emails(*args)
+        return send(name, args)
+
+    monkeypatch.setattr(queue, "send", in_process)
 
 
 def _running_browser(request):

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from evidence.models import EvidencePack, PackStatus
-from evidence.packs import builder, jobs, signing, tasks
+from evidence.packs import builder, jobs, signing
 from tests.factories import (
     AccessGrantFactory,
     BindingFactory,
@@ -96,11 +96,12 @@ def queued(monkeypatch):
     """Record the builds queued instead of sending them to the broker; the list of pack ids."""
     sent: list[int] = []
 
-    def apply_async(args, retry=False):
+    def send(name, args):
+        assert name == "evidence.tasks.pack_build"
         sent.append(args[0])
         return types.SimpleNamespace(id=f"task-{len(sent)}")
 
-    monkeypatch.setattr(tasks.pack_build, "apply_async", apply_async)
+    monkeypatch.setattr("cek.jobs.queue.send", send)
     return sent
 
 

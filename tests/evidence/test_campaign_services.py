@@ -111,15 +111,17 @@ def test_a_large_scope_is_launched_on_a_worker_after_commit(
     settings.CEK_CAMPAIGN_INLINE_KEYS = 2
     keys_bulk(count=3, owners=[owner])
     campaign = new_campaign(grc_user)
+    from cek.jobs import queue
     from evidence.campaigns import tasks
 
     queued = []
-    tasks.campaign_launch_run.delay = queued.append
+    send = queue.send
+    queue.send = lambda name, args: queued.append(args[0])
     try:
         with django_capture_on_commit_callbacks(execute=True):
             result = services.campaign_launch(campaign=campaign, actor=grc_user)
     finally:
-        del tasks.campaign_launch_run.delay
+        queue.send = send
     assert result.status == CampaignStatus.LAUNCHING and result.keys_total == 3
     assert queued == [campaign.pk] and not mail.outbox
     tasks.campaign_launch_run(campaign.pk)

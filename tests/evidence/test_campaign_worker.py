@@ -44,7 +44,6 @@ def test_a_launch_whose_task_was_lost_is_queued_again_from_the_page_and_finishes
     import datetime as dt
 
     import time_machine
-    from django.core.cache import cache
     from django.urls import reverse
 
     from tests.conftest import login
@@ -61,7 +60,6 @@ def test_a_launch_whose_task_was_lost_is_queued_again_from_the_page_and_finishes
         launched = services.campaign_launch(campaign=campaign, actor=grc)
         transaction.get_connection().run_on_commit.clear()
     assert launched.status == CampaignStatus.LAUNCHING
-    cache.delete(services.LAUNCH_REQUEUE_KEY.format(pk=campaign.pk))
     client = login(grc)
     url = reverse("evidence:campaign-detail", args=[campaign.pk])
 

@@ -84,13 +84,9 @@ def test_grc_runs_checks_from_the_ui(grc_client, run):
 def test_broker_down_message(grc_client, settings, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from evidence.checks import tasks
-
     settings.CEK_CHECKS_INLINE_KEYS = 0
     KeyFactory()
-    monkeypatch.setattr(
-        tasks.checks_run, "apply_async", lambda *a, **k: (_ for _ in ()).throw(OperationalError("down"))
-    )
+    monkeypatch.setattr("cek.jobs.queue.send", lambda *a, **k: (_ for _ in ()).throw(OperationalError("down")))
     response = grc_client.post(reverse("evidence:checkrun-start"), follow=True)
     assert "cannot be reached" in response.content.decode()
     assert not CheckRun.objects.exists()

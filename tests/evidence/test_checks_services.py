@@ -153,12 +153,10 @@ def test_failed_run_keeps_nothing_and_can_be_retried(grc_user, store, monkeypatc
 def test_broker_down_leaves_no_run(grc_user, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from evidence.checks import tasks
-
     def down(*args, **kwargs):
         raise OperationalError("Connection refused")
 
-    monkeypatch.setattr(tasks.checks_run, "apply_async", down)
+    monkeypatch.setattr("cek.jobs.queue.send", down)
     with pytest.raises(services.CheckRunError, match="cannot be reached"):
         services.check_run_start(trigger=RunTrigger.UI, actor=grc_user, background=True)
     assert not CheckRun.objects.exists()
@@ -172,7 +170,7 @@ def test_background_start_queues_the_task(grc_user, monkeypatch):
     class Result:
         id = "task-123"
 
-    monkeypatch.setattr(tasks.checks_run, "apply_async", lambda args, retry: queued.append(args) or Result())
+    monkeypatch.setattr("cek.jobs.queue.send", lambda name, args: queued.append(args) or Result())
     run = services.check_run_start(trigger=RunTrigger.API, actor=grc_user, background=True)
     assert run.status == RunStatus.QUEUED and run.task_id == "task-123" and queued == [[run.pk]]
     tasks.checks_run(run.pk)

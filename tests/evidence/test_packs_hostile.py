@@ -236,11 +236,11 @@ def test_the_watchdog_spares_a_build_whose_heartbeat_arrives_while_it_looks(grc_
         status=PackStatus.BUILDING, started_at=now - dt.timedelta(hours=1), heartbeat_at=now - dt.timedelta(hours=1)
     )
 
-    def progress_read(pack_id):  # the slow build reports (and writes its heartbeat) just as the watchdog looks
+    def progress_read(kind, pack_id):  # the slow build reports (and writes its heartbeat) just as the watchdog looks
         EvidencePack.objects.filter(pk=pack_id).update(heartbeat_at=now)
         return None
 
-    monkeypatch.setattr(builder, "progress_read", progress_read)
+    monkeypatch.setattr("cek.jobs.watchdog.progress_read", progress_read)
     assert jobs.packs_fail_stale(now=now) == 0
     assert EvidencePack.objects.get(pk=pack.pk).status == PackStatus.BUILDING
 

@@ -30,10 +30,10 @@ signing_key, fake_pdf, inventory, us, queued = (
 
 @pytest.fixture
 def broker_down(monkeypatch):
-    def apply_async(args, retry=False):
+    def send(name, args):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.pack_build, "apply_async", apply_async)
+    monkeypatch.setattr("cek.jobs.queue.send", send)
 
 
 def test_a_request_creates_a_queued_pack_and_queues_the_build_on_commit(

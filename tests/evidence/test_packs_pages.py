@@ -14,7 +14,7 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from evidence.models import EvidencePack, PackDownload, PackStatus
-from evidence.packs import builder, tasks
+from evidence.packs import builder
 from tests.conftest import login
 from tests.evidence import packs_support
 from tests.evidence.packs_support import build, flip, members, request_pack, rezip, zip_bytes
@@ -101,10 +101,10 @@ def test_the_form_shows_its_errors_instead_of_failing(grc_client, us):
 def test_the_broker_down_gives_a_clear_message_and_no_pack(transactional_catalog, monkeypatch):
     """Outside a test transaction the build is queued as the request's transaction commits, as in production."""
 
-    def down(args, retry=False):
+    def down(name, args):
         raise OperationalError("Connection refused")
 
-    monkeypatch.setattr(tasks.pack_build, "apply_async", down)
+    monkeypatch.setattr("cek.jobs.queue.send", down)
     party = packs_support.PartyFactory(is_us=True)
     client = login(packs_support.UserFactory(username="grace", roles=["grc"]))
     response = client.post(reverse("evidence:pack-request"), form_data(party=party.pk))

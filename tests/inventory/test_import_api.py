@@ -10,7 +10,6 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from inventory.models import Key, KeyImport
-from inventory.tasks import apply_key_import
 from tests.factories import KeyStoreFactory, UserFactory
 from tests.inventory.test_platform_import import aws_key
 
@@ -99,12 +98,12 @@ def test_a_large_import_is_accepted_for_the_worker_and_a_down_broker_is_a_503(gr
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(apply_key_import, "apply_async", broker_down)
+    monkeypatch.setattr("cek.jobs.queue.send", broker_down)
     response = grc_client.post(reverse("api-import-apply", args=[record["id"]]))
     assert response.status_code == 503 and "cannot be reached" in response.json()["detail"]
     assert KeyImport.objects.get().status == "previewed"
 
-    monkeypatch.setattr(apply_key_import, "apply_async", lambda *a, **k: type("R", (), {"id": "task-1"})())
+    monkeypatch.setattr("cek.jobs.queue.send", lambda *a, **k: type("R", (), {"id": "task-1"})())
     response = grc_client.post(reverse("api-import-apply", args=[record["id"]]))
     assert response.status_code == 202 and response.json()["status"] == "applying"
     assert KeyImport.objects.get().task_id == "task-1"

@@ -67,7 +67,7 @@ def test_the_broker_being_down_leaves_the_import_previewed_with_a_clear_message(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(apply_key_import, "apply_async", broker_down)
+    monkeypatch.setattr("cek.jobs.queue.send", broker_down)
     client.force_login(grc)
     page = client.post(reverse("inventory:import-apply", args=[record.pk]), follow=True).content.decode()
     assert "The background worker queue cannot be reached" in page
