@@ -1,5 +1,6 @@
 """Writes of the attestation campaigns: create, launch (inline for small scopes, on a worker for large ones),
-answer (confirm in bulk, report a discrepancy), reassign, remind and escalate, close. Views, admin, tasks and
+answer (confirm in bulk, report a discrepancy), reassign, remind and escalate, close (recording the digest of the
+results file, ``evidence.campaigns.results``). Views, admin, tasks and
 commands call these; none of them save models directly.
 
 Launch mails each addressee once, with a link to their inbox; reminders mail each addressee with pending
@@ -12,13 +13,10 @@ watchdog when it stalls.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-import io
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,15 +26,14 @@ from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from cek.exportguard import check_row
 from cek.history import save_attributed
 from cek.jobs import JobStopped, Progress, enqueue
 from cek.jobs.progress import progress_clear
 from cek.jobs.watchdog import sweep
 from cek.keymaterial import check_text
 from cek.roles import Role
-from cek.spreadsheet import spreadsheet_safe
 from evidence.campaigns import schedule
+from evidence.campaigns.results import campaign_results_digest
 from evidence.emails import absolute_url, email_send
 from evidence.findings.services import finding_upsert
 from evidence.models import (
@@ -77,85 +74,6 @@ def campaign_keys(campaign: Campaign) -> QuerySet[Key]:
     if campaign.scope_service_id:
         keys = keys.filter(pk__in=Key.objects.filter(bindings__service_id=campaign.scope_service_id).values("pk"))
     return keys
-
-
-COMPUTED = frozenset({"statements_sha256"})  # a digest the app computed, let through as 64 hex digits only
-RESULTS_HEADER = (
-    "campaign",
-    "key",
-    "store",
-    "external_id",
-    "purpose",
-    "addressed_to",
-    "status",
-    "responded_by",
-    "responded_at",
-    "statement_version",
-    "statements_sha256",
-    "comment",
-)
-
-
-def campaign_results_csv(campaign: Campaign, *, guard: bool = True) -> Iterator[bytes]:
-    """The campaign's results as UTF-8 CSV lines, header first, one line per key (ordered by key name). The
-    CSV export streams exactly these bytes and ``campaign_close`` records their SHA-256, so the export of a
-    closed campaign can be checked against the digest recorded when it closed. Pending attestations of a
-    closed campaign read "not answered".
-
-    With ``guard`` (every export), each row passes the export guard: a value that looks like key material stops
-    the file with ``cek.exportguard.ExportRefused``. The digest recorded at closing reads the same bytes
-    unguarded, so legacy data cannot stop a campaign from closing; it stops its export instead."""
-    closed = campaign.status == CampaignStatus.CLOSED
-    lines = [1]  # the row each line is in the file (the header is row 1)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values) -> bytes:
-        if guard and values is not RESULTS_HEADER:
-            check_row(
-                values, export="The campaign results CSV", row=lines[0], columns=RESULTS_HEADER, computed=COMPUTED
-            )
-        lines[0] += 1
-        buffer.seek(0)
-        buffer.truncate()
-        # Owners' comments, key and store names come from people and imports: escaped so none runs as a formula.
-        # The digest recorded at close is taken over these same escaped bytes.
-        writer.writerow([spreadsheet_safe(value) if isinstance(value, str) else value for value in values])
-        return buffer.getvalue().encode()
-
-    yield line(RESULTS_HEADER)
-    attestations = (
-        Attestation.objects.filter(campaign=campaign)
-        .select_related("key__store", "key__purpose", "addressed_to", "responded_by")
-        .order_by("key__name", "pk")
-    )
-    for a in attestations.iterator(chunk_size=2000):
-        yield line(
-            [
-                campaign.name,
-                a.key.name,
-                a.key.store.name,
-                a.key.external_id,
-                a.key.purpose.slug if a.key.purpose else "",
-                a.addressed_to.username if a.addressed_to else "",
-                "not answered" if closed and a.status == AttestationStatus.PENDING else a.status,
-                a.responded_by.username if a.responded_by else "",
-                a.responded_at.isoformat() if a.responded_at else "",
-                a.statement_version,
-                a.statements_sha256,
-                a.comment,
-            ]
-        )
-
-
-def campaign_results_digest(campaign: Campaign) -> tuple[str, int]:
-    """(SHA-256 of the results CSV, number of data rows), computed over the bytes the export produces."""
-    digest = hashlib.sha256()
-    lines = 0
-    for chunk in campaign_results_csv(campaign, guard=False):
-        digest.update(chunk)
-        lines += 1
-    return digest.hexdigest(), lines - 1
 
 
 def campaign_create(

@@ -21,7 +21,7 @@ from cek.exportguard import guarded_download
 from cek.jobs.views import JobStatusView
 from cek.pages import ServiceFormView
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
-from evidence.campaigns import selectors, services
+from evidence.campaigns import results, selectors, services
 from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
 from evidence.models import (
     Attestation,
@@ -205,13 +205,13 @@ class AttestationReassignView(GrcRequiredMixin, View):
 
 class CampaignExportView(ReadAllMixin, View):
     """The campaign's results as CSV, one row per key (streamed; one query). The bytes are those of
-    ``services.campaign_results_csv``, so a closed campaign's export hashes to its recorded results digest."""
+    ``results.campaign_results_csv``, so a closed campaign's export hashes to its recorded results digest."""
 
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
         # Built whole (spooled) and checked by the export guard before the first byte is sent.
         return guarded_download(
-            services.campaign_results_csv(campaign),
+            results.campaign_results_csv(campaign),
             filename=f"campaign-{campaign.pk}-results.csv",
             content_type="text/csv; charset=utf-8",
         )

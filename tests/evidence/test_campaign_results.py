@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from evidence.campaigns import services
+from evidence.campaigns import results, services
 from evidence.findings.services import finding_upsert
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, Finding
 from tests.conftest import login
@@ -64,7 +64,7 @@ def test_closing_records_the_digest_and_row_count_of_the_results_csv(campaign, g
     closed = services.campaign_close(campaign=campaign, actor=grc_user)
 
     closed.refresh_from_db()
-    body = b"".join(services.campaign_results_csv(closed))
+    body = b"".join(results.campaign_results_csv(closed))
     assert closed.results_sha256 == hashlib.sha256(body).hexdigest()
     assert closed.results_rows == 4
     rows = list(csv.DictReader(io.StringIO(body.decode())))
@@ -93,7 +93,7 @@ def test_the_export_of_a_closed_campaign_reproduces_the_recorded_digest(
 def test_the_export_of_an_open_campaign_is_the_same_shared_csv(campaign, grc_user, owner):
     services.attestation_confirm_all(actor=owner, campaign=campaign)
     body = export(login(grc_user), campaign)
-    assert body == b"".join(services.campaign_results_csv(campaign))
+    assert body == b"".join(results.campaign_results_csv(campaign))
     assert body.startswith(b"campaign,key,store,external_id,purpose,addressed_to,status,")
     statuses = [r["status"] for r in csv.DictReader(io.StringIO(body.decode()))]
     assert statuses == ["confirmed", "confirmed", "pending", "pending"]  # not "not answered" while open

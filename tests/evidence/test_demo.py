@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from evidence.campaigns.services import DISCREPANCY_RULE, campaign_results_csv
+from evidence.campaigns.results import campaign_results_csv
+from evidence.campaigns.services import DISCREPANCY_RULE
 from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
