@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
+from io import StringIO
 
 import pytest
 from django.utils import timezone
@@ -38,6 +39,7 @@ from evidence.models import (
 )
 from evidence.policies import selectors
 from inventory.demo import demo_seed
+from inventory.models import IN_USE_STATES, Key, KeyState
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +114,23 @@ def test_the_demo_assessment_runs_the_checks_and_publishes_an_answer_once():
     answer = CaiqAnswer.objects.get()
     assert answer.check_run == run and answer.party.is_us
     assert answer.status == AnswerStatus.PUBLISHED and answer.sha256
+
+
+def test_the_demo_check_run_counts_the_app_signing_key_like_the_dashboard(settings, tmp_path):
+    """scripts/run creates the signing key file before seed_demo: the demo's first check run must then count the
+    app's own signing key, so the dashboard's live "keys in use" and the run's metrics agree from the first page."""
+    from django.core.management import call_command
+
+    from evidence.packs import signing
+    from inventory.selectors import key_breakdowns
+
+    settings.CEK_EVIDENCE_SIGNING_KEY = tmp_path / "evidence-signing-key.pem"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    signing.create_key_file()
+    call_command("seed_demo", force=True, stdout=StringIO())
+
+    run = CheckRun.objects.get()
+    live = key_breakdowns(Key.objects.all(), today=timezone.localdate()).figures.in_use
+    assert Key.objects.filter(name=signing.INVENTORY_KEY_NAME, state=KeyState.ACTIVE).exists()
+    assert run.keys_evaluated == live
+    assert live == Key.objects.filter(state__in=IN_USE_STATES).count()
