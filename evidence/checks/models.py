@@ -119,7 +119,7 @@ class CheckResult(models.Model):
     guideline_id = models.CharField(max_length=20, help_text="AG-1..AG-10, CCM-1..CCM-3.")
     position = models.PositiveSmallIntegerField(default=0, help_text="Display order (catalog order).")
     status = models.CharField(max_length=10, choices=CheckStatus.choices)
-    metric = models.CharField(max_length=200, blank=True, help_text='e.g. "412 of 415 active keys".')
+    metric = models.CharField(max_length=200, blank=True, help_text='e.g. "412 of 415 keys in use".')
     numerator = models.PositiveIntegerField(null=True, blank=True)
     denominator = models.PositiveIntegerField(null=True, blank=True)
     explanation = models.TextField(blank=True)

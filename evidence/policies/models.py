@@ -206,7 +206,7 @@ class Policy(TimeStamped):
         null=True,
         blank=True,
         editable=False,
-        help_text="Derived (evidence.review_schedule): empty for a policy with no approved version or a retired one.",
+        help_text="Derived (evidence.reviews.schedule): empty for a policy with no approved version or a retired one.",
     )
     history = HistoricalRecords()
 
