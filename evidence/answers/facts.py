@@ -22,7 +22,7 @@ from django.db.models import Count, Max, Min, Q
 from cek.control import load_control
 from evidence.answers.ownership import OwnershipResult, party_ownership
 from evidence.campaigns.selectors import campaign_totals, last_closed_campaign
-from evidence.checks import selectors as selectors_checks
+from evidence.checks import selectors as check_selectors
 from evidence.findings.selectors import acceptance_current, effectively_open
 from evidence.models import (
     CheckRun,
@@ -68,7 +68,7 @@ def _run_facts(run: CheckRun | None) -> tuple[dict | None, list[dict]]:
         return None, []
     control = load_control()
     results = []
-    for result in selectors_checks.run_results(run):
+    for result in check_selectors.run_results(run):
         manual = result.manual_evidence
         results.append(
             {

@@ -25,7 +25,7 @@ from cek.people import person_name
 from evidence.answers import rules
 from evidence.answers.facts import QUESTION_ID, gather_facts
 from evidence.answers.generate import draft_from_facts
-from evidence.checks import selectors as selectors_checks
+from evidence.checks import selectors as check_selectors
 from evidence.models import AnswerStatus, CaiqAnswer, CheckRun, RunStatus
 from evidence.writes import require_grc, today_local
 from inventory.models import Party
@@ -63,7 +63,7 @@ def answer_generate(*, party: Party, actor, run: CheckRun | None = None) -> Caiq
     """A new draft answer of ``party`` from ``run`` (default: the newest succeeded check run, if any)."""
     require_grc(actor, "generate CAIQ answers")
     if run is None:
-        run = selectors_checks.latest_run()
+        run = check_selectors.latest_run()
     elif run.status != RunStatus.SUCCEEDED:
         raise ValidationError(
             f"Check run #{run.pk} is {run.get_status_display().lower()}; an answer is drafted from a succeeded run."

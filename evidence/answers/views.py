@@ -28,7 +28,7 @@ from evidence.answers.forms import (
 )
 from evidence.answers.ownership import party_ownership
 from evidence.answers.template import TemplateError, fill_template
-from evidence.checks import selectors as selectors_checks
+from evidence.checks import selectors as check_selectors
 from evidence.models import AnswerStatus, CaiqAnswer
 from evidence.writes import today_local
 from inventory.models import Party
@@ -73,7 +73,7 @@ class AnswerListView(ReadAllMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         party = self.party
-        latest = selectors_checks.latest_run()
+        latest = check_selectors.latest_run()
         context.update(
             party=party,
             party_form=PartyForm(initial={"party": party}),

@@ -22,7 +22,7 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 from cek.control import load_control
 from cek.roles import can_read_all
 from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
-from evidence.checks import selectors as selectors_checks
+from evidence.checks import selectors as check_selectors
 from evidence.findings.selectors import (
     SEVERITY_RANK,
     acceptance_current,
@@ -168,7 +168,7 @@ def guideline_statuses(results: list[CheckResult]) -> list[GuidelineStatus]:
 def check_trend(limit: int = TREND_RUNS) -> list[TrendPoint]:
     """Passing guidelines over the newest ``limit`` succeeded runs, oldest first (one query)."""
     points = []
-    for run in reversed(selectors_checks.trend(limit=limit)):
+    for run in reversed(check_selectors.trend(limit=limit)):
         counts = run.counts or {}
         evaluated = sum(int(counts.get(s, 0)) for s in (CheckStatus.PASS, CheckStatus.PARTIAL, CheckStatus.FAIL))
         total = sum(int(v) for v in counts.values() if isinstance(v, int))
@@ -252,10 +252,10 @@ def dashboard(*, user, today: dt.date) -> Dashboard:
         pending=pending_attestations(user),
     )
     if organisation:
-        run = selectors_checks.latest_run()
+        run = check_selectors.latest_run()
         board.answer = current_answer()
         board.run = run
-        board.guidelines = guideline_statuses(selectors_checks.run_results(run)) if run else []
+        board.guidelines = guideline_statuses(check_selectors.run_results(run)) if run else []
         board.trend = check_trend()
         board.policies = policy_selectors.policy_review_status_counts(today=today)
         board.policies_overdue = list(policy_selectors.policy_reviews_overdue(today=today)[:OVERDUE_POLICIES_SHOWN])

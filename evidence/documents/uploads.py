@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cek.keymaterial import find_key_material, message_for
-from evidence.documents import scan as documentscan
+from evidence.documents import scan
 from evidence.models import DocumentKind
 
 EXTENSIONS = {
@@ -123,7 +123,7 @@ def _markdown_text(data: bytes) -> tuple[str | None, str]:
     if data.startswith((b"%PDF-", b"PK\x03\x04")) or b"\x00" in data:
         return "it is a binary file, not Markdown text", ""
     try:
-        return None, documentscan.text_with_data_uris_decoded(data.decode("utf-8-sig"))
+        return None, scan.text_with_data_uris_decoded(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return "it is not UTF-8 text (save the Markdown file as UTF-8)", ""
 
@@ -131,16 +131,16 @@ def _markdown_text(data: bytes) -> tuple[str | None, str]:
 def _scan(name: str, parts) -> None:
     """Refuse the document when a part a reader would see holds key material (the message names the part,
     never the value), or when it cannot be read within the bounds of ``evidence.documents.scan``."""
-    budget = documentscan.TEXT_MAX_CHARS
+    budget = scan.TEXT_MAX_CHARS
     try:
         for where, text in parts:
             budget -= len(text)
             if budget < 0:
-                raise documentscan.Unreadable("it holds more text than can be checked; link to it instead")
+                raise scan.Unreadable("it holds more text than can be checked; link to it instead")
             reason = find_key_material(text) if text else None
             if reason:
                 raise ValidationError(message_for(f"The text of '{name}' ({where})", reason), code="key_material")
-    except documentscan.Unreadable as exc:
+    except scan.Unreadable as exc:
         raise ValidationError(f"'{name}' is not accepted: {exc}.", code="magic") from None
 
 
@@ -152,10 +152,10 @@ def document_scan(*, name: str, data: bytes) -> None:
     if data[:1024].find(b"%PDF-") >= 0:
         if _PEM_PRIVATE.search(data):
             raise ValidationError(message_for(f"'{name}'", "a PEM private key block"), code="key_material")
-        _scan(name, documentscan.pdf_parts_text(data))
+        _scan(name, scan.pdf_parts_text(data))
     elif data.startswith(b"PK\x03\x04"):
-        _scan(name, documentscan.ooxml_parts_text(data))
-    elif documentscan.is_raster_image(data):
+        _scan(name, scan.ooxml_parts_text(data))
+    elif scan.is_raster_image(data):
         return
     elif b"\x00" not in data:
         try:
@@ -163,7 +163,7 @@ def document_scan(*, name: str, data: bytes) -> None:
         except UnicodeDecodeError:
             text = None
         if text is not None:
-            _scan(name, iter([("the text", documentscan.text_with_data_uris_decoded(text))]))
+            _scan(name, iter([("the text", scan.text_with_data_uris_decoded(text))]))
             return
         raise ValidationError(
             f"'{name}' is not accepted: it is neither UTF-8 text nor a PDF, Office document or image, so it "
@@ -205,10 +205,10 @@ def document_inspect(*, name: str, data: bytes, content_type: str = "") -> Docum
         problem = _sniff_pdf(data)
         if problem is None and _PEM_PRIVATE.search(data):
             raise ValidationError(message_for(f"'{name}'", "a PEM private key block"), code="key_material")
-        parts = documentscan.pdf_parts_text(data)
+        parts = scan.pdf_parts_text(data)
     elif kind == DocumentKind.DOCX:
         problem, _text = _docx_text(data)
-        parts = documentscan.ooxml_parts_text(data)
+        parts = scan.ooxml_parts_text(data)
     else:
         problem, text = _markdown_text(data)
         parts = iter([("the text", text)])

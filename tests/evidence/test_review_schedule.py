@@ -1,4 +1,4 @@
-"""Review due-date arithmetic (evidence.review_schedule): calendar months, leap years, changes, reminders."""
+"""Review due-date arithmetic (evidence.reviews.schedule): calendar months, leap years, changes, reminders."""
 
 from __future__ import annotations
 
