@@ -44,7 +44,6 @@ from evidence.policies.models import (
     Acknowledgement,
     Communication,
     DocumentKind,
-    FrozenRecordError,
     Policy,
     PolicyApproval,
     PolicyArea,
@@ -53,6 +52,7 @@ from evidence.policies.models import (
     PolicyVersion,
     VersionStatus,
 )
+from evidence.records import FrozenRecordError
 from evidence.reviews.models import (
     ChangeEvent,
     ChangeKind,

@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from cek.keymaterial import KeyMaterialValidator
-from evidence.policies.models import FrozenRecordError
+from evidence.records import FrozenRecordError
 
 free_text = KeyMaterialValidator()
 

@@ -25,7 +25,7 @@ from cek.jobs.models import JobFields
 from cek.keymaterial import KeyMaterialValidator
 from cek.roles import can_read_all
 from evidence.campaigns import schedule
-from evidence.policies.models import FrozenRecordError
+from evidence.records import FrozenRecordError
 
 free_text = KeyMaterialValidator()
 

@@ -20,7 +20,7 @@ from cek.jobs.kinds import Fail, JobKind
 from cek.jobs.models import JobFields
 from cek.keymaterial import KeyMaterialValidator
 from cek.roles import can_read_all, is_grc
-from evidence.policies.models import WriteOnceModel
+from evidence.records import WriteOnceModel
 
 free_text = KeyMaterialValidator()
 

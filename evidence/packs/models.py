@@ -19,6 +19,7 @@ from django.urls import reverse
 from cek.jobs.kinds import Fail, JobKind, Requeue
 from cek.jobs.models import JobFields
 from cek.roles import can_read_all, is_grc
+from evidence.records import FrozenRecordError
 
 
 class PackStatus(models.TextChoices):
@@ -134,8 +135,6 @@ class EvidencePack(JobFields):
                     or (self.status == PackStatus.EXPIRED and self.file)
                     or (self.status == PackStatus.READY and self.file.name != stored["file"])
                 ):
-                    from evidence.policies.models import FrozenRecordError
-
                     raise FrozenRecordError("A ready evidence pack cannot be changed; request a new pack instead.")
         super().save(*args, **kwargs)
 

@@ -32,6 +32,7 @@ from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import KeyMaterialValidator
 from cek.people import person_name
+from evidence.records import FrozenRecordError, TimeStamped, WriteOnceModel
 
 free_text = KeyMaterialValidator()
 https_only = URLValidator(
@@ -58,18 +59,6 @@ class AreaListValidator:
 
     def __hash__(self) -> int:
         return hash("AreaListValidator")
-
-
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
-class FrozenRecordError(ValidationError):
-    """A write to a record that is frozen (an approved version, an approval, an acknowledgement...)."""
 
 
 class PolicyKind(models.TextChoices):
@@ -127,42 +116,6 @@ class DocumentKind(models.TextChoices):
     PDF = "pdf", "PDF"
     DOCX = "docx", "Word document (DOCX)"
     MARKDOWN = "markdown", "Markdown"
-
-
-# --- Write-once records ----------------------------------------------------------------------------
-
-
-class WriteOnceQuerySet(models.QuerySet):
-    """Bulk updates and deletes are refused: the rows are evidence."""
-
-    def update(self, **kwargs):
-        raise FrozenRecordError(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be changed once recorded.")
-
-    def delete(self):
-        raise FrozenRecordError(f"{self.model._meta.verbose_name_plural.capitalize()} cannot be deleted.")
-
-
-class WriteOnceModel(models.Model):
-    """Saved once, never changed or deleted afterwards (many-to-many values are set by the creating service)."""
-
-    objects = WriteOnceQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise FrozenRecordError(
-                f"This {self._meta.verbose_name} was recorded on {self.recorded_on_display()} and cannot be changed; "
-                "record a new one instead."
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise FrozenRecordError(f"{self._meta.verbose_name.capitalize()}s are evidence and cannot be deleted.")
-
-    def recorded_on_display(self) -> str:
-        return "an earlier date"
 
 
 # --- Policies --------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from evidence.policies.models import AreaListValidator, Policy, TimeStamped, free_text
+from evidence.policies.models import AreaListValidator, Policy, free_text
+from evidence.records import TimeStamped
 
 
 class ReviewOutcome(models.TextChoices):
