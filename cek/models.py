@@ -1,4 +1,5 @@
-"""Tables of the project package: account access expiry and hashed API tokens."""
+"""Tables of the project package: account access expiry and hashed API tokens; and ``TimeStamped``, the abstract
+base of the inventory's and the evidence's records that keep when they were created and last updated."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
 
 
 class UserAccess(models.Model):

@@ -3,7 +3,7 @@ here, so Django finds them under the app label ``evidence`` (tables and migratio
 ``evidence.models.X`` works everywhere.
 
 - ``evidence.policies.models``: policies and procedures, their versions, approvals, communication and
-  acknowledgements (CEK-11 IG-1..3, CCM-1), and the record bases the others share;
+  acknowledgements (CEK-11 IG-1..3, CCM-1);
 - ``evidence.reviews.models``: reviews, significant changes, effectiveness evaluations and review reminders
   (IG-5, IG-6);
 - ``evidence.campaigns.models``: attestation campaigns, attestations and their e-mail log;
@@ -12,11 +12,16 @@ here, so Django finds them under the app label ``evidence`` (tables and migratio
 - ``evidence.answers.models``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published
   frozen;
 - ``evidence.packs.models``: auditor evidence packs (built by workers, signed, immutable once ready) and their
-  downloads.
+  downloads;
+- ``evidence.records``: the write-once base and the error of a write to a frozen record, which they share.
+
+The policies' models are registered first, as they always were: the registry's order is the order in which a
+new database gets its content types and permissions, and the order of a user's reverse relations.
 """
 
 from __future__ import annotations
 
+import evidence.policies.models  # noqa: F401  (registered first: see above)
 from evidence.answers.models import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.campaigns.models import (
     DEFAULT_STATEMENT_VERSION,

@@ -1,5 +1,6 @@
-"""What the evidence records of several features share: the ``TimeStamped`` and ``WriteOnceModel`` bases and
-the ``FrozenRecordError`` a write to a frozen record raises.
+"""What the evidence records of several features share: the ``WriteOnceModel`` base and the
+``FrozenRecordError`` a write to a frozen record raises (the ``TimeStamped`` base is in ``cek.models``, shared
+with the inventory).
 
 Records that are evidence once written are frozen in the model as well as in the services, so no path (form,
 service, admin, shell, ``QuerySet.update``) can change them. A ``WriteOnceModel`` (policy approvals,
@@ -7,21 +8,13 @@ communications, acknowledgements, manual evidence) is saved once and never chang
 freeze part of themselves (an approved policy version, a published answer, a closed campaign, a ready pack) and
 raise ``FrozenRecordError`` in their own ``save``.
 
-The bases are abstract: migrations do not name them.
+``WriteOnceModel`` is abstract: migrations do not name it.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
-
-
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
 
 
 class FrozenRecordError(ValidationError):

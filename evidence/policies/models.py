@@ -31,8 +31,9 @@ from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import KeyMaterialValidator
+from cek.models import TimeStamped
 from cek.people import person_name
-from evidence.records import FrozenRecordError, TimeStamped, WriteOnceModel
+from evidence.records import FrozenRecordError, WriteOnceModel
 
 free_text = KeyMaterialValidator()
 https_only = URLValidator(

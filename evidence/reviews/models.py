@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cek.models import TimeStamped
 from evidence.policies.models import AreaListValidator, Policy, free_text
-from evidence.records import TimeStamped
 
 
 class ReviewOutcome(models.TextChoices):

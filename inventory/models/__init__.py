@@ -40,7 +40,6 @@ from inventory.models.purposes import Purpose
 from inventory.models.stores import KeyStore
 from inventory.models.validation import (
     ChoiceListValidator,
-    TimeStamped,
     days_after,
     free_text,
     validate_choice_list,
@@ -73,7 +72,6 @@ __all__ = [
     "SsrmRole",
     "StoreKind",
     "Tenant",
-    "TimeStamped",
     "days_after",
     "free_text",
     "import_upload_path",

@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cek.models import TimeStamped
 from inventory.models.choices import Operation, PrincipalType
 from inventory.models.keys import Key
 from inventory.models.purposes import Purpose
-from inventory.models.validation import TimeStamped, free_text, validate_choice_list
+from inventory.models.validation import free_text, validate_choice_list
 from inventory.models.workloads import Service, Tenant
 
 

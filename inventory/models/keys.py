@@ -11,11 +11,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from cek.keymaterial import validate_labels
+from cek.models import TimeStamped
 from inventory.models.choices import KeyKind, KeyState, SsrmLayer
 from inventory.models.parties import Party
 from inventory.models.purposes import Purpose
 from inventory.models.stores import KeyStore
-from inventory.models.validation import TimeStamped, days_after, free_text
+from inventory.models.validation import days_after, free_text
 from inventory.models.workloads import Tenant
 
 

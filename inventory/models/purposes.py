@@ -6,8 +6,9 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from cek.models import TimeStamped
 from inventory.models.choices import CryptoFunction, KeyKind, Operation, Sp80057KeyType
-from inventory.models.validation import TimeStamped, free_text, validate_choice_list
+from inventory.models.validation import free_text, validate_choice_list
 
 
 class Purpose(TimeStamped):

@@ -47,11 +47,3 @@ def days_after(start: dt.date, days: int) -> dt.date | None:
         return start + dt.timedelta(days=days)
     except OverflowError:
         return None
-
-
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True

@@ -7,9 +7,10 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from cek.models import TimeStamped
 from inventory.models.choices import ArchitecturalLayer, Environment, LifecyclePhase, SsrmLayer
 from inventory.models.parties import Party
-from inventory.models.validation import TimeStamped, free_text
+from inventory.models.validation import free_text
 
 
 class Tenant(TimeStamped):
