@@ -116,14 +116,14 @@ def test_a_large_scope_is_launched_on_a_worker_after_commit(
 
     queued = []
     send = queue.send
-    queue.send = lambda name, args: queued.append(args[0])
+    queue.send = lambda name, args: queued.append((name, args[0]))
     try:
         with django_capture_on_commit_callbacks(execute=True):
             result = services.campaign_launch(campaign=campaign, actor=grc_user)
     finally:
         queue.send = send
     assert result.status == CampaignStatus.LAUNCHING and result.keys_total == 3
-    assert queued == [campaign.pk] and not mail.outbox
+    assert queued == [("evidence.tasks.campaign_launch_run", campaign.pk)] and not mail.outbox
     tasks.campaign_launch_run(campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.LAUNCHED and campaign.keys_done == 3

@@ -170,9 +170,10 @@ def test_background_start_queues_the_task(grc_user, monkeypatch):
     class Result:
         id = "task-123"
 
-    monkeypatch.setattr("cek.jobs.queue.send", lambda name, args: queued.append(args) or Result())
+    monkeypatch.setattr("cek.jobs.queue.send", lambda name, args: queued.append((name, args)) or Result())
     run = services.check_run_start(trigger=RunTrigger.API, actor=grc_user, background=True)
-    assert run.status == RunStatus.QUEUED and run.task_id == "task-123" and queued == [[run.pk]]
+    assert run.status == RunStatus.QUEUED and run.task_id == "task-123"
+    assert queued == [("evidence.tasks.checks_run", [run.pk])]
     tasks.checks_run(run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
