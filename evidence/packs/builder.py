@@ -29,7 +29,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -38,7 +37,7 @@ from django.utils import timezone
 import cek
 from cek.exportguard import ExportRefused, check_html_text
 from cek.jobs import progress as job_progress
-from cek.jobs.progress import CACHE_ERRORS, CACHE_SECONDS, JobStopped
+from cek.jobs.progress import JobStopped
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import data as data_files
 from evidence.packs import manifest as mf
@@ -48,24 +47,8 @@ from evidence.packs.scope import scope_label
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CACHE_ERRORS", "CACHE_SECONDS", "cache"]
-
 Progress = Callable[[int, str], None]
 SOFTWARE_NAME = "cek-11-key-purpose"
-
-
-def progress_key(pack_id: int) -> str:
-    return job_progress.progress_key(EvidencePack.job, pack_id)
-
-
-def cancel_key(pack_id: int) -> str:
-    return job_progress.cancel_key(EvidencePack.job, pack_id)
-
-
-def progress_read(pack_id: int) -> dict | None:
-    """The worker's latest progress report, or None (also when the cache cannot be reached: pages then show
-    the progress recorded on the row instead of failing)."""
-    return job_progress.progress_read(EvidencePack.job, pack_id)
 
 
 def software_version() -> str:

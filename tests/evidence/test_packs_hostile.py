@@ -12,9 +12,11 @@ import tracemalloc
 import zipfile
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from cek.jobs.progress import progress_key, progress_read
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import builder, verify
 from evidence.packs.verify import verify_pack_file
@@ -159,7 +161,7 @@ def _replaced_by_attempt_two(pack_id: int) -> None:
     claims the pack: attempt 2 is now the one building."""
     EvidencePack.objects.filter(pk=pack_id).update(status=PackStatus.QUEUED)
     assert builder._claim(pack_id, "task-2")
-    builder.cache.set(builder.progress_key(pack_id), {"percent": 7, "phase": "attempt 2", "at": 0})
+    cache.set(progress_key(EvidencePack.job, pack_id), {"percent": 7, "phase": "attempt 2", "at": 0})
 
 
 def test_a_slow_build_failed_by_the_watchdog_does_not_touch_the_attempt_that_replaced_it(
@@ -178,8 +180,8 @@ def test_a_slow_build_failed_by_the_watchdog_does_not_touch_the_attempt_that_rep
     after = builder.build_pack(pack.pk, task_id="task-1")
     assert after.status == PackStatus.BUILDING and after.attempts == 2 and after.task_id == "task-2"
     assert not after.file and not after.sha256
-    assert builder.progress_read(pack.pk)["phase"] == "attempt 2"  # the new attempt's progress is kept
-    builder.cache.delete(builder.progress_key(pack.pk))
+    assert progress_read(EvidencePack.job, pack.pk)["phase"] == "attempt 2"  # the new attempt's progress is kept
+    cache.delete(progress_key(EvidencePack.job, pack.pk))
 
 
 def test_a_slow_build_that_then_crashes_does_not_fail_the_attempt_that_replaced_it(
@@ -197,7 +199,7 @@ def test_a_slow_build_that_then_crashes_does_not_fail_the_attempt_that_replaced_
     monkeypatch.setattr(builder, "_render", crashing_render)
     after = builder.build_pack(pack.pk, task_id="task-1")
     assert after.status == PackStatus.BUILDING and after.attempts == 2 and after.last_error == ""
-    builder.cache.delete(builder.progress_key(pack.pk))
+    cache.delete(progress_key(EvidencePack.job, pack.pk))
 
 
 def test_a_key_file_readable_by_others_is_warned_about_and_the_key_never_printed(signing_key, caplog, capsys):

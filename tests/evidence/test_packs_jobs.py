@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from cek.jobs.progress import progress_key
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import builder, jobs, tasks
 from tests.evidence import packs_support
@@ -204,9 +206,9 @@ def test_the_watchdog_spares_a_build_still_reporting_from_its_snapshot(grc_user,
     now = timezone.now()
     pack = request_pack(grc_user)
     EvidencePack.objects.filter(pk=pack.pk).update(status=PackStatus.BUILDING, heartbeat_at=now - dt.timedelta(hours=1))
-    builder.cache.set(builder.progress_key(pack.pk), {"percent": 30, "phase": "collecting", "at": now.timestamp()})
+    cache.set(progress_key(EvidencePack.job, pack.pk), {"percent": 30, "phase": "collecting", "at": now.timestamp()})
     assert jobs.packs_fail_stale(now=now) == 0
-    builder.cache.delete(builder.progress_key(pack.pk))
+    cache.delete(progress_key(EvidencePack.job, pack.pk))
 
 
 def test_a_redelivered_task_takes_over_its_own_build(grc_user, inventory, signing_key, fake_pdf):

@@ -9,12 +9,13 @@ import re
 import time
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
+from cek.jobs.progress import progress_key
 from evidence.models import EvidencePack, PackDownload, PackStatus
-from evidence.packs import builder
 from tests.conftest import login
 from tests.evidence import packs_support
 from tests.evidence.packs_support import build, flip, members, request_pack, rezip, zip_bytes
@@ -127,9 +128,9 @@ def test_the_status_json_reports_the_live_progress(grc_client, grc_user, us):
     pack = request_pack(grc_user)
     assert grc_client.get(reverse("evidence:pack-status", args=[pack.pk])).json()["status"] == "queued"
     EvidencePack.objects.filter(pk=pack.pk).update(status=PackStatus.BUILDING, progress=5, phase="starting")
-    builder.cache.set(builder.progress_key(pack.pk), {"percent": 37, "phase": "collecting the evidence", "at": 0})
+    cache.set(progress_key(EvidencePack.job, pack.pk), {"percent": 37, "phase": "collecting the evidence", "at": 0})
     data = grc_client.get(reverse("evidence:pack-status", args=[pack.pk])).json()
-    builder.cache.delete(builder.progress_key(pack.pk))
+    cache.delete(progress_key(EvidencePack.job, pack.pk))
     assert data == {
         "status": "building",
         "percent": 37,
