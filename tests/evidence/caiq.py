@@ -40,7 +40,7 @@ def make_run(statuses: dict[str, str] | None = None, *, status: str = RunStatus.
             guideline_id=guideline.id,
             position=position,
             status=result_status,
-            metric=f"{415 - failing} of 415 active keys",
+            metric=f"{415 - failing} of 415 keys in use",
             numerator=415 - failing,
             denominator=415,
             failing_count=failing,

@@ -75,7 +75,7 @@ def test_an_application_provider_with_passing_guidelines_answers_yes(grc_user):
     assert "Acme AI answers CEK-11.1" in text
     assert "“Key management policy” version 1.0, approved by Security committee" in text
     assert "3 keys and secrets in use (active or suspended)" in text and "check run #" in text
-    assert "- AG-1: pass (415 of 415 active keys)" in text
+    assert "- AG-1: pass (415 of 415 keys in use)" in text
     assert "OSP" in answer.customer_responsibilities
     assert rules.validate(answer, today=timezone.localdate()) == []
 

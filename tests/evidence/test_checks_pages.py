@@ -188,7 +188,7 @@ def _crafted_run(guidelines, *, subjects: int, evidence) -> CheckRun:
             guideline_id=guideline,
             position=position,
             status=CheckStatus.FAIL,
-            metric=f"0 of {subjects} active keys",
+            metric=f"0 of {subjects} keys in use",
             numerator=0,
             denominator=subjects,
             failing=failing,
