@@ -27,12 +27,10 @@ from cek.jobs.watchdog import soon_key, sweep, watchdog_soon
 from cek.keymaterial import find_key_material, message_for
 from cek.roles import can_read_all
 from evidence.models import EvidencePack, PackDownload, PackStatus
-from evidence.packs.models import REQUEUED, may_manage
+from evidence.packs.models import may_manage
 from inventory.models import KeyStore, Party, Tenant
 
 logger = logging.getLogger(__name__)
-
-__all__ = ["REQUEUED", "may_manage"]
 
 MAX_SAMPLE = 500
 BROKER_DOWN = (
@@ -43,7 +41,6 @@ WORKER_UNREACHABLE = (
     "The background worker queue cannot be reached, so the pack was not cancelled and nothing changed. Try again "
     "in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
 )
-RUNNING = (PackStatus.QUEUED, PackStatus.BUILDING)
 
 
 class PackError(Exception):

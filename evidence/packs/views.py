@@ -23,10 +23,10 @@ from evidence.models import EvidencePack, PackStatus
 from evidence.packs import jobs, signing
 from evidence.packs import selectors as pack_selectors
 from evidence.packs.forms import PackRequestForm, PackVerifyForm
+from evidence.packs.models import may_manage
 from evidence.packs.scope import scope_label
 from evidence.packs.verify import verify_pack_file
 
-RUNNING = ("queued", "building")
 DOWNLOADS_SHOWN = 50
 
 
@@ -102,12 +102,12 @@ class PackDetailView(ReadAllMixin, DetailView):
         percent, phase = live_progress(pack)
         context.update(
             scope=scope_label(pack),
-            running=pack.status in RUNNING,
+            running=pack.status in EvidencePack.job.active,
             percent=percent,
             phase=phase,
             downloads=list(downloads[:DOWNLOADS_SHOWN]),
             downloads_shown=DOWNLOADS_SHOWN,
-            can_manage=jobs.may_manage(self.request.user, pack),
+            can_manage=may_manage(self.request.user, pack),
             signing_key=signing.app_public_key_or_none(),
             rows=sorted((pack.stats.get("rows") or {}).items()),
         )

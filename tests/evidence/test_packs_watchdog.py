@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import jobs
+from evidence.packs.models import REQUEUED
 from tests.evidence import packs_support
 from tests.evidence.packs_support import request_pack
 
@@ -66,7 +67,7 @@ def test_a_queued_pack_whose_message_was_lost_is_queued_again_then_failed_with_t
         assert grc_client.get(pack.get_absolute_url()).status_code == 200
     assert queued == [pack.pk]  # queued again, once
     pack.refresh_from_db()
-    assert pack.status == PackStatus.QUEUED and pack.phase == jobs.REQUEUED
+    assert pack.status == PackStatus.QUEUED and pack.phase == REQUEUED
     with time_machine.travel(now + dt.timedelta(minutes=32), tick=False):
         assert jobs.packs_watchdog() == {"failed_building": 0, "requeued": 0, "failed_queued": 1}
     pack.refresh_from_db()
