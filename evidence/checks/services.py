@@ -59,7 +59,6 @@ from evidence.writes import require_grc
 logger = logging.getLogger(__name__)
 
 BATCH = 2000
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 BROKER_DOWN = (
     "The background worker queue cannot be reached, so the checks were not started and no run was recorded. "
     "Try again in a few minutes, or ask an administrator to check the broker (REDIS_URL)."
@@ -108,7 +107,7 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
     checks_fail_stale()
     try:
         with transaction.atomic():
-            busy = CheckRun.objects.filter(status__in=ACTIVE_STATUSES).first()
+            busy = CheckRun.objects.filter(status__in=CheckRun.job.active).first()
             if busy is not None:
                 raise CheckRunBusy(busy)
             # Two requests can both read "none in progress"; the constraint checkrun_one_active lets one insert
@@ -117,7 +116,7 @@ def check_run_start(*, trigger: str, actor=None, background: bool | None = None)
                 trigger=trigger, triggered_by=actor, status=RunStatus.QUEUED, catalog_version=load_control().version
             )
     except IntegrityError:
-        busy = CheckRun.objects.filter(status__in=ACTIVE_STATUSES).first()
+        busy = CheckRun.objects.filter(status__in=CheckRun.job.active).first()
         raise CheckRunBusy(busy) from None
     if not background:
         return check_run_execute(run_id=run.pk)

@@ -99,7 +99,7 @@ class CheckRunDetailView(ReadAllMixin, DetailView):
         context.update(
             results=results,
             summary=run_summary(run),
-            in_progress=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+            in_progress=run.status in CheckRun.job.active,
             percent=live["percent"],
             phase=live["phase"],
             can_run=is_grc(self.request.user),
