@@ -1,0 +1,71 @@
+"""What the readers produce: the resources of a plan or a directory, and the configuration that tells which key a
+consumer points at when the key's ARN or id is not known before apply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class UnreadableInput(Exception):
+    """The input cannot be read as a plan or a directory of ``.tf`` files; the message is one line, safe to print."""
+
+
+@dataclass
+class ConfigModule:
+    """One module of the configuration: ``resources`` by their address inside the module (``type.name`` or
+    ``data.type.name``) to their ``expressions``; module calls by name to (their expressions, the called module);
+    ``outputs`` by name to their expression."""
+
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: dict[str, tuple[dict[str, Any], ConfigModule]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Resource:
+    address: str  # the instance address, e.g. module.logs.aws_kms_key.this[0]
+    type: str
+    mode: str  # "managed" or "data"
+    values: dict[str, Any]  # known values (unknown ones are absent)
+    action: str  # "create", "update", "no-op", "replace", "read", "declared" (a .tf directory)
+
+    @property
+    def config_address(self) -> str:
+        return _INDEX.sub("", self.address)
+
+    @property
+    def module_path(self) -> tuple[str, ...]:
+        return module_path(self.config_address)
+
+    @property
+    def local_address(self) -> str:
+        """The address inside its module (``type.name`` or ``data.type.name``)."""
+        parts = self.config_address.split(".")
+        while parts and parts[0] == "module":
+            parts = parts[2:]
+        return ".".join(parts)
+
+
+@dataclass
+class Infrastructure:
+    resources: list[Resource]
+    config: ConfigModule | None
+    sha256: str
+    source: str  # "plan" or "hcl"
+
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def module_path(config_address: str) -> tuple[str, ...]:
+    parts, path = config_address.split("."), []
+    while len(parts) > 2 and parts[0] == "module":
+        path.append(parts[1])
+        parts = parts[2:]
+    return tuple(path)
+
+
+def module_prefix(path: tuple[str, ...]) -> str:
+    return "".join(f"module.{name}." for name in path)

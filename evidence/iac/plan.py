@@ -1,0 +1,89 @@
+"""Reads a Terraform/OpenTofu plan as ``terraform show -json`` writes it (format 1.x)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from evidence.iac.model import ConfigModule, Infrastructure, Resource, UnreadableInput
+
+
+def read_plan(path: Path, *, max_bytes: int) -> Infrastructure:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise UnreadableInput(f"{path} is {size} bytes, over the limit of {max_bytes} (CEK_IAC_MAX_BYTES).")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInput(f"Cannot read {path}: {exc.strerror}.") from None
+    return parse_plan(raw, name=str(path))
+
+
+def parse_plan(raw: bytes, *, name: str = "the plan") -> Infrastructure:
+    try:
+        plan = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UnreadableInput(f"{name} is not JSON{where}: write it with `terraform show -json PLANFILE`.") from None
+    if not isinstance(plan, dict) or not str(plan.get("format_version", "")).startswith("1."):
+        raise UnreadableInput(
+            f"{name} is not a Terraform plan in JSON format 1.x (no format_version 1.x): "
+            "write it with `terraform show -json PLANFILE`."
+        )
+    if not any(isinstance(plan.get(part), dict | list) for part in ("planned_values", "resource_changes")):
+        raise UnreadableInput(f"{name} has neither planned_values nor resource_changes: it is not a plan.")
+    try:
+        resources = _resources(plan)
+        config = plan.get("configuration")
+        root = _config_module(config.get("root_module") or {}) if isinstance(config, dict) else None
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise UnreadableInput(f"{name} does not have the shape of a Terraform plan ({type(exc).__name__}).") from None
+    return Infrastructure(resources, root, hashlib.sha256(raw).hexdigest(), "plan")
+
+
+def _actions(plan: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    actions, after = {}, {}
+    for change in plan.get("resource_changes") or []:
+        steps = (change.get("change") or {}).get("actions") or []
+        action = "replace" if {"create", "delete"} <= set(steps) else (steps[0] if len(steps) == 1 else "update")
+        actions[change["address"]] = action
+        if isinstance((change.get("change") or {}).get("after"), dict):
+            after[change["address"]] = change
+    return actions, after
+
+
+def _resources(plan: dict[str, Any]) -> list[Resource]:
+    actions, changes = _actions(plan)
+    found: dict[str, Resource] = {}
+    stack = [((plan.get("planned_values") or {}).get("root_module") or {})]
+    while stack:
+        module = stack.pop()
+        for item in module.get("resources") or []:
+            address = item["address"]
+            found[address] = Resource(
+                address,
+                item["type"],
+                item.get("mode", "managed"),
+                item.get("values") or {},
+                actions.get(address, "no-op"),
+            )
+        stack.extend(module.get("child_modules") or [])
+    for address, change in changes.items():  # a plan without planned_values: the changes' "after"
+        if address not in found and actions[address] != "delete":
+            found[address] = Resource(
+                address, change["type"], change.get("mode", "managed"), change["change"]["after"], actions[address]
+            )
+    return [found[address] for address in sorted(found)]
+
+
+def _config_module(module: dict[str, Any]) -> ConfigModule:
+    out = ConfigModule()
+    for item in module.get("resources") or []:
+        out.resources[item["address"]] = item.get("expressions") or {}
+    for name, call in (module.get("module_calls") or {}).items():
+        out.calls[name] = (call.get("expressions") or {}, _config_module(call.get("module") or {}))
+    for name, output in (module.get("outputs") or {}).items():
+        out.outputs[name] = output.get("expression") or {}
+    return out
