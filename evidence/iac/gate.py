@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.iac import rules
-from evidence.iac.model import ConfigModule, Infrastructure, Resource, module_prefix
+from evidence.iac.model import ConfigModule, Infrastructure, Resource, module_prefix, paused_gc
 from evidence.iac.result import ScanResult, Use
 from evidence.iac.table import ALIAS_TYPE, CONSUMERS, KEY_TYPES, Consumer, consumers_by_type, tags_of
 
@@ -219,4 +219,5 @@ def _walk(node: Any, segments: list[str]) -> list[Any]:
 def scan(
     infra: Infrastructure, *, lookup: Lookup, tag_keys: Any, consumers: tuple[Consumer, ...] = CONSUMERS
 ) -> ScanResult:
-    return Gate(infra, lookup, tag_keys, consumers).run()
+    with paused_gc():
+        return Gate(infra, lookup, tag_keys, consumers).run()

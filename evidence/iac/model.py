@@ -3,8 +3,12 @@ consumer points at when the key's ARN or id is not known before apply."""
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import Any
 
 
@@ -31,15 +35,15 @@ class Resource:
     values: dict[str, Any]  # known values (unknown ones are absent)
     action: str  # "create", "update", "no-op", "replace", "read", "declared" (a .tf directory)
 
-    @property
+    @cached_property
     def config_address(self) -> str:
         return _INDEX.sub("", self.address)
 
-    @property
+    @cached_property
     def module_path(self) -> tuple[str, ...]:
         return module_path(self.config_address)
 
-    @property
+    @cached_property
     def local_address(self) -> str:
         """The address inside its module (``type.name`` or ``data.type.name``)."""
         parts = self.config_address.split(".")
@@ -67,5 +71,19 @@ def module_path(config_address: str) -> tuple[str, ...]:
     return tuple(path)
 
 
+@cache
 def module_prefix(path: tuple[str, ...]) -> str:
     return "".join(f"module.{name}." for name in path)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Reading a plan and linking its resources make many objects and no cycles worth collecting: without the
+    cyclic collector's passes (each over the whole heap) the time grows linearly with the plan."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

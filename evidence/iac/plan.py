@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evidence.iac.model import ConfigModule, Infrastructure, Resource, UnreadableInput
+from evidence.iac.model import ConfigModule, Infrastructure, Resource, UnreadableInput, paused_gc
 
 
 def read_plan(path: Path, *, max_bytes: int) -> Infrastructure:
@@ -23,7 +23,8 @@ def read_plan(path: Path, *, max_bytes: int) -> Infrastructure:
 
 def parse_plan(raw: bytes, *, name: str = "the plan") -> Infrastructure:
     try:
-        plan = json.loads(raw)
+        with paused_gc():
+            plan = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise UnreadableInput(f"{name} is not JSON{where}: write it with `terraform show -json PLANFILE`.") from None
@@ -35,7 +36,8 @@ def parse_plan(raw: bytes, *, name: str = "the plan") -> Infrastructure:
     if not any(isinstance(plan.get(part), dict | list) for part in ("planned_values", "resource_changes")):
         raise UnreadableInput(f"{name} has neither planned_values nor resource_changes: it is not a plan.")
     try:
-        resources = _resources(plan)
+        with paused_gc():
+            resources = _resources(plan)
         config = plan.get("configuration")
         root = _config_module(config.get("root_module") or {}) if isinstance(config, dict) else None
     except (AttributeError, TypeError, KeyError) as exc:
