@@ -179,7 +179,7 @@ class Gate:
         result.consumers = uses
         result.keys = len(self.keys)
         result.matched = sum(key.known is not None for key in self.keys.values())
-        result.key_addresses = sorted(self.keys)
+        result.key_addresses = sorted({rules.safe(key.address) for key in self.keys.values()})
         for key in self.keys.values():
             result.violations.extend(rules.check(key, self.tag_keys))
         return result

@@ -3,6 +3,7 @@ purpose classes and tag values only; a tag value that looks like key material is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cek.keymaterial import find_key_material
@@ -24,11 +25,13 @@ def _tag(tags: dict[str, str], names: set[str]) -> list[str]:
 
 
 def _violation(key: Any, rule: str, uses: list[Use], message: str) -> Violation:
-    return Violation(rule, safe(key.address), safe(key.ref), tuple(uses), message, RULES[rule][1])
+    # Addresses may carry for_each keys: they are checked like tag values.
+    shown = tuple(replace(use, address=safe(use.address)) for use in uses)
+    return Violation(rule, safe(key.address), safe(key.ref), shown, message, RULES[rule][1])
 
 
 def _listing(uses: list[Use]) -> str:
-    return "; ".join(f"{use.address} ({use.purpose_class})" for use in uses)
+    return "; ".join(f"{safe(use.address)} ({use.purpose_class})" for use in uses)
 
 
 def check(key: Any, tag_keys: Any) -> list[Violation]:
@@ -63,6 +66,7 @@ def check(key: Any, tag_keys: Any) -> list[Violation]:
                 )
             )
     can, said = _capability(key)
+    said = safe(said)  # the plan's own words for the key's usage: enumerations, yet a plan may hold anything
     if can is not None:
         unfit = [use for use, row, _ in key.uses if row.needs not in can]
         if unfit:

@@ -159,6 +159,25 @@ def test_sensitive_values_in_the_plan_are_never_printed(tmp_path):
         assert code == 1 and secret not in out
 
 
+def test_literal_references_and_usage_values_that_look_like_key_material_are_withheld(tmp_path):
+    secret = "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----"
+    plan = json.loads((FIXTURES / "aws_violating.json").read_text())
+    for resource in plan["planned_values"]["root_module"]["resources"]:
+        if resource["address"] == "aws_secretsmanager_secret.db":
+            resource["values"]["kms_key_id"] = secret
+        if resource["address"] == "aws_kms_key.queue":
+            resource["values"]["customer_master_key_spec"] = secret
+    plan["configuration"]["root_module"]["resources"] = [
+        r for r in plan["configuration"]["root_module"]["resources"] if r["address"] != "aws_secretsmanager_secret.db"
+    ]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    for fmt in ("text", "json", "sarif", "junit"):
+        code, out = run(path, "--format", fmt)
+        assert code == 1 and "PRIVATE KEY" not in out and "MIIEvQ" not in out
+        assert "withheld" in out
+
+
 def test_the_command_line_prints_no_traceback(tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text("nope")
