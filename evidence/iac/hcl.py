@@ -67,7 +67,8 @@ class _Reader:
                         local = f"{rtype}.{name}" if mode == "managed" else f"data.{rtype}.{name}"
                         values, expressions = _split(body)
                         out.resources[local] = expressions
-                        self.resources.append(Resource(prefix + local, rtype, mode, values, "declared"))
+                        computed = frozenset(name for name, expression in expressions.items() if name not in values)
+                        self.resources.append(Resource(prefix + local, rtype, mode, values, "declared", computed))
         for block in document.get("module") or []:
             for name, body in block.items():
                 name = _unquote(name)

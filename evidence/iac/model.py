@@ -34,6 +34,7 @@ class Resource:
     mode: str  # "managed" or "data"
     values: dict[str, Any]  # known values (unknown ones are absent)
     action: str  # "create", "update", "no-op", "replace", "read", "declared" (a .tf directory)
+    unknown: frozenset[str] = frozenset()  # top-level attributes known only after apply (or computed in HCL)
 
     @cached_property
     def config_address(self) -> str:

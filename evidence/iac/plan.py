@@ -45,6 +45,15 @@ def parse_plan(raw: bytes, *, name: str = "the plan") -> Infrastructure:
     return Infrastructure(resources, root, hashlib.sha256(raw).hexdigest(), "plan")
 
 
+def _unknown(change: dict[str, Any]) -> frozenset[str]:
+    after_unknown = (change.get("change") or {}).get("after_unknown")
+    return (
+        frozenset(name for name, value in after_unknown.items() if value)
+        if isinstance(after_unknown, dict)
+        else frozenset()
+    )
+
+
 def _actions(plan: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     actions, after = {}, {}
     for change in plan.get("resource_changes") or []:
@@ -70,12 +79,18 @@ def _resources(plan: dict[str, Any]) -> list[Resource]:
                 item.get("mode", "managed"),
                 item.get("values") or {},
                 actions.get(address, "no-op"),
+                _unknown(changes[address]) if address in changes else frozenset(),
             )
         stack.extend(module.get("child_modules") or [])
     for address, change in changes.items():  # a plan without planned_values: the changes' "after"
         if address not in found and actions[address] != "delete":
             found[address] = Resource(
-                address, change["type"], change.get("mode", "managed"), change["change"]["after"], actions[address]
+                address,
+                change["type"],
+                change.get("mode", "managed"),
+                change["change"]["after"],
+                actions[address],
+                _unknown(change),
             )
     return [found[address] for address in sorted(found)]
 

@@ -100,7 +100,8 @@ def _tag_rules(key: Any, tag_keys: Any, uses: list[Use], can: Any, said: str) ->
     kind = KEY_TYPES[resource.type]
     names = set(tag_keys.purpose) | ({known.purpose_tag_key, known.purpose_tag_key.lower()} if known else set())
     tagged = _tag(tags_of(resource.type, resource.values), names) if kind.tags else []
-    if kind.tags and not tagged and resource.action in _NEW and known is None:
+    computed = kind.tags in resource.unknown  # its tags come from an expression only apply resolves
+    if kind.tags and not tagged and not computed and resource.action in _NEW and known is None:
         found.append(
             _violation(
                 key,

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from evidence.iac.gate import scan
+from evidence.iac.hcl import read_directory
 from evidence.iac.plan import parse_plan
 from evidence.iac.selectors import KnownKey, find_keys, tag_keys
 from evidence.iac.services import check_path
@@ -247,3 +248,15 @@ def test_store_purpose_tag_key_counts_as_a_purpose_tag():
     result = offline(parse_plan(plan))
     assert not result.passed  # the default "purpose" only
     assert scan(parse_plan(plan), lookup=find_keys, tag_keys=tag_keys()).passed
+
+
+def test_tags_known_only_after_apply_are_not_called_missing(tmp_path):
+    plan = json.loads(_plan_with([_resource("aws_kms_key.k", {})], []))
+    plan["resource_changes"][0]["change"]["after_unknown"] = {"arn": True, "tags": True}
+    assert offline(parse_plan(json.dumps(plan).encode())).passed
+    (tmp_path / "main.tf").write_text(
+        'variable "common" {}\nresource "aws_kms_key" "k" {\n  tags = merge(var.common, {owner = "ml"})\n}\n'
+        'resource "aws_kms_key" "bare" {\n  description = "x"\n}\n'
+    )
+    result = offline(read_directory(tmp_path, max_bytes=10_000))
+    assert rules_of(result) == [("iac-no-purpose-tag", "aws_kms_key.bare")]
