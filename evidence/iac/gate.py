@@ -19,7 +19,9 @@ from evidence.iac.table import ALIAS_TYPE, CONSUMERS, KEY_TYPES, Consumer, consu
 
 Lookup = Callable[[Iterable[str]], dict[str, Any]]  # references -> selectors.KnownKey
 
-_IDENTIFIERS = ("arn", "key_id", "id", "versionless_id", "resource_versionless_id", "target_key_arn")
+_IDENTIFIERS = ("arn", "key_id", "id", "versionless_id", "resource_versionless_id")
+# A data source's own identifiers: an alias data source names its target key first.
+_DATA_IDENTIFIERS = ("target_key_arn", *_IDENTIFIERS)
 _ALIAS_ARN = re.compile(r"arn:aws[\w-]*:kms:[^:]*:[^:]*:(alias/.+)")
 _KEY_ARN = re.compile(r"arn:aws[\w-]*:kms:[^:]*:[^:]*:key/(.+)")
 _GCP_VERSION = re.compile(r"(projects/.+/cryptoKeys/[^/]+)/cryptoKeyVersions/[^/]+")
@@ -33,6 +35,7 @@ class GateKey:
     identifiers: list[str] = field(default_factory=list)
     known: Any = None  # selectors.KnownKey when matched to the inventory
     uses: list[tuple[Use, Consumer, dict[str, str]]] = field(default_factory=list)
+    primary: GateKey | None = None  # a replica key's primary key, when the input holds it
 
     @property
     def ref(self) -> str:
@@ -123,6 +126,10 @@ class Gate:
             if resource.mode == "managed" and resource.type == ALIAS_TYPE and resource.values.get("name"):
                 targets = self._targets(resource, "target_key_id")
                 self.aliases[str(resource.values["name"])] = [t for t in targets if isinstance(t, GateKey)]
+        for key in self.keys.values():
+            if key.resource is not None and key.resource.type == "aws_kms_replica_key":
+                primary = [t for t in self._targets(key.resource, "primary_key_arn") if isinstance(t, GateKey)]
+                key.primary = primary[0] if primary else None
 
     def _targets(self, resource: Resource, attribute: str) -> list[GateKey | str]:
         """What one attribute points at: keys of the input, or literals (to match to the inventory)."""
@@ -145,7 +152,7 @@ class Gate:
         if target.mode == "managed" and target.type == ALIAS_TYPE:
             return self._targets(target, "target_key_id")
         if target.mode == "data":
-            literals = [v for name in _IDENTIFIERS if isinstance(v := target.values.get(name), str) and v]
+            literals = [v for name in _DATA_IDENTIFIERS if isinstance(v := target.values.get(name), str) and v]
             return [found for literal in literals[:1] for found in self._literal(literal)]
         return []
 

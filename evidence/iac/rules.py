@@ -84,7 +84,7 @@ def check(key: Any, tag_keys: Any) -> list[Violation]:
 
 
 def _capability(key: Any) -> tuple[frozenset[str] | None, str]:
-    resource = key.resource
+    resource = key.primary.resource if key.primary is not None else key.resource  # a replica is its primary
     if resource is not None:
         return KEY_TYPES[resource.type].capability(resource.values)
     if key.known is not None and key.known.function:

@@ -10,10 +10,10 @@ import pytest
 from evidence.iac.gate import scan
 from evidence.iac.hcl import read_directory
 from evidence.iac.plan import parse_plan
-from evidence.iac.selectors import KnownKey, find_keys, tag_keys
+from evidence.iac.selectors import KnownKey, TagKeys, find_keys, tag_keys
 from evidence.iac.services import check_path
 from evidence.iac.table import CONSUMERS, Consumer
-from tests.evidence.iac_support import FIXTURES, offline, rules_of
+from tests.evidence.iac_support import FIXTURES, offline, read, rules_of
 from tests.factories import KeyFactory, KeyStoreFactory, purpose
 
 
@@ -260,3 +260,104 @@ def test_tags_known_only_after_apply_are_not_called_missing(tmp_path):
     )
     result = offline(read_directory(tmp_path, max_bytes=10_000))
     assert rules_of(result) == [("iac-no-purpose-tag", "aws_kms_key.bare")]
+
+
+def _config(address: str, expressions: dict) -> dict:
+    rtype, name = address.split(".")[-2:]
+    return {"address": address, "mode": "managed", "type": rtype, "name": name, "expressions": expressions}
+
+
+def _refs(*refs: str) -> dict:
+    return {"references": list(refs)}
+
+
+def test_module_variable_alias_and_replica_lead_to_the_key():
+    key = _resource(
+        "aws_kms_key.main",
+        {
+            "key_usage": "SIGN_VERIFY",
+            "customer_master_key_spec": "ECC_NIST_P256",
+            "tags": {"purpose": "release-signing"},
+        },
+    )
+    alias = _resource("aws_kms_alias.main", {"name": "alias/main"})
+    replica = _resource("aws_kms_replica_key.copy", {"tags": {"purpose": "release-signing"}})
+    topic = _resource("aws_sns_topic.t", {})
+    queue = _resource("aws_sqs_queue.q", {"kms_master_key_id": "alias/main"})  # the alias, by its literal name
+    plan = json.loads(_plan_with([key, alias, replica, topic, queue], []))
+    logs = {
+        "address": "module.app.aws_cloudwatch_log_group.app",
+        "mode": "managed",
+        "type": "aws_cloudwatch_log_group",
+        "name": "app",
+        "values": {},
+    }
+    plan["planned_values"]["root_module"]["child_modules"] = [{"address": "module.app", "resources": [logs]}]
+    plan["configuration"]["root_module"] = {
+        "resources": [
+            _config("aws_kms_alias.main", {"target_key_id": _refs("aws_kms_key.main.key_id", "aws_kms_key.main")}),
+            _config("aws_kms_replica_key.copy", {"primary_key_arn": _refs("aws_kms_key.main.arn", "aws_kms_key.main")}),
+            _config("aws_sns_topic.t", {"kms_master_key_id": _refs("aws_kms_replica_key.copy.arn")}),
+        ],
+        "module_calls": {
+            "app": {
+                "expressions": {"log_key": _refs("aws_kms_alias.main.arn", "aws_kms_alias.main")},
+                "module": {
+                    "resources": [_config("aws_cloudwatch_log_group.app", {"kms_key_id": _refs("var.log_key")})]
+                },
+            }
+        },
+    }
+    result = offline(parse_plan(json.dumps(plan).encode()))
+    main = {v.rule: v for v in result.violations if v.key_address == "aws_kms_key.main"}
+    assert {use.address for use in main["iac-key-usage"].consumers} == {
+        "module.app.aws_cloudwatch_log_group.app",
+        "aws_sqs_queue.q",
+    }
+    replica_rules = {v.rule for v in result.violations if v.key_address == "aws_kms_replica_key.copy"}
+    assert replica_rules == {"iac-key-usage"}  # the replica has its primary's SIGN_VERIFY usage
+
+
+def test_data_source_reference_is_matched_to_the_inventory():
+    arn = "arn:aws:kms:eu-west-1:111122223333:key/0d6a8c2e-1111-4222-8333-944445555666"
+    plan = json.loads(_plan_with([_resource("aws_ebs_volume.v", {})], []))
+    plan["planned_values"]["root_module"]["resources"].append(
+        {
+            "address": "data.aws_kms_alias.shared",
+            "mode": "data",
+            "type": "aws_kms_alias",
+            "name": "shared",
+            "values": {"name": "alias/shared", "target_key_arn": arn, "arn": arn.replace("key/0d6a", "alias/x")},
+        }
+    )
+    plan["configuration"]["root_module"]["resources"] = [
+        _config(
+            "aws_ebs_volume.v",
+            {"kms_key_id": _refs("data.aws_kms_alias.shared.target_key_arn", "data.aws_kms_alias.shared")},
+        )
+    ]
+    known = KnownKey(arn, "signer", "model-artifact-signing", "signing", "purpose")
+    result = offline(parse_plan(json.dumps(plan).encode()), known={arn: known})
+    assert rules_of(result) == [("iac-key-usage", arn)]
+
+
+def test_a_plan_written_by_terraform_itself(monkeypatch):
+    """``real_terraform_1.11_modules.json`` is ``terraform show -json`` of Terraform 1.11.4 over the configuration
+    beside it (built-in ``terraform_data`` resources: no provider to download). The "key" made in module k reaches
+    a consumer in module c through an output and a variable, and a root consumer through the output."""
+    from evidence.iac import table
+    from evidence.iac.gate import Gate
+
+    monkeypatch.setitem(
+        table.KEY_TYPES, "terraform_data", table.KeyType("terraform_data", "aws", None, lambda values: (None, ""))
+    )
+    infra = read("real_terraform_1.11_modules.json")
+    assert {r.address for r in infra.resources} == {
+        "terraform_data.direct",
+        "module.c.terraform_data.consumer",
+        "module.k.terraform_data.key",
+    }
+    gate = Gate(infra, lambda refs: {}, TagKeys(), (Consumer("terraform_data", "input", "data-encryption", "t"),))
+    gate.run()
+    made = gate.keys["module.k.terraform_data.key"]
+    assert {use.address for use, _, _ in made.uses} == {"terraform_data.direct", "module.c.terraform_data.consumer"}
