@@ -37,7 +37,10 @@ class _Reader:
             raise UnreadableInput(f"{path} holds no .tf file.")
         out = ConfigModule()
         for file in files:
-            self.document(self.load(file), path, module, out)
+            try:
+                self.document(self.load(file), path, module, out)
+            except (AttributeError, TypeError, ValueError):
+                raise UnreadableInput(f"{file}: a block does not have the shape of Terraform configuration.") from None
         return out
 
     def load(self, file: Path) -> dict[str, Any]:

@@ -58,8 +58,10 @@ def _actions(plan: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, 
     actions, after = {}, {}
     for change in plan.get("resource_changes") or []:
         steps = (change.get("change") or {}).get("actions") or []
+        if not isinstance(steps, list):
+            raise TypeError("actions is not a list")
         action = "replace" if {"create", "delete"} <= set(steps) else (steps[0] if len(steps) == 1 else "update")
-        actions[change["address"]] = action
+        actions[_text(change["address"])] = action
         if isinstance((change.get("change") or {}).get("after"), dict):
             after[change["address"]] = change
     return actions, after
@@ -68,16 +70,17 @@ def _actions(plan: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, 
 def _resources(plan: dict[str, Any]) -> list[Resource]:
     actions, changes = _actions(plan)
     found: dict[str, Resource] = {}
-    stack = [((plan.get("planned_values") or {}).get("root_module") or {})]
+    root = _object(plan.get("planned_values")).get("root_module")
+    stack = [] if root is None else [root]
     while stack:
-        module = stack.pop()
+        module = _object(stack.pop())
         for item in module.get("resources") or []:
-            address = item["address"]
+            address = _text(item["address"])
             found[address] = Resource(
                 address,
-                item["type"],
+                _text(item["type"]),
                 item.get("mode", "managed"),
-                item.get("values") or {},
+                _object(item.get("values")),
                 actions.get(address, "no-op"),
                 _unknown(changes[address]) if address in changes else frozenset(),
             )
@@ -85,8 +88,8 @@ def _resources(plan: dict[str, Any]) -> list[Resource]:
     for address, change in changes.items():  # a plan without planned_values: the changes' "after"
         if address not in found and actions[address] != "delete":
             found[address] = Resource(
-                address,
-                change["type"],
+                _text(address),
+                _text(change["type"]),
                 change.get("mode", "managed"),
                 change["change"]["after"],
                 actions[address],
@@ -98,9 +101,23 @@ def _resources(plan: dict[str, Any]) -> list[Resource]:
 def _config_module(module: dict[str, Any]) -> ConfigModule:
     out = ConfigModule()
     for item in module.get("resources") or []:
-        out.resources[item["address"]] = item.get("expressions") or {}
+        out.resources[_text(item["address"])] = _object(item.get("expressions"))
     for name, call in (module.get("module_calls") or {}).items():
-        out.calls[name] = (call.get("expressions") or {}, _config_module(call.get("module") or {}))
+        out.calls[name] = (_object(call.get("expressions")), _config_module(call.get("module") or {}))
     for name, output in (module.get("outputs") or {}).items():
-        out.outputs[name] = output.get("expression") or {}
+        out.outputs[name] = _object(output.get("expression"))
     return out
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("an address or type is not text")
+    return value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError("values or expressions are not an object")
+    return value

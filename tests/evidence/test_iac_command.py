@@ -188,3 +188,43 @@ def test_the_command_line_prints_no_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
     assert "is not JSON" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {
+            "format_version": "1.2",
+            "planned_values": {"root_module": {"resources": [{"address": "a.b", "type": "aws_kms_key", "values": []}]}},
+        },
+        {
+            "format_version": "1.2",
+            "planned_values": {"root_module": {"resources": [{"address": 1, "type": "aws_kms_key"}]}},
+        },
+        {"format_version": "1.2", "planned_values": {"root_module": []}},
+        {
+            "format_version": "1.2",
+            "resource_changes": [{"address": "a.b", "type": "x", "change": {"actions": "create", "after": {}}}],
+        },
+        {"format_version": "1.2", "resource_changes": [7]},
+        {
+            "format_version": "1.2",
+            "planned_values": {},
+            "configuration": {"root_module": {"resources": [{"address": "a.b", "expressions": [1]}]}},
+        },
+        {"format_version": "1.2", "planned_values": {}, "configuration": {"root_module": {"module_calls": {"m": 3}}}},
+    ],
+)
+def test_malformed_plans_exit_2_without_a_traceback(tmp_path, plan):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    with pytest.raises(CommandError) as error:
+        run(path)
+    assert error.value.returncode == 2 and "does not have the shape of a Terraform plan" in str(error.value)
+
+
+def test_valid_hcl_that_is_not_terraform_exits_2(tmp_path):
+    (tmp_path / "main.tf").write_text('resource "only_one_label" {\n  a = 1\n}\n')
+    with pytest.raises(CommandError) as error:
+        run(tmp_path)
+    assert error.value.returncode == 2 and "does not have the shape of Terraform configuration" in str(error.value)
