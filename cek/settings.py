@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
 # --- The app's own settings -----------------------------------------------------------------------
 CEK_ORGANISATION = env_str("CEK_ORGANISATION", "Example AI Ltd")
 CEK_IMPORT_MAX_BYTES = env_int("CEK_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# The IaC gate (check_iac) refuses a plan, or a directory's .tf files together, larger than this.
+CEK_IAC_MAX_BYTES = env_int("CEK_IAC_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
 # Imports of more rows than this are applied by a Celery worker (with a progress bar), smaller ones at once.
 CEK_IMPORT_INLINE_ROWS = env_int("CEK_IMPORT_INLINE_ROWS", 500, minimum=0)
 # An import still "applying" this long after its worker last reported progress is marked failed (retryable).
