@@ -150,6 +150,20 @@ class ManualEvidenceAdmin(NoWritesMixin, admin.ModelAdmin):
     list_select_related = ("created_by",)
 
 
+@admin.register(models.IacScan)
+class IacScanAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("pk", "repository", "commit", "source", "passed", "violations_count", "recorded_by", "recorded_at")
+    list_filter = ("passed", "source")
+    search_fields = ("repository", "commit", "input_sha256")
+    list_select_related = ("recorded_by",)
+
+
+@admin.register(models.IacAddress)
+class IacAddressAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("address", "repository", "first_seen_in")
+    search_fields = ("address", "repository")
+
+
 @admin.register(models.CaiqAnswer)
 class CaiqAnswerAdmin(NoWritesMixin, admin.ModelAdmin):
     list_display = ("question_id", "party", "answer", "ownership", "status", "published_at", "sha256")

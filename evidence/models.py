@@ -11,6 +11,7 @@ here, so Django finds them under the app label ``evidence`` (tables and migratio
 - ``evidence.checks.models``: check runs, their per-guideline results and manual evidence (AG-1..10, CCM-1..3);
 - ``evidence.answers.models``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published
   frozen;
+- ``evidence.iac.models``: recorded IaC gate scans and the IaC addresses their findings are about;
 - ``evidence.packs.models``: auditor evidence packs (built by workers, signed, immutable once ready) and their
   downloads;
 - ``evidence.records``: the write-once base and the error of a write to a frozen record, which they share.
@@ -44,6 +45,7 @@ from evidence.checks.models import (
     RunTrigger,
 )
 from evidence.findings.models import Finding, FindingStatus, Severity
+from evidence.iac.models import IacAddress, IacScan, IacSource
 from evidence.packs.models import EvidencePack, PackDownload, PackStatus
 from evidence.policies.models import (
     Acknowledgement,
@@ -97,6 +99,9 @@ __all__ = [
     "Finding",
     "FindingStatus",
     "FrozenRecordError",
+    "IacAddress",
+    "IacScan",
+    "IacSource",
     "ManualEvidence",
     "NoticeKind",
     "PackDownload",
