@@ -7,5 +7,7 @@ without a purpose tag and purpose tags that contradict the inventory.
 - ``plan.py``: reads ``terraform show -json``; ``hcl.py``: reads a directory of ``.tf`` files;
 - ``gate.py``: links consumers to keys and applies ``rules.py``; ``result.py``: ``ScanResult`` and ``Violation``;
 - ``selectors.py``: the inventory side (keys matched by ARN, id, alias or name; the stores' tag keys);
-- ``formats.py``: text, JSON, SARIF 2.1.0 and JUnit XML.
+- ``formats.py``: text, JSON, SARIF 2.1.0 and JUnit XML;
+- ``models.py``: recorded scans (``IacScan``) and the IaC addresses their findings are about (``IacAddress``);
+- ``services.py``: runs the gate on a path; ``iac_scan_record`` stores a scan and keeps its findings.
 """
