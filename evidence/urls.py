@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("evidence.checks.urls")),
     path("", include("evidence.answers.urls")),
     path("", include("evidence.packs.urls")),
+    path("", include("evidence.iac.urls")),
 ]
