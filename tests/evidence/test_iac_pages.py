@@ -98,7 +98,7 @@ def test_list_queries_do_not_grow_with_repositories(grc_client, grc_user, reposi
     for n in range(repositories):
         make_scan(grc_user, f"acme/repo-{n}", violations=n % 2)
         make_scan(grc_user, f"acme/repo-{n}", violations=0)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(7):
         response = grc_client.get(LIST)
     assert response.status_code == 200 and len(response.context["scans"]) == repositories
 
