@@ -6,9 +6,11 @@ from rest_framework.routers import SimpleRouter
 
 from evidence.answers import api as answers_api
 from evidence.checks import api as checks_api
+from evidence.iac import api as iac_api
 
 router = SimpleRouter()
 router.register("check-runs", checks_api.CheckRunViewSet, basename="api-check-run")
 router.register("caiq-answers", answers_api.CaiqAnswerViewSet, basename="api-caiq-answer")
+router.register("iac-scans", iac_api.IacScanViewSet, basename="api-iac-scan")
 
 urlpatterns = router.urls
