@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         fields["report_format"] = args.report
     if args.path:
         fields["path"] = args.path
+    if not fields["repository"] and args.no_record:
+        fields["repository"] = Path.cwd().name or "local"  # only named in the answer: nothing is recorded
     if not fields["repository"]:
         return _fail("Name the repository with --repository (no CI variable or git remote says it).")
     body, content_type = _multipart(fields, field, name, data)
