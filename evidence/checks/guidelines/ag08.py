@@ -44,7 +44,7 @@ class IacEnforcement(Check):
             outcome.details = {**outcome.details, "iac": coverage.as_dict()}
             return outcome
         failing = [
-            Subject("evidence.iacscan", repo.scan_id, repo.repository, "; ".join(reasons).capitalize() + ".")
+            Subject("evidence.iacscan", repo.scan_id, repo.repository, _sentence("; ".join(reasons)))
             for repo, reasons in coverage.not_covered
         ]
         days = plural(coverage.fresh_days, "day")
@@ -84,3 +84,7 @@ class IacEnforcement(Check):
             evidence=evidence,
             details={"iac": coverage.as_dict()},
         )
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
