@@ -28,6 +28,7 @@ from evidence.answers.ownership import OwnershipResult, party_ownership
 from evidence.campaigns.selectors import campaign_totals, last_closed_campaign
 from evidence.checks import selectors as check_selectors
 from evidence.findings.selectors import acceptance_current, effectively_open
+from evidence.iac.result import RULES as IAC_RULES
 from evidence.models import (
     CheckRun,
     CheckStatus,
@@ -42,8 +43,8 @@ from inventory.selectors import key_breakdowns, key_exposure
 
 QUESTION_ID = "CEK-11.1"
 KEY_POLICY_AREAS = {PolicyArea.KEY_MANAGEMENT, PolicyArea.KEY_PURPOSE}
-# Finding rules that do not start with their guideline id.
-RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3"}
+# Finding rules that do not start with their guideline id: the campaigns' discrepancies, the IaC gate's rules.
+RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3", **dict.fromkeys(IAC_RULES, "AG-8")}
 _RULE_PREFIX = re.compile(r"^(ag|ccm)-?(\d+)(?:[-_.]|$)", re.IGNORECASE)
 
 

@@ -225,7 +225,10 @@ def _rules_of_every_check():
     from evidence.campaigns.services import DISCREPANCY_RULE
     from evidence.checks.registry import CHECKS
 
-    return [(check.rule, check.guideline_id) for check in CHECKS if check.rule] + [(DISCREPANCY_RULE, "CCM-3")]
+    from evidence.iac.result import RULES as IAC_RULES
+
+    owned = [(check.rule, check.guideline_id) for check in CHECKS if check.rule]
+    return owned + [(DISCREPANCY_RULE, "CCM-3")] + [(rule, "AG-8") for rule in IAC_RULES]  # the IaC gate's rules
 
 
 @pytest.mark.parametrize(("rule", "guideline"), _rules_of_every_check())
