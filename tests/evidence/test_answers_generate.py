@@ -224,7 +224,6 @@ def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc
 def _rules_of_every_check():
     from evidence.campaigns.services import DISCREPANCY_RULE
     from evidence.checks.registry import CHECKS
-
     from evidence.iac.result import RULES as IAC_RULES
 
     owned = [(check.rule, check.guideline_id) for check in CHECKS if check.rule]

@@ -199,7 +199,7 @@ def test_the_pdf_has_the_iac_section_with_the_figures_of_the_pack_s_run():
     assert "Newest scan reports violations 1" in text and "Newest scan older than 30 days 1" in text
     assert "4 scans of 3 repositories recorded between" in text
     # Per repository: last scan of the window, verdict, scans, failed scans, violations over the window.
-    assert f"acme/infra" in text and COMMIT[:12] in text and COMMIT not in text.replace(" ", "")
+    assert "acme/infra" in text and COMMIT[:12] in text and COMMIT not in text.replace(" ", "")
     assert "Passed 2 1 1" in text  # acme/infra: 2 scans, 1 failed, 1 violation
     assert "2 violations 1 1 2" in text  # acme/payments
     assert "iac-scans.csv" in text
