@@ -315,12 +315,14 @@ def test_a_key_owner_sees_no_iac_card(owner_client, owner):
     assert "IaC gate" not in owner_client.get(reverse("home")).content.decode()
 
 
-def test_the_dashboard_shows_ag8_as_computed(grc_client):
+def test_the_dashboard_shows_ag8_as_computed_with_its_failing_repository(grc_client):
     recorded_scan("acme/infra")
+    bad = recorded_scan("acme/payments", violations=1)
     check_run_start(trigger="command", background=False)
     html = grc_client.get(reverse("home")).content.decode()
-    row = re.search(r"AG-8.{0,2000}?1 of 1 repositories", html, re.S)
-    assert row is not None
+    row = re.search(r">AG-8</a>.*?</tr>", html, re.S).group(0)
+    assert "1 of 2 repositories" in row
+    assert f'<a href="{reverse("evidence:iacscan-detail", args=[bad.pk])}">acme/payments</a>' in row
 
 
 @pytest.mark.parametrize("repositories", [1, 12])
