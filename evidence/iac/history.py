@@ -68,12 +68,11 @@ class RepositoryStatus(NamedTuple):
     def reasons(self, *, fresh_since: dt.datetime) -> list[str]:
         """Why the repository is not covered (empty when it is)."""
         reasons = []
+        day = f"{timezone.localtime(self.recorded_at):%Y-%m-%d}"
         if not self.passed:
-            reasons.append(
-                f"its newest scan ({self.recorded_at:%Y-%m-%d}) reports {self.violations_count} violation(s)"
-            )
+            reasons.append(f"its newest scan ({day}) reports {self.violations_count} violation(s)")
         if self.recorded_at < fresh_since:
-            reasons.append(f"its newest scan is from {self.recorded_at:%Y-%m-%d}, before the window")
+            reasons.append(f"its newest scan is from {day}, before the window")
         if self.open_findings:
             reasons.append(f"{self.open_findings} open IaC finding(s)")
         return reasons
