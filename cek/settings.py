@@ -361,6 +361,8 @@ CEK_CAMPAIGN_LAUNCH_STALE_MINUTES = env_int("CEK_CAMPAIGN_LAUNCH_STALE_MINUTES",
 # this long are failed.
 CEK_PURPOSE_REVIEW_DAYS = env_int("CEK_PURPOSE_REVIEW_DAYS", 365, minimum=1)
 CEK_INVENTORY_FRESH_DAYS = env_int("CEK_INVENTORY_FRESH_DAYS", 90, minimum=1)
+# AG-8: a repository whose newest recorded IaC scan is older than this is stale (not covered).
+CEK_IAC_FRESH_DAYS = env_int("CEK_IAC_FRESH_DAYS", 30, minimum=1)
 CEK_CHECKS_INLINE_KEYS = env_int("CEK_CHECKS_INLINE_KEYS", 2000, minimum=0)
 CEK_CHECKS_STALE_MINUTES = env_int("CEK_CHECKS_STALE_MINUTES", 30, minimum=1)
 CEK_MANUAL_EVIDENCE_MAX_BYTES = env_int("CEK_MANUAL_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -22,6 +22,12 @@ stores, and creates nothing without them):
   addressed key was confirmed; keys with no addressee stay "not answered". Its results digest is recorded.
 - "Vault secrets attestation" (store vault-kv): launched, due in three weeks; olivia confirmed one key,
   the rest are pending.
+
+:func:`demo_iac_seed` records two IaC scans (``evidence.iac``), each by running the real gate on a small directory
+of ``.tf`` files written for it, so AG-8 is computed in the demo's check run: "northwind/platform-infra" passes
+(one tagged key per purpose); "northwind/ml-serving" gives one key to training-data encryption and inference-log
+encryption, which the gate reports (``iac-multi-purpose``) and which becomes a finding. AG-8 is then 1 of 2
+repositories, a fail, until that repository is fixed and scanned again.
 """
 
 from __future__ import annotations
@@ -348,6 +354,90 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
                 if first is not None:
                     attestation_confirm(attestations=[first.pk], actor=olivia)
                 created["campaigns"] += 1
+    return created
+
+
+IAC_DEMO_REPOSITORIES: dict[str, tuple[str, str]] = {
+    # repository: (commit, main.tf)
+    "northwind/platform-infra": (
+        "4e1c2a7b9d03f5e6a8b1c2d3e4f5a6b7c8d9e0f1",
+        """
+resource "aws_kms_key" "platform_logs" {
+  description         = "platform log encryption"
+  enable_key_rotation = true
+  tags = { purpose = "log-encryption", service = "platform" }
+}
+
+resource "aws_kms_key" "platform_data" {
+  description         = "platform data at rest"
+  enable_key_rotation = true
+  tags = { purpose = "data-encryption", service = "platform" }
+}
+
+resource "aws_cloudwatch_log_group" "api" {
+  name       = "/platform/api"
+  kms_key_id = aws_kms_key.platform_logs.arn
+  tags       = { service = "platform" }
+}
+
+resource "aws_ebs_volume" "cache" {
+  availability_zone = "eu-west-1a"
+  size              = 50
+  kms_key_id        = aws_kms_key.platform_data.arn
+  tags              = { service = "platform" }
+}
+""",
+    ),
+    "northwind/ml-serving": (
+        "9b8a7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3",
+        """
+resource "aws_kms_key" "ml_shared" {
+  description         = "ML data and logs (one key for both: the gate rejects it)"
+  enable_key_rotation = true
+  tags = { purpose = "data-encryption", service = "inference" }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "training" {
+  bucket = "training-data"
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.ml_shared.arn
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "inference" {
+  name       = "/ml/inference"
+  kms_key_id = aws_kms_key.ml_shared.arn
+  tags       = { service = "inference" }
+}
+""",
+    ),
+}
+
+
+def demo_iac_seed() -> Counter:
+    """Two recorded IaC scans, one passing and one with a violation (see the module docstring), recorded by grace
+    through ``iac_scan_record`` after the real gate read each repository's ``.tf`` files. Nothing is done when a
+    scan is already recorded, or without the demo inventory's "us" party."""
+    import tempfile
+    from pathlib import Path
+
+    from evidence.iac.models import IacScan
+    from evidence.iac.services import check_path, iac_scan_record
+    from inventory.models import Party
+
+    created: Counter = Counter()
+    if IacScan.objects.exists() or not Party.objects.filter(is_us=True).exists():
+        return created
+    grace = demo_users_ensure()["grace"].user
+    for repository, (commit, main_tf) in IAC_DEMO_REPOSITORIES.items():
+        with tempfile.TemporaryDirectory(prefix="cek-demo-iac-") as folder:
+            (Path(folder) / "main.tf").write_text(main_tf.lstrip(), encoding="utf-8")
+            result = check_path(Path(folder))
+        iac_scan_record(result=result, repository=repository, commit=commit, actor=grace)
+        created["IaC scans"] += 1
     return created
 
 

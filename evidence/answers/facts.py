@@ -7,6 +7,10 @@ findings. :mod:`evidence.answers.generate` turns them into the draft. The invent
 those every page shows (``inventory.selectors.key_breakdowns``, ``evidence.campaigns.selectors``): "in use" is
 active or suspended, as in the check run the answer names.
 
+``iac`` holds AG-8's figures from the same check run (repositories with a recorded IaC scan, how many passed the
+gate within ``CEK_IAC_FRESH_DAYS``, failing, stale); ``None`` when the run counted no scanned repository (and in
+facts stored before AG-8 was computed).
+
 Facts stored before the inventory counted keys in use name the older figures ``active_keys``,
 ``active_without_owner`` and ``active_without_purpose`` (state active only); the answer page shows either.
 """
@@ -24,6 +28,7 @@ from evidence.answers.ownership import OwnershipResult, party_ownership
 from evidence.campaigns.selectors import campaign_totals, last_closed_campaign
 from evidence.checks import selectors as check_selectors
 from evidence.findings.selectors import acceptance_current, effectively_open
+from evidence.iac.result import RULES as IAC_RULES
 from evidence.models import (
     CheckRun,
     CheckStatus,
@@ -38,8 +43,8 @@ from inventory.selectors import key_breakdowns, key_exposure
 
 QUESTION_ID = "CEK-11.1"
 KEY_POLICY_AREAS = {PolicyArea.KEY_MANAGEMENT, PolicyArea.KEY_PURPOSE}
-# Finding rules that do not start with their guideline id.
-RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3"}
+# Finding rules that do not start with their guideline id: the campaigns' discrepancies, the IaC gate's rules.
+RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3", **dict.fromkeys(IAC_RULES, "AG-8")}
 _RULE_PREFIX = re.compile(r"^(ag|ccm)-?(\d+)(?:[-_.]|$)", re.IGNORECASE)
 
 
@@ -63,12 +68,29 @@ def _party_facts(party: Party) -> dict:
     return {"id": party.pk, "name": party.name, "roles": list(party.roles), "is_us": party.is_us}
 
 
-def _run_facts(run: CheckRun | None) -> tuple[dict | None, list[dict]]:
+IAC_GUIDELINE = "AG-8"
+IAC_NAMED = 5  # repositories not covered named in the facts
+
+
+def _iac_facts(result) -> dict | None:
+    """AG-8's figures as the run computed them (``details["iac"]``), with the first repositories it did not count
+    as covered; ``None`` when the run recorded no scanned repository (AG-8 was then manual)."""
+    figures = (result.details or {}).get("iac") if result is not None else None
+    if not isinstance(figures, dict) or not figures.get("repositories"):
+        return None
+    not_covered = [s.get("label", "") for s in (result.failing or []) if isinstance(s, dict)][:IAC_NAMED]
+    return {**figures, "status": result.status, "not_covered": not_covered}
+
+
+def _run_facts(run: CheckRun | None) -> tuple[dict | None, list[dict], dict | None]:
     if run is None:
-        return None, []
+        return None, [], None
     control = load_control()
     results = []
+    iac = None
     for result in check_selectors.run_results(run):
+        if result.guideline_id == IAC_GUIDELINE:
+            iac = _iac_facts(result)
         manual = result.manual_evidence
         results.append(
             {
@@ -90,7 +112,7 @@ def _run_facts(run: CheckRun | None) -> tuple[dict | None, list[dict]]:
         "keys_evaluated": run.keys_evaluated,
         "counts": {status: sum(1 for r in results if r["status"] == status) for status in CheckStatus.values},
     }
-    return summary, results
+    return summary, results, iac
 
 
 def _policy_facts(today: dt.date) -> dict:
@@ -207,7 +229,7 @@ def gather_facts(
     """The figures the answer is written from, as stored on the answer (JSON)."""
     control = load_control()
     ownership = ownership or party_ownership(party)
-    run_summary, results = _run_facts(run)
+    run_summary, results, iac = _run_facts(run)
     return {
         "as_of": today.isoformat(),
         "catalog_version": control.version,
@@ -220,4 +242,5 @@ def gather_facts(
         "inventory": _inventory_facts(today),
         "campaign": _campaign_facts(),
         "findings": _findings_facts(today),
+        "iac": iac,
     }

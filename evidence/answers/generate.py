@@ -167,6 +167,33 @@ def _findings_sentence(findings: dict) -> str:
     return f"Findings: {_plural(findings['open'], 'open finding')} ({severities}) — " + "; ".join(parts) + "."
 
 
+def _iac_sentence(iac: dict | None) -> str:
+    """The IaC gate's figures from AG-8 of the answer's check run; empty when no scan was recorded (AG-8 is then
+    in the guideline list as manual, with nothing to add here)."""
+    if not iac or not iac.get("repositories"):
+        return ""
+    total, covered, days = iac["repositories"], iac["covered"], iac["fresh_days"]
+    text = (
+        f"IaC enforcement: {covered} of {_plural(total, 'repository', 'repositories')} with a recorded scan "
+        f"passed the purpose-separation gate (one purpose, service and tenant per key) within "
+        f"the last {_plural(days, 'day')} with no open IaC finding"
+    )
+    details = []
+    if iac.get("failing"):
+        details.append(f"{iac['failing']} whose newest scan reports violations")
+    if iac.get("stale"):
+        details.append(f"{iac['stale']} not scanned within the window")
+    if iac.get("with_open_findings"):
+        details.append(f"{iac['with_open_findings']} with open IaC findings")
+    if details:
+        text += "; " + ", ".join(details)
+        named = [name for name in iac.get("not_covered") or [] if name]
+        if named:
+            more = total - covered - len(named)
+            text += f" ({', '.join(named)}{f' and {more} more' if more > 0 else ''})"
+    return text + "."
+
+
 def _intro(facts: dict) -> str:
     ownership = facts["ownership"]
     roles = ", ".join(role_label(role) for role in ownership["roles"]) or "no SSRM role recorded"
@@ -179,14 +206,17 @@ def _intro(facts: dict) -> str:
 def implementation_text(facts: dict) -> str:
     """Column E's description, written from the facts (disclosures and plans are added at export)."""
     return "\n\n".join(
-        [
+        part
+        for part in [
             _intro(facts),
             _policy_sentence(facts["policy"]),
             _inventory_sentence(facts["inventory"]),
             _guidelines_sentence(facts),
+            _iac_sentence(facts.get("iac")),
             _campaign_sentence(facts["campaign"]),
             _findings_sentence(facts["findings"]),
         ]
+        if part
     )
 
 

@@ -7,7 +7,8 @@ campaign's progress ``evidence.campaigns.selectors.current_campaign``, the same 
 evidence pack and the CEK-11.1 answer read. What a user sees depends on their role:
 
 - GRC and auditors get the organisation view: the CEK-11.1 answer, the guideline results and trend, every
-  finding, key, policy and the current campaign.
+  finding, key, policy, the current campaign and the IaC gate's coverage (AG-8's figures, computed now as the
+  next check run will: ``evidence.iac.history.iac_coverage``).
 - A key owner gets the figures of the keys they own or back up, the findings on those keys and their pending
   attestations; the organisation-wide parts stay ``None`` (not merely hidden by the template).
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
+from django.utils import timezone
 
 from cek.control import load_control
 from cek.roles import can_read_all
@@ -30,6 +33,7 @@ from evidence.findings.selectors import (
     effectively_open,
     findings_for,
 )
+from evidence.iac.history import IacCoverage, iac_coverage
 from evidence.models import (
     AnswerStatus,
     CaiqAnswer,
@@ -118,6 +122,7 @@ class Dashboard:
     policies: dict[str, int] | None = None
     policies_overdue: list[Policy] = field(default_factory=list)
     campaign: CampaignSummary | None = None
+    iac: IacCoverage | None = None  # AG-8's figures, live: repositories scanned, covered, failing, stale
     # Key owner view only: their findings needing attention, most severe first.
     my_findings: list[Finding] = field(default_factory=list)
 
@@ -235,7 +240,7 @@ def pending_attestations(user) -> PendingAttestations:
 
 
 def dashboard(*, user, today: dt.date) -> Dashboard:
-    """Everything the landing page shows for ``user``: 10 queries for the organisation view, 4 for a key owner
+    """Everything the landing page shows for ``user``: 11 queries for the organisation view, 4 for a key owner
     (plus one to read the user's roles if not read yet), whatever the number of keys, findings, runs or policies."""
     organisation = can_read_all(user)
     keys = keys_for(user)
@@ -260,6 +265,7 @@ def dashboard(*, user, today: dt.date) -> Dashboard:
         board.policies = policy_selectors.policy_review_status_counts(today=today)
         board.policies_overdue = list(policy_selectors.policy_reviews_overdue(today=today)[:OVERDUE_POLICIES_SHOWN])
         board.campaign = current_campaign()
+        board.iac = iac_coverage(now=timezone.now(), fresh_days=settings.CEK_IAC_FRESH_DAYS)
     else:
         board.my_findings = list(
             findings.filter(effectively_open(today))

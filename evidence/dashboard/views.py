@@ -129,6 +129,10 @@ def build_charts(board: Dashboard) -> dict:
     return built
 
 
+# The pages of the failing subjects the guideline cards link to.
+SUBJECT_PAGES = {"inventory.key": "inventory:key-detail", "evidence.iacscan": "evidence:iacscan-detail"}
+
+
 class DashboardView(AnyRoleMixin, TemplateView):
     """GRC and auditors: the organisation's posture. Key owners: their keys, findings and attestations."""
 
@@ -141,8 +145,10 @@ class DashboardView(AnyRoleMixin, TemplateView):
         for g in board.guidelines:
             for subject in g.failing:
                 subject_id = subject.get("id")
-                is_key = subject.get("type") == "inventory.key" and isinstance(subject_id, int)
-                subject["url"] = reverse("inventory:key-detail", args=[subject_id]) if is_key else ""
+                url_name = SUBJECT_PAGES.get(subject.get("type"))
+                subject["url"] = (
+                    reverse(url_name, args=[subject_id]) if url_name and isinstance(subject_id, int) else ""
+                )
             g.url = optional_reverse("evidence:checkresult-detail", g.result_id) or (
                 optional_reverse("evidence:checkrun-detail", board.run.pk) if board.run else ""
             )
@@ -161,5 +167,6 @@ class DashboardView(AnyRoleMixin, TemplateView):
             expiring_url=_keys_url(state="active", ordering="cryptoperiod_ends_on"),
             in_use_url=_in_use_keys_url(),
             in_use_label=IN_USE_LABEL,
+            iac_url=optional_reverse("evidence:iacscan-list"),
         )
         return context

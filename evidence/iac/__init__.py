@@ -9,5 +9,7 @@ without a purpose tag and purpose tags that contradict the inventory.
 - ``selectors.py``: the inventory side (keys matched by ARN, id, alias or name; the stores' tag keys);
 - ``formats.py``: text, JSON, SARIF 2.1.0 and JUnit XML;
 - ``models.py``: recorded scans (``IacScan``) and the IaC addresses their findings are about (``IacAddress``);
-- ``services.py``: runs the gate on a path; ``iac_scan_record`` stores a scan and keeps its findings.
+- ``services.py``: runs the gate on a path; ``iac_scan_record`` stores a scan and keeps its findings;
+- ``history.py``: reads of the recorded scans (the scans pages) and ``iac_coverage``, AG-8's figures (the check,
+  the dashboard).
 """

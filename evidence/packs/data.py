@@ -42,6 +42,7 @@ from evidence.models import (
 )
 from evidence.packs import manifest as mf
 from evidence.packs import sample as sampling
+from evidence.packs.content.iac import scans_in_window, short_commit
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
 from inventory import keyfields
 from inventory.models import AccessGrant, Binding, Key
@@ -67,6 +68,7 @@ DATA_FILES = (
     "policy-reviews.csv",
     "evaluations.csv",
     "check-results.csv",
+    "iac-scans.csv",
     "pack.json",
 )
 
@@ -342,6 +344,59 @@ def write_check_results(pack: EvidencePack, directory: Path) -> tuple[int, Check
     return count, run
 
 
+IAC_SCANS_HEADER = [
+    "id",
+    "recorded_at",
+    "repository",
+    "commit",
+    "source",
+    "input_sha256",
+    "resources",
+    "keys",
+    "consumers",
+    "matched_keys",
+    "violations",
+    "rules",
+    "passed",
+    "recorded_by",
+    "software_version",
+]
+
+
+def write_iac_scans(pack: EvidencePack, directory: Path) -> int:
+    """iac-scans.csv: every IaC scan recorded in the window (the whole organisation, as check runs are), in the
+    order recorded, with the rules its violations break; the recorder by user name. The commit is git's short form (see
+    ``evidence.packs.content.iac``); the violations' details stay in the app (the scan's page) and the findings."""
+    start, end = window_bounds(pack)
+    fields = ["pk", "recorded_at", "repository", "commit", "source", "input_sha256", "resources", "keys"]
+    fields += ["consumers", "matched_keys", "violations_count", "violations", "passed", "recorded_by__username"]
+    fields += ["software_version"]
+
+    def rows():
+        for row in _batched(scans_in_window(start, end), fields):
+            violations = row["violations"] if isinstance(row["violations"], list) else []
+            rules = sorted({str(item.get("rule", "")) for item in violations if isinstance(item, dict)} - {""})
+            yield [
+                row["pk"],
+                row["recorded_at"],
+                row["repository"],
+                short_commit(row["commit"]),
+                row["source"],
+                row["input_sha256"],
+                row["resources"],
+                row["keys"],
+                row["consumers"],
+                row["matched_keys"],
+                row["violations_count"],
+                rules,
+                row["passed"],
+                row["recorded_by__username"],
+                row["software_version"],
+            ]
+
+    return _write_csv(directory / "iac-scans.csv", IAC_SCANS_HEADER, rows())
+
+
 def pack_metadata(pack: EvidencePack) -> dict:
     return {
         "uid": str(pack.uid),
@@ -381,6 +436,7 @@ def write_data_files(
     result.counts["attestations.csv"] = write_attestations(pack, directory)
     result.counts.update(write_policies(pack, directory))
     result.counts["check-results.csv"], run = write_check_results(pack, directory)
+    result.counts["iac-scans.csv"] = write_iac_scans(pack, directory)
     result.sample_ids = sampling.draw_sample(ids, pack.sample_size, pack.sample_seed)
     document = {
         "format": mf.FORMAT,

@@ -224,8 +224,10 @@ def test_a_closed_campaign_is_cited_with_a_fingerprint_of_its_results_digest(grc
 def _rules_of_every_check():
     from evidence.campaigns.services import DISCREPANCY_RULE
     from evidence.checks.registry import CHECKS
+    from evidence.iac.result import RULES as IAC_RULES
 
-    return [(check.rule, check.guideline_id) for check in CHECKS if check.rule] + [(DISCREPANCY_RULE, "CCM-3")]
+    owned = [(check.rule, check.guideline_id) for check in CHECKS if check.rule]
+    return owned + [(DISCREPANCY_RULE, "CCM-3")] + [(rule, "AG-8") for rule in IAC_RULES]  # the IaC gate's rules
 
 
 @pytest.mark.parametrize(("rule", "guideline"), _rules_of_every_check())

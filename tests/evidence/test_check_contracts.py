@@ -16,6 +16,7 @@ from evidence.checks.base import CheckContext
 from evidence.checks.registry import CHECKS
 from evidence.models import Attestation, AttestationStatus, Campaign, CampaignStatus, CheckStatus, ManualEvidence
 from inventory.models import LifecyclePhase
+from tests.evidence.iac_evidence_support import recorded_scan
 from tests.evidence.test_checks_rules import _approved_policy, good_key
 from tests.factories import AccessGrantFactory, BindingFactory, PartyFactory, ServiceFactory, UserFactory, purpose
 
@@ -86,6 +87,13 @@ def _nothing():
     pass
 
 
+def _iac_scan(**fields):
+    def make():
+        recorded_scan(**fields)
+
+    return make
+
+
 # guideline -> (fixtures that must make it fail, fixture that must make it pass)
 FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
     "AG-1": ([lambda: good_key(purpose=None, purpose_justification="", purpose_reviewed_on=None)], good_key),
@@ -95,7 +103,11 @@ FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
     "AG-5": ([_granted], lambda: _granted(approver=UserFactory(), approved_on=TODAY)),
     "AG-6": ([_shared_ai_key], lambda: _bound(ai=True)),
     "AG-7": ([lambda: good_key(labels={})], good_key),
-    "AG-8": ([_nothing, _manual("AG-8", "fail")], _manual("AG-8", "pass")),
+    # AG-8: manual (its manual evidence counts) until an IaC scan is recorded, then computed from the scans.
+    "AG-8": (
+        [_nothing, _manual("AG-8", "fail"), _iac_scan(violations=1), _iac_scan(days_ago=45)],
+        _iac_scan(days_ago=2),
+    ),
     "AG-9": ([_nothing, _manual("AG-9", "fail")], _manual("AG-9", "pass")),
     "AG-10": ([_exposed], lambda: _exposed(exposure_scope="Verifies webhooks only.", exposure_contract="MSA-12")),
     "CCM-1": (
@@ -147,7 +159,7 @@ def test_the_fail_fixture_makes_the_check_fail(check, variant):
     failing, _ = _fixtures(check)
     failing[variant]()
     status = _status(check)
-    if check.manual and failing[variant] is _nothing:
+    if check.accepts_manual_evidence and failing[variant] is _nothing:
         assert status == CheckStatus.MANUAL  # no evidence: awaiting assessment, never a pass
     else:
         assert status == CheckStatus.FAIL

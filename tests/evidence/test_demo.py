@@ -21,6 +21,7 @@ from evidence.demo import (
     SIGNING_PROCEDURE,
     demo_assessment_seed,
     demo_campaigns_seed,
+    demo_iac_seed,
     demo_policies_seed,
 )
 from evidence.models import (
@@ -114,6 +115,25 @@ def test_the_demo_assessment_runs_the_checks_and_publishes_an_answer_once():
     answer = CaiqAnswer.objects.get()
     assert answer.check_run == run and answer.party.is_us
     assert answer.status == AnswerStatus.PUBLISHED and answer.sha256
+
+
+def test_the_demo_records_a_passing_and_a_violating_iac_scan_before_its_check_run():
+    from evidence.iac.models import IacScan
+
+    assert demo_iac_seed() == {}  # no demo inventory yet
+    demo_seed()
+    assert demo_iac_seed() == {"IaC scans": 2}
+    assert demo_iac_seed() == {}
+    verdicts = dict(IacScan.objects.values_list("repository", "passed"))
+    assert verdicts == {"northwind/platform-infra": True, "northwind/ml-serving": False}
+    finding = Finding.objects.get(rule__startswith="iac-")
+    assert finding.rule == "iac-multi-purpose" and finding.details["repository"] == "northwind/ml-serving"
+    demo_policies_seed()
+    assert demo_assessment_seed()["check runs"] == 1
+    ag8 = CheckRun.objects.get().results.get(guideline_id="AG-8")
+    assert (ag8.status, ag8.metric) == (CheckStatus.FAIL, "1 of 2 repositories")
+    assert [subject["label"] for subject in ag8.failing] == ["northwind/ml-serving"]
+    assert "IaC enforcement: 1 of 2 repositories" in CaiqAnswer.objects.get().implementation
 
 
 def test_the_demo_check_run_counts_the_app_signing_key_like_the_dashboard(settings, tmp_path):

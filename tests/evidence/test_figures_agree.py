@@ -6,6 +6,8 @@ a cryptoperiod that has passed), a campaign with answers in every status, and fi
 whose acceptance has ended (open again, whether or not the daily task has reopened it yet). Each surface's figures are read into
 ``{figure: value}``; a figure shown by several surfaces must have one value everywhere, and that value must be the
 one the definitions give (``inventory.models.IN_USE_STATES``: a key is *in use* when active or suspended).
+AG-8's IaC figures (repositories scanned, covered, failing, stale) agree on the check run, the dashboard, the
+answer's facts, the pack and the scans page.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import defaultdict
 from html import unescape
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +36,7 @@ from evidence.models import (
 )
 from evidence.packs.content import collect
 from inventory.models import KeyState
+from tests.evidence.iac_evidence_support import recorded_scan
 from tests.evidence.packs_data import make_pack
 from tests.factories import FindingFactory, KeyFactory, KeyStoreFactory, PartyFactory, purpose
 
@@ -331,3 +335,36 @@ def test_each_check_evidence_link_to_the_keys_in_use_lists_them(world, grc_clien
     assert in_use_links
     for url in in_use_links:
         assert grc_client.get(url).context["paginator"].count == EXPECTED["in_use"], url
+
+
+# --- AG-8's figures ------------------------------------------------------------------------------------------
+
+
+def test_the_iac_figures_agree_everywhere(grc_user, grc_client):
+    recorded_scan("acme/infra")
+    recorded_scan("acme/payments", violations=2)
+    recorded_scan("acme/legacy", days_ago=60)
+    today = timezone.localdate()
+    run = check_run_start(trigger="command", background=False)
+    ag8 = run.results.get(guideline_id="AG-8")
+    board = dashboard(user=grc_user, today=today).iac
+    facts = gather_facts(party=PartyFactory(name="Us", is_us=True, roles=["AP"]), run=run, today=today)["iac"]
+    pack = collect(make_pack(sample_size=1)).iac.figures
+    listed = grc_client.get(reverse("evidence:iacscan-list")).context["paginator"].count
+    failing_listed = grc_client.get(reverse("evidence:iacscan-list"), {"verdict": "fail"}).context["paginator"].count
+    surfaces = {
+        "check run": (ag8.denominator, ag8.numerator, ag8.details["iac"]["failing"], ag8.details["iac"]["stale"]),
+        "dashboard": (board.scanned, len(board.covered), board.failing, board.stale),
+        "answer facts": (facts["repositories"], facts["covered"], facts["failing"], facts["stale"]),
+        "pack": (pack["repositories"], pack["covered"], pack["failing"], pack["stale"]),
+    }
+    assert set(surfaces.values()) == {(3, 1, 1, 1)}, surfaces
+    assert (listed, failing_listed) == (3, 1)  # the scans page the figures link to lists the same repositories
+    assert ag8.failing_count == 2 == len(ag8.failing)
+    # The day the window passes for acme/infra too, the check and the dashboard agree on the new figures.
+    later = timezone.now() + dt.timedelta(days=31)
+    with time_machine.travel(later, tick=False):
+        run = check_run_start(trigger="command", background=False)
+        ag8 = run.results.get(guideline_id="AG-8")
+        board = dashboard(user=grc_user, today=timezone.localdate()).iac
+        assert (ag8.numerator, ag8.denominator) == (len(board.covered), board.scanned) == (0, 3)

@@ -13,7 +13,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cek.demo import demo_allowed_or_refuse
-from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_policies_seed
+from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_iac_seed, demo_policies_seed
 from evidence.packs import signing
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
@@ -68,6 +68,7 @@ class Command(BaseCommand):
             signing.signing_key_inventory_ensure(info)
         policies = demo_policies_seed()
         policies.update(demo_campaigns_seed())
+        policies.update(demo_iac_seed())  # before the first check run, so AG-8 is computed in it
         policies.update(demo_assessment_seed())
         if policies:
             self.stdout.write("Created " + ", ".join(f"{n} {label}" for label, n in sorted(policies.items())) + ".")

@@ -17,7 +17,7 @@ that reads it:
 - ``_guidelines.html`` (and the ``_status.html`` badges it and the summary show): :mod:`.guidelines`;
 - ``_policies.html``: :mod:`.policies`; ``_campaigns.html``: :mod:`.campaigns`; ``_findings.html``: :mod:`.findings`;
 - ``_inventory.html`` (and its ``_buckets.html`` tables): :mod:`.inventory`;
-- ``_changes.html``: :mod:`.changes`; ``_sample.html``: :mod:`.sample`;
+- ``_changes.html``: :mod:`.changes`; ``_sample.html``: :mod:`.sample`; ``_iac.html``: :mod:`.iac`;
 - ``_toc.html``, ``_summary.html`` and ``_about.html`` read no data of their own: they show the other sections,
   the notes and the row limit, which :func:`collect` below puts together (the limit and :class:`Table`:
   :mod:`.table`).
@@ -38,6 +38,7 @@ from evidence.packs.content.control import ControlSection, SsrmLayerRow, control
 from evidence.packs.content.cover import Cover, cover_section
 from evidence.packs.content.findings import SEVERITY_ORDER, FindingSection, finding_section
 from evidence.packs.content.guidelines import FAILING_SHOWN, GuidelineRow, GuidelineSection, guideline_section
+from evidence.packs.content.iac import IAC_SCANS_FILE, IacSection, iac_section
 from evidence.packs.content.inventory import Bucket, InventorySection, inventory_section
 from evidence.packs.content.policies import PolicySection, policy_section
 from evidence.packs.content.sample import SampledKey, SampleSection, sample_section, sampled_keys
@@ -47,6 +48,7 @@ from evidence.packs.scope import scoped_keys, window_bounds
 __all__ = [
     "DEFAULT_MAX_ROWS",
     "FAILING_SHOWN",
+    "IAC_SCANS_FILE",
     "PURPOSE_CHANGES_FILE",
     "SEVERITY_ORDER",
     "AnswerSection",
@@ -57,6 +59,7 @@ __all__ = [
     "FindingSection",
     "GuidelineRow",
     "GuidelineSection",
+    "IacSection",
     "InventorySection",
     "PackContent",
     "PolicySection",
@@ -85,6 +88,7 @@ class PackContent:
     inventory: InventorySection
     purpose_changes: Table  # rows: dicts, see changes.purpose_changes
     sample: SampleSection
+    iac: IacSection
     max_rows: int = DEFAULT_MAX_ROWS
     notes: list[str] = field(default_factory=list)
 
@@ -123,6 +127,8 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
     findings = finding_section(keys, start, end, scoped=scoped, limit=limit)
     report(70, "Reading purpose-mapping changes")
     changes = purpose_changes(keys, start, end, limit)
+    report(80, "Reading the IaC scans")
+    iac = iac_section(guidelines.run_id, start, end, limit)
     report(85, "Drawing the key sample")
     sample = sample_section(pack, keys, limit)
     report(100, "Content read")
@@ -133,7 +139,7 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
     if scoped:
         notes.append(
             "The pack's scope narrows the key population, the inventory summary, the findings about keys, the "
-            "purpose-mapping changes and the sample. Check runs, policies and campaigns cover the whole "
+            "purpose-mapping changes and the sample. Check runs, IaC scans, policies and campaigns cover the whole "
             "organisation."
         )
     return PackContent(
@@ -147,6 +153,7 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
         inventory=inventory,
         purpose_changes=changes,
         sample=sample,
+        iac=iac,
         max_rows=limit,
         notes=notes,
     )
