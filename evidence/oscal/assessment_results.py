@@ -17,9 +17,10 @@
   Passing subjects are counted in the metric, never listed: 100,000 keys give at most 13 x 200 subjects.
 - **findings**: one per failing or partial guideline (target: its objective, ``not-satisfied``), related to its
   observation and to one **risk** per open or risk-accepted finding of the app on those subjects (status, severity,
-  assignee, remediation date as the risk's deadline, risk acceptance until a date as ``deviation-approved``).
-- **back-matter**: the catalog, the plan, and the CEK-11.1 answer of each party generated from this run (its
-  answer, SSRM control ownership, status and implementation description).
+  assignee, remediation date as the risk's deadline, risk acceptance until a date as ``deviation-approved``), as
+  the findings stood when the run ended (their history), so a later run or edit never changes this document.
+- **back-matter**: the catalog, the plan, and the published CEK-11.1 answer of each party generated from this run
+  (its answer, SSRM control ownership, publication and implementation description; frozen, like the run).
 
 Pure functions of :class:`~evidence.oscal.selectors.RunData`; deterministic (see :mod:`evidence.oscal`).
 """
@@ -174,21 +175,20 @@ def risk(finding: Finding, observation_uuid: str) -> dict[str, Any]:
     )
     return omit_empty(
         {
-            "uuid": oscal_uuid("risk", finding.pk),
+            "uuid": oscal_uuid("risk", finding.id),
             "title": text(f"{finding.rule}: {finding.subject_label}"),
             "description": text(f"The rule {finding.rule} found a problem on {finding.subject_label}."),
             "statement": text(
-                f"{finding.get_severity_display()} severity; first seen {timestamp(finding.first_seen)}, last seen "
-                f"{timestamp(finding.last_seen)}.{accepted}"
+                f"{finding.get_severity_display()} severity; first seen {timestamp(finding.first_seen)}.{accepted}"
             ),
             "props": props(
-                prop("finding", finding.pk),
+                prop("finding", finding.id),
                 prop("rule", finding.rule),
                 prop("severity", finding.severity),
                 prop("finding-status", finding.status),
                 prop("remediation-due", finding.remediation_due.isoformat() if finding.remediation_due else ""),
             ),
-            "links": [{"href": _page("evidence:finding-detail", finding.pk), "rel": "reference"}],
+            "links": [{"href": _page("evidence:finding-detail", finding.id), "rel": "reference"}],
             "status": RISK_STATUS[finding.status],
             "deadline": timestamp(deadline) if deadline else None,
             "related-observations": [{"observation-uuid": observation_uuid}],
@@ -288,7 +288,7 @@ def build(data: RunData) -> dict[str, Any]:
         findings.append(oscal_finding(result, item["uuid"], result_risks, control.id))
 
     answers = [answer_resource(answer) for answer in data.answers]
-    answer_note = "; ".join(f"{a.party.name}: {a.answer} ({a.get_status_display().lower()})" for a in data.answers)
+    answer_note = "; ".join(f"{a.party.name}: {a.answer}" for a in data.answers)
     result = omit_empty(
         {
             "uuid": oscal_uuid("result", run.pk),
@@ -329,9 +329,9 @@ def build(data: RunData) -> dict[str, Any]:
             "risks": risks,
             "findings": findings,
             "remarks": text(
-                f"CEK-11.1 answers generated from this run: {answer_note}."
+                f"CEK-11.1 answers published from this run: {answer_note}."
                 if answer_note
-                else "No CEK-11.1 answer has been generated from this run."
+                else "No CEK-11.1 answer generated from this run has been published."
             ),
         }
     )

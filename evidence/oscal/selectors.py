@@ -7,13 +7,14 @@ inventory: with 100,000 keys the document lists the failing subjects the run kep
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
 from django.db.models import Q
 
-from evidence.models import CaiqAnswer, CheckResult, CheckRun, Finding, FindingStatus, RunStatus
+from evidence.models import AnswerStatus, CaiqAnswer, CheckResult, CheckRun, Finding, FindingStatus, RunStatus
 from inventory.models import Party, SsrmAssignment
 
 
@@ -25,8 +26,10 @@ class RunNotFound(LookupError):
 class RunData:
     run: CheckRun
     results: list[CheckResult]
-    findings: list[Finding]  # open or risk-accepted findings of the results' rules on their failing subjects
-    answers: list[CaiqAnswer]  # the CEK-11.1 answers generated from this run, one per party
+    # The findings of the results' rules on their failing subjects, as they stood when the run ended (rows of the
+    # findings' history), open or risk-accepted then.
+    findings: list[Finding]
+    answers: list[CaiqAnswer]  # the published CEK-11.1 answers generated from this run, one per party
 
 
 def run_for_export(pk: int | None) -> CheckRun:
@@ -55,11 +58,17 @@ def run_data(run: CheckRun) -> RunData:
         .select_related("manual_evidence", "manual_evidence__created_by")
         .order_by("position", "guideline_id")
     )
-    return RunData(run=run, results=results, findings=_findings(results), answers=_answers(run))
+    ended = run.finished_at or run.started_at or run.created_at
+    return RunData(run=run, results=results, findings=_findings(results, ended), answers=_answers(run))
 
 
-def _findings(results: list[CheckResult]) -> list[Finding]:
-    """The findings behind the failing subjects each result kept (one query, at most 200 per result)."""
+def _findings(results: list[CheckResult], ended: dt.datetime) -> list[Finding]:
+    """The findings behind the failing subjects each result kept, as of ``ended`` (one query over their history,
+    at most 200 subjects per result).
+
+    As of the run's end, not as they are now: the document of a run then never changes (a later run resolves
+    findings, GRC assigns or accepts them), like every other point-in-time record of the app. A remediation
+    date or risk acceptance recorded after the run shows in the next run's document."""
     conditions = []
     for result in results:
         rule = result.details.get("rule")
@@ -69,17 +78,24 @@ def _findings(results: list[CheckResult]) -> list[Finding]:
         conditions += [Q(rule=rule, subject_type=kind, subject_id__in=ids) for kind, ids in by_type.items() if rule]
     if not conditions:
         return []
-    return list(
-        Finding.objects.filter(reduce(or_, conditions), status__in=[FindingStatus.OPEN, FindingStatus.RISK_ACCEPTED])
+    rows = (
+        Finding.history.filter(reduce(or_, conditions), history_date__lte=ended)
         .select_related("assigned_to", "accepted_by")
-        .order_by("rule", "subject_type", "subject_id")
+        .order_by("id", "-history_date", "-history_id")
     )
+    latest: dict[int, Finding] = {}
+    for row in rows:
+        latest.setdefault(row.id, row)
+    live = (FindingStatus.OPEN, FindingStatus.RISK_ACCEPTED)
+    found = [row for row in latest.values() if row.status in live]
+    return sorted(found, key=lambda row: (row.rule, row.subject_type, row.subject_id))
 
 
 def _answers(run: CheckRun) -> list[CaiqAnswer]:
-    """Per party, the published answer generated from ``run`` if there is one, else its newest draft."""
+    """Per party, the newest published answer generated from ``run``. Published answers are frozen; a draft is
+    not an answer yet (and would change the document each time it is edited)."""
     chosen: dict[int, CaiqAnswer] = {}
-    answers = CaiqAnswer.objects.filter(check_run=run).select_related("party", "published_by", "created_by")
+    answers = CaiqAnswer.objects.filter(check_run=run, status=AnswerStatus.PUBLISHED).select_related("party")
     for answer in answers.order_by("party__name", "-published_at", "-id"):
         chosen.setdefault(answer.party_id, answer)
     return list(chosen.values())
