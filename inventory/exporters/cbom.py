@@ -18,7 +18,8 @@ CycloneDX 1.7 deprecates ``algorithmRef``: a 1.7 export names the algorithm as a
 (``relatedCryptographicAssets: [{"type": "algorithm", "ref": ...}]``), and its algorithm components state the
 1.7 ``algorithmFamily`` (from the schema's registry of families, when the algorithm string starts with one),
 ``ellipticCurve`` (when the string names a curve the registry knows) and the 1.7 primitive ``key-wrap``. The
-library (11.12) writes the 1.7 frame and the fields both versions share; :func:`_as_1_7` adds what it lacks.
+library (11.12) writes the 1.7 frame and the fields both versions share; :func:`.cyclonedx17.as_1_7` adds what
+it lacks.
 
 The keys are read from the database in chunks, each with its parties and bindings prefetched, and written
 component by component (see :func:`export_keys`).
