@@ -42,6 +42,7 @@ from evidence.oscal.common import (
     omit_empty,
     organisation_party,
     oscal_uuid,
+    paragraphs,
     person_party,
     prop,
     props,
@@ -221,7 +222,7 @@ def answer_resource(answer) -> dict[str, Any]:
         {
             "uuid": oscal_uuid("caiq-answer", answer.pk),
             "title": text(f"{answer.question_id} answer of {answer.party.name}: {answer.answer}"),
-            "description": text(answer.implementation) or answer.question_id,
+            "description": paragraphs(answer.implementation) or answer.question_id,
             "props": props(
                 prop("question", answer.question_id),
                 prop("answer", answer.answer),
@@ -231,7 +232,7 @@ def answer_resource(answer) -> dict[str, Any]:
                 prop("published-content-sha256", answer.sha256),
             ),
             "rlinks": [{"href": _page("evidence:answer-detail", answer.pk), "media-type": "text/html"}],
-            "remarks": text(answer.customer_responsibilities),
+            "remarks": paragraphs(answer.customer_responsibilities),
         }
     )
 

@@ -44,6 +44,12 @@ def text(value: object) -> str:
     return " ".join(str(value).split())
 
 
+def paragraphs(value: object) -> str:
+    """A multi-line OSCAL text (description, remarks): line breaks kept, each line and the whole trimmed."""
+    lines = [" ".join(line.split()) for line in str(value).replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip()
+
+
 def prop(name: str, value: object, *, ns: bool = True, remarks: str = "") -> dict[str, Any] | None:
     """A property, or None when the value is empty (OSCAL strings may not be empty)."""
     shown = text(value)

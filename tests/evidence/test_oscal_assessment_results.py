@@ -338,6 +338,8 @@ def test_the_cek_11_1_answer_is_a_back_matter_resource(crafted):
     assert prop_value(resources[0], "answer") == answer.answer
     assert prop_value(resources[0], "answer-status") == "published"
     assert prop_value(resources[0], "published-content-sha256") == answer.sha256
+    # The implementation description keeps its lines (OSCAL descriptions are multi-line).
+    assert resources[0]["description"] == answer.implementation.strip() and "\n" in answer.implementation.strip()
     assert prop_value(resources[0], "ssrm-control-ownership") == answer.ownership
     assert (
         document["results"][0]["remarks"] == f"CEK-11.1 answers published from this run: Acme AI GmbH: {answer.answer}."

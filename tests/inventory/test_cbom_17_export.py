@@ -1,6 +1,6 @@
 """CycloneDX 1.7 CBOM export beside 1.6: valid against the official 1.7 schema (cyclonedx-python-lib ships it as
-bom-1.7.SNAPSHOT.schema.json, identical to CycloneDX/specification's schema/bom-1.7.schema.json of release 1.7.1
-apart from its file-name references), the 1.7 crypto fields (relatedCryptographicAssets instead of the deprecated
+bom-1.7.SNAPSHOT.schema.json; compared when this was written with CycloneDX/specification's schema/bom-1.7.schema.json
+at tag 1.7.1 (b29bae660048) and main (e02a34ae42a4): identical apart from the file names of its $refs), the 1.7 crypto fields (relatedCryptographicAssets instead of the deprecated
 algorithmRef, algorithmFamily, ellipticCurve, key-wrap), 1.6 still the default everywhere; the command and the
 download choose the version; and the round trip: a 1.7 export imports back with nothing to change."""
 
