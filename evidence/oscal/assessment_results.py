@@ -269,7 +269,7 @@ def build(data: RunData) -> dict[str, Any]:
     texts = {guideline.id: guideline.text for guideline in control.auditing_guidelines}
     start = timestamp(run.started_at or run.created_at)
     end = timestamp(run.finished_at or run.started_at or run.created_at)
-    catalog = catalog_resource()
+    catalog = catalog_resource(run.catalog_version)
     plan_uuid = oscal_uuid("assessment-plan", run.catalog_version)
     parties, responsible = _people(data)
 

@@ -86,17 +86,17 @@ def person_party(user) -> dict[str, Any]:
     return {"uuid": oscal_uuid("person", user.pk), "type": "person", "name": text(person_name(user))}
 
 
-def catalog_resource() -> dict[str, Any]:
-    """The control catalog the guidelines come from, by its name and version: a back-matter resource pointing to
-    the app's control page (the text as the app ships it, with CSA's attribution)."""
+def catalog_resource(version: str | None = None) -> dict[str, Any]:
+    """The control catalog the guidelines come from, by its name and ``version`` (default: the shipped catalog's;
+    a check run names the version it ran against): a back-matter resource pointing to the app's control page
+    (the text as the app ships it, with CSA's attribution)."""
     control = load_control()
+    version = version or control.version
     return {
-        "uuid": oscal_uuid("catalog", control.version),
+        "uuid": oscal_uuid("catalog", version),
         "title": f"{control.attribution.work}: control {control.id} {control.title}",
         "description": text(control.attribution.text),
-        "props": props(
-            prop("catalog", "AICM"), prop("catalog-version", control.version), prop("control-id", control.id)
-        ),
+        "props": props(prop("catalog", "AICM"), prop("catalog-version", version), prop("control-id", control.id)),
         "citation": {"text": text(f"{control.attribution.work}, {control.attribution.publisher}.")},
         "rlinks": [{"href": absolute(reverse("control")), "media-type": "text/html"}],
         "remarks": text(control.attribution.licence_note),
