@@ -481,3 +481,13 @@ def test_the_command_refuses_key_material_and_writes_no_file(crafted, tmp_path):
     with pytest.raises(CommandError, match="GitHub token"):
         call_command("export_oscal", "assessment-results", "--output", str(output))
     assert not output.exists()
+
+
+def test_from_the_command_line_a_missing_run_exits_1_with_the_reason_on_stderr(db, capsys):
+    from django.core.management import ManagementUtility
+
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "export_oscal", "assessment-results", "--run", "999999"]).execute()
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert "There is no check run #999999." in captured.err and captured.out == ""
