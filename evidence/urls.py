@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("evidence.campaigns.urls")),
     path("", include("evidence.findings.urls")),
     path("", include("evidence.checks.urls")),
+    path("", include("evidence.oscal.urls")),
     path("", include("evidence.answers.urls")),
     path("", include("evidence.packs.urls")),
     path("", include("evidence.iac.urls")),

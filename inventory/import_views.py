@@ -248,15 +248,23 @@ class KeyExportView(AnyRoleMixin, View):
 
 
 class KeyCbomExportView(AnyRoleMixin, View):
-    """Keys as a CycloneDX 1.6 CBOM, with the same filters and visibility as :class:`KeyExportView`."""
+    """Keys as a CycloneDX CBOM (``?spec=1.7`` for 1.7, else 1.6), with the same filters and visibility as
+    :class:`KeyExportView`."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        spec = request.GET.get("spec") or None
+        if spec is not None and spec not in exporters.SPECS["cbom"]:
+            return HttpResponseBadRequest(
+                f"Invalid spec - '{spec[:10]}' is no CycloneDX version this app writes; choose one of: "
+                f"{', '.join(exporters.SPECS['cbom'])}.",
+                content_type="text/plain; charset=utf-8",
+            )
         filterset = KeyFilter(request.GET, queryset=selectors.key_list(user=request.user), request=request)
         if not filterset.is_valid():
             return _invalid_filters(filterset)
         # Written component by component (see inventory.exporters.cbom) into a spooled file: bounded memory for
         # any inventory, and checked by the export guard before the first byte is sent.
-        chunks = exporters.get_exporter("cbom", "keys")(filterset.qs)
+        chunks = exporters.get_exporter("cbom", "keys", spec=spec)(filterset.qs)
         response = guarded_download(
             chunks, filename="cek-inventory.cdx.json", content_type=exporters.MEDIA_TYPES["cbom"]
         )

@@ -1,4 +1,5 @@
-"""The key inventory as a CycloneDX 1.6 CBOM (cryptography bill of materials), built with cyclonedx-python-lib.
+"""The key inventory as a CycloneDX CBOM (cryptography bill of materials), spec 1.6 (the default: what the common
+scanners and readers take) or 1.7, built with cyclonedx-python-lib.
 
 Each key is a ``cryptographic-asset`` component of asset type ``related-crypto-material`` (type, id, state,
 dates, size, ``securedBy`` = its key store's protection, ``algorithmRef`` = an algorithm component) with its
@@ -12,6 +13,13 @@ each key states in full (a missing property there means empty). Dates are midnig
 The key material's ``value`` field is never set: the inventory holds no key material, and the export must
 not invent any. bom-refs are derived from data that does not change between exports (store id + external
 id, algorithm string), so two exports of the same inventory can be diffed.
+
+CycloneDX 1.7 deprecates ``algorithmRef``: a 1.7 export names the algorithm as a related cryptographic asset
+(``relatedCryptographicAssets: [{"type": "algorithm", "ref": ...}]``), and its algorithm components state the
+1.7 ``algorithmFamily`` (from the schema's registry of families, when the algorithm string starts with one),
+``ellipticCurve`` (when the string names a curve the registry knows) and the 1.7 primitive ``key-wrap``. The
+library (11.12) writes the 1.7 frame and the fields both versions share; :func:`.cyclonedx17.as_1_7` adds what
+it lacks.
 
 The keys are read from the database in chunks, each with its parties and bindings prefetched, and written
 component by component (see :func:`export_keys`).
@@ -40,25 +48,30 @@ from cyclonedx.model.crypto import (
     RelatedCryptoMaterialState,
     RelatedCryptoMaterialType,
 )
-from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.schema.schema import SchemaVersion1Dot6
+from cyclonedx.output.json import Json, JsonV1Dot6, JsonV1Dot7
+from cyclonedx.schema.schema import BaseSchemaVersion, SchemaVersion1Dot6, SchemaVersion1Dot7
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 import cek
 from cek.exportguard import check_tree
 from inventory import keyfields
+from inventory.exporters.cyclonedx17 import as_1_7
 from inventory.exporters.keyvalues import field_value
 from inventory.importers.cbom import KIND_MATERIAL_TYPES
 from inventory.importers.cbom.properties import FIELDS_PROPERTY, NAMESPACE, STATED_FIELDS, property_pairs
 from inventory.keyfields import Kind
 from inventory.models import Binding, Key, KeyState, Party, StoreKind
 
-SCHEMA_VERSION = SchemaVersion.V1_6
+SPEC_VERSIONS = ("1.6", "1.7")
+DEFAULT_SPEC = "1.6"
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 CHUNK_SIZE = 2000  # keys per database fetch
-_SCHEMA_VIEW = SchemaVersion1Dot6
+# Per spec version: the library's JSON writer of the whole document, and its view of one component.
+_WRITERS: dict[str, tuple[type[Json], type[BaseSchemaVersion]]] = {
+    "1.6": (JsonV1Dot6, SchemaVersion1Dot6),
+    "1.7": (JsonV1Dot7, SchemaVersion1Dot7),
+}
 TOOL_NAME = "cek-inventory"
 _PROPERTY_FIELDS = keyfields.cbom_fields()  # what CycloneDX has no field for
 # The joins of one key component: every object its properties name.
@@ -210,25 +223,30 @@ def build_bom(queryset: QuerySet[Key]) -> Bom:
     return bom
 
 
-def export_keys(queryset: QuerySet[Key]) -> Iterator[str]:
-    """The CBOM as JSON text, streamed component by component.
+def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterator[str]:
+    """The CBOM as JSON text (CycloneDX ``spec``: 1.6 or 1.7), streamed component by component.
 
     The library's whole-document serialiser checks the dependency graph once per component, which grows with
     the square of the inventory (20,000 keys: over 8 minutes). Here the library still writes the frame and
-    every component (its own JSON view of schema 1.6), and this function joins them: bom-refs are unique by
-    construction, and the only dependency is the inventory containing every asset."""
+    every component (its own JSON view of that schema version), and this function joins them: bom-refs are
+    unique by construction, and the only dependency is the inventory containing every asset."""
+    if spec not in _WRITERS:
+        raise ValueError(f"No CycloneDX {spec[:10]} export; spec versions: {', '.join(SPEC_VERSIONS)}.")
+    writer, view = _WRITERS[spec]
     bom, inventory = _skeleton_bom()
-    frame = json.loads(JsonV1Dot6(bom).output_as_string())
+    frame = json.loads(writer(bom).output_as_string())
     frame.pop("components", None)
     frame.pop("dependencies", None)
     head = json.dumps(frame, indent=None)
     yield head[:-1] + ', "components": ['
-    view = _SCHEMA_VIEW
     refs: list[str] = []
     for number, component in enumerate(_components(queryset)):
         refs.append(component.bom_ref.value)
         text = component.as_json(view_=view)
+        tree = json.loads(text)
+        if spec == "1.7":
+            text = json.dumps(as_1_7(tree))
         # The export guard reads each component as written (parsed back: what leaves is what is checked).
-        check_tree(json.loads(text), export="The CBOM export", where=f"component {number + 1}")
+        check_tree(tree, export="The CBOM export", where=f"component {number + 1}")
         yield ("," if number else "") + "\n" + text
     yield "\n], " + json.dumps({"dependencies": [{"ref": inventory.bom_ref.value, "dependsOn": refs}]})[1:] + "\n"

@@ -1,8 +1,8 @@
-"""``manage.py export_keys --format csv|cbom [--output FILE] [--table keys|services|bindings]``.
+"""``manage.py export_keys --format csv|cbom [--spec 1.6|1.7] [--output FILE] [--table keys|services|bindings]``.
 
-Writes the whole inventory (the command runs with the operator's rights, not a web user's). CSV streams, so
-the memory used does not grow with the number of keys; ``cbom`` (a CycloneDX 1.6 CBOM, keys only) is one JSON
-document built in memory."""
+Writes the whole inventory (the command runs with the operator's rights, not a web user's). Both formats stream,
+so the memory used does not grow with the number of keys; ``cbom`` is a CycloneDX CBOM of the keys, spec 1.6 by
+default (what the common scanners read) or 1.7 with ``--spec 1.7``."""
 
 from __future__ import annotations
 
@@ -21,16 +21,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", default="csv", choices=sorted(exporters.REGISTRY))
         parser.add_argument("--table", default="keys", choices=exporters.TABLES)
+        parser.add_argument(
+            "--spec",
+            choices=sorted({version for versions in exporters.SPECS.values() for version in versions}),
+            help="CycloneDX spec version of a cbom export (default: 1.6).",
+        )
         parser.add_argument("--output", type=Path, help="File to write (default: standard output).")
 
-    def handle(self, *args, format: str, table: str, output: Path | None, **options) -> None:
+    def handle(self, *args, format: str, table: str, spec: str | None, output: Path | None, **options) -> None:
         querysets = {
             "keys": Key.objects.order_by("store__name", "external_id"),
             "services": Service.objects.order_by("slug"),
             "bindings": Binding.objects.order_by("key__store__name", "key__external_id", "service__slug", "pk"),
         }
         try:
-            exporter = exporters.get_exporter(format, table)
+            exporter = exporters.get_exporter(format, table, spec=spec)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         chunks = exporter(querysets[table])
