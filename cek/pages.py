@@ -4,6 +4,8 @@ errors, a service-backed form view, and safe "back to" redirects."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
@@ -88,3 +90,27 @@ def safe_next(request, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         return target
     return default
+
+
+@dataclass
+class Confirmation:
+    """An irreversible step asked first: a page (``_confirm.html``) that says what will happen, in sentences
+    computed from the data, with one button that POSTs the step and a way back. The step's own POST is unchanged
+    (scripts and tests post it directly); people reach it through this page."""
+
+    title: str
+    consequences: list[str]
+    button: str
+    action: str
+    cancel: str
+    subject: str = ""
+    warning: str = ""
+    danger: bool = False
+    disabled: bool = False
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+
+def confirmation_page(request, confirmation: Confirmation):
+    from django.template.response import TemplateResponse
+
+    return TemplateResponse(request, "_confirm.html", {"confirm": confirmation})

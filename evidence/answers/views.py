@@ -15,7 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.exportguard import ExportRefused
-from cek.pages import errors_to_form
+from cek.pages import Confirmation, confirmation_page, errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.answers import export, rules, selectors, services
 from evidence.answers.forms import (
@@ -214,6 +214,38 @@ class AnswerEditView(GrcRequiredMixin, View):
 
 
 class AnswerPublishView(GrcRequiredMixin, View):
+    def get(self, request, pk):
+        """What publishing will do, and the fill rules still broken (then nothing can be published)."""
+        answer = get_object_or_404(CaiqAnswer.objects.select_related("party"), pk=pk)
+        if answer.status == AnswerStatus.PUBLISHED:
+            messages.info(request, "This answer is already published.")
+            return HttpResponseRedirect(reverse("evidence:answer-detail", args=[pk]))
+        violations = [violation.message for violation in rules.validate(answer, today=today_local())]
+        consequences = [
+            f"The {answer.question_id} answer for {answer.party.name} (“{answer.get_answer_display()}”, "
+            f"{len(answer.implementation):,} characters of implementation description) is frozen: it can no longer be edited.",
+            "Its SHA-256 is recorded; auditors, the workbook export and evidence packs use this published text.",
+            "To change it later, generate a new draft from a newer check run.",
+        ]
+        return confirmation_page(
+            request,
+            Confirmation(
+                title=f"Publish answer #{answer.pk}?",
+                subject=f"{answer.party.name} · {answer.catalog_version}",
+                consequences=consequences,
+                button="Publish and freeze",
+                action=reverse("evidence:answer-publish", args=[pk]),
+                cancel=reverse("evidence:answer-detail", args=[pk]),
+                warning=(
+                    f"It cannot be published yet: {len(violations)} fill rule{'s are' if len(violations) != 1 else ' is'}"
+                    f" not met — {' '.join(violations)}"
+                    if violations
+                    else ""
+                ),
+                disabled=bool(violations),
+            ),
+        )
+
     def post(self, request, pk):
         answer = get_object_or_404(CaiqAnswer, pk=pk)
         try:

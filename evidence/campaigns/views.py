@@ -19,9 +19,9 @@ from django.views.generic import DetailView, ListView
 
 from cek.exportguard import guarded_download
 from cek.jobs.views import JobStatusView
-from cek.pages import ServiceFormView
+from cek.pages import ServiceFormView, confirmation_page
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
-from evidence.campaigns import results, selectors, services
+from evidence.campaigns import confirm, results, selectors, services
 from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
 from evidence.models import (
     Attestation,
@@ -158,9 +158,21 @@ class CampaignStatusView(JobStatusView):
 
 
 class CampaignActionView(GrcRequiredMixin, View):
-    """POST only: launch or close, then back to the campaign page."""
+    """GET: what launching or closing will do, with the button that does it; POST: do it, then back to the
+    campaign page."""
 
     action = ""
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        expected = CampaignStatus.DRAFT if self.action == "launch" else CampaignStatus.LAUNCHED
+        if campaign.status != expected:
+            messages.info(
+                request, f"“{campaign}” is {campaign.get_status_display().lower()}: nothing to {self.action}."
+            )
+            return HttpResponseRedirect(campaign.get_absolute_url())
+        build = confirm.launch_confirmation if self.action == "launch" else confirm.close_confirmation
+        return confirmation_page(request, build(campaign))
 
     def post(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
@@ -238,7 +250,17 @@ class InboxView(AnyRoleMixin, ListView):
 
 
 class InboxConfirmView(AnyRoleMixin, View):
+    """Confirm the selected keys, or all pending ones; only with "I have reviewed …" ticked (a confirmation is a
+    statement about each key, not a click)."""
+
     def post(self, request):
+        if request.POST.get("reviewed") != "1":
+            messages.error(
+                request,
+                "Nothing was confirmed: tick “I have reviewed these keys” once you have checked each key's purpose, "
+                "bindings and access.",
+            )
+            return HttpResponseRedirect(reverse("evidence:attestation-inbox"))
         try:
             if request.POST.get("all") == "1":
                 count = services.attestation_confirm_all(actor=request.user)

@@ -25,8 +25,9 @@ class AcceptRiskForm(RefusesKeyMaterial, forms.Form):
 
 class ResolveForm(RefusesKeyMaterial, forms.Form):
     note = forms.CharField(
-        required=False,
         max_length=100,
         validators=[KeyMaterialValidator()],
-        widget=forms.TextInput(attrs={"placeholder": "What was done (optional)"}),
+        widget=forms.TextInput(attrs={"placeholder": "What was done"}),
+        help_text="What was done about it: kept in the finding's history for auditors.",
+        error_messages={"required": "Say what was done before resolving: the note is the evidence of the fix."},
     )

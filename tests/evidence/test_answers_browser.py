@@ -36,11 +36,15 @@ def test_grc_generates_publishes_and_downloads_the_answer(page, tmp_path):
     assert "AG-7" in page.locator("table.disclosures").inner_text()
 
     with page.expect_navigation():
-        page.click("button.publish-button")
+        page.click("a.publish-button")
+    assert "Publish answer #" in page.content() and "is frozen: it can no longer be edited" in page.content()
+    assert CaiqAnswer.objects.get().status == AnswerStatus.DRAFT  # asked first: nothing published yet
+    with page.expect_navigation():
+        page.click("button:has-text('Publish and freeze')")
     answer = CaiqAnswer.objects.get()
     assert answer.status == AnswerStatus.PUBLISHED
     assert answer.sha256 in page.locator(".answer-digest").inner_text()
-    assert page.locator("button.publish-button").count() == 0
+    assert page.locator(".publish-button").count() == 0
 
     with page.expect_download() as info:
         page.click("a.download-xlsx")

@@ -40,7 +40,10 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
         page.click("form.campaign-form button[type=submit]")
     assert "drafted" in page.content()
     with page.expect_navigation():
-        page.click("button:has-text('Launch')")
+        page.click("a:has-text('Launch…')")
+    assert "3 attestations will be created" in page.content()  # asked first
+    with page.expect_navigation():
+        page.click("button:has-text('Launch and e-mail the owners of 3 keys')")
     assert "Launched: 3 attestations" in page.content()
     log_out(page)
 
@@ -49,6 +52,7 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
         nav_click(page, "Attestations")
     page.check("tr[data-key=orders-dek] input[type=checkbox]")
     page.check("tr[data-key=invoices-dek] input[type=checkbox]")
+    page.check("input[name=reviewed]")
     with page.expect_navigation():
         page.click("button:has-text('Confirm selected')")
     assert "Confirmed 2 keys" in page.content()

@@ -111,16 +111,32 @@ def test_an_owner_sees_only_their_attestations_and_findings(world, owner_client)
 
 def test_an_owner_confirms_selected_then_all(world, owner_client, owner):
     first, second, third = world["mine"]
-    response = owner_client.post(reverse("evidence:attestation-confirm"), {"attestation": [first.pk, second.pk]})
+    response = owner_client.post(
+        reverse("evidence:attestation-confirm"), {"attestation": [first.pk, second.pk], "reviewed": "1"}
+    )
     assert response.status_code == 302
     assert Attestation.objects.filter(status=AttestationStatus.CONFIRMED, responded_by=owner).count() == 2
-    owner_client.post(reverse("evidence:attestation-confirm"), {"all": "1"})
+    owner_client.post(reverse("evidence:attestation-confirm"), {"all": "1", "reviewed": "1"})
     assert Attestation.objects.get(pk=third.pk).status == AttestationStatus.CONFIRMED
     assert Attestation.objects.get(pk=world["theirs"].pk).status == AttestationStatus.PENDING
 
 
+@pytest.mark.parametrize("data", [{"all": "1"}, {"all": "1", "reviewed": "yes"}])
+def test_nothing_is_confirmed_without_the_reviewed_statement(world, owner_client, data):
+    first = world["mine"][0]
+    response = owner_client.post(
+        reverse("evidence:attestation-confirm"), {"attestation": [first.pk], **data}, follow=True
+    )
+    assert "Nothing was confirmed: tick “I have reviewed these keys”" in response.content.decode()
+    assert not Attestation.objects.filter(status=AttestationStatus.CONFIRMED).exists()
+    inbox = owner_client.get(reverse("evidence:attestation-inbox")).content.decode()
+    assert 'name="reviewed" value="1" form="confirm-form" required' in inbox and "Confirm all 3" in inbox
+
+
 def test_an_owner_cannot_confirm_someone_elses_attestation(world, owner_client):
-    response = owner_client.post(reverse("evidence:attestation-confirm"), {"attestation": [world["theirs"].pk]})
+    response = owner_client.post(
+        reverse("evidence:attestation-confirm"), {"attestation": [world["theirs"].pk], "reviewed": "1"}
+    )
     assert response.status_code == 403
     assert Attestation.objects.get(pk=world["theirs"].pk).status == AttestationStatus.PENDING
 
@@ -180,7 +196,10 @@ def test_grc_resolves_and_accepts_risk_on_findings(world, grc_client):
     assert "must end after today" in page
     grc_client.post(url, {"until": (timezone.localdate() + dt.timedelta(days=30)).isoformat(), "reason": "Planned."})
     assert Finding.objects.get(pk=finding.pk).status == FindingStatus.RISK_ACCEPTED
-    grc_client.post(reverse("evidence:finding-resolve", args=[finding.pk]))
+    refused = grc_client.post(reverse("evidence:finding-resolve", args=[finding.pk]))
+    assert refused.status_code == 400 and "Say what was done before resolving" in refused.content.decode()
+    assert Finding.objects.get(pk=finding.pk).status == FindingStatus.RISK_ACCEPTED
+    grc_client.post(reverse("evidence:finding-resolve", args=[finding.pk]), {"note": "Key split in two."})
     assert Finding.objects.get(pk=finding.pk).status == FindingStatus.RESOLVED
 
 

@@ -230,7 +230,7 @@ def test_resolving_twice_is_refused_with_a_message(world, grc_client):
     assert grc_client.post(url, {"note": "Tag fixed."}).status_code == 302
     finding.refresh_from_db()
     assert finding.status == FindingStatus.RESOLVED
-    response = grc_client.post(url, {"note": ""})
+    response = grc_client.post(url, {"note": "Again."})
     assert response.status_code == 400 and "already resolved" in response.content.decode()
     html = grc_client.get(finding.get_absolute_url()).content.decode()
     assert "Tag fixed." in html and 'class="assign-form"' not in html  # no actions on a resolved finding
