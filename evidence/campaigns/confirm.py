@@ -65,8 +65,8 @@ def close_confirmation(campaign: Campaign) -> Confirmation:
     progress = selectors.campaign_totals(campaign)
     consequences = [
         f"The {_n(progress.answered, 'answer')} ({progress.confirmed:,} confirmed, "
-        f"{_n(progress.discrepancies, 'discrepancy', 'discrepancies')}) are frozen as evidence, and the results file "
-        "is recorded with its SHA-256.",
+        f"{_n(progress.discrepancies, 'discrepancy', 'discrepancies')}) {'is' if progress.answered == 1 else 'are'} "
+        "frozen as evidence, and the results file is recorded with its SHA-256.",
     ]
     if progress.pending:
         consequences.append(
