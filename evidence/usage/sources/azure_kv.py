@@ -76,7 +76,9 @@ def _claim(*names: str) -> str:
     paths = []
     for name in names:
         paths.append(f"nullif(json_extract_string(claims, {sql_string('$.' + json_key(name))}), '')")
-    flat = [f"nullif(json_extract_string(j, {sql_string('$.identity_claim_' + column)}), '')" for column in _FLAT[names]]
+    flat = [
+        f"nullif(json_extract_string(j, {sql_string('$.identity_claim_' + column)}), '')" for column in _FLAT[names]
+    ]
     return "coalesce(" + ", ".join(paths + flat) + ")"
 
 
@@ -123,9 +125,7 @@ class AzureKeyVault(UsageSource):
                 f"compression={compression})"
             )
         else:
-            raise UsageFileError(
-                f"{file.name}: the file is not JSON, so it is not {self.label}. Upload {self.help}."
-            )
+            raise UsageFileError(f"{file.name}: the file is not JSON, so it is not {self.label}. Upload {self.help}.")
         operations = ", ".join(sql_string(name) for name in FUNCTIONS)
         # The identity's claims: an object (storage, AZKVAuditLogs exported by a data export rule) or its JSON
         # text (AZKVAuditLogs from a query's result). AzureDiagnostics flattens them into columns instead.
@@ -145,9 +145,11 @@ records AS (
             ),
             {sql_string(_KEY_URL)}, ['host', 'vault', 'name']
         ) AS key,
-        TRY_CAST({_member(
-            "$.properties.httpStatusCode", "$.httpStatusCode_d", "$.HttpStatusCode", "$.Properties.httpStatusCode"
-        )} AS DOUBLE) AS status,
+        TRY_CAST({
+            _member(
+                "$.properties.httpStatusCode", "$.httpStatusCode_d", "$.HttpStatusCode", "$.Properties.httpStatusCode"
+            )
+        } AS DOUBLE) AS status,
         {_member("$.resultSignature", "$.ResultSignature")} AS signature,
         {_member("$.correlationId", "$.CorrelationId")} AS correlation,
         json_extract(
