@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-FEATURES_WITH_TASKS = ("policies", "reviews", "campaigns", "findings", "checks", "packs")
+FEATURES_WITH_TASKS = ("policies", "reviews", "campaigns", "findings", "checks", "packs", "usage")
 
 for feature in FEATURES_WITH_TASKS:
     importlib.import_module(f"evidence.{feature}.tasks")

@@ -21,6 +21,8 @@ import gzip
 import re
 from typing import Any, ClassVar
 
+from django.conf import settings
+
 from evidence.usage.sources.base import SourceFile, UsageSource, sql_string
 
 OPERATIONS = (
@@ -46,8 +48,12 @@ _EVENT = (
     ")"
 )
 _RECORDS_START = re.compile(rb'^\s*\{\s*"Records"\s*:')
-# A delivered file holds one JSON object; AWS delivers files of a few MB. This bounds DuckDB's buffer for it.
-MAX_RECORDS_OBJECT_BYTES = 512 * 1024 * 1024
+
+
+def max_records_bytes() -> int:
+    """A delivered file is one JSON object (AWS delivers files of a few MB): DuckDB buffers it whole, so it is bounded
+    by a quarter of DuckDB's memory limit (64 MB by default). JSON lines have no such bound."""
+    return settings.CEK_USAGE_DUCKDB_MEMORY_MB * 1024 * 1024 // 4
 
 
 def _fields(struct: str) -> str:
@@ -108,7 +114,7 @@ class CloudTrail(UsageSource):
             raw = (
                 "SELECT unnest(r) FROM (SELECT unnest(Records) AS r FROM read_json("  # noqa: S608 (quoted path)
                 f"{path}, format='unstructured', compression={compression}, "
-                f"maximum_object_size={MAX_RECORDS_OBJECT_BYTES}, columns={{'Records': '{_EVENT}[]'}}))"
+                f"maximum_object_size={max_records_bytes()}, columns={{'Records': '{_EVENT}[]'}}))"
             )
         else:
             raw = (
