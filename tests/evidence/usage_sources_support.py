@@ -1,5 +1,5 @@
 """Shared by the usage source tests: the fixtures folder and a source's normalized rows, read by DuckDB the way
-the engine reads them (its connection settings: no extension loaded on demand), without the database."""
+the engine reads them (its memory limit and threads, no extension loaded on demand), without the database."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import duckdb
+from django.conf import settings
 
 from evidence.usage.sources import get_source
 from evidence.usage.sources.base import COLUMNS, SourceFile
@@ -20,7 +21,15 @@ def source_file(path: Path) -> SourceFile:
 
 def rows(fmt: str, path: Path) -> list[dict]:
     """Every normalized row of ``path`` as ``fmt`` reads it, in the file's order."""
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": f"{settings.CEK_USAGE_DUCKDB_MEMORY_MB}MB",
+            "threads": settings.CEK_USAGE_DUCKDB_THREADS,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
     try:
         statement = get_source(fmt).relation(con, source_file(path))
         result = con.execute(f"SELECT {', '.join(COLUMNS)} FROM ({statement})")  # noqa: S608 (the source's own SQL)

@@ -117,13 +117,9 @@ class AzureKeyVault(UsageSource):
                 f"{path}, format='unstructured', compression={compression}, "
                 f"maximum_object_size={MAX_RECORDS_OBJECT_BYTES})"
             )
-        elif first_byte(file) == b"[":
-            raw = f"SELECT json AS j FROM read_json_objects({path}, format='array', compression={compression})"  # noqa: S608
-        elif first_byte(file) in (b"{", b""):
-            raw = (
-                f"SELECT json AS j FROM read_json_objects({path}, format='newline_delimited', "  # noqa: S608
-                f"compression={compression})"
-            )
+        elif first_byte(file) in (b"{", b"[", b""):
+            # 'auto': JSON lines, a JSON array (a query's result) or pretty-printed objects.
+            raw = f"SELECT json AS j FROM read_json_objects({path}, format='auto', compression={compression})"  # noqa: S608
         else:
             raise UsageFileError(f"{file.name}: the file is not JSON, so it is not {self.label}. Upload {self.help}.")
         operations = ", ".join(sql_string(name) for name in FUNCTIONS)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from evidence.usage.sources.base import SourceFile, UsageSource, sql_string
-from evidence.usage.sources.shapes import first_byte, struct_columns, utc_timestamp
+from evidence.usage.sources.shapes import struct_columns, utc_timestamp
 
 # methodName (its last part) -> inventory.models.CryptoFunction value.
 FUNCTIONS: dict[str, str] = {
@@ -91,8 +91,6 @@ _SERVICE_AGENT = (
     r"^(service-[0-9]+@|bq-[0-9]+@bigquery-encryption\.)|@(gcp-sa-[a-z0-9-]+\.|cloudservices\.|"
     r"gs-project-accounts\.|compute-system\.|container-engine-robot\.|system\.)"
 )
-# gcloud logging read prints a pretty JSON array; a sink's files can be large, this bounds DuckDB's buffer.
-MAX_ARRAY_OBJECT_BYTES = 64 * 1024 * 1024
 
 
 class GcpAudit(UsageSource):
@@ -109,11 +107,12 @@ class GcpAudit(UsageSource):
 
     def relation(self, con: Any, file: SourceFile) -> str:
         path, compression = sql_string(file.path), sql_string(file.compression)
-        if first_byte(file) == b"[":
-            form = f"format='array', maximum_object_size={MAX_ARRAY_OBJECT_BYTES}"
-        else:
-            form = "format='newline_delimited'"
-        raw = f"SELECT * FROM read_json({path}, {form}, compression={compression}, columns={struct_columns(_ENTRY)})"  # noqa: S608
+        # 'auto': JSON lines (a sink's files), the JSON array gcloud prints, or pretty-printed objects; a file of
+        # another format then reads as records that are not log entries, which the engine reports as such.
+        raw = (
+            f"SELECT * FROM read_json({path}, format='auto', compression={compression}, "  # noqa: S608
+            f"columns={struct_columns(_ENTRY)})"
+        )
         methods = ", ".join(sql_string(name) for name in FUNCTIONS)
         codes = "[" + ", ".join(sql_string(code) for code in RPC_CODES) + "]"
         # Only constants and the quoted path are interpolated: nothing of the file's content reaches the SQL text.

@@ -103,7 +103,7 @@ class VaultAudit(UsageSource):
                 f"{self.help} (a syslog or socket device's lines carry a prefix: keep only the JSON)."
             )
         raw = (
-            f"SELECT * FROM read_json({path}, format='newline_delimited', compression={compression}, "  # noqa: S608
+            f"SELECT * FROM read_json({path}, format='auto', compression={compression}, "  # noqa: S608
             f"columns={struct_columns(_ENTRY)})"
         )
         errors = " ".join(
