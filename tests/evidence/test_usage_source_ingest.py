@@ -218,3 +218,17 @@ def test_a_principal_that_carries_key_material_refuses_the_file(grc_user, vault_
     assert "principal" in ingestion.last_error.lower()
     assert "BEGIN" not in ingestion.last_error
     assert not UsageAggregate.objects.exists()
+
+
+def test_azure_records_envelope_is_read_within_the_engines_memory(grc_user, azure_keys):
+    # The {"records": [...]} form is one JSON value read whole: its buffer must fit DuckDB's memory limit.
+    ingestion = ingest("azure-kv", FIXTURES / "azure-kv" / "records_envelope.json", grc_user)
+    assert ingestion.status == IngestionStatus.SUCCEEDED, ingestion.last_error
+    assert ingestion.counts["events"] == 4
+    assert by_key("azure-kv") == {"orders-kek": 3, "release-signing": 1}
+
+
+def test_gcloud_logging_read_output_is_ingested(grc_user, gcp_keys):
+    ingestion = ingest("gcp-audit", FIXTURES / "gcp-audit" / "gcloud_logging_read.json", grc_user)
+    assert ingestion.status == IngestionStatus.SUCCEEDED, ingestion.last_error
+    assert by_key("gcp-audit") == {"orders-dek": 3}

@@ -35,7 +35,7 @@ import re
 from typing import Any, ClassVar
 
 from evidence.usage.sources.base import SourceFile, UsageFileError, UsageSource, sql_string
-from evidence.usage.sources.shapes import first_byte, head, utc_timestamp
+from evidence.usage.sources.shapes import first_byte, head, max_object_bytes, utc_timestamp
 
 # operationName -> inventory.models.CryptoFunction value.
 FUNCTIONS: dict[str, str] = {
@@ -61,8 +61,6 @@ _KEY_URL = (
     r"(?:[/?]|$)"
 )
 _RECORDS_START = re.compile(rb'^\s*\{\s*"records"\s*:')
-# A storage blob holds an hour of one vault's records; this bounds DuckDB's buffer for the envelope form.
-MAX_RECORDS_OBJECT_BYTES = 512 * 1024 * 1024
 
 
 def _member(*paths: str) -> str:
@@ -115,7 +113,7 @@ class AzureKeyVault(UsageSource):
             raw = (
                 "SELECT unnest(json_extract(json, '$.records[*]')) AS j FROM read_json_objects("  # noqa: S608
                 f"{path}, format='unstructured', compression={compression}, "
-                f"maximum_object_size={MAX_RECORDS_OBJECT_BYTES})"
+                f"maximum_object_size={max_object_bytes()})"
             )
         elif first_byte(file) in (b"{", b"[", b""):
             # 'auto': JSON lines, a JSON array (a query's result) or pretty-printed objects.

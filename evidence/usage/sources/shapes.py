@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+from django.conf import settings
+
 from evidence.usage.sources.base import SourceFile, sql_string
 
 _HEAD_BYTES = 4096
@@ -30,6 +32,13 @@ def first_byte(file: SourceFile) -> bytes:
     JSON lines or one object."""
     text = head(file).lstrip(b"\xef\xbb\xbf").lstrip()
     return text[:1]
+
+
+def max_object_bytes() -> int:
+    """The largest JSON value read whole (a file that is one ``{"records": [...]}`` object): DuckDB allocates
+    twice this per thread, so it is a quarter of DuckDB's memory limit (64 MB by default), as for CloudTrail's
+    delivered files."""
+    return settings.CEK_USAGE_DUCKDB_MEMORY_MB * 1024 * 1024 // 4
 
 
 def utc_timestamp(expression: str) -> str:
