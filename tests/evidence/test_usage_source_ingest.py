@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from django.core.management import call_command
 
 from evidence.usage.models import IngestionStatus, UsageAggregate, UsageIngestion
 from evidence.usage.services import IngestionRefused, usage_ingest_path
@@ -232,3 +233,20 @@ def test_gcloud_logging_read_output_is_ingested(grc_user, gcp_keys):
     ingestion = ingest("gcp-audit", FIXTURES / "gcp-audit" / "gcloud_logging_read.json", grc_user)
     assert ingestion.status == IngestionStatus.SUCCEEDED, ingestion.last_error
     assert by_key("gcp-audit") == {"orders-dek": 3}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "store_fixture", "summary"),
+    [
+        ("gcp-audit", "gcp-audit/data_access.jsonl.gz", "gcp_keys", "13 events into 11 aggregates"),
+        ("azure-kv", "azure-kv/azkv_audit_logs.jsonl", "azure_keys", "8 events into 7 aggregates"),
+        ("vault-audit", "vault-audit/audit.log.gz", "vault_keys", "15 events into 13 aggregates"),
+    ],
+)
+def test_the_command_ingests_each_format_into_the_store_named(
+    grc_user, request, capsys, fmt, name, store_fixture, summary
+):
+    store, _ = request.getfixturevalue(store_fixture)
+    call_command("ingest_usage", "--format", fmt, str(FIXTURES / name), "--user", "alice", "--store", store.name)
+    assert summary in capsys.readouterr().out
+    assert set(UsageAggregate.objects.values_list("store", flat=True)) == {store.pk}
