@@ -13,8 +13,10 @@ exported in:
   query result is exported), ``_ResourceId``.
 
 Shapes as Microsoft documents them ("Azure Key Vault logging", the Azure Monitor ``AZKVAuditLogs`` and
-``AzureDiagnostics`` table references). The same member is spelled differently by each shape (``operationName``,
-``OperationName``), so records are read as JSON objects and each member by its exact, case-sensitive path.
+``AzureDiagnostics`` table references). The storage record spells its members in camelCase (``operationName``),
+the Log Analytics tables in PascalCase (``OperationName``): the first record of the file says which, and the
+file's records are read with that shape's typed columns (one file is one export). Records of the other shape are
+then not recognised, and the file is refused as such.
 
 - Only ``KeyEncrypt``, ``KeyDecrypt``, ``KeySign``, ``KeyVerify``, ``KeyWrap`` and ``KeyUnwrap`` count; secret,
   certificate, vault and key-management operations (``KeyGet``, ``KeyCreate``) are recognised and skipped. The
@@ -35,7 +37,7 @@ import re
 from typing import Any, ClassVar
 
 from evidence.usage.sources.base import SourceFile, UsageFileError, UsageSource, sql_string
-from evidence.usage.sources.shapes import first_byte, head, max_object_bytes, utc_timestamp
+from evidence.usage.sources.shapes import first_byte, head, max_object_bytes, struct_columns, utc_timestamp
 
 # operationName -> inventory.models.CryptoFunction value.
 FUNCTIONS: dict[str, str] = {
@@ -61,37 +63,64 @@ _KEY_URL = (
     r"(?:[/?]|$)"
 )
 _RECORDS_START = re.compile(rb'^\s*\{\s*"records"\s*:')
+# A record of the diagnostic setting's own shape starts with these members (Log Analytics rows never have them).
+_CAMEL_MEMBER = re.compile(rb'"(time|operationName|resourceId|category)"\s*:')
 
-
-def _member(*paths: str) -> str:
-    """SQL: the first of these JSON paths of ``j`` that holds a value, as text."""
-    return "coalesce(" + ", ".join(f"nullif(json_extract_string(j, {sql_string(p)}), '')" for p in paths) + ")"
-
-
-def _claim(*names: str) -> str:
-    """SQL: the first of these token claims, from ``claims`` (the identity's claim object) or the flattened
-    ``identity_claim_*`` columns of AzureDiagnostics."""
-    paths = []
-    for name in names:
-        paths.append(f"nullif(json_extract_string(claims, {sql_string('$.' + json_key(name))}), '')")
-    flat = [
-        f"nullif(json_extract_string(j, {sql_string('$.identity_claim_' + column)}), '')" for column in _FLAT[names]
-    ]
-    return "coalesce(" + ", ".join(paths + flat) + ")"
-
-
-def json_key(name: str) -> str:
-    """A JSON path member for a claim name (some are URLs, quoted in the path)."""
-    return f'"{name}"' if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else name
-
-
-_UPN = ("upn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", "unique_name")
-_APPID = ("appid",)
-_OID = ("oid", "http://schemas.microsoft.com/identity/claims/objectidentifier")
-_FLAT: dict[tuple[str, ...], tuple[str, ...]] = {
-    _UPN: ("upn_s", "http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn_s", "unique_name_s"),
-    _APPID: ("appid_g", "appid_s"),
-    _OID: ("oid_g", "http_schemas_microsoft_com_identity_claims_objectidentifier_g"),
+_CLAIMS = (
+    "STRUCT(upn VARCHAR, unique_name VARCHAR, appid VARCHAR, oid VARCHAR, "
+    '"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn" VARCHAR, '
+    '"http://schemas.microsoft.com/identity/claims/objectidentifier" VARCHAR)'
+)
+# The diagnostic setting's record (storage account, Event Hubs).
+_STORAGE = (
+    "STRUCT(time VARCHAR, operationName VARCHAR, resultSignature VARCHAR, correlationId VARCHAR, identity JSON, "
+    "properties STRUCT(id VARCHAR, requestUri VARCHAR, httpStatusCode VARCHAR))"
+)
+# The Log Analytics tables: AZKVAuditLogs (Id, RequestUri, HttpStatusCode, Identity) and AzureDiagnostics
+# (id_s, requestUri_s, httpStatusCode_d, identity_claim_* columns) share the other columns' names.
+_TABLES = (
+    "STRUCT(TimeGenerated VARCHAR, OperationName VARCHAR, ResultSignature VARCHAR, CorrelationId VARCHAR, "
+    "Identity JSON, Id VARCHAR, RequestUri VARCHAR, HttpStatusCode VARCHAR, "
+    "Properties STRUCT(id VARCHAR, requestUri VARCHAR, httpStatusCode VARCHAR), "
+    "id_s VARCHAR, requestUri_s VARCHAR, httpStatusCode_d VARCHAR, "
+    "identity_claim_upn_s VARCHAR, identity_claim_unique_name_s VARCHAR, "
+    "identity_claim_http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn_s VARCHAR, "
+    "identity_claim_appid_g VARCHAR, identity_claim_appid_s VARCHAR, identity_claim_oid_g VARCHAR, "
+    "identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g VARCHAR)"
+)
+# Each shape's members as the common names the statement uses.
+_STORAGE_NAMES = {
+    "time": "time",
+    "operation": "operationName",
+    "signature": "resultSignature",
+    "correlation": "correlationId",
+    "identity": "identity",
+    "id": "properties.id",
+    "uri": "properties.requestUri",
+    "status": "properties.httpStatusCode",
+    "flat_upn": "CAST(NULL AS VARCHAR)",
+    "flat_appid": "CAST(NULL AS VARCHAR)",
+    "flat_oid": "CAST(NULL AS VARCHAR)",
+}
+_TABLE_NAMES = {
+    "time": "TimeGenerated",
+    "operation": "OperationName",
+    "signature": "ResultSignature",
+    "correlation": "CorrelationId",
+    "identity": "Identity",
+    "id": "coalesce(nullif(Id, ''), nullif(id_s, ''), nullif(Properties.id, ''))",
+    "uri": "coalesce(nullif(RequestUri, ''), nullif(requestUri_s, ''), nullif(Properties.requestUri, ''))",
+    "status": "coalesce(HttpStatusCode, httpStatusCode_d, Properties.httpStatusCode)",
+    "flat_upn": (
+        "coalesce(nullif(identity_claim_upn_s, ''), "
+        "nullif(identity_claim_http_schemas_xmlsoap_org_ws_2005_05_identity_claims_upn_s, ''), "
+        "nullif(identity_claim_unique_name_s, ''))"
+    ),
+    "flat_appid": "coalesce(nullif(identity_claim_appid_g, ''), nullif(identity_claim_appid_s, ''))",
+    "flat_oid": (
+        "coalesce(nullif(identity_claim_oid_g, ''), "
+        "nullif(identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g, ''))"
+    ),
 }
 
 
@@ -109,57 +138,65 @@ class AzureKeyVault(UsageSource):
 
     def relation(self, con: Any, file: SourceFile) -> str:
         path, compression = sql_string(file.path), sql_string(file.compression)
-        if _RECORDS_START.match(head(file)):
+        start = head(file)
+        if _RECORDS_START.match(start):
             raw = (
-                "SELECT unnest(json_extract(json, '$.records[*]')) AS j FROM read_json_objects("  # noqa: S608
+                "SELECT unnest(r) FROM (SELECT unnest(records) AS r FROM read_json("  # noqa: S608 (quoted path)
                 f"{path}, format='unstructured', compression={compression}, "
-                f"maximum_object_size={max_object_bytes()})"
+                f"maximum_object_size={max_object_bytes()}, columns={{'records': '{_STORAGE}[]'}}))"
             )
+            names = _STORAGE_NAMES
         elif first_byte(file) in (b"{", b"[", b""):
+            camel = bool(_CAMEL_MEMBER.search(start.split(b"\n", 1)[0] if first_byte(file) == b"{" else start))
+            names = _STORAGE_NAMES if camel else _TABLE_NAMES
             # 'auto': JSON lines, a JSON array (a query's result) or pretty-printed objects.
-            raw = f"SELECT json AS j FROM read_json_objects({path}, format='auto', compression={compression})"  # noqa: S608
+            raw = (
+                f"SELECT * FROM read_json({path}, format='auto', compression={compression}, "  # noqa: S608
+                f"columns={struct_columns(_STORAGE if camel else _TABLES)})"
+            )
         else:
             raise UsageFileError(f"{file.name}: the file is not JSON, so it is not {self.label}. Upload {self.help}.")
+        n = names
         operations = ", ".join(sql_string(name) for name in FUNCTIONS)
-        # The identity's claims: an object (storage, AZKVAuditLogs exported by a data export rule) or its JSON
-        # text (AZKVAuditLogs from a query's result). AzureDiagnostics flattens them into columns instead.
-        identity = "coalesce(json_extract(j, '$.identity'), json_extract(j, '$.Identity'))"
         # Only constants and the quoted path are interpolated: nothing of the file's content reaches the SQL text.
         return f"""
 WITH raw AS ({raw}),
 records AS (
     SELECT
-        j,
-        {utc_timestamp(_member("$.time", "$.TimeGenerated"))} AS event_at,
-        {_member("$.operationName", "$.OperationName")} AS operation,
+        {utc_timestamp(n["time"])} AS event_at,
+        nullif({n["operation"]}, '') AS operation,
         regexp_extract(
-            coalesce(
-                {_member("$.properties.id", "$.id_s", "$.Id", "$.Properties.id")},
-                {_member("$.properties.requestUri", "$.requestUri_s", "$.RequestUri", "$.Properties.requestUri")}
-            ),
-            {sql_string(_KEY_URL)}, ['host', 'vault', 'name']
+            coalesce(nullif({n["id"]}, ''), nullif({n["uri"]}, '')), {sql_string(_KEY_URL)}, ['host', 'vault', 'name']
         ) AS key,
-        TRY_CAST({
-            _member(
-                "$.properties.httpStatusCode", "$.httpStatusCode_d", "$.HttpStatusCode", "$.Properties.httpStatusCode"
-            )
-        } AS DOUBLE) AS status,
-        {_member("$.resultSignature", "$.ResultSignature")} AS signature,
-        {_member("$.correlationId", "$.CorrelationId")} AS correlation,
-        json_extract(
-            CASE WHEN json_type({identity}) = 'VARCHAR'
-                THEN TRY_CAST(json_extract_string({identity}, '$') AS JSON)
-                ELSE {identity}
-            END,
-            '$.claim'
-        ) AS claims
+        TRY_CAST({n["status"]} AS DOUBLE) AS status,
+        nullif({n["signature"]}, '') AS signature,
+        nullif({n["correlation"]}, '') AS correlation,
+        -- the identity's claims: an object (storage; AZKVAuditLogs from a data export rule) or its JSON text
+        -- (AZKVAuditLogs from a query's result); AzureDiagnostics flattens them into columns instead
+        TRY_CAST(
+            json_extract(
+                CASE WHEN json_type({n["identity"]}) = 'VARCHAR'
+                    THEN TRY_CAST(json_extract_string({n["identity"]}, '$') AS JSON)
+                    ELSE {n["identity"]}
+                END,
+                '$.claim'
+            ) AS {_CLAIMS}
+        ) AS c,
+        {n["flat_upn"]} AS flat_upn,
+        {n["flat_appid"]} AS flat_appid,
+        {n["flat_oid"]} AS flat_oid
     FROM raw
 ),
 calls AS (
     SELECT *,
-        {_claim(*_UPN)} AS upn,
-        {_claim(*_APPID)} AS appid,
-        {_claim(*_OID)} AS oid
+        coalesce(
+            nullif(c.upn, ''), nullif(c."http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn", ''),
+            nullif(c.unique_name, ''), flat_upn
+        ) AS upn,
+        coalesce(nullif(c.appid, ''), flat_appid) AS appid,
+        coalesce(
+            nullif(c.oid, ''), nullif(c."http://schemas.microsoft.com/identity/claims/objectidentifier", ''), flat_oid
+        ) AS oid
     FROM records
 )
 SELECT
