@@ -123,3 +123,13 @@ def test_the_source_maps_every_operation_it_keeps():
     kept = {row["operation"] for row in relevant("azure-kv", HERE / "storage_account.jsonl")}
     assert kept == set(source.functions) == set(source.operations)
     assert source.store_kinds == ("azure-kv",)
+
+
+def test_a_file_mixing_the_storage_and_table_shapes_has_unrecognised_records(tmp_path):
+    # One file is one export: its first record chooses the shape, records of the other one are not recognised.
+    storage = (HERE / "storage_account.jsonl").read_text().splitlines()[0]
+    table = (HERE / "azkv_audit_logs.jsonl").read_text().splitlines()[0]
+    read = rows("azure-kv", write_lines(tmp_path / "mixed.jsonl", [storage, table]))
+    assert [row["recognised"] for row in read] == [True, False]
+    read = rows("azure-kv", write_lines(tmp_path / "mixed2.jsonl", [table, storage]))
+    assert [row["recognised"] for row in read] == [True, False]
