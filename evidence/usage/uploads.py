@@ -15,10 +15,15 @@ class BoundedUploadHandler(TemporaryFileUploadHandler):
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.limit = settings.CEK_USAGE_MAX_UPLOAD_BYTES
-        self.received = 0
-        if content_length and content_length > self.limit + 64 * 1024:  # the multipart envelope aside
-            self._stop()
+        # A body announced larger than the bound (the multipart envelope aside) stops at its first chunk: the
+        # parser handles StopUpload from there, not from here.
+        self.received = self.limit + 1 if content_length and content_length > self.limit + 64 * 1024 else 0
         return None
+
+    def new_file(self, *args, **kwargs):
+        if self.received > self.limit:
+            self._stop()
+        return super().new_file(*args, **kwargs)
 
     def receive_data_chunk(self, raw_data, start):
         self.received += len(raw_data)

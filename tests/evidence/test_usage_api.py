@@ -119,10 +119,11 @@ def test_the_same_file_again_is_answered_409_and_changes_nothing(grc_client, key
     assert UsageIngestion.objects.count() == 1
 
 
-def test_a_file_over_the_size_bound_is_refused_with_413_and_not_kept(grc_client, keys, sent, settings):
+@pytest.mark.parametrize("size", [5000, 200_000])  # past the bound while streaming; announced past it
+def test_a_file_over_the_size_bound_is_refused_with_413_and_not_kept(grc_client, keys, sent, settings, size):
     settings.CEK_USAGE_MAX_UPLOAD_BYTES = 1024
 
-    response = upload(grc_client, b"x" * 5000)
+    response = upload(grc_client, b"x" * size)
 
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
