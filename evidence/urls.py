@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("evidence.answers.urls")),
     path("", include("evidence.packs.urls")),
     path("", include("evidence.iac.urls")),
+    path("", include("evidence.usage.urls")),
 ]

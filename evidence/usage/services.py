@@ -119,6 +119,7 @@ def usage_ingestion_upload(*, source: str, upload: File, user, store: KeyStore |
 
         def broker_down() -> IngestionRefused:
             _finish_failed(ingestion.pk, BROKER_DOWN, statuses=(IngestionStatus.QUEUED,))
+            _discard_file(ingestion.pk)
             return IngestionRefused(BROKER_DOWN)
 
         enqueue(ingestion, on_broker_down=broker_down)

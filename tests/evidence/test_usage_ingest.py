@@ -200,7 +200,25 @@ def test_a_truncated_gzip_is_refused_with_nothing_written(grc_user, keys, tmp_pa
     ingestion = ingest(cut, grc_user)
 
     assert ingestion.status == IngestionStatus.FAILED
-    assert "cut short or damaged" in ingestion.last_error
+    assert "the gzip file is cut short" in ingestion.last_error
+    assert not UsageAggregate.objects.exists()
+
+
+def test_a_gzip_cut_exactly_after_a_whole_event_is_refused_too(grc_user, keys, tmp_path):
+    import json
+    import zlib
+
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    lines = [json.dumps(event) + "\n" for event in records()]
+    data = compressor.compress("".join(lines[:4]).encode()) + compressor.flush(zlib.Z_FULL_FLUSH)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data)  # four whole events, then nothing: no end of stream
+    assert len(gzip.GzipFile(fileobj=__import__("io").BytesIO(data)).read1()) > 0
+
+    ingestion = ingest(cut, grc_user)
+
+    assert ingestion.status == IngestionStatus.FAILED
+    assert "the gzip file is cut short" in ingestion.last_error
     assert not UsageAggregate.objects.exists()
 
 
