@@ -182,7 +182,8 @@ def test_a_truncated_gzip_is_refused_and_writes_nothing(grc_user, fmt, name, tmp
     cut.write_bytes(whole[: len(whole) * 2 // 3])
     ingestion = ingest(fmt, cut, grc_user)
     assert ingestion.status == IngestionStatus.FAILED
-    assert ingestion.last_error.startswith("cut.gz: the file is a gzip file that is cut short or damaged")
+    assert ingestion.last_error.startswith("cut.gz: ")
+    assert "cut short" in ingestion.last_error and "Nothing was written" in ingestion.last_error
     assert not UsageAggregate.objects.exists()
 
 
