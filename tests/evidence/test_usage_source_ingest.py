@@ -3,6 +3,7 @@ to the inventory keys their platform's importer creates, unknown keys are kept, 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
@@ -251,3 +252,39 @@ def test_the_command_ingests_each_format_into_the_store_named(
     call_command("ingest_usage", "--format", fmt, str(FIXTURES / name), "--user", "alice", "--store", store.name)
     assert summary in capsys.readouterr().out
     assert set(UsageAggregate.objects.values_list("store", flat=True)) == {store.pk}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "store_fixture", "events"),
+    [
+        ("gcp-audit", "gcp-audit/data_access.jsonl.gz", "gcp_keys", 13),
+        ("azure-kv", "azure-kv/azure_diagnostics.jsonl", "azure_keys", 8),
+        ("vault-audit", "vault-audit/audit.log", "vault_keys", 15),
+    ],
+)
+def test_an_upload_through_the_api_is_ingested_by_the_task(
+    grc_client, request, monkeypatch, django_capture_on_commit_callbacks, fmt, name, store_fixture, events
+):
+    from evidence.usage.tasks import usage_ingest
+
+    request.getfixturevalue(store_fixture)
+    sent = []
+
+    class Result:
+        id = "task-1"
+
+    monkeypatch.setattr("cek.jobs.queue.send", lambda task, args: sent.append(args) or Result())
+    body = io.BytesIO((FIXTURES / name).read_bytes())
+    body.name = name.rsplit("/", 1)[1]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = grc_client.post("/api/v1/usage-ingestions/", {"file": body, "format": fmt})
+    assert response.status_code == 202, response.content
+    ingestion = UsageIngestion.objects.get()
+    assert sent
+
+    usage_ingest.run(ingestion.pk)
+
+    ingestion.refresh_from_db()
+    assert ingestion.status == IngestionStatus.SUCCEEDED, ingestion.last_error
+    assert ingestion.counts["events"] == events
+    assert grc_client.get(f"/api/v1/usage-ingestions/{ingestion.pk}/").json()["counts"]["events"] == events
