@@ -126,10 +126,18 @@ def test_the_source_maps_every_operation_it_keeps():
 
 
 def test_a_file_mixing_the_storage_and_table_shapes_has_unrecognised_records(tmp_path):
-    # One file is one export: its first record chooses the shape, records of the other one are not recognised.
+    # One file is one export, read with one shape's columns: records of the other shape are not recognised (and
+    # the engine refuses the file), whichever comes first.
     storage = (HERE / "storage_account.jsonl").read_text().splitlines()[0]
     table = (HERE / "azkv_audit_logs.jsonl").read_text().splitlines()[0]
     read = rows("azure-kv", write_lines(tmp_path / "mixed.jsonl", [storage, table]))
     assert [row["recognised"] for row in read] == [True, False]
     read = rows("azure-kv", write_lines(tmp_path / "mixed2.jsonl", [table, storage]))
-    assert [row["recognised"] for row in read] == [True, False]
+    assert [row["recognised"] for row in read] == [False, True]
+
+
+def test_pretty_printed_storage_records_are_read(tmp_path):
+    records = [json.loads(line) for line in (HERE / "storage_account.jsonl").read_text().splitlines()[:2]]
+    path = tmp_path / "pretty.json"
+    path.write_text("\n".join(json.dumps(record, indent=2) for record in records) + "\n")
+    assert [row["operation"] for row in relevant("azure-kv", path)] == ["KeyUnwrap", "KeyUnwrap"]

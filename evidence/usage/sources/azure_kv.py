@@ -14,7 +14,7 @@ exported in:
 
 Shapes as Microsoft documents them ("Azure Key Vault logging", the Azure Monitor ``AZKVAuditLogs`` and
 ``AzureDiagnostics`` table references). The storage record spells its members in camelCase (``operationName``),
-the Log Analytics tables in PascalCase (``OperationName``): the first record of the file says which, and the
+the Log Analytics tables in PascalCase (``OperationName``): the start of the file says which, and the
 file's records are read with that shape's typed columns (one file is one export). Records of the other shape are
 then not recognised, and the file is refused as such.
 
@@ -63,7 +63,8 @@ _KEY_URL = (
     r"(?:[/?]|$)"
 )
 _RECORDS_START = re.compile(rb'^\s*\{\s*"records"\s*:')
-# A record of the diagnostic setting's own shape starts with these members (Log Analytics rows never have them).
+# A record of the diagnostic setting's own shape has these members; Log Analytics rows never do (they spell them
+# TimeGenerated, OperationName, ResourceId, Category), not even inside AZKVAuditLogs' Properties.
 _CAMEL_MEMBER = re.compile(rb'"(time|operationName|resourceId|category)"\s*:')
 
 _CLAIMS = (
@@ -147,7 +148,7 @@ class AzureKeyVault(UsageSource):
             )
             names = _STORAGE_NAMES
         elif first_byte(file) in (b"{", b"[", b""):
-            camel = bool(_CAMEL_MEMBER.search(start.split(b"\n", 1)[0] if first_byte(file) == b"{" else start))
+            camel = bool(_CAMEL_MEMBER.search(start))
             names = _STORAGE_NAMES if camel else _TABLE_NAMES
             # 'auto': JSON lines, a JSON array (a query's result) or pretty-printed objects.
             raw = (
