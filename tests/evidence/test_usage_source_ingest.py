@@ -7,12 +7,15 @@ import io
 import json
 import shutil
 
+import duckdb
 import pytest
 from django.core.management import call_command
 
+from evidence.usage.engine import source_file
 from evidence.usage.models import IngestionStatus, UsageAggregate, UsageIngestion
 from evidence.usage.services import IngestionRefused, usage_ingest_path
 from evidence.usage.sources import get_source
+from evidence.usage.sources.base import COLUMNS
 from inventory.models import StoreKind
 from tests.evidence.usage_sources_support import FIXTURES, write_lines
 from tests.factories import KeyFactory, KeyStoreFactory
@@ -288,3 +291,19 @@ def test_an_upload_through_the_api_is_ingested_by_the_task(
     assert ingestion.status == IngestionStatus.SUCCEEDED, ingestion.last_error
     assert ingestion.counts["events"] == events
     assert grc_client.get(f"/api/v1/usage-ingestions/{ingestion.pk}/").json()["counts"]["events"] == events
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [
+        ("gcp-audit", "gcp-audit/data_access.jsonl"),
+        ("azure-kv", "azure-kv/storage_account.jsonl"),
+        ("azure-kv", "azure-kv/azure_diagnostics.jsonl"),
+        ("azure-kv", "azure-kv/records_envelope.json"),
+        ("vault-audit", "vault-audit/audit.log"),
+    ],
+)
+def test_each_source_returns_exactly_the_normalized_columns(fmt, name):
+    con = duckdb.connect()
+    relation = con.sql(get_source(fmt).relation(con, source_file(str(FIXTURES / name), name=name)))
+    assert sorted(relation.columns) == sorted(COLUMNS)
