@@ -376,6 +376,13 @@ CEK_PACK_RETENTION_DAYS = env_int("CEK_PACK_RETENTION_DAYS", 90, minimum=0)
 CEK_PACK_PDF_MAX_ROWS = env_int("CEK_PACK_PDF_MAX_ROWS", 300, minimum=10)
 CEK_PACK_STALE_MINUTES = env_int("CEK_PACK_STALE_MINUTES", 15, minimum=1)
 CEK_PACK_VERIFY_MAX_BYTES = env_int("CEK_PACK_VERIFY_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
+# Usage logs (evidence/usage): largest uploaded log file (streamed to a temporary file, deleted after its
+# ingestion); DuckDB's memory limit (it spills to a temporary directory past it) and threads; ingestions whose
+# worker stopped reporting for this long are marked failed.
+CEK_USAGE_MAX_UPLOAD_BYTES = env_int("CEK_USAGE_MAX_UPLOAD_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+CEK_USAGE_DUCKDB_MEMORY_MB = env_int("CEK_USAGE_DUCKDB_MEMORY_MB", 256, minimum=64)
+CEK_USAGE_DUCKDB_THREADS = env_int("CEK_USAGE_DUCKDB_THREADS", 2, minimum=1)
+CEK_USAGE_STALE_MINUTES = env_int("CEK_USAGE_STALE_MINUTES", 30, minimum=1)
 # Workers write a heartbeat every CEK_WORKER_HEARTBEAT_SECONDS; /healthz answers 503 when none is younger than
 # CEK_HEALTHZ_WORKER_SECONDS (0: report the worker, never fail on it).
 CEK_WORKER_HEARTBEAT_SECONDS = env_int("CEK_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)

@@ -12,6 +12,7 @@ here, so Django finds them under the app label ``evidence`` (tables and migratio
 - ``evidence.answers.models``: the CEK-11.1 AI-CAIQ answer per party, drafted from a check run and published
   frozen;
 - ``evidence.iac.models``: recorded IaC gate scans and the IaC addresses their findings are about;
+- ``evidence.usage.models``: usage-log ingestions (a job per file) and the usage aggregates they merge into;
 - ``evidence.packs.models``: auditor evidence packs (built by workers, signed, immutable once ready) and their
   downloads;
 - ``evidence.records``: the write-once base and the error of a write to a frozen record, which they share.
@@ -71,6 +72,7 @@ from evidence.reviews.models import (
     ReviewOutcome,
     ReviewReminder,
 )
+from evidence.usage.models import IngestionStatus, UsageAggregate, UsageIngestion
 
 __all__ = [
     "DEFAULT_STATEMENT_VERSION",
@@ -106,6 +108,7 @@ __all__ = [
     "IacAddress",
     "IacScan",
     "IacSource",
+    "IngestionStatus",
     "ManualEvidence",
     "NoticeKind",
     "PackDownload",
@@ -122,6 +125,8 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "Severity",
+    "UsageAggregate",
+    "UsageIngestion",
     "VersionStatus",
     "statements_digest",
 ]

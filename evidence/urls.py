@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("evidence.packs.urls")),
     path("", include("evidence.iac.urls")),
     path("", include("evidence.alerts.urls")),
+    path("", include("evidence.usage.urls")),
 ]

@@ -231,3 +231,43 @@ def key_exposure(keys: QuerySet[Key]) -> KeyExposure:
         without_scope=Count("pk", filter=exposed & unscoped, distinct=True),
     )
     return KeyExposure(exposed=figures["exposed"], without_scope=figures["without_scope"])
+
+
+@dataclass
+class KeyMatches:
+    """The keys references name: ``by_id`` through an identifier (external id, AWS key id, AWS alias), each
+    reference with every key it names (an AWS key id or alias can name keys in several stores); ``by_name`` the
+    references that are a key's name, with the keys of that name."""
+
+    by_id: dict[str, list[Key]] = field(default_factory=dict)
+    by_name: dict[str, list[Key]] = field(default_factory=dict)
+
+
+def keys_by_reference(references, *, joins: tuple[str, ...] = ("store",)) -> KeyMatches:
+    """Inventory keys named by references as configurations and logs write them: an external id (ARN, resource
+    name, key URL, Vault path), an AWS key id (``1234abcd-...``, ``mrk-...``), an AWS alias (``alias/...``) or a
+    key's name. One query. Used by the IaC gate and by usage-log ingestion, so both match keys alike."""
+    references = {ref for ref in references if ref}
+    matches = KeyMatches()
+    if not references:
+        return matches
+    aliases = {ref for ref in references if ref.startswith("alias/")}
+    key_ids = {ref for ref in references if "/" not in ref and ":" not in ref}
+    query = Q(external_id__in=references) | Q(name__in=references)
+    for key_id in key_ids:
+        query |= Q(store__kind="aws-kms", external_id__endswith=f":key/{key_id}")
+    for alias in aliases:
+        query |= Q(store__kind="aws-kms", platform_details__Aliases__icontains=alias)
+    for key in Key.objects.filter(query).select_related(*joins):
+        if key.external_id in references:
+            matches.by_id.setdefault(key.external_id, []).append(key)
+        if key.store.kind == "aws-kms":
+            key_id = key.external_id.rpartition(":key/")[2]
+            if key_id in key_ids:
+                matches.by_id.setdefault(key_id, []).append(key)
+            for alias in str((key.platform_details or {}).get("Aliases", "")).split(","):
+                if alias.strip() in aliases:
+                    matches.by_id.setdefault(alias.strip(), []).append(key)
+        if key.name in references:
+            matches.by_name.setdefault(key.name, []).append(key)
+    return matches

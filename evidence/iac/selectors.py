@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
-from inventory.models import Key, KeyStore
+from inventory.models import KeyStore
+from inventory.selectors import keys_by_reference
 
 _PROVIDERS = {"aws": ("aws-kms",), "gcp": ("gcp-kms",), "azure": ("azure-kv",), "vault": ("vault-transit",)}
 
@@ -45,38 +44,21 @@ def tag_keys() -> TagKeys:
 def find_keys(references: Iterable[str]) -> dict[str, KnownKey]:
     """Inventory keys by each reference that names one: its external id (ARN, resource name, key URL, Vault path),
     an AWS key id, an AWS alias (``alias/...``) or a name only one key has."""
-    references = {ref for ref in references if ref}
-    if not references:
-        return {}
-    aliases = {ref for ref in references if ref.startswith("alias/")}
-    key_ids = {ref for ref in references if "/" not in ref and ":" not in ref}
-    query = Q(external_id__in=references) | Q(name__in=references)
-    for key_id in key_ids:
-        query |= Q(store__kind="aws-kms", external_id__endswith=f":key/{key_id}")
-    for alias in aliases:
-        query |= Q(store__kind="aws-kms", platform_details__Aliases__icontains=alias)
+    matches = keys_by_reference(references, joins=("purpose", "store"))
     found: dict[str, KnownKey] = {}
-    by_name: dict[str, list[KnownKey]] = {}
-    for key in Key.objects.filter(query).select_related("purpose", "store"):
-        known = KnownKey(
-            key.external_id,
-            key.name,
-            key.purpose.slug if key.purpose else "",
-            key.purpose.function if key.purpose else "",
-            key.store.purpose_tag_key,
-        )
-        if key.external_id in references:
-            found[key.external_id] = known
-        if key.store.kind == "aws-kms":
-            key_id = key.external_id.rpartition(":key/")[2]
-            if key_id in key_ids:
-                found[key_id] = known
-            for alias in str((key.platform_details or {}).get("Aliases", "")).split(","):
-                if alias in aliases:
-                    found[alias] = known
-        if key.name in references:
-            by_name.setdefault(key.name, []).append(known)
-    for name, keys in by_name.items():
+    for ref, keys in matches.by_id.items():
+        found[ref] = _known(keys[-1])
+    for name, keys in matches.by_name.items():
         if len(keys) == 1:
-            found.setdefault(name, keys[0])
+            found.setdefault(name, _known(keys[0]))
     return found
+
+
+def _known(key) -> KnownKey:
+    return KnownKey(
+        key.external_id,
+        key.name,
+        key.purpose.slug if key.purpose else "",
+        key.purpose.function if key.purpose else "",
+        key.store.purpose_tag_key,
+    )
