@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from cek import __version__
 from cek.envparse import EnvError, env_bool, env_int, env_list, env_secret, env_severities, env_str, env_webhooks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cek.roles.role_context",
+                "cek.views.version_context",
             ],
         },
     },
@@ -318,7 +320,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "CEK-11 Key Purpose evidence API",
     "DESCRIPTION": "Key inventory (metadata only) and evidence for AICM CEK-11 'Key Purpose'.",
-    "VERSION": "1",
+    "VERSION": __version__,  # the app's version (CHANGELOG.md); the API's own version is the /api/v1/ prefix
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 
+from cek import __version__
 from cek.celery import app as celery_app
 from cek.workerbeat import worker_health
 
@@ -36,15 +37,21 @@ def _check_broker() -> dict:
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1), "transport": str(transport)}
 
 
+def version_context(request: HttpRequest) -> dict:
+    """The app's version for every page (the footer)."""
+    return {"app_version": __version__}
+
+
 @login_not_required
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers: database and broker reachability and whether a worker is alive (its
-    heartbeat, one cache read), no details that help an attacker."""
+    """Liveness for load balancers: database and broker reachability, whether a worker is alive (its heartbeat, one
+    cache read) and the app's version (what a report or an upgrade needs), no details that help an attacker."""
     checks = {"database": _check_database(), "broker": _check_broker(), "worker": worker_health()}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks}
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+import cek
 from cek.people import person_name
 from evidence.models import EvidencePack
 from evidence.packs.scope import organisation_name, scope_label
@@ -24,6 +25,7 @@ class Cover:
     generated_by: str
     pack_id: str
     catalog: str  # "CEK-11 (AICM 1.1.0)"
+    software: str  # "CEK-11 Key Purpose evidence 0.5.0": the version that built the pack
 
 
 def cover_section(pack: EvidencePack, control) -> Cover:
@@ -38,4 +40,5 @@ def cover_section(pack: EvidencePack, control) -> Cover:
         generated_by=person_name(pack.requested_by),
         pack_id=str(pack.uid),
         catalog=control.qualified_id,
+        software=f"CEK-11 Key Purpose evidence {cek.__version__}",
     )
