@@ -103,8 +103,10 @@ class CampaignDetailView(ReadAllMixin, DetailView):
                     addressed_to__isnull=True, status=AttestationStatus.PENDING
                 )[:50]
             ),
-            reassign_form=ReassignForm(),
         )
+        if context["unaddressed"] and context["can_edit"]:
+            # One select per row, each named after its key (no shared id): the choices are read once.
+            context["reassign_choices"] = [(v, label) for v, label in ReassignForm().fields["to"].choices if v]
         return context
 
 

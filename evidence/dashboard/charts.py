@@ -1,8 +1,9 @@
 """Charts drawn by the app itself as inline SVG: horizontal bars, a donut and a sparkline.
 
 No JavaScript and no CDN: each function returns markup safe to put in a template. Every chart is an
-``role="img"`` element with a ``<title>`` (its accessible name) and a ``<desc>`` listing the figures, and every
-mark carries its own ``<title>`` (the tooltip); all labels are escaped. Colours come from a small palette keyed
+``role="group"`` element named by its ``<title>`` and described by a ``<desc>`` listing the figures (a group, not an
+image: its marks can be links, and an image may hold nothing interactive); every mark carries its own ``<title>``
+(the tooltip, and the name of its link); all labels are escaped. Colours come from a small palette keyed
 by a "tone" (``ok``, ``warn``, ``bad``, ``info``, ``muted``, ``accent``...), so a chart reads like the badges.
 """
 
@@ -55,7 +56,7 @@ def _frame(*, title: str, width: int, height: int, body: SafeString, data: Seque
     chart_id = f"chart-{next(_ids)}"
     description = "; ".join(f"{d.label}: {d.value}" for d in data) or "No data"
     return format_html(
-        '<svg class="chart {}" viewBox="0 0 {} {}" width="100%" role="img" aria-labelledby="{}-t {}-d" '
+        '<svg class="chart {}" viewBox="0 0 {} {}" width="100%" role="group" aria-labelledby="{}-t" aria-describedby="{}-d" '
         'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
         css,
         width,

@@ -59,3 +59,17 @@ def nav_click(page, label: str) -> None:
     if not link.is_visible():
         link.locator("xpath=ancestor::details[1]/summary").click()
     link.click()
+
+
+@pytest.fixture
+def demo(settings, tmp_path):
+    """The demo data (``seed_demo``: inventory, policies, campaigns, IaC scans, a check run, a published answer), for
+    tests that look at every page; needs ``transactional_catalog`` like every browser test."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.CEK_EVIDENCE_SIGNING_KEY = tmp_path / "signing.pem"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("evidence_signing_key", "--create-if-missing", stdout=StringIO(), stderr=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO(), stderr=StringIO())

@@ -4,12 +4,9 @@ demo data (``seed_demo``), the pages each role reaches from its navigation and o
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
-from evidence.models import Campaign, CaiqAnswer, CheckRun, Finding, Policy
+from evidence.models import CaiqAnswer, Campaign, CheckRun, Finding, Policy
 from inventory.models import Key
 from tests.browser.conftest import log_in
 
@@ -20,14 +17,6 @@ pytestmark = [
 ]
 
 WIDTH = 390
-
-
-@pytest.fixture
-def demo(settings, tmp_path):
-    settings.CEK_EVIDENCE_SIGNING_KEY = tmp_path / "signing.pem"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    call_command("evidence_signing_key", "--create-if-missing", stdout=StringIO(), stderr=StringIO())
-    call_command("seed_demo", "--force", stdout=StringIO(), stderr=StringIO())
 
 
 @pytest.fixture
