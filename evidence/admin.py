@@ -182,3 +182,19 @@ class EvidencePackAdmin(NoWritesMixin, admin.ModelAdmin):
 class PackDownloadAdmin(NoWritesMixin, admin.ModelAdmin):
     list_display = ("pack", "user", "at", "ip")
     list_select_related = ("pack", "user")
+
+
+@admin.register(models.UsageIngestion)
+class UsageIngestionAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("pk", "file_name", "source", "store", "status", "created_by", "created_at", "sha256")
+    list_filter = ("status", "source")
+    search_fields = ("file_name", "sha256")
+    list_select_related = ("store", "created_by")
+
+
+@admin.register(models.UsageAggregate)
+class UsageAggregateAdmin(NoWritesMixin, admin.ModelAdmin):
+    list_display = ("day", "key_ref", "principal", "operation", "error_code", "count", "source")
+    list_filter = ("source", "principal_type")
+    search_fields = ("key_ref", "principal")
+    list_select_related = ("key", "store")

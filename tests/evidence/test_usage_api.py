@@ -257,6 +257,7 @@ def test_filter_by_key_id(auditor_client, ingested, keys):
 def test_the_list_runs_a_fixed_number_of_queries(
     auditor_client, ingested, keys, grc_user, tmp_path, django_assert_max_num_queries
 ):
+    # Session, user, roles, count, page (and one to spare for a session refresh), whatever the rows.
     with django_assert_max_num_queries(6):
         small = auditor_client.get(USAGE)
     from tests.evidence.usage_support import records, write_records

@@ -129,3 +129,24 @@ def test_the_list_runs_a_fixed_number_of_queries(grc_client, grc_user, tmp_path,
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = grc_client.get(PAGE)
     assert len(page.context["ingestions"]) == 9
+
+
+@pytest.mark.parametrize("model", ["usageingestion", "usageaggregate"])
+def test_the_admin_shows_ingestions_and_aggregates_read_only(model, grc_user):
+    from django.urls import reverse
+
+    from evidence.usage.models import UsageAggregate
+    from tests.factories import UserFactory
+
+    inventory()
+    ingestion = usage_ingest_path(source="cloudtrail", path=str(CLOUDTRAIL), user=grc_user)
+    obj = ingestion if model == "usageingestion" else UsageAggregate.objects.first()
+    client = login(UserFactory(username="root", is_staff=True, is_superuser=True))
+
+    assert client.get(reverse(f"admin:evidence_{model}_changelist")).status_code == 200
+    change_url = reverse(f"admin:evidence_{model}_change", args=[obj.pk])
+    page = client.get(change_url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.post(change_url, {}).status_code == 403
+    assert client.get(reverse(f"admin:evidence_{model}_add")).status_code == 403
+    assert type(obj).objects.filter(pk=obj.pk).exists()
