@@ -4,6 +4,11 @@ The token is random, shown once, and stored only as a SHA-256 digest. Expired ac
 limits), revoked or expired tokens, and tokens issued before the user's password last changed are refused.
 A request with a token that does not exist counts as a failed login from its address (django-axes), so an
 address guessing tokens is locked out like one guessing passwords.
+
+A token's scope narrows it: a scoped token (``TokenScope.IAC_SCANS``, for a CI pipeline) is refused with a 403 by
+every endpoint except the actions of views that list the scope in ``token_scopes`` (``{scope: {action, ...}}``),
+and then only as far as its user's role allows. The check sits here, in authentication, so that no view or
+permission class can forget it.
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ from datetime import datetime
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, status
 
 from cek.access import ExpiringAccessBackend
 from cek.lockout import lockout_ends_at, lockout_message
-from cek.models import ApiToken, password_fingerprint
+from cek.models import ApiToken, TokenScope, password_fingerprint
+from cek.roles import is_grc
 
 TOKEN_PREFIX = "cek_"  # noqa: S105 - a public prefix, not a secret
 
@@ -29,12 +36,18 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_issue(*, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token for ``user`` and return it with the raw value, which is never stored."""
+def api_token_issue(
+    *, user, name: str, expires_at: datetime | None = None, scope: str = TokenScope.FULL
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user`` and return it with the raw value, which is never stored. A scoped token is
+    issued only to a user whose role can do what the scope allows (an IaC-scans token to GRC staff)."""
+    if scope == TokenScope.IAC_SCANS and not is_grc(user):
+        raise ValidationError({"scope": "Only GRC staff can create a token that records IaC scans."})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
         name=name,
+        scope=scope,
         prefix=raw[:10],
         digest=_digest(raw),
         expires_at=expires_at,
@@ -58,6 +71,23 @@ def api_tokens_follow_rehash(*, user, encoded_before: str) -> int:
     return ApiToken.objects.filter(user=user, password_fingerprint=password_fingerprint(encoded_before)).update(
         password_fingerprint=password_fingerprint(user.password)
     )
+
+
+def _require_scope(token: ApiToken, request) -> None:
+    """Refuse a scoped token on any endpoint action that does not name its scope."""
+    if token.scope == TokenScope.FULL:
+        return
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    allowed = (getattr(view, "token_scopes", None) or {}).get(token.scope, ())
+    if getattr(view, "action", None) in allowed:
+        return
+    raise exceptions.PermissionDenied(
+        f"This token may only {_SCOPE_ALLOWS.get(token.scope, 'do its one task')}; it is refused here. "
+        "Use a token with full scope for other requests."
+    )
+
+
+_SCOPE_ALLOWS = {TokenScope.IAC_SCANS: "record IaC scans (POST /api/v1/iac-scans/)"}
 
 
 class LockedOut(exceptions.APIException):
@@ -95,6 +125,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
         if not ExpiringAccessBackend().user_can_authenticate(token.user):
             raise exceptions.AuthenticationFailed("This account is inactive or its access has expired.")
+        _require_scope(token, request)
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -62,3 +62,43 @@ def env_secret(name: str, default: str = "") -> str:
             raise EnvError(f"{name}_FILE={file_name!r} does not name a readable file.")
         return path.read_text(encoding="utf-8").strip()
     return os.environ.get(name, default).strip()
+
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def env_severities(name: str, default: str) -> frozenset[str]:
+    """A comma list of finding severities (or ``all``, or ``none``)."""
+    raw = os.environ.get(name, default).strip().lower()
+    return _severities(raw, where=f"{name}={raw!r}")
+
+
+def _severities(raw: str, *, where: str) -> frozenset[str]:
+    if raw in ("all", "*"):
+        return frozenset(SEVERITIES)
+    if raw in ("", "none"):
+        return frozenset()
+    words = {word.strip() for word in raw.split(",") if word.strip()}
+    unknown = sorted(words - set(SEVERITIES))
+    if unknown:
+        raise EnvError(f"{where}: {', '.join(unknown)} is not a severity; use {', '.join(SEVERITIES)} or all.")
+    return frozenset(words)
+
+
+def env_webhooks(name: str) -> list[tuple[str, frozenset[str]]]:
+    """Webhooks and the finding severities each receives: entries separated by ``;`` or new lines, each
+    ``SEVERITIES URL`` (``high,critical https://siem.example.com/hooks/cek``) or a URL alone (every severity)."""
+    raw = os.environ.get(name, "")
+    hooks: list[tuple[str, frozenset[str]]] = []
+    for number, entry in enumerate((part.strip() for part in raw.replace("\n", ";").split(";")), start=1):
+        if not entry:
+            continue
+        words = entry.split()
+        if len(words) > 2:
+            raise EnvError(f"{name}, entry {number}: expected 'SEVERITIES URL' or 'URL', got {len(words)} words.")
+        url = words[-1]
+        severities = _severities(words[0].lower(), where=f"{name}, entry {number}") if len(words) == 2 else None
+        if not url.startswith(("https://", "http://")) or len(url) > 500:
+            raise EnvError(f"{name}, entry {number}: the webhook URL must start with https:// (or http://).")
+        hooks.append((url, severities if severities is not None else frozenset(SEVERITIES)))
+    return hooks

@@ -43,6 +43,14 @@ def password_fingerprint(encoded_password: str) -> str:
     return hashlib.sha256(f"cek.apitoken:{encoded_password}".encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do. A full token acts as its user with the user's role; a scoped token is refused by
+    every endpoint except the ones that name its scope (``token_scopes`` on the view), whatever the user's role."""
+
+    FULL = "full", "Everything your role allows"
+    IAC_SCANS = "iac-scans", "Record IaC scans only (for a CI pipeline)"
+
+
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 digest is stored; the token is shown once when issued."""
 
@@ -53,6 +61,12 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(
+        max_length=20,
+        choices=TokenScope.choices,
+        default=TokenScope.FULL,
+        help_text="What the token may do: everything its user's role allows, or only one narrow task.",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     password_fingerprint = models.CharField(
         max_length=64,

@@ -15,6 +15,15 @@ from cek.roles import Role, RoleRequiredMixin, is_grc
 EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
 
 
+class LenientPages:
+    """A junk or out-of-range ``?page=`` shows the first or last page instead of a 404."""
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+
 class ReadMixin(RoleRequiredMixin):
     """Pages every role reads and GRC alone writes (policies, changes, evaluations): ``can_edit`` tells the template."""
 

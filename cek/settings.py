@@ -14,7 +14,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from cek.envparse import env_bool, env_int, env_list, env_secret, env_str
+from cek.envparse import EnvError, env_bool, env_int, env_list, env_secret, env_severities, env_str, env_webhooks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CEK_DATA_DIR") or BASE_DIR / "var")
@@ -385,6 +385,18 @@ CEK_USAGE_STALE_MINUTES = env_int("CEK_USAGE_STALE_MINUTES", 30, minimum=1)
 # CEK_HEALTHZ_WORKER_SECONDS (0: report the worker, never fail on it).
 CEK_WORKER_HEARTBEAT_SECONDS = env_int("CEK_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 CEK_HEALTHZ_WORKER_SECONDS = env_int("CEK_HEALTHZ_WORKER_SECONDS", 60, minimum=0)
+# Alerts on new findings of the detection rules (IaC gate, key usage): e-mail to the key's owners and GRC for these
+# severities; webhooks (``SEVERITIES URL`` entries separated by ';'), each POST signed with HMAC-SHA256 using
+# CEK_ALERT_WEBHOOK_SECRET (or _FILE); attempts per notification (backoff 30 s doubling, at most 10 min); a
+# notification queued or sending this long without a sign of life is queued again, then failed.
+CEK_ALERT_EMAIL_SEVERITIES = env_severities("CEK_ALERT_EMAIL_SEVERITIES", "medium,high,critical")
+CEK_ALERT_WEBHOOKS = env_webhooks("CEK_ALERT_WEBHOOKS")
+CEK_ALERT_WEBHOOK_SECRET = env_secret("CEK_ALERT_WEBHOOK_SECRET")
+if CEK_ALERT_WEBHOOKS and len(CEK_ALERT_WEBHOOK_SECRET) < 32:
+    raise EnvError("CEK_ALERT_WEBHOOKS is set: CEK_ALERT_WEBHOOK_SECRET must hold at least 32 characters to sign them.")
+CEK_ALERT_MAX_ATTEMPTS = env_int("CEK_ALERT_MAX_ATTEMPTS", 6, minimum=1)
+CEK_ALERT_TIMEOUT_SECONDS = env_int("CEK_ALERT_TIMEOUT_SECONDS", 10, minimum=1)
+CEK_ALERT_STALE_MINUTES = env_int("CEK_ALERT_STALE_MINUTES", 20, minimum=11)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CEK_IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST
 from cek.apitokens import api_token_issue, api_token_revoke
 from cek.forms import DateInput, RefusesKeyMaterial
 from cek.keymaterial import check_text
-from cek.models import ApiToken
+from cek.models import ApiToken, TokenScope
+from cek.roles import is_grc
 
 
 def expiry_from_date(day: dt.date | None) -> dt.datetime | None:
@@ -34,12 +35,24 @@ def expiry_from_date(day: dt.date | None) -> dt.datetime | None:
 
 class ApiTokenForm(RefusesKeyMaterial, forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “CI pipeline” or “nightly export”.")
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        initial=TokenScope.FULL,
+        label="What it may do",
+        help_text="A CI pipeline that records IaC scans needs nothing more: a token limited to that cannot read "
+        "or change anything else if it leaks.",
+    )
     expires_on = forms.DateField(
         required=False,
         label="Expires on",
         widget=DateInput(),
         help_text="The token works through this date. Leave empty for no expiry (revoke it when done).",
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not is_grc(user):  # only GRC can record scans, so only GRC is offered the scope
+            del self.fields["scope"]
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -58,18 +71,19 @@ class TokenListView(View):
     template_name = "cek/tokens.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request, form=ApiTokenForm())
+        return self._render(request, form=ApiTokenForm(user=request.user))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = ApiTokenForm(request.POST)
+        form = ApiTokenForm(request.POST, user=request.user)
         if not form.is_valid():
             return self._render(request, form=form)
         token, raw = api_token_issue(
             user=request.user,
             name=form.cleaned_data["name"],
             expires_at=expiry_from_date(form.cleaned_data["expires_on"]),
+            scope=form.cleaned_data.get("scope") or TokenScope.FULL,
         )
-        return self._render(request, form=ApiTokenForm(), new_token=token, raw_token=raw)
+        return self._render(request, form=ApiTokenForm(user=request.user), new_token=token, raw_token=raw)
 
     def _render(self, request: HttpRequest, *, form: ApiTokenForm, **extra) -> HttpResponse:
         tokens = list(ApiToken.objects.filter(user=request.user).order_by("-created_at"))

@@ -7,11 +7,13 @@ from rest_framework.routers import SimpleRouter
 from evidence.answers import api as answers_api
 from evidence.checks import api as checks_api
 from evidence.usage import api as usage_api
+from evidence.iac import api as iac_api
 
 router = SimpleRouter()
 router.register("check-runs", checks_api.CheckRunViewSet, basename="api-check-run")
 router.register("caiq-answers", answers_api.CaiqAnswerViewSet, basename="api-caiq-answer")
 router.register("usage-ingestions", usage_api.UsageIngestionViewSet, basename="api-usage-ingestion")
 router.register("usage", usage_api.UsageAggregateViewSet, basename="api-usage")
+router.register("iac-scans", iac_api.IacScanViewSet, basename="api-iac-scan")
 
 urlpatterns = router.urls

@@ -24,6 +24,7 @@ new database gets its content types and permissions, and the order of a user's r
 from __future__ import annotations
 
 import evidence.policies.models  # noqa: F401  (registered first: see above)
+from evidence.alerts.models import AlertChannel, AlertDelivery, AlertStatus
 from evidence.answers.models import AnswerStatus, AnswerValue, CaiqAnswer, ControlOwnership
 from evidence.campaigns.models import (
     DEFAULT_STATEMENT_VERSION,
@@ -78,6 +79,9 @@ __all__ = [
     "FAILING_SUBJECTS_KEPT",
     "STATEMENT_SETS",
     "Acknowledgement",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertStatus",
     "AnswerStatus",
     "AnswerValue",
     "Attestation",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-FEATURES_WITH_TASKS = ("policies", "reviews", "campaigns", "findings", "checks", "packs", "usage")
+FEATURES_WITH_TASKS = ("policies", "reviews", "campaigns", "findings", "checks", "packs", "usage", "alerts")
 
 for feature in FEATURES_WITH_TASKS:
     importlib.import_module(f"evidence.{feature}.tasks")

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("evidence.packs.urls")),
     path("", include("evidence.iac.urls")),
     path("", include("evidence.usage.urls")),
+    path("", include("evidence.alerts.urls")),
 ]

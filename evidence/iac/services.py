@@ -6,7 +6,7 @@ Each violation becomes one finding (``finding_upsert``: one per rule and subject
 adds a scan row, never a duplicate finding). The subject is the inventory key when the gate matched the violating
 key to the inventory, else the key's IaC address in that repository (an ``IacAddress`` row). A recorded scan
 resolves the open (or risk-accepted) IaC findings of its repository that it no longer reports, attributed to the
-recording user, with a note naming the scan. The rule ids (``iac-*``) are the gate's own: check runs resolve the
+recording user, with a note naming the scan. Findings seen for the first time are announced (``evidence.alerts``). The rule ids (``iac-*``) are the gate's own: check runs resolve the
 findings of the rules their checks own (``evidence.checks.registry.OWNED_RULES``) only, so they leave these alone.
 """
 
@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 import cek
+from evidence.alerts.services import finding_alerts_create
 from evidence.findings.services import finding_resolve, finding_upsert
 from evidence.iac import selectors
 from evidence.iac.gate import scan
@@ -118,9 +119,10 @@ def iac_scan_record(*, result: ScanResult, repository: str, commit: str, actor) 
     with transaction.atomic():
         iac_scan.save()
         seen: set[int] = set()
+        new: list[Finding] = []
         for violation in result.violations:
             subject = _subject(violation, repository=repository, iac_scan=iac_scan)
-            finding, _created = finding_upsert(
+            finding, created = finding_upsert(
                 rule=violation.rule,
                 subject=subject,
                 severity=SEVERITIES[violation.rule],
@@ -129,6 +131,8 @@ def iac_scan_record(*, result: ScanResult, repository: str, commit: str, actor) 
                 actor=actor,
             )
             seen.add(finding.pk)
+            if created:
+                new.append(finding)
         stale = Finding.objects.filter(
             rule__in=list(RULES),
             status__in=[FindingStatus.OPEN, FindingStatus.RISK_ACCEPTED],
@@ -140,4 +144,5 @@ def iac_scan_record(*, result: ScanResult, repository: str, commit: str, actor) 
                 actor=actor,
                 note=f"Resolved: no longer reported by IaC scan #{iac_scan.pk} of {repository}",
             )
+        finding_alerts_create(findings=new, source=f"IaC scan #{iac_scan.pk} of {repository}")
     return iac_scan

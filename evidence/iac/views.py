@@ -8,18 +8,10 @@ from django.conf import settings
 from django.http import Http404
 from django.views.generic import DetailView, ListView
 
+from cek.pages import LenientPages
 from cek.roles import ReadAllMixin
 from evidence.iac import history
 from evidence.iac.result import RULES
-
-
-class LenientPages:
-    """A junk or out-of-range ``?page=`` shows the first or last page instead of a 404."""
-
-    def paginate_queryset(self, queryset, page_size):
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get("page"))
-        return paginator, page, page.object_list, page.has_other_pages()
 
 
 class IacRepositoryListView(LenientPages, ReadAllMixin, ListView):

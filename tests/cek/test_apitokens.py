@@ -367,3 +367,43 @@ def test_tokens_survive_django_re_encoding_the_same_password_at_login(auditor, s
     auditor.refresh_from_db()
     assert auditor.password.startswith("md5_stronger$")
     assert bearer(raw).get("/api/v1/keys/").status_code == 200
+
+
+# --- Scopes ----------------------------------------------------------------------------------------------------
+
+
+def test_grc_creates_a_ci_token_on_the_page_and_it_can_only_record_iac_scans(grc_user):
+    client = login(grc_user)
+    page = client.get("/accounts/tokens/").content.decode()
+    assert "Record IaC scans only (for a CI pipeline)" in page
+
+    raw = create_on_page(client, scope="iac-scans")
+
+    token = ApiToken.objects.get(user=grc_user)
+    assert token.scope == "iac-scans"
+    listed = client.get("/accounts/tokens/").content.decode()
+    assert "Record IaC scans only (for a CI pipeline)" in listed
+    assert bearer(raw).get("/api/v1/keys/").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["auditor", "owner", "outsider"])
+def test_the_scope_is_offered_to_grc_only_and_others_get_full_tokens(request, who):
+    user = request.getfixturevalue(who)
+    client = login(user)
+    assert "Record IaC scans only" not in client.get("/accounts/tokens/").content.decode()
+
+    create_on_page(client, scope="iac-scans")  # a forged field is ignored: the form has no scope for them
+
+    assert ApiToken.objects.get(user=user).scope == "full"
+
+
+def test_the_command_issues_a_scoped_token_to_grc_only(grc_user, auditor):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_api_token", grc_user.username, "--name", "CI", "--scope", "iac-scans", stdout=out, stderr=err)
+    assert ApiToken.objects.get(user=grc_user).scope == "iac-scans"
+    assert "record iac scans only" in err.getvalue().lower()
+    assert TOKEN_RE.fullmatch(out.getvalue().strip())
+
+    with pytest.raises(CommandError, match="Only GRC staff"):
+        call_command("create_api_token", auditor.username, "--name", "CI", "--scope", "iac-scans", stdout=out)
+    assert not ApiToken.objects.filter(user=auditor).exists()

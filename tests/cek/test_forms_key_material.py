@@ -76,6 +76,8 @@ def _bind(form_class, data, user):
         return form_class(request=RequestFactory().post("/accounts/login/"), data=data)
     if "generated_answer" in inspect.signature(form_class.__init__).parameters:
         return form_class(data=data, generated_answer="YES")
+    if "user" in inspect.signature(form_class.__init__).parameters:
+        return form_class(data=data, user=user)
     return form_class(data=data)
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the evidence tests: a private media folder, policy e-mails sent in-process (no broker), and
+"""Fixtures of the evidence tests: a private media folder, policy e-mails and alerts sent in-process (no broker), and
 the browser of the one end-to-end policy test."""
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def _emails_in_process(request, monkeypatch):
     def in_process(name, args):
         if name == "evidence.tasks.policy_communication_emails":
             return tasks.policy_communication_emails(*args)
+        if name == "evidence.alerts.deliver":  # one attempt, in this process (a retry is the worker's business)
+            from evidence.alerts.services import alert_delivery_send
+
+            return alert_delivery_send(delivery_id=args[0])
         return send(name, args)
 
     monkeypatch.setattr(queue, "send", in_process)
