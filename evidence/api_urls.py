@@ -6,8 +6,8 @@ from rest_framework.routers import SimpleRouter
 
 from evidence.answers import api as answers_api
 from evidence.checks import api as checks_api
-from evidence.usage import api as usage_api
 from evidence.iac import api as iac_api
+from evidence.usage import api as usage_api
 
 router = SimpleRouter()
 router.register("check-runs", checks_api.CheckRunViewSet, basename="api-check-run")
