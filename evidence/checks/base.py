@@ -22,8 +22,8 @@ Status rule (one rule for every check)
     A check that could not verify part of its subjects (AG-7 keys in stores without a purpose tag key, CCM-3
     without a closed attestation campaign) is at best **partial**. A guideline that requires a record to exist
     counts the missing record as its one failing subject: CCM-1 without an approved key-management policy is
-    0 of 1, so **fail**, never "not applicable". AG-8 and AG-9 are **manual** (their manual evidence carries
-    the assessment). Every check computes its status with ``status_for``; none has a rule of its own.
+    0 of 1, so **fail**, never "not applicable". AG-9 is **manual** (its manual evidence carries the
+    assessment), and so is AG-8 while no IaC scan is recorded (it counts repositories once one is). Every check computes its status with ``status_for``; none has a rule of its own.
 
 Reads are set-based: the context loads each table it needs with one query (``values_list``, no model
 instances) and keeps the rows in memory for every check, so a run over 100,000 keys and 200,000 bindings issues
@@ -137,13 +137,16 @@ class Check:
     Subclasses set ``guideline_id``, ``rule`` (the findings they own; empty for checks that raise none),
     ``severity`` of those findings and ``title``, and implement ``evaluate``. A subclass that sets
     ``guideline_id`` registers itself when it is defined; ``evidence.checks.registry`` picks up those of the
-    ``evidence.checks.guidelines`` package. A base without ``guideline_id`` (``ManualCheck``) is not registered."""
+    ``evidence.checks.guidelines`` package. A base without ``guideline_id`` (``ManualCheck``) is not registered.
+    ``manual`` marks a guideline only people assess; ``accepts_manual_evidence`` one GRC may record manual
+    evidence for (the manual ones, and AG-8 while no IaC scan is recorded)."""
 
     guideline_id: ClassVar[str]
     title: ClassVar[str]
     rule: ClassVar[str] = ""
     severity: ClassVar[str] = Severity.MEDIUM
     manual: ClassVar[bool] = False
+    accepts_manual_evidence: ClassVar[bool] = False  # GRC may record manual evidence for it (AG-8, AG-9)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

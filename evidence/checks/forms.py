@@ -1,4 +1,5 @@
-"""Forms of the check pages: manual evidence for the guidelines assessed by people (AG-8, AG-9)."""
+"""Forms of the check pages: manual evidence for the guidelines assessed by people (AG-9, and AG-8 while no IaC scan
+is recorded)."""
 
 from __future__ import annotations
 

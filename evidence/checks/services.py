@@ -334,7 +334,8 @@ def _bulk_update(values_by_pk: dict[int, dict], *, reason: str) -> None:
 
 
 def manual_evidence_add(*, guideline_id: str, note: str, assessment: str = "", document=None, actor) -> ManualEvidence:
-    """GRC records what it verified for a manual guideline (AG-8, AG-9): a note (no key material), optionally a
+    """GRC records what it verified for a guideline that takes manual evidence (AG-9; AG-8, where it counts while
+    no IaC scan is recorded): a note (no key material), optionally a
     document (size-limited, its SHA-256 kept) and an assessment. The newest record counts from the next run on.
     Auditors read it but record nothing: an assessment they wrote would change the results they audit."""
     require_grc(actor, "record manual evidence")

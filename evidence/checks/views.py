@@ -28,6 +28,7 @@ SUBJECT_URLS = {
     "inventory.accessgrant": "inventory:grant-detail",
     "inventory.keystore": "inventory:keystore-detail",
     "evidence.policy": "evidence:policy-detail",
+    "evidence.iacscan": "evidence:iacscan-detail",
 }
 
 
@@ -134,7 +135,7 @@ class CheckResultDetailView(ReadAllMixin, DetailView):
         page = Paginator(result.failing, settings.CEK_PAGE_SIZE).get_page(self.request.GET.get("page"))
         for subject in page.object_list:
             subject["url"] = _subject_url(subject)
-        manual = check is not None and check.manual
+        manual = check is not None and check.accepts_manual_evidence
         can_record = manual and is_grc(self.request.user)
         context.update(
             guideline_text=guideline_texts().get(result.guideline_id, ""),

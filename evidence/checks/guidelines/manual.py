@@ -10,32 +10,41 @@ class ManualCheck(Check):
     """A guideline assessed by people: the newest ``ManualEvidence`` of the guideline is shown with it."""
 
     manual = True
+    accepts_manual_evidence = True
     missing_data: str = ""
 
     def evaluate(self, ctx: CheckContext) -> Outcome:
-        evidence = ctx.manual_evidence.get(self.guideline_id)
-        if evidence is None:
-            metric = "No manual evidence recorded"
-            explanation = (
-                f"{self.missing_data} This guideline is assessed manually: GRC records what it verified (a note, "
-                "optionally a document) and its assessment on this result's page; auditors read it there."
-            )
-            refs = []
-        else:
-            verdict = evidence.get_assessment_display().lower() if evidence.assessment else "no assessment"
-            metric = f"Assessed {verdict} by {evidence.created_by} on {evidence.created_at:%Y-%m-%d}"
-            explanation = (
-                f"{self.missing_data} The newest manual evidence, recorded by {evidence.created_by} on "
-                f"{evidence.created_at:%Y-%m-%d}, counts: {evidence.note}"
-            )
-            refs = []
-            if evidence.document:
-                refs.append({"label": evidence.document_name or "Attached document", "sha256": evidence.sha256})
-        return Outcome(
-            status=CheckStatus.MANUAL,
-            metric=metric,
-            explanation=explanation,
-            evidence=refs,
-            manual_evidence=evidence,
-            details={"assessment": evidence.assessment if evidence else ""},
+        return manual_outcome(self.guideline_id, self.missing_data, ctx)
+
+
+def manual_outcome(
+    guideline_id: str, missing_data: str, ctx: CheckContext, *, assessed: str = "This guideline is assessed manually"
+) -> Outcome:
+    """The "manual" result of a guideline the data cannot decide: its newest manual evidence, or none recorded
+    (``missing_data`` says what data is missing). AG-8 returns it too while no IaC scan is recorded."""
+    evidence = ctx.manual_evidence.get(guideline_id)
+    if evidence is None:
+        metric = "No manual evidence recorded"
+        explanation = (
+            f"{missing_data} {assessed}: GRC records what it verified (a note, "
+            "optionally a document) and its assessment on this result's page; auditors read it there."
         )
+        refs = []
+    else:
+        verdict = evidence.get_assessment_display().lower() if evidence.assessment else "no assessment"
+        metric = f"Assessed {verdict} by {evidence.created_by} on {evidence.created_at:%Y-%m-%d}"
+        explanation = (
+            f"{missing_data} The newest manual evidence, recorded by {evidence.created_by} on "
+            f"{evidence.created_at:%Y-%m-%d}, counts: {evidence.note}"
+        )
+        refs = []
+        if evidence.document:
+            refs.append({"label": evidence.document_name or "Attached document", "sha256": evidence.sha256})
+    return Outcome(
+        status=CheckStatus.MANUAL,
+        metric=metric,
+        explanation=explanation,
+        evidence=refs,
+        manual_evidence=evidence,
+        details={"assessment": evidence.assessment if evidence else ""},
+    )
