@@ -222,6 +222,18 @@ def _run(pk: int, *, path: str, task_id: str = "") -> None:
         _finish_failed(pk, "The ingestion failed unexpectedly (the error is in the worker's log). Nothing was written.")
     else:
         logger.info("Usage ingestion %s: %s", pk, counts)
+        _evaluate_misuse(f"usage ingestion #{pk} ({ingestion.file_name})")
+
+
+def _evaluate_misuse(source: str) -> None:
+    """The misuse rules over the aggregates as the ingestion left them (its own transaction: an evaluation that
+    fails leaves the ingestion succeeded, and the daily evaluation tries again)."""
+    from evidence.usage.findings import usage_misuse_evaluate
+
+    try:
+        usage_misuse_evaluate(source=source)
+    except Exception:
+        logger.exception("Usage misuse evaluation after %s failed; the daily evaluation will run it again", source)
 
 
 def _ingest(ingestion: UsageIngestion, *, path: str, progress: Progress) -> dict[str, int]:
