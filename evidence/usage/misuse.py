@@ -67,6 +67,14 @@ RULES: dict[str, tuple[str, str]] = {
     "usage-unknown-key": ("The usage logs name a key the inventory does not have", Severity.MEDIUM),
     "usage-dormant-key": ("The active key was not used for the dormancy period", Severity.LOW),
 }
+# The rules that say a key was misused (AG-9 fails a key with one open): not the unknown keys (not inventory keys)
+# nor dormancy (a candidate for deactivation, not a misuse).
+MISUSE_RULES: tuple[str, ...] = (
+    "usage-purpose-mismatch",
+    "usage-unusable-key",
+    "usage-unknown-principal",
+    "usage-context-mismatch",
+)
 UNUSABLE_SEVERITY = {
     KeyState.COMPROMISED: Severity.CRITICAL,
     KeyState.DESTROYED: Severity.CRITICAL,

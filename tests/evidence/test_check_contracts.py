@@ -86,6 +86,15 @@ def _nothing():
     pass
 
 
+def _used(operation: str = "Decrypt"):
+    """A key whose store's usage logs are ingested today (AG-9), misused when ``operation`` is outside its purpose."""
+    from evidence.usage.findings import usage_misuse_evaluate
+    from tests.evidence.test_usage_misuse import usage
+
+    usage(good_key(), operation=operation, day=timezone.localdate())
+    usage_misuse_evaluate(source="contract")
+
+
 # guideline -> (fixtures that must make it fail, fixture that must make it pass)
 FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
     "AG-1": ([lambda: good_key(purpose=None, purpose_justification="", purpose_reviewed_on=None)], good_key),
@@ -96,7 +105,7 @@ FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
     "AG-6": ([_shared_ai_key], lambda: _bound(ai=True)),
     "AG-7": ([lambda: good_key(labels={})], good_key),
     "AG-8": ([_nothing, _manual("AG-8", "fail")], _manual("AG-8", "pass")),
-    "AG-9": ([_nothing, _manual("AG-9", "fail")], _manual("AG-9", "pass")),
+    "AG-9": ([_nothing, _manual("AG-9", "fail"), lambda: _used(operation="Sign")], _used),
     "AG-10": ([_exposed], lambda: _exposed(exposure_scope="Verifies webhooks only.", exposure_contract="MSA-12")),
     "CCM-1": (
         [_nothing, lambda: _approved_policy(approved_on=TODAY - dt.timedelta(days=800))],
@@ -147,7 +156,7 @@ def test_the_fail_fixture_makes_the_check_fail(check, variant):
     failing, _ = _fixtures(check)
     failing[variant]()
     status = _status(check)
-    if check.manual and failing[variant] is _nothing:
+    if check.accepts_manual_evidence and failing[variant] is _nothing:
         assert status == CheckStatus.MANUAL  # no evidence: awaiting assessment, never a pass
     else:
         assert status == CheckStatus.FAIL
