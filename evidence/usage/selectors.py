@@ -66,16 +66,10 @@ class UsageCoverage:
         }
 
 
-def _open_findings(today: dt.date) -> Q:
-    """Open, or accepted with an acceptance that has ended (the findings pages count them as open)."""
-    from evidence.models import FindingStatus
-
-    return Q(status=FindingStatus.OPEN) | Q(status=FindingStatus.RISK_ACCEPTED, accepted_until__lt=today)
-
-
 def usage_coverage(*, now: dt.datetime, misuse_rules: tuple[str, ...]) -> UsageCoverage:
     """Three queries: the newest usage day per store, the open misuse findings on keys, the open unknown-key
     findings."""
+    from evidence.findings.selectors import effectively_open
     from evidence.models import Finding
 
     today = timezone.localdate(now)
@@ -83,7 +77,7 @@ def usage_coverage(*, now: dt.datetime, misuse_rules: tuple[str, ...]) -> UsageC
     coverage = UsageCoverage(fresh_days=fresh_days, fresh_since=today - dt.timedelta(days=fresh_days))
     newest = UsageAggregate.objects.filter(store__isnull=False).values("store_id").annotate(newest=Max("day"))
     coverage.newest_by_store = {row["store_id"]: row["newest"] for row in newest.order_by()}
-    open_q = _open_findings(today)
+    open_q = effectively_open(today)
     rows = Finding.objects.filter(open_q, rule__in=misuse_rules, subject_type="inventory.key")
     for key_id, rule in rows.values_list("subject_id", "rule"):
         coverage.open_misuse.setdefault(key_id, set()).add(rule)
