@@ -233,16 +233,19 @@ GROUP BY ALL
         return self.scan
 
     def _summarise(self) -> None:
-        totals = self.con.execute("SELECT recognised, relevant, sum(events), count(*) FROM agg GROUP BY ALL").fetchall()
-        unrecognised = sum(events for recognised, _, events, _ in totals if not recognised)
-        for recognised, relevant, events, groups in totals:
+        # Kept: the calls (a usage CSV row stands for many); skipped and unrecognised: the records read.
+        totals = self.con.execute(
+            "SELECT recognised, relevant, sum(events), count(*), sum(calls) FROM agg GROUP BY ALL"
+        ).fetchall()
+        unrecognised = sum(events for recognised, _, events, _, _ in totals if not recognised)
+        read = sum(events for _, _, events, _, _ in totals)
+        for recognised, relevant, events, groups, calls in totals:
             if recognised and relevant:
-                self.scan.events += int(events)
+                self.scan.events += int(calls)
                 self.scan.aggregates += int(groups)
             elif recognised:
                 self.scan.skipped += int(events)
         if unrecognised or not totals:
-            read = unrecognised + self.scan.events + self.scan.skipped
             raise UsageFileError(
                 f"{self.file.name}: {unrecognised} of {read} records are not {self.source.label} events"
                 f"{' (the file is empty)' if not read else ''}. Choose the format the file is in: "

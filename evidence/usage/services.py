@@ -25,6 +25,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cek.jobs import JobStopped, Progress, enqueue, job_claim
+from cek.keymaterial import find_key_material
+from cek.textsafety import scrub
 from evidence.usage.engine import Aggregate, FileAggregation, Scan, context_merge, source_file
 from evidence.usage.keyrefs import resolve_keys, stores_by_place
 from evidence.usage.models import HOLDS_FILE, SAMPLE_EVENT_IDS, IngestionStatus, UsageAggregate, UsageIngestion
@@ -79,11 +81,19 @@ def _refuse_duplicate(source: str, sha256: str, file_name: str) -> None:
     )
 
 
+def safe_file_name(name: str) -> str:
+    """The name a file is shown and recorded under: unsafe characters replaced, at most 255 characters, and
+    withheld when it looks like a secret (a file name is text about the input, so it is cleaned, not refused)."""
+    name = " ".join(scrub(os.path.basename(name or "")).split())[:255] or "upload.log"
+    return "(name withheld: it looked like a secret)" if find_key_material(name) else name
+
+
 def _create(*, source: str, file_name: str, sha256: str, size: int, user, store, status: str, file=None):
+    file_name = safe_file_name(file_name)
     _check_store(source, store)
     _refuse_duplicate(source, sha256, file_name)
     ingestion = UsageIngestion(
-        source=source, store=store, file_name=file_name[:255], sha256=sha256, size=size, created_by=user, status=status
+        source=source, store=store, file_name=file_name, sha256=sha256, size=size, created_by=user, status=status
     )
     try:
         with transaction.atomic():

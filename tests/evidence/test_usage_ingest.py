@@ -330,3 +330,14 @@ def test_the_command_fails_for_a_bad_file_and_a_user_outside_grc(grc_user, owner
         call_command("ingest_usage", "--format", "cloudtrail", str(cut), "--user", "alice")
     with pytest.raises(CommandError, match="not in the GRC group"):
         call_command("ingest_usage", "--format", "cloudtrail", str(CLOUDTRAIL), "--user", owner.username)
+
+
+def test_a_file_name_is_cleaned_and_one_that_looks_like_a_secret_is_withheld(grc_user, keys, tmp_path):
+    from evidence.usage.services import safe_file_name
+
+    assert safe_file_name("trail\u202e.json\n.gz") == "trail\ufffd.json .gz"
+    assert safe_file_name("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8" + ".json").startswith("(name withheld")
+    path = tmp_path / "events\u202e.json"
+    path.write_bytes(CLOUDTRAIL.read_bytes())
+
+    assert ingest(path, grc_user).file_name == "events\ufffd.json"
