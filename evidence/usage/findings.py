@@ -6,8 +6,8 @@ time: a PostgreSQL advisory lock), per rule, with a fixed number of queries what
 
 - a subject without a finding of the rule gets one (with its history row, "First seen in usage logs");
 - a resolved finding seen again is reopened, and so is a risk acceptance that has ended (history row);
-- a finding still seen gets its last sighting and figures updated (no history row: a sighting is not a change,
-  unless its severity or label changed);
+- a finding still seen gets its last sighting moved (one ``UPDATE``) and its figures updated when they changed
+  (no history row: a sighting is not a change, unless its severity or label changed);
 - an open or risk-accepted finding of the rule the rules no longer see is resolved (``resolved_by`` None,
   "Resolved automatically: no longer seen in usage logs").
 
@@ -47,6 +47,7 @@ class MisuseChanges:
     resolved: int = 0
     seen: int = 0
     alerted: list[int] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"opened": self.opened, "reopened": self.reopened, "resolved": self.resolved, "seen": self.seen}
@@ -94,7 +95,9 @@ def usage_misuse_evaluate(*, source: str, now: dt.datetime | None = None) -> Mis
     changes = MisuseChanges()
     with transaction.atomic():
         _lock()
-        hits = Evaluation(now=now).run()
+        evaluation = Evaluation(now=now)
+        hits = evaluation.run()
+        changes.seconds = evaluation.seconds
         unknown = _unknown_subjects({hit.subject for hit in hits if isinstance(hit.subject, UnknownRef)}, now)
         new: list[Finding] = []
         for rule in RULES:
@@ -107,13 +110,13 @@ def usage_misuse_evaluate(*, source: str, now: dt.datetime | None = None) -> Mis
             new += _sync(rule, wanted, now=now, changes=changes)
         finding_alerts_create(findings=new, source=source)
         changes.alerted = [finding.pk for finding in new]
-    logger.info("Usage misuse evaluation (%s): %s", source, changes.as_dict())
+    logger.info("Usage misuse evaluation (%s): %s, seconds per rule %s", source, changes.as_dict(), changes.seconds)
     return changes
 
 
 def _sync(rule: str, wanted: dict[tuple[str, int], Hit], *, now: dt.datetime, changes: MisuseChanges) -> list[Finding]:
     today = timezone.localdate(now)
-    columns = ("pk", "subject_type", "subject_id", "subject_label", "severity", "status", "accepted_until")
+    columns = ("pk", "subject_type", "subject_id", "subject_label", "severity", "status", "accepted_until", "details")
     existing = {(row[1], row[2]): row for row in Finding.objects.filter(rule=rule).values_list(*columns)}
     new: list[Finding] = []
     reopened: dict[int, dict] = {}
@@ -134,13 +137,13 @@ def _sync(rule: str, wanted: dict[tuple[str, int], Hit], *, now: dt.datetime, ch
                 )
             )
             continue
-        pk, _type, _id, label, severity, status, accepted_until = row
+        pk, _type, _id, label, severity, status, accepted_until, details = row
         expired = status == FindingStatus.RISK_ACCEPTED and accepted_until is not None and accepted_until < today
         if status == FindingStatus.RESOLVED or expired:
             reopened[pk] = {**values, "status": FindingStatus.OPEN, "resolved_at": None, "resolved_by": None}
         elif (label, severity) != (hit.label, hit.severity):
             changed[pk] = values
-        else:
+        elif details != hit.details:
             seen[pk] = values
     gone = [
         row[0]
@@ -163,7 +166,6 @@ def _sync(rule: str, wanted: dict[tuple[str, int], Hit], *, now: dt.datetime, ch
         _update(changed, reason="Seen again in usage logs", history=True)
     if seen:
         _update(seen, reason="", history=False)
-        changes.seen += len(seen)
     if gone:
         resolution = {
             "status": FindingStatus.RESOLVED,
@@ -177,6 +179,11 @@ def _sync(rule: str, wanted: dict[tuple[str, int], Hit], *, now: dt.datetime, ch
             dict.fromkeys(gone, resolution), reason="Resolved automatically: no longer seen in usage logs", history=True
         )
         changes.resolved += len(gone)
+    # Every finding still seen had its sighting now: one UPDATE, no history row (a sighting is not a change).
+    still = [row[0] for ident, row in existing.items() if ident in wanted]
+    for start in range(0, len(still), BATCH * 10):
+        Finding.objects.filter(pk__in=still[start : start + BATCH * 10], last_seen__lt=now).update(last_seen=now)
+    changes.seen += len(still)
     return new
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,15 +224,21 @@ class Evaluation:
         self.recent = UsageAggregate.objects.filter(day__gte=self.since)
         self._newest: dict[int, list[int]] = {}  # hit index -> newest aggregate ids, for the samples
         self.hits: list[Hit] = []
+        self.seconds: dict[str, float] = {}  # per rule, for the log and the benchmark
 
     def run(self) -> list[Hit]:
-        self.purpose_mismatch()
-        self.unusable_key()
-        self.unknown_principal()
-        self.context_mismatch()
-        self.unknown_key()
-        self.dormant_key()
-        self._samples()
+        for rule in (
+            self.purpose_mismatch,
+            self.unusable_key,
+            self.unknown_principal,
+            self.context_mismatch,
+            self.unknown_key,
+            self.dormant_key,
+            self._samples,
+        ):
+            started = time.monotonic()
+            rule()
+            self.seconds[rule.__name__] = round(time.monotonic() - started, 3)
         return self.hits
 
     def _hit(self, rule: str, subject: Any, label: str, details: dict, newest: list[int], severity: str = "") -> None:

@@ -355,3 +355,20 @@ def test_the_daily_task_is_scheduled_and_evaluates(settings):
     key = KeyFactory()
     usage(key, operation="Sign", day=timezone.localdate())
     assert task()["opened"] == 1
+
+
+def test_a_finding_seen_again_moves_its_last_sighting_without_a_history_row():
+    key = KeyFactory()
+    usage(key, operation="Sign", day=NOW.date() - dt.timedelta(days=1))
+    evaluate()
+    [finding] = findings("usage-purpose-mismatch")
+    rows = finding.history.count()
+    with time_machine.travel(NOW + dt.timedelta(hours=5), tick=False):
+        changes = usage_misuse_evaluate(source="test")
+    finding.refresh_from_db()
+    assert finding.last_seen == NOW + dt.timedelta(hours=5)
+    assert finding.history.count() == rows and changes.seen == 1
+    usage(key, operation="Sign", day=NOW.date(), count=9)  # new figures: the details follow, still no history row
+    evaluate()
+    finding.refresh_from_db()
+    assert finding.details["calls"] == 12 and finding.history.count() == rows
