@@ -44,7 +44,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from evidence.models import Severity
@@ -432,13 +447,11 @@ class Evaluation:
             return
         used = UsageAggregate.objects.filter(key_id=OuterRef("pk"), day__gt=cutoff)
         last = UsageAggregate.objects.filter(key_id=OuterRef("pk")).order_by("-last_seen").values("last_seen")[:1]
-        from django.db.models import Subquery
-        from django.db.models.functions import Coalesce
-
         keys = (
             Key.objects.filter(state=KeyState.ACTIVE, platform_managed=False, store_id__in=stores)
-            .annotate(started=Coalesce("activated_on", "created_on"))
-            .filter(Q(started__isnull=True) | Q(started__lte=cutoff), created_at__date__lte=cutoff)
+            # In use since before the period: activated (or created in its store) then, else recorded here then.
+            .annotate(started=Coalesce("activated_on", "created_on", TruncDate("created_at")))
+            .filter(started__lte=cutoff)
             .exclude(Exists(used))
             .annotate(last_used=Subquery(last))
             .values_list("pk", "name", "store__name", "last_used")

@@ -272,15 +272,25 @@ def test_a_key_unused_for_the_dormant_days_in_an_ingested_store_is_low_and_resol
         KeyFactory(name="elsewhere", store=unlogged, activated_on=None)
         KeyFactory(name="aws-managed", store=store, platform_managed=True, activated_on=None)
     with time_machine.travel(NOW - dt.timedelta(days=5), tick=False):
-        KeyFactory(name="new", store=store)
+        KeyFactory(name="new", store=store, activated_on=NOW.date() - dt.timedelta(days=5))
+        KeyFactory(
+            name="new-here-old-there", store=store, activated_on=None, created_on=NOW.date() - dt.timedelta(days=400)
+        )
+        KeyFactory(
+            name="activated-lately",
+            store=store,
+            activated_on=NOW.date() - dt.timedelta(days=10),
+            created_on=NOW.date() - dt.timedelta(days=400),
+        )
     usage(busy, day=NOW.date() - dt.timedelta(days=60))  # the store's logs reach back past the period
     usage(idle, day=NOW.date() - dt.timedelta(days=45))
     usage(busy, day=NOW.date() - dt.timedelta(days=1))
 
     evaluate()
 
-    [finding] = findings("usage-dormant-key")
-    assert finding.subject_label == "idle" and finding.severity == "low"
+    assert sorted(f.subject_label for f in findings("usage-dormant-key")) == ["idle", "new-here-old-there"]
+    [finding] = [f for f in findings("usage-dormant-key") if f.subject_label == "idle"]
+    assert finding.severity == "low"
     assert finding.details["last_used"].startswith((NOW.date() - dt.timedelta(days=45)).isoformat())
 
     usage(idle, day=NOW.date())
