@@ -21,7 +21,7 @@ from evidence.usage.misuse import RULES, operation_of
 from evidence.usage.models import UnknownUsageKey, UsageAggregate
 from evidence.usage.services import usage_ingest_path
 from inventory.models import KeyState
-from tests.evidence.usage_support import CLOUDTRAIL, KEY_ARN, MRK_ARN, inventory
+from tests.evidence.usage_support import CLOUDTRAIL, inventory, records, write_lines
 from tests.factories import AccessGrantFactory, BindingFactory, KeyFactory, KeyStoreFactory, TenantFactory, purpose
 
 pytestmark = pytest.mark.django_db
@@ -345,7 +345,8 @@ def test_the_evaluation_runs_a_fixed_number_of_queries(django_assert_max_num_que
     assert Finding.objects.filter(rule="usage-purpose-mismatch").count() == 32
 
 
-def test_an_ingestion_evaluates_the_rules_when_it_succeeds(grc_user):
+def test_an_ingestion_evaluates_the_rules_when_it_succeeds(grc_user, settings, tmp_path):
+    settings.CEK_ALERT_WEBHOOKS = [("https://siem.example.com/hooks/cek", frozenset({"high", "critical"}))]
     keys = inventory()
     AccessGrantFactory(key=keys["key"], principal="arn:aws:iam::111122223333:role/nobody")
     ingestion = usage_ingest_path(source="cloudtrail", path=str(CLOUDTRAIL), user=grc_user)
@@ -354,7 +355,13 @@ def test_an_ingestion_evaluates_the_rules_when_it_succeeds(grc_user):
     assert "usage-unknown-principal" in rules  # Alice and the role have no grant on orders-data
     assert "usage-unknown-key" in rules  # the fixture's unknown key
     assert not Finding.objects.filter(subject_type="inventory.key", subject_id=keys["trail_key"].pk).exists()
-    assert KEY_ARN and MRK_ARN and timezone.now()
+    hooks = AlertDelivery.objects.filter(channel="webhook")
+    assert hooks.count() == Finding.objects.filter(rule__startswith="usage-", severity__in=["high", "critical"]).count()
+    assert {hook.payload["source"] for hook in hooks} == {f"usage ingestion #{ingestion.pk} (cloudtrail-kms.json)"}
+    again = usage_ingest_path(
+        source="cloudtrail", path=str(write_lines(tmp_path / "again.jsonl", records())), user=grc_user
+    )
+    assert again.status == "succeeded" and AlertDelivery.objects.filter(channel="webhook").count() == hooks.count()
 
 
 def test_the_daily_task_is_scheduled_and_evaluates(settings):
