@@ -76,3 +76,19 @@ def test_rows_are_bounded_and_queries_fixed(grc_client, django_assert_max_num_qu
         html = grc_client.get(url).content.decode()
     assert html.count(f"{INTRUDER}-") == PANEL_ROWS
     assert f"The {PANEL_ROWS} busiest principal and operation pairs are shown." in html
+
+
+def test_a_usage_finding_reads_on_its_page(grc_client, owner_client, owner):
+    from evidence.models import Finding
+
+    key = KeyFactory(name="orders-data", owner=owner)
+    usage(key, operation="Sign", principal=INTRUDER, events=("ev-42",))
+    usage(None, key_ref="arn:aws:kms:eu-west-1:111122223333:key/lost-1", store=key.store)
+    usage_misuse_evaluate(source="test")
+    mismatch = Finding.objects.get(rule="usage-purpose-mismatch")
+    unknown = Finding.objects.get(rule="usage-unknown-key")
+    html = grc_client.get(mismatch.get_absolute_url()).content.decode()
+    assert "orders-data" in html and "ev-42" in html and "Sign" in html
+    assert grc_client.get(unknown.get_absolute_url()).status_code == 200
+    assert owner_client.get(mismatch.get_absolute_url()).status_code == 200
+    assert owner_client.get(unknown.get_absolute_url()).status_code == 404  # not on a key of theirs
