@@ -142,3 +142,13 @@ def test_it_runs_a_fixed_number_of_queries(django_assert_num_queries):
         outcome = BY_GUIDELINE["AG-9"].evaluate(ctx)
     assert outcome.metric == "0 of 12 keys in use"
     assert timezone.now()
+
+
+def test_usage_findings_count_for_their_guideline_in_the_answer():
+    from evidence.answers.facts import guideline_of_rule
+    from evidence.usage.misuse import MISUSE_RULES, RULES
+
+    assert {guideline_of_rule(rule) for rule in MISUSE_RULES} == {"AG-9"}
+    assert guideline_of_rule("usage-unknown-key") == "CCM-2"
+    assert guideline_of_rule("usage-dormant-key") == ""
+    assert set(MISUSE_RULES) < set(RULES)
