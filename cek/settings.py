@@ -272,6 +272,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "evidence.tasks.policy_emails_pending",
         "schedule": 900.0,
     },
+    # Usage-log misuse rules (evidence/usage/misuse.py) evaluated daily: dormant keys, findings whose calls left the
+    # window resolved; ingestions evaluate them too, as each one succeeds.
+    "evidence-usage-misuse-daily": {
+        "task": "evidence.tasks.usage_misuse_evaluate",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # Evidence packs: expired packs' files deleted.
     "evidence-packs-cleanup": {
         "task": "evidence.tasks.packs_cleanup",
@@ -385,6 +391,10 @@ CEK_USAGE_MAX_UPLOAD_BYTES = env_int("CEK_USAGE_MAX_UPLOAD_BYTES", 2 * 1024 * 10
 CEK_USAGE_DUCKDB_MEMORY_MB = env_int("CEK_USAGE_DUCKDB_MEMORY_MB", 256, minimum=64)
 CEK_USAGE_DUCKDB_THREADS = env_int("CEK_USAGE_DUCKDB_THREADS", 2, minimum=1)
 CEK_USAGE_STALE_MINUTES = env_int("CEK_USAGE_STALE_MINUTES", 30, minimum=1)
+# Misuse rules: an active key with no use for this long (in a store whose logs are ingested) is dormant; a store
+# whose newest ingested usage is older than CEK_USAGE_FRESH_DAYS is not covered (AG-9, dormancy).
+CEK_USAGE_DORMANT_DAYS = env_int("CEK_USAGE_DORMANT_DAYS", 90, minimum=1)
+CEK_USAGE_FRESH_DAYS = env_int("CEK_USAGE_FRESH_DAYS", 7, minimum=1)
 # Workers write a heartbeat every CEK_WORKER_HEARTBEAT_SECONDS; /healthz answers 503 when none is younger than
 # CEK_HEALTHZ_WORKER_SECONDS (0: report the worker, never fail on it).
 CEK_WORKER_HEARTBEAT_SECONDS = env_int("CEK_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)

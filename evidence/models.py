@@ -72,7 +72,7 @@ from evidence.reviews.models import (
     ReviewOutcome,
     ReviewReminder,
 )
-from evidence.usage.models import IngestionStatus, UsageAggregate, UsageIngestion
+from evidence.usage.models import IngestionStatus, UnknownUsageKey, UsageAggregate, UsageIngestion
 
 __all__ = [
     "DEFAULT_STATEMENT_VERSION",
@@ -125,6 +125,7 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "Severity",
+    "UnknownUsageKey",
     "UsageAggregate",
     "UsageIngestion",
     "VersionStatus",

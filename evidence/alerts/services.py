@@ -222,10 +222,15 @@ def _send_email(delivery: AlertDelivery) -> webhooks.Outcome:
 
 
 def rule_title(rule: str) -> str:
-    """A sentence for a rule id, where the rule's family has one (the IaC gate's); else the id."""
+    """A sentence for a rule id, where the rule's family has one (the IaC gate's, the usage misuse rules); else the
+    id."""
     from evidence.iac.result import RULES
+    from evidence.usage.misuse import RULES as USAGE_RULES
 
-    return RULES[rule][0].rstrip(".") if rule in RULES else rule
+    for rules in (RULES, USAGE_RULES):
+        if rule in rules:
+            return rules[rule][0].rstrip(".")
+    return rule
 
 
 def alert_delivery_retry(*, delivery: AlertDelivery, actor) -> AlertDelivery:

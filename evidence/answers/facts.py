@@ -38,6 +38,7 @@ from evidence.models import (
     Severity,
 )
 from evidence.reviews import selectors
+from evidence.usage.misuse import MISUSE_RULES
 from inventory.models import Key, KeyState, KeyStore, Party
 from inventory.selectors import key_breakdowns, key_exposure
 
@@ -46,6 +47,9 @@ KEY_POLICY_AREAS = {PolicyArea.KEY_MANAGEMENT, PolicyArea.KEY_PURPOSE}
 # Finding rules that do not start with their guideline id: the campaigns' discrepancies, the IaC gate's rules.
 RULE_GUIDELINES = {"attestation-discrepancy": "CCM-3", **dict.fromkeys(IAC_RULES, "AG-8")}
 _RULE_PREFIX = re.compile(r"^(ag|ccm)-?(\d+)(?:[-_.]|$)", re.IGNORECASE)
+# The usage-log misuse rules are AG-9's; a key the logs name that the inventory lacks is inventory completeness
+# (CCM-2). Dormant keys are candidates for deactivation, no guideline's gap.
+RULE_GUIDELINES.update({**dict.fromkeys(MISUSE_RULES, "AG-9"), "usage-unknown-key": "CCM-2"})
 
 
 def guideline_of_rule(rule: str) -> str:

@@ -22,8 +22,9 @@ Status rule (one rule for every check)
     A check that could not verify part of its subjects (AG-7 keys in stores without a purpose tag key, CCM-3
     without a closed attestation campaign) is at best **partial**. A guideline that requires a record to exist
     counts the missing record as its one failing subject: CCM-1 without an approved key-management policy is
-    0 of 1, so **fail**, never "not applicable". AG-9 is **manual** (its manual evidence carries the
-    assessment), and so is AG-8 while no IaC scan is recorded (it counts repositories once one is). Every check computes its status with ``status_for``; none has a rule of its own.
+    0 of 1, so **fail**, never "not applicable". AG-8 is **manual** (its manual evidence carries the assessment)
+    while no IaC scan is recorded (it counts repositories once one is), AG-9 while no usage log is ingested (it
+    counts keys once one is). Every check computes its status with ``status_for``; none has a rule of its own.
 
 Reads are set-based: the context loads each table it needs with one query (``values_list``, no model
 instances) and keeps the rows in memory for every check, so a run over 100,000 keys and 200,000 bindings issues

@@ -167,3 +167,25 @@ class UsageAggregate(models.Model):
     @property
     def failed(self) -> bool:
         return bool(self.error_code)
+
+
+class UnknownUsageKey(models.Model):
+    """A key the logs name that the inventory does not have (within a store, or an account and region when no store
+    matched): the subject of its ``usage-unknown-key`` finding, one row per reference so the finding is upserted,
+    never duplicated, ingestion after ingestion (as ``evidence.iac.IacAddress`` is for the IaC gate)."""
+
+    dimensions = models.CharField(max_length=64, unique=True, editable=False)
+    store = models.ForeignKey("inventory.KeyStore", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    account = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    key_ref = models.CharField("key reference", max_length=500)
+    first_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["key_ref", "id"]
+        verbose_name = "unknown key in usage logs"
+        verbose_name_plural = "unknown keys in usage logs"
+
+    def __str__(self) -> str:
+        where = self.store.name if self.store_id else " ".join(part for part in (self.account, self.region) if part)
+        return f"{self.key_ref} ({where or 'no store matched'})"

@@ -154,6 +154,7 @@ def usage_ingest_path(*, source: str, path: str, user, store: KeyStore | None = 
     )
     _run(ingestion.pk, path=path)
     ingestion.refresh_from_db()
+    _evaluate_misuse(ingestion)
     return ingestion
 
 
@@ -172,6 +173,7 @@ def usage_ingestion_run(*, ingestion_id: int, task_id: str = "") -> UsageIngesti
     finally:
         _discard_file(ingestion.pk)
     ingestion.refresh_from_db()
+    _evaluate_misuse(ingestion)
     return ingestion
 
 
@@ -232,6 +234,21 @@ def _run(pk: int, *, path: str, task_id: str = "") -> None:
         _finish_failed(pk, "The ingestion failed unexpectedly (the error is in the worker's log). Nothing was written.")
     else:
         logger.info("Usage ingestion %s: %s", pk, counts)
+
+
+def _evaluate_misuse(ingestion: UsageIngestion) -> None:
+    """After an ingestion that succeeded (its file already discarded), the misuse rules over the aggregates as it
+    left them: their own transaction, so an evaluation that fails leaves the ingestion succeeded, and the daily
+    evaluation tries again."""
+    from evidence.usage.findings import usage_misuse_evaluate
+
+    if ingestion.status != IngestionStatus.SUCCEEDED:
+        return
+    source = f"usage ingestion #{ingestion.pk} ({ingestion.file_name})"
+    try:
+        usage_misuse_evaluate(source=source)
+    except Exception:
+        logger.exception("Usage misuse evaluation after %s failed; the daily evaluation will run it again", source)
 
 
 def _ingest(ingestion: UsageIngestion, *, path: str, progress: Progress) -> dict[str, int]:

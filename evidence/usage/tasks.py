@@ -13,3 +13,12 @@ def usage_ingest(self, ingestion_id: int) -> dict:
 
     ingestion = usage_ingestion_run(ingestion_id=ingestion_id, task_id=self.request.id or "")
     return {"ingestion": ingestion_id, "status": ingestion.status if ingestion else "deleted"}
+
+
+@shared_task(name="evidence.tasks.usage_misuse_evaluate")
+def usage_misuse_evaluate() -> dict:
+    """Daily (beat): every misuse rule over the usage aggregates, so dormant keys are found and findings whose calls
+    left the window are resolved even on a day without an ingestion."""
+    from evidence.usage.findings import usage_misuse_evaluate as evaluate
+
+    return evaluate(source="daily usage evaluation").as_dict()

@@ -22,6 +22,7 @@ from inventory.models import (
     SsrmLayer,
     Tenant,
 )
+from inventory.panels import key_panels
 from inventory.usage import usage_conflict
 
 
@@ -107,6 +108,7 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
             exposed=list(key.exposed_to.all()),
             label_purpose=key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None,
             usage_conflict=usage_conflict(key.platform_usage, key.purpose.function) if key.purpose_id else None,
+            panels=key_panels(key=key, user=self.request.user),
         )
         return context
 

@@ -94,6 +94,15 @@ def _iac_scan(**fields):
     return make
 
 
+def _used(operation: str = "Decrypt"):
+    """A key whose store's usage logs are ingested today (AG-9), misused when ``operation`` is outside its purpose."""
+    from evidence.usage.findings import usage_misuse_evaluate
+    from tests.evidence.test_usage_misuse import usage
+
+    usage(good_key(), operation=operation, day=timezone.localdate())
+    usage_misuse_evaluate(source="contract")
+
+
 # guideline -> (fixtures that must make it fail, fixture that must make it pass)
 FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
     "AG-1": ([lambda: good_key(purpose=None, purpose_justification="", purpose_reviewed_on=None)], good_key),
@@ -108,7 +117,8 @@ FIXTURES: dict[str, tuple[list[Callable[[], object]], Callable[[], object]]] = {
         [_nothing, _manual("AG-8", "fail"), _iac_scan(violations=1), _iac_scan(days_ago=45)],
         _iac_scan(days_ago=2),
     ),
-    "AG-9": ([_nothing, _manual("AG-9", "fail")], _manual("AG-9", "pass")),
+    # AG-9: manual until usage logs are ingested, then computed from the usage and the misuse findings.
+    "AG-9": ([_nothing, _manual("AG-9", "fail"), lambda: _used(operation="Sign")], _used),
     "AG-10": ([_exposed], lambda: _exposed(exposure_scope="Verifies webhooks only.", exposure_contract="MSA-12")),
     "CCM-1": (
         [_nothing, lambda: _approved_policy(approved_on=TODAY - dt.timedelta(days=800))],
