@@ -383,6 +383,8 @@ CEK_USAGE_MAX_UPLOAD_BYTES = env_int("CEK_USAGE_MAX_UPLOAD_BYTES", 2 * 1024 * 10
 CEK_USAGE_DUCKDB_MEMORY_MB = env_int("CEK_USAGE_DUCKDB_MEMORY_MB", 256, minimum=64)
 CEK_USAGE_DUCKDB_THREADS = env_int("CEK_USAGE_DUCKDB_THREADS", 2, minimum=1)
 CEK_USAGE_STALE_MINUTES = env_int("CEK_USAGE_STALE_MINUTES", 30, minimum=1)
+# A store whose newest ingested usage is older than this is not covered (AG-9, the dashboard's usage card).
+CEK_USAGE_FRESH_DAYS = env_int("CEK_USAGE_FRESH_DAYS", 7, minimum=1)
 # Workers write a heartbeat every CEK_WORKER_HEARTBEAT_SECONDS; /healthz answers 503 when none is younger than
 # CEK_HEALTHZ_WORKER_SECONDS (0: report the worker, never fail on it).
 CEK_WORKER_HEARTBEAT_SECONDS = env_int("CEK_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
