@@ -3,13 +3,17 @@ pending attestation's recent principals in the attestation inbox. (The evidence 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from evidence.campaigns import services as campaigns
 from evidence.dashboard.selectors import dashboard
 from evidence.usage.figures import usage_figures
 from tests.evidence.usage_figures_support import aggregate
@@ -92,3 +96,74 @@ def test_the_usage_figures_take_two_queries_whatever_the_aggregates(usage_world,
     with django_assert_num_queries(2):
         figures = usage_figures(today=today)
     assert (figures.stores_with_usage, figures.keys_used, figures.unknown_refs) == (8, 8, 7)
+
+
+# --- The attestation inbox -----------------------------------------------------------------------------------
+
+ROLE = "arn:aws:iam::111122223333:role/orders-api"
+
+
+def launch(grc_user):
+    campaign = campaigns.campaign_create(actor=grc_user, name="Q4", due_on=timezone.localdate())
+    return campaigns.campaign_launch(campaign=campaign, actor=grc_user)
+
+
+def inbox_rows(client) -> dict[str, str]:
+    html = client.get(reverse("evidence:attestation-inbox")).content.decode()
+    rows = re.findall(r'<tr data-key="([^"]+)"[^>]*>(.*?)</tr>', html, re.S)
+    return {name: " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split()) for name, row in rows}
+
+
+def test_each_pending_key_shows_its_recent_principals(grc_user, owner, owner_client):
+    logged, quiet = KeyStoreFactory(name="kms-logged"), KeyStoreFactory(name="kms-quiet")
+    busy = KeyFactory(name="busy-dek", owner=owner, store=logged)
+    idle = KeyFactory(name="idle-dek", owner=owner, store=logged)
+    unlogged = KeyFactory(name="unlogged-dek", owner=owner, store=quiet)
+    for n, principal in enumerate([ROLE, "svc-b", "svc-c", "svc-d", "svc-e"]):
+        aggregate(key=busy, principal=principal, count=100 - n, days_ago=n + 1)
+    aggregate(key=busy, principal="svc-e", operation="Encrypt", count=50, days_ago=2)  # svc-e: 146 calls in all
+    aggregate(key=busy, principal="svc-old", count=1000, days_ago=120)  # past 90 days
+    aggregate(key=idle, principal=ROLE, count=5, days_ago=100)  # used, but not in the last 90 days
+    launch(grc_user)
+    rows = inbox_rows(owner_client)
+    last = (timezone.now().date() - dt.timedelta(days=1)).isoformat()
+    assert rows["busy-dek"].startswith(
+        f"busy-dek Used in 90 days by svc-e (146 calls), {ROLE} (100 calls), svc-b (99 calls) and 2 more; "
+        f"last used {last}"
+    ), rows["busy-dek"]
+    assert "svc-old" not in rows["busy-dek"]
+    assert "No recorded use in 90 days" in rows["idle-dek"]
+    assert "Used in" not in rows["unlogged-dek"] and "No recorded use" not in rows["unlogged-dek"]
+    assert unlogged.store == quiet
+
+
+def test_without_any_usage_the_inbox_is_as_before(grc_user, owner, owner_client):
+    KeyFactory(name="plain-dek", owner=owner)
+    launch(grc_user)
+    row = inbox_rows(owner_client)["plain-dek"]
+    assert row.startswith("plain-dek Data encryption") and "Used in" not in row and "No recorded use" not in row
+
+
+def test_the_inbox_takes_one_query_more_whatever_the_keys_and_principals(grc_user, owner, owner_client):
+    store = KeyStoreFactory()
+    first = KeyFactory(name="k-first", owner=owner, store=store)
+    launch(grc_user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get(reverse("evidence:attestation-inbox")).status_code == 200
+        return len(queries)
+
+    without_usage = count()
+    aggregate(key=first, principal=ROLE)
+    with_usage = count()
+    assert with_usage == without_usage + 1
+    for n in range(12):
+        key = KeyFactory(name=f"k-{n:02d}", owner=owner, store=store)
+        for p in range(n % 5 + 1):
+            aggregate(key=key, principal=f"svc-{p}", count=p + 1, days_ago=p + 1)
+    launch(grc_user)
+    assert count() == with_usage
+    rows = inbox_rows(owner_client)
+    assert len(rows) == 13  # k-first is in both campaigns
+    assert "svc-4 (5 calls), svc-3 (4 calls), svc-2 (3 calls) and 2 more" in rows["k-04"]
