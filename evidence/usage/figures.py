@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
-from django.db.models.functions import Coalesce, FirstValue, RowNumber
+from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, Window
+from django.db.models.functions import Cast, Coalesce, Concat, FirstValue, RowNumber
 
 from evidence.usage.models import UsageAggregate
 from inventory.models import IN_USE_STATES
@@ -35,12 +35,18 @@ class UsageFigures:
     stores_with_usage: int = 0
     fresh_stores: int = 0
     keys_used: int = 0
-    unknown_refs: int = 0  # distinct references of keys the inventory does not know, last ``recent_days``
+    unknown_refs: int = 0  # references of keys the inventory does not know (per store), last ``recent_days``
     failed_calls: int = 0  # calls that failed in the last ``failed_days``
 
     @property
     def ingested(self) -> bool:
         return self.stores_with_usage > 0 or self.keys_used > 0 or self.unknown_refs > 0
+
+
+def _store_and_ref():
+    """An unknown key is its reference within its store (the same Vault path in two Vaults is two keys), as the
+    evidence pack counts them per store."""
+    return Concat(Coalesce(Cast("store_id", CharField()), Value("")), Value("|"), "key_ref", output_field=CharField())
 
 
 def usage_figures(*, today: dt.date) -> UsageFigures:
@@ -54,7 +60,7 @@ def usage_figures(*, today: dt.date) -> UsageFigures:
     figures.fresh_stores = sum(1 for day in days if day >= fresh_since)
     recent = UsageAggregate.objects.filter(day__gte=today - dt.timedelta(days=RECENT_DAYS - 1)).aggregate(
         keys_used=Count("key_id", distinct=True, filter=Q(key__state__in=IN_USE_STATES)),
-        unknown=Count("key_ref", distinct=True, filter=Q(key__isnull=True)),
+        unknown=Count(_store_and_ref(), distinct=True, filter=Q(key__isnull=True)),
         failed=Coalesce(
             Sum("count", filter=Q(error_code__gt="", day__gte=today - dt.timedelta(days=FAILED_DAYS - 1))), 0
         ),
