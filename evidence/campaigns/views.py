@@ -29,6 +29,7 @@ from evidence.models import (
     Campaign,
     CampaignStatus,
 )
+from evidence.usage.figures import RECENT_DAYS, recent_principals, store_has_usage
 
 logger = logging.getLogger(__name__)
 
@@ -242,12 +243,21 @@ class InboxView(AnyRoleMixin, ListView):
     paginate_by = 100
 
     def get_queryset(self):
-        return selectors.attestation_inbox(user=self.request.user)
+        return selectors.attestation_inbox(user=self.request.user).annotate(store_has_usage=store_has_usage())
 
     def get_context_data(self, **kwargs):
+        """Each pending attestation's key gets its recent principals from the usage logs (``recent_usage``): one
+        query for the page's keys. The keys are those the user is asked to attest, so their callers are theirs to
+        see (the evidence for "access is limited to the listed principals")."""
         context = super().get_context_data(**kwargs)
         context["answered"] = list(selectors.attestations_answered_by(user=self.request.user))
         context["today"] = timezone.localdate()
+        attestations = context["attestations"]
+        with_usage = [a.key_id for a in attestations if a.store_has_usage]
+        recent = recent_principals(with_usage, today=context["today"]) if with_usage else {}
+        for attestation in attestations:
+            attestation.recent_usage = recent.get(attestation.key_id)
+        context["usage_days"] = RECENT_DAYS
         return context
 
 

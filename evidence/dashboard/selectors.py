@@ -8,7 +8,8 @@ evidence pack and the CEK-11.1 answer read. What a user sees depends on their ro
 
 - GRC and auditors get the organisation view: the CEK-11.1 answer, the guideline results and trend, every
   finding, key, policy, the current campaign and the IaC gate's coverage (AG-8's figures, computed now as the
-  next check run will: ``evidence.iac.history.iac_coverage``).
+  next check run will: ``evidence.iac.history.iac_coverage``) and the key usage from audit logs (AG-9: stores with
+  fresh usage, keys in use with recorded use, unknown key references, failed calls: ``evidence.usage.figures``).
 - A key owner gets the figures of the keys they own or back up, the findings on those keys and their pending
   attestations; the organisation-wide parts stay ``None`` (not merely hidden by the template).
 """
@@ -45,6 +46,7 @@ from evidence.models import (
     Severity,
 )
 from evidence.policies import selectors as policy_selectors
+from evidence.usage.figures import UsageFigures, usage_figures
 from inventory.selectors import Bucket as InventoryBucket
 from inventory.selectors import KeyFigures, key_breakdowns, keys_for
 
@@ -123,6 +125,7 @@ class Dashboard:
     policies_overdue: list[Policy] = field(default_factory=list)
     campaign: CampaignSummary | None = None
     iac: IacCoverage | None = None  # AG-8's figures, live: repositories scanned, covered, failing, stale
+    usage: UsageFigures | None = None  # AG-9's usage coverage; its keys in use are ``keys.in_use``
     # Key owner view only: their findings needing attention, most severe first.
     my_findings: list[Finding] = field(default_factory=list)
 
@@ -240,7 +243,7 @@ def pending_attestations(user) -> PendingAttestations:
 
 
 def dashboard(*, user, today: dt.date) -> Dashboard:
-    """Everything the landing page shows for ``user``: 11 queries for the organisation view, 4 for a key owner
+    """Everything the landing page shows for ``user``: 13 queries for the organisation view, 4 for a key owner
     (plus one to read the user's roles if not read yet), whatever the number of keys, findings, runs or policies."""
     organisation = can_read_all(user)
     keys = keys_for(user)
@@ -266,6 +269,7 @@ def dashboard(*, user, today: dt.date) -> Dashboard:
         board.policies_overdue = list(policy_selectors.policy_reviews_overdue(today=today)[:OVERDUE_POLICIES_SHOWN])
         board.campaign = current_campaign()
         board.iac = iac_coverage(now=timezone.now(), fresh_days=settings.CEK_IAC_FRESH_DAYS)
+        board.usage = usage_figures(today=today)
     else:
         board.my_findings = list(
             findings.filter(effectively_open(today))

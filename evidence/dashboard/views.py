@@ -168,5 +168,6 @@ class DashboardView(AnyRoleMixin, TemplateView):
             in_use_url=_in_use_keys_url(),
             in_use_label=IN_USE_LABEL,
             iac_url=optional_reverse("evidence:iacscan-list"),
+            usage_url=optional_reverse("evidence:usage-ingestion-list"),
         )
         return context

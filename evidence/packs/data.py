@@ -43,6 +43,7 @@ from evidence.models import (
 from evidence.packs import manifest as mf
 from evidence.packs import sample as sampling
 from evidence.packs.content.iac import scans_in_window, short_commit
+from evidence.packs.content.usage import USAGE_FILE, USAGE_HEADER, usage_rows
 from evidence.packs.scope import organisation_name, scope_label, scoped_keys, window_bounds
 from inventory import keyfields
 from inventory.models import AccessGrant, Binding, Key
@@ -69,6 +70,7 @@ DATA_FILES = (
     "evaluations.csv",
     "check-results.csv",
     "iac-scans.csv",
+    "usage.csv",
     "pack.json",
 )
 
@@ -397,6 +399,11 @@ def write_iac_scans(pack: EvidencePack, directory: Path) -> int:
     return _write_csv(directory / "iac-scans.csv", IAC_SCANS_HEADER, rows())
 
 
+def write_usage(pack: EvidencePack, directory: Path) -> int:
+    """usage.csv: the key usage aggregates of the window and scope (``evidence.packs.content.usage``)."""
+    return _write_csv(directory / USAGE_FILE, USAGE_HEADER, usage_rows(pack, _batched))
+
+
 def pack_metadata(pack: EvidencePack) -> dict:
     return {
         "uid": str(pack.uid),
@@ -437,6 +444,7 @@ def write_data_files(
     result.counts.update(write_policies(pack, directory))
     result.counts["check-results.csv"], run = write_check_results(pack, directory)
     result.counts["iac-scans.csv"] = write_iac_scans(pack, directory)
+    result.counts[USAGE_FILE] = write_usage(pack, directory)
     result.sample_ids = sampling.draw_sample(ids, pack.sample_size, pack.sample_seed)
     document = {
         "format": mf.FORMAT,

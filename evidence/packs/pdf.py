@@ -31,6 +31,7 @@ DATA_FILES = (
     ("policies.csv", "Policy versions, approvals, reviews and effectiveness evaluations."),
     ("check-results.csv", "The guideline results of the check run this pack reports."),
     ("iac-scans.csv", "Every infrastructure-as-code scan recorded in the window, with its counts and verdict."),
+    ("usage.csv", "Key usage from the audit logs in the window: calls per key, principal, operation, outcome and day."),
     ("pack.json", "The facts of this PDF, machine-readable, including the sample's seed, method and ids."),
     ("manifest.json", "Every file of the pack with its SHA-256 and size, and the pack's metadata."),
     ("manifest.sig", "The Ed25519 signature of manifest.json, made with the evidence-signing key."),

@@ -38,6 +38,7 @@ from evidence.packs.content import collect
 from inventory.models import KeyState
 from tests.evidence.iac_evidence_support import recorded_scan
 from tests.evidence.packs_data import make_pack
+from tests.evidence.usage_figures_support import aggregate
 from tests.factories import FindingFactory, KeyFactory, KeyStoreFactory, PartyFactory, purpose
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def world(grc_user, owner):
     finding(keys["a1"])
     finding(keys["a2"], until=today - dt.timedelta(days=1))
     finding(keys["a3"], until=today + dt.timedelta(days=30))
-    return {"today": today, "us": us, "campaign": campaign}
+    return {"today": today, "us": us, "campaign": campaign, "keys": keys}
 
 
 # --- Each surface, read into {figure: value} --------------------------------------------------------------------
@@ -368,3 +369,23 @@ def test_the_iac_figures_agree_everywhere(grc_user, grc_client):
         ag8 = run.results.get(guideline_id="AG-8")
         board = dashboard(user=grc_user, today=timezone.localdate()).iac
         assert (ag8.numerator, ag8.denominator) == (len(board.covered), board.scanned) == (0, 3)
+
+
+# --- AG-9's usage figures --------------------------------------------------------------------------------------
+
+
+def test_the_usage_figures_count_the_keys_in_use_as_everywhere(world, grc_user, grc_client):
+    """The dashboard's usage card and the pack's usage section divide by the keys in use as every surface counts
+    them, and count the same keys in use with recorded use."""
+    keys = world["keys"]
+    aggregate(key=keys["a1"], count=5)
+    aggregate(key=keys["s1"], count=3, days_ago=20)
+    aggregate(key=keys["d1"], count=7)  # deactivated: used, but not a key in use
+    aggregate(store=keys["a1"].store, key_ref="alias/unknown", count=1)
+    board = dashboard(user=grc_user, today=world["today"])
+    section = collect(make_pack(sample_size=1)).usage
+    assert board.keys.in_use == sum(row["keys_in_use"] for row in section.stores.rows) == EXPECTED["in_use"]
+    assert board.usage.keys_used == sum(row["keys_used"] for row in section.stores.rows) == 2
+    assert board.usage.unknown_refs == section.unknown_refs == 1
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", grc_client.get(reverse("home")).content.decode())).split())
+    assert f"2 of {EXPECTED['in_use']} keys in use with recorded use (90 days)" in text

@@ -18,6 +18,7 @@ that reads it:
 - ``_policies.html``: :mod:`.policies`; ``_campaigns.html``: :mod:`.campaigns`; ``_findings.html``: :mod:`.findings`;
 - ``_inventory.html`` (and its ``_buckets.html`` tables): :mod:`.inventory`;
 - ``_changes.html``: :mod:`.changes`; ``_sample.html``: :mod:`.sample`; ``_iac.html``: :mod:`.iac`;
+- ``_usage.html``: :mod:`.usage` (which also gives the rows of ``usage.csv``);
 - ``_toc.html``, ``_summary.html`` and ``_about.html`` read no data of their own: they show the other sections,
   the notes and the row limit, which :func:`collect` below puts together (the limit and :class:`Table`:
   :mod:`.table`).
@@ -43,6 +44,7 @@ from evidence.packs.content.inventory import Bucket, InventorySection, inventory
 from evidence.packs.content.policies import PolicySection, policy_section
 from evidence.packs.content.sample import SampledKey, SampleSection, sample_section, sampled_keys
 from evidence.packs.content.table import DEFAULT_MAX_ROWS, Table, max_rows
+from evidence.packs.content.usage import USAGE_FILE, UsageSection, usage_section
 from evidence.packs.scope import scoped_keys, window_bounds
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "IAC_SCANS_FILE",
     "PURPOSE_CHANGES_FILE",
     "SEVERITY_ORDER",
+    "USAGE_FILE",
     "AnswerSection",
     "Bucket",
     "CampaignRow",
@@ -68,6 +71,7 @@ __all__ = [
     "SampledKey",
     "SsrmLayerRow",
     "Table",
+    "UsageSection",
     "collect",
     "max_rows",
     "sampled_keys",
@@ -89,6 +93,7 @@ class PackContent:
     purpose_changes: Table  # rows: dicts, see changes.purpose_changes
     sample: SampleSection
     iac: IacSection
+    usage: UsageSection
     max_rows: int = DEFAULT_MAX_ROWS
     notes: list[str] = field(default_factory=list)
 
@@ -129,6 +134,8 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
     changes = purpose_changes(keys, start, end, limit)
     report(80, "Reading the IaC scans")
     iac = iac_section(guidelines.run_id, start, end, limit)
+    report(83, "Reading the key usage")
+    usage = usage_section(pack, guidelines.run_id, start, end, limit)
     report(85, "Drawing the key sample")
     sample = sample_section(pack, keys, limit)
     report(100, "Content read")
@@ -139,7 +146,8 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
     if scoped:
         notes.append(
             "The pack's scope narrows the key population, the inventory summary, the findings about keys, the "
-            "purpose-mapping changes and the sample. Check runs, IaC scans, policies and campaigns cover the whole "
+            "purpose-mapping changes, the sample and the key usage (keys the inventory does not know count with their "
+            "store). Check runs, IaC scans, policies and campaigns cover the whole "
             "organisation."
         )
     return PackContent(
@@ -154,6 +162,7 @@ def collect(pack: EvidencePack, *, progress: Progress | None = None) -> PackCont
         purpose_changes=changes,
         sample=sample,
         iac=iac,
+        usage=usage,
         max_rows=limit,
         notes=notes,
     )
