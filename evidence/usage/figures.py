@@ -15,6 +15,9 @@ from django.conf import settings
 from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, Window
 from django.db.models.functions import Cast, Coalesce, Concat, FirstValue, RowNumber
 
+from evidence.findings.models import Finding
+from evidence.findings.selectors import effectively_open
+from evidence.usage.misuse import MISUSE_RULES
 from evidence.usage.models import UsageAggregate
 from inventory.models import IN_USE_STATES
 
@@ -37,6 +40,7 @@ class UsageFigures:
     keys_used: int = 0
     unknown_refs: int = 0  # references of keys the inventory does not know (per store), last ``recent_days``
     failed_calls: int = 0  # calls that failed in the last ``failed_days``
+    misuse_open: int = 0  # open misuse findings (``evidence.usage.misuse.MISUSE_RULES``, what AG-9 counts)
 
     @property
     def ingested(self) -> bool:
@@ -50,8 +54,8 @@ def _store_and_ref():
 
 
 def usage_figures(*, today: dt.date) -> UsageFigures:
-    """Two queries whatever the number of aggregates: each store's newest usage day, and one pass over the last
-    ``RECENT_DAYS`` days for the keys used, unknown references and failed calls."""
+    """Three queries whatever the number of aggregates: each store's newest usage day, one pass over the last
+    ``RECENT_DAYS`` days for the keys used, unknown references and failed calls, and the open misuse findings."""
     figures = UsageFigures(fresh_days=settings.CEK_USAGE_FRESH_DAYS)
     fresh_since = today - dt.timedelta(days=figures.fresh_days)
     newest = UsageAggregate.objects.filter(store__isnull=False).values("store_id").annotate(newest=Max("day"))
@@ -68,6 +72,7 @@ def usage_figures(*, today: dt.date) -> UsageFigures:
     figures.keys_used = recent["keys_used"]
     figures.unknown_refs = recent["unknown"]
     figures.failed_calls = recent["failed"]
+    figures.misuse_open = Finding.objects.filter(effectively_open(today), rule__in=MISUSE_RULES).count()
     return figures
 
 

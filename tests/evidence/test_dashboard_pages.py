@@ -258,7 +258,7 @@ def test_the_dashboard_runs_a_constant_number_of_queries(who, world, grc_user, r
     user = request.getfixturevalue(who)
     client = login(user)
     today = timezone.localdate()
-    budget = (13 if who != "owner" else 4) + 1  # + reading the user's roles, once (13: 11 + the usage card's 2)
+    budget = (14 if who != "owner" else 4) + 1  # + reading the user's roles, once (14: 11 + the usage card's 3)
     with django_assert_max_num_queries(budget):
         dashboard(user=user, today=today)
     with django_assert_max_num_queries(budget + 6) as small:  # + session, user, groups, messages

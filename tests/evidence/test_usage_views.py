@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from evidence.campaigns import services as campaigns
 from evidence.dashboard.selectors import dashboard
+from evidence.findings.models import Finding
 from evidence.usage.figures import usage_figures
+from evidence.usage.misuse import MISUSE_RULES
 from tests.evidence.usage_figures_support import aggregate
 from tests.factories import KeyFactory, KeyStoreFactory
 
@@ -60,8 +62,20 @@ def test_the_dashboard_shows_the_usage_figures(usage_world, grc_client, grc_user
     assert "1 of 2 stores with usage ingested within 7 days" in text
     assert "2 of 4 keys in use with recorded use (90 days)" in text
     assert "2 unknown key references (90 days)" in text and "10 failed calls (7 days)" in text
+    assert "0 open misuse findings" in text
     html = grc_client.get(reverse("home")).content.decode()
     assert f'href="{reverse("evidence:usage-ingestion-list")}">Usage logs' in html
+
+
+def test_the_dashboard_counts_open_misuse_findings_as_ag9_does(usage_world, grc_user):
+    from evidence.usage.findings import usage_misuse_evaluate
+
+    usage_misuse_evaluate(source="test")  # "used" (a data-encryption key) was asked to Sign: a purpose mismatch
+    opened = Finding.objects.filter(rule__in=MISUSE_RULES, status="open")
+    assert opened.exists()
+    assert usage_figures(today=timezone.localdate()).misuse_open == opened.count()
+    opened.update(status="resolved")
+    assert usage_figures(today=timezone.localdate()).misuse_open == 0
 
 
 def test_the_fresh_window_is_the_setting(usage_world, settings, grc_user):
@@ -86,15 +100,15 @@ def test_a_key_owner_sees_no_usage_card(usage_world, owner_client, owner):
     assert "Key usage (AG-9)" not in owner_client.get(reverse("home")).content.decode()
 
 
-def test_the_usage_figures_take_two_queries_whatever_the_aggregates(usage_world, django_assert_num_queries):
+def test_the_usage_figures_take_three_queries_whatever_the_aggregates(usage_world, django_assert_num_queries):
     today = timezone.localdate()
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         usage_figures(today=today)
     for n in range(6):
         store = KeyStoreFactory()
         aggregate(key=KeyFactory(store=store, state="active"), count=n + 1, error_code="X" if n % 2 else "")
         aggregate(store=store, key_ref=f"alias/unknown-{n}")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         figures = usage_figures(today=today)
     assert (figures.stores_with_usage, figures.keys_used, figures.unknown_refs) == (8, 8, 8)
 
