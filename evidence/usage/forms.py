@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
+from cek.forms import RefusesKeyMaterial
 from evidence.usage.sources import format_choices
 from inventory.models import KeyStore
 
 
-class UsageUploadForm(forms.Form):
+class UsageUploadForm(RefusesKeyMaterial, forms.Form):
     format = forms.ChoiceField(choices=format_choices, help_text="The format the file is in.")
     file = forms.FileField(
         help_text="gzip or plain; the file is read by a worker and deleted when its ingestion ends (only the "
