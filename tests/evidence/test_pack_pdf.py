@@ -302,3 +302,32 @@ def test_the_fetcher_accepts_only_small_inline_raster_images():
     ):
         with pytest.raises(FetchRefused):
             static_only_fetcher(url)
+
+
+@pytest.mark.django_db
+def test_the_pdf_is_archival_pdf_a_3b_and_tagged():
+    pack = make_pack(sample_size=1)
+    reader = PdfReader(io.BytesIO(render_pack_pdf(pack, collect(pack), data_digest="ab12" * 16).data))
+    root = reader.trailer["/Root"]
+    xmp = reader.xmp_metadata.rdf_root.toxml()
+    # The PDF/A declaration, as a validator reads it: part 3, conformance B, with an output intent.
+    assert re.search(r"pdfaid:part(?:>|=\")3", xmp) and re.search(r"pdfaid:conformance(?:>|=\")B", xmp)
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    # Tagged: marked content with a structure tree, the document's language and its title shown as the title.
+    assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root
+    assert root["/Lang"] == "en" and bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert reader.metadata.title.startswith("CEK-11 evidence pack: ")
+    kinds: set[str] = set()
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if isinstance(node, list):
+            for kid in node:
+                walk(kid, depth)
+        elif hasattr(node, "get") and depth < 8:
+            kinds.add(str(node.get("/S", "")))
+            if "/K" in node:
+                walk(node["/K"], depth + 1)
+
+    walk(root["/StructTreeRoot"])
+    assert {"/H1", "/P", "/Table"} <= kinds, kinds  # headings, paragraphs and tables as such
