@@ -334,6 +334,8 @@ SPECTACULAR_SETTINGS = {
         "AnswerValueEnum": "evidence.models.AnswerValue",
         "AnswerStatusEnum": "evidence.models.AnswerStatus",
         "RunStatusEnum": "evidence.models.RunStatus",
+        "FindingStatusEnum": "evidence.models.FindingStatus",
+        "FindingStatusFilterEnum": "evidence.findings.api.STATUS_CHOICES",
     },
 }
 

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from evidence.answers import api as answers_api
 from evidence.checks import api as checks_api
+from evidence.findings import api as findings_api
 from evidence.iac import api as iac_api
 from evidence.usage import api as usage_api
 
@@ -15,5 +16,6 @@ router.register("caiq-answers", answers_api.CaiqAnswerViewSet, basename="api-cai
 router.register("iac-scans", iac_api.IacScanViewSet, basename="api-iac-scan")
 router.register("usage-ingestions", usage_api.UsageIngestionViewSet, basename="api-usage-ingestion")
 router.register("usage", usage_api.UsageAggregateViewSet, basename="api-usage")
+router.register("findings", findings_api.FindingViewSet, basename="api-finding")
 
 urlpatterns = router.urls
