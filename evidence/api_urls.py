@@ -8,6 +8,7 @@ from evidence.answers import api as answers_api
 from evidence.checks import api as checks_api
 from evidence.findings import api as findings_api
 from evidence.iac import api as iac_api
+from evidence.packs import api as packs_api
 from evidence.usage import api as usage_api
 
 router = SimpleRouter()
@@ -17,5 +18,6 @@ router.register("iac-scans", iac_api.IacScanViewSet, basename="api-iac-scan")
 router.register("usage-ingestions", usage_api.UsageIngestionViewSet, basename="api-usage-ingestion")
 router.register("usage", usage_api.UsageAggregateViewSet, basename="api-usage")
 router.register("findings", findings_api.FindingViewSet, basename="api-finding")
+router.register("packs", packs_api.PackViewSet, basename="api-pack")
 
 urlpatterns = router.urls
