@@ -336,6 +336,9 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "evidence.models.RunStatus",
         "FindingStatusEnum": "evidence.models.FindingStatus",
         "FindingStatusFilterEnum": "evidence.findings.api.STATUS_CHOICES",
+        "PackStatusEnum": "evidence.models.PackStatus",
+        "CampaignStatusEnum": "evidence.models.CampaignStatus",
+        "AttestationStatusEnum": "evidence.models.AttestationStatus",
     },
 }
 

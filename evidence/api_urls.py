@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.routers import SimpleRouter
 
 from evidence.answers import api as answers_api
+from evidence.campaigns import api as campaigns_api
 from evidence.checks import api as checks_api
 from evidence.findings import api as findings_api
 from evidence.iac import api as iac_api
@@ -19,5 +20,7 @@ router.register("usage-ingestions", usage_api.UsageIngestionViewSet, basename="a
 router.register("usage", usage_api.UsageAggregateViewSet, basename="api-usage")
 router.register("findings", findings_api.FindingViewSet, basename="api-finding")
 router.register("packs", packs_api.PackViewSet, basename="api-pack")
+router.register("campaigns", campaigns_api.CampaignViewSet, basename="api-campaign")
+router.register("attestations", campaigns_api.AttestationViewSet, basename="api-attestation")
 
 urlpatterns = router.urls
