@@ -60,8 +60,8 @@ class CampaignSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The campaign's page in the app.")
     scope = serializers.CharField(source="scope_label", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    launched_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    launched_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    closed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField(help_text="The launch job's status (JSON).")
 
@@ -135,8 +135,8 @@ class AttestationSerializer(serializers.ModelSerializer):
     key_name = serializers.CharField(source="key.name", read_only=True)
     key_purpose = serializers.CharField(source="key.purpose.slug", read_only=True, allow_null=True)
     key_owner = serializers.CharField(source="key.owner.username", read_only=True, allow_null=True)
-    addressed_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    responded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    addressed_to = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    responded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Attestation

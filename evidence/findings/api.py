@@ -28,14 +28,16 @@ ORDERING_CHOICES = [(value or "last_seen", label) for value, (label, _o) in sele
 class FindingSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="The finding's page in the app.")
     subject_url = serializers.SerializerMethodField(help_text="The subject's page, empty when it has none.")
-    key_owner = serializers.CharField(read_only=True, help_text="Username of the subject key's owner, if any.")
+    key_owner = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Username of the subject key's owner, if any."
+    )
     acceptance_lapsed = serializers.BooleanField(
         read_only=True, help_text="Risk accepted until a day now past: counted as open."
     )
     remediation_late = serializers.BooleanField(read_only=True, help_text="Unresolved past its remediation date.")
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Finding
