@@ -10,6 +10,7 @@ from evidence.checks import api as checks_api
 from evidence.findings import api as findings_api
 from evidence.iac import api as iac_api
 from evidence.packs import api as packs_api
+from evidence.policies import api as policies_api
 from evidence.usage import api as usage_api
 
 router = SimpleRouter()
@@ -22,5 +23,7 @@ router.register("findings", findings_api.FindingViewSet, basename="api-finding")
 router.register("packs", packs_api.PackViewSet, basename="api-pack")
 router.register("campaigns", campaigns_api.CampaignViewSet, basename="api-campaign")
 router.register("attestations", campaigns_api.AttestationViewSet, basename="api-attestation")
+router.register("policies", policies_api.PolicyViewSet, basename="api-policy")
+router.register("policy-versions", policies_api.PolicyVersionViewSet, basename="api-policy-version")
 
 urlpatterns = router.urls

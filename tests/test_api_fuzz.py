@@ -108,6 +108,10 @@ WORKFLOWS = [
     "/api/v1/attestations/{id}/reassign/",
     "/api/v1/caiq-answers/generate/",
     "/api/v1/caiq-answers/{id}/publish/",
+    "/api/v1/policies/",
+    "/api/v1/policy-versions/",
+    "/api/v1/policy-versions/{id}/submit/",
+    "/api/v1/policy-versions/{id}/approve/",
 ]
 
 
