@@ -339,6 +339,9 @@ SPECTACULAR_SETTINGS = {
         "PackStatusEnum": "evidence.models.PackStatus",
         "CampaignStatusEnum": "evidence.models.CampaignStatus",
         "AttestationStatusEnum": "evidence.models.AttestationStatus",
+        "PolicyKindEnum": "evidence.models.PolicyKind",
+        "ChangeKindEnum": "evidence.reviews.models.ChangeKind",
+        "EvaluationKindEnum": "evidence.reviews.models.EvaluationKind",
     },
 }
 

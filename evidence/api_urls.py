@@ -11,6 +11,7 @@ from evidence.findings import api as findings_api
 from evidence.iac import api as iac_api
 from evidence.packs import api as packs_api
 from evidence.policies import api as policies_api
+from evidence.reviews import api as reviews_api
 from evidence.usage import api as usage_api
 
 router = SimpleRouter()
@@ -25,5 +26,8 @@ router.register("campaigns", campaigns_api.CampaignViewSet, basename="api-campai
 router.register("attestations", campaigns_api.AttestationViewSet, basename="api-attestation")
 router.register("policies", policies_api.PolicyViewSet, basename="api-policy")
 router.register("policy-versions", policies_api.PolicyVersionViewSet, basename="api-policy-version")
+router.register("policy-reviews", reviews_api.PolicyReviewViewSet, basename="api-policy-review")
+router.register("change-events", reviews_api.ChangeEventViewSet, basename="api-change-event")
+router.register("evaluations", reviews_api.EvaluationViewSet, basename="api-evaluation")
 
 urlpatterns = router.urls

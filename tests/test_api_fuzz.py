@@ -112,6 +112,9 @@ WORKFLOWS = [
     "/api/v1/policy-versions/",
     "/api/v1/policy-versions/{id}/submit/",
     "/api/v1/policy-versions/{id}/approve/",
+    "/api/v1/policy-reviews/",
+    "/api/v1/change-events/",
+    "/api/v1/evaluations/",
 ]
 
 
