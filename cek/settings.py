@@ -342,6 +342,14 @@ SPECTACULAR_SETTINGS = {
         "AnswerValueEnum": "evidence.models.AnswerValue",
         "AnswerStatusEnum": "evidence.models.AnswerStatus",
         "RunStatusEnum": "evidence.models.RunStatus",
+        "FindingStatusEnum": "evidence.models.FindingStatus",
+        "FindingStatusFilterEnum": "evidence.findings.api.STATUS_CHOICES",
+        "PackStatusEnum": "evidence.models.PackStatus",
+        "CampaignStatusEnum": "evidence.models.CampaignStatus",
+        "AttestationStatusEnum": "evidence.models.AttestationStatus",
+        "PolicyKindEnum": "evidence.models.PolicyKind",
+        "ChangeKindEnum": "evidence.reviews.models.ChangeKind",
+        "EvaluationKindEnum": "evidence.reviews.models.EvaluationKind",
     },
 }
 

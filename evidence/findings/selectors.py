@@ -25,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.urls import NoReverseMatch, reverse
 
 from cek.roles import can_read_all, is_key_owner
 from evidence.models import Finding, FindingStatus, Severity
@@ -65,6 +66,13 @@ def effectively_open(today: dt.date) -> Q:
     """Open findings, counting those whose risk acceptance has ended: what every page and figure calls "open"
     (the findings list, the dashboard, the CEK-11.1 answer's facts)."""
     return Q(status=FindingStatus.OPEN) | acceptance_lapsed(today)
+
+
+def open_on(day: dt.date) -> Q:
+    """Findings open on ``day`` as their rows record it: first seen on or before the day and not resolved on or
+    before it. A finding resolved and later reopened has no resolution date any more, so it counts as open from
+    its first sighting (its history has the detail)."""
+    return Q(first_seen__date__lte=day) & (Q(resolved_at__isnull=True) | Q(resolved_at__date__gt=day))
 
 
 # URL value of the status filter: (label, condition)
@@ -221,3 +229,23 @@ def finding_subject_key(finding: Finding) -> Key | None:
     if finding.subject_type != KEY_SUBJECT:
         return None
     return Key.objects.select_related("owner", "backup_owner", "purpose", "store").filter(pk=finding.subject_id).first()
+
+
+SUBJECT_PAGES = {
+    "inventory.key": "inventory:key-detail",
+    "inventory.keystore": "inventory:keystore-detail",
+    "inventory.accessgrant": "inventory:grant-detail",
+    "inventory.binding": "inventory:binding-detail",
+    "inventory.service": "inventory:service-detail",
+    "inventory.purpose": "inventory:purpose-detail",
+    "evidence.policy": "evidence:policy-detail",
+}
+
+
+def subject_url(finding: Finding) -> str:
+    """The page of the finding's subject, "" for a kind of subject without a page."""
+    name = SUBJECT_PAGES.get(finding.subject_type)
+    try:
+        return reverse(name, args=[finding.subject_id]) if name else ""
+    except NoReverseMatch:
+        return ""

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
@@ -23,29 +22,8 @@ from cek.pages import errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from evidence.findings import selectors, services
 from evidence.findings.forms import AcceptRiskForm, AssignForm, ResolveForm
+from evidence.findings.selectors import subject_url
 from evidence.models import Finding, FindingStatus, Severity
-
-# --- Subjects -------------------------------------------------------------------------------------------------
-
-SUBJECT_PAGES = {
-    "inventory.key": "inventory:key-detail",
-    "inventory.keystore": "inventory:keystore-detail",
-    "inventory.accessgrant": "inventory:grant-detail",
-    "inventory.binding": "inventory:binding-detail",
-    "inventory.service": "inventory:service-detail",
-    "inventory.purpose": "inventory:purpose-detail",
-    "evidence.policy": "evidence:policy-detail",
-}
-
-
-def subject_url(finding: Finding) -> str:
-    """The page of the finding's subject, "" for a kind of subject without a page."""
-    name = SUBJECT_PAGES.get(finding.subject_type)
-    try:
-        return reverse(name, args=[finding.subject_id]) if name else ""
-    except NoReverseMatch:
-        return ""
-
 
 # --- Evidence: the details JSON, readable ------------------------------------------------------------------
 

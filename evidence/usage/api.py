@@ -31,7 +31,7 @@ from inventory.models import KeyStore
 
 class UsageIngestionSerializer(serializers.ModelSerializer):
     format = serializers.CharField(source="source", read_only=True)
-    store = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    store = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
