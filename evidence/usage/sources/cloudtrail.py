@@ -21,9 +21,8 @@ import gzip
 import re
 from typing import Any, ClassVar
 
-from django.conf import settings
-
 from evidence.usage.sources.base import SourceFile, UsageSource, sql_string
+from evidence.usage.sources.shapes import max_object_bytes, struct_columns
 
 OPERATIONS = (
     "Encrypt",
@@ -52,26 +51,8 @@ _RECORDS_START = re.compile(rb'^\s*\{\s*"Records"\s*:')
 
 def max_records_bytes() -> int:
     """A delivered file is one JSON object (AWS delivers files of a few MB): DuckDB buffers it whole, so it is bounded
-    by a quarter of DuckDB's memory limit (64 MB by default). JSON lines have no such bound."""
-    return settings.CEK_USAGE_DUCKDB_MEMORY_MB * 1024 * 1024 // 4
-
-
-def _fields(struct: str) -> str:
-    """``STRUCT(a T, b U)`` -> DuckDB's ``columns`` map for ``read_json``: ``{'a': 'T', 'b': 'U'}``."""
-    inner = struct[len("STRUCT(") : -1]
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(inner):
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            parts.append(inner[start:i].strip())
-            start = i + 1
-    parts.append(inner[start:].strip())
-    items = []
-    for part in parts:
-        name, _, kind = part.partition(" ")
-        items.append(f"{sql_string(name.strip(chr(34)))}: {sql_string(kind)}")
-    return "{" + ", ".join(items) + "}"
+    like every source's whole-object files (``shapes.max_object_bytes``). JSON lines have no such bound."""
+    return max_object_bytes()
 
 
 class CloudTrail(UsageSource):
@@ -119,7 +100,7 @@ class CloudTrail(UsageSource):
         else:
             raw = (
                 f"SELECT * FROM read_json({path}, format='newline_delimited', compression={compression}, "  # noqa: S608
-                f"columns={_fields(_EVENT)})"
+                f"columns={struct_columns(_EVENT)})"
             )
         names = ", ".join(sql_string(name) for name in OPERATIONS)
         prefixes = " OR ".join(f"starts_with(eventName, {sql_string(prefix)})" for prefix in PREFIXES)
