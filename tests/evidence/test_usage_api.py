@@ -39,7 +39,11 @@ def sent(monkeypatch):
 
 
 def upload(client, data: bytes = b"", *, name="trail.json.gz", **fields):
-    body = {"file": io.BytesIO(data or gzip.compress(CLOUDTRAIL.read_bytes())), "format": "cloudtrail", **fields}
+    body = {
+        "file": io.BytesIO(data or gzip.compress(CLOUDTRAIL.read_bytes(), mtime=0)),
+        "format": "cloudtrail",
+        **fields,
+    }
     body["file"].name = name
     return client.post(UPLOADS, body)
 

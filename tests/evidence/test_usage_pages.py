@@ -30,7 +30,7 @@ def sent(monkeypatch):
 
 
 def upload_body(data: bytes | None = None, **fields):
-    file = io.BytesIO(data if data is not None else gzip.compress(CLOUDTRAIL.read_bytes()))
+    file = io.BytesIO(data if data is not None else gzip.compress(CLOUDTRAIL.read_bytes(), mtime=0))
     file.name = "trail.json.gz"
     return {"file": file, "format": "cloudtrail", **fields}
 
