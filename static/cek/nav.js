@@ -21,6 +21,10 @@
       }
     });
   }
+  // The outcome of what was just done (a flash message) takes the focus, so a screen reader reads it first and the
+  // keyboard goes on from there, not from the top of the page.
+  var outcome = document.querySelector("[data-focus-on-load]");
+  if (outcome) { outcome.focus({ preventScroll: false }); }
   var groups = Array.prototype.slice.call(document.querySelectorAll("details.navgroup"));
   if (!groups.length) { return; }
   function closeAll(except) {
@@ -28,6 +32,18 @@
   }
   groups.forEach(function (group) {
     group.addEventListener("toggle", function () { if (group.open) { closeAll(group); } });
+    // A menu closes once the focus has left it (it would cover the controls below), and Escape inside it closes it
+    // with the focus back on its summary.
+    group.addEventListener("focusout", function (event) {
+      if (group.open && event.relatedTarget && !group.contains(event.relatedTarget)) { group.removeAttribute("open"); }
+    });
+    group.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && group.open) {
+        group.removeAttribute("open");
+        group.querySelector("summary").focus();
+        event.stopPropagation();
+      }
+    });
   });
   document.addEventListener("click", function (event) {
     if (!event.target.closest("details.navgroup")) { closeAll(null); }

@@ -11,6 +11,12 @@
   // For an answer without "finished": the statuses (separated by spaces) in which the job is still running.
   var running = (card.getAttribute("data-progress-running") || "applying").split(/\s+/);
   var unit = card.getAttribute("data-progress-unit") || "keys written";
+  // The bar changes every second; a screen reader hears it every quarter (a live region of its own).
+  var live = document.createElement("span");
+  live.className = "visually-hidden";
+  live.setAttribute("aria-live", "polite");
+  card.appendChild(live);
+  var announced = -1;
   function describe(data) {
     if (data.total) { return " · " + data.done + " of " + data.total + " " + unit; }
     var phase = data.message || data.phase;
@@ -27,6 +33,8 @@
         bar.value = percent;
         bar.textContent = percent + "%";
         if (text) { text.textContent = percent + "%" + describe(data); }
+        var quarter = Math.floor(percent / 25);
+        if (quarter !== announced) { announced = quarter; live.textContent = percent + "% done"; }
         window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 5000); });
