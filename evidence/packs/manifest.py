@@ -61,15 +61,21 @@ def is_data_file(name: str) -> bool:
     return name != PDF_NAME and name not in CONTROL_FILES
 
 
-def data_digest(entries: Iterable[FileEntry | dict]) -> str:
-    """The data manifest digest (see the module docstring) over the data files among ``entries``."""
+def data_manifest_bytes(entries: Iterable[FileEntry | dict]) -> bytes:
+    """The data manifest: the data files among ``entries`` (name, SHA-256, size), sorted by name, as canonical JSON.
+    The PDF carries it as its associated file ``data-files.json``; its SHA-256 is the data digest."""
     rows = []
     for entry in entries:
         row = entry.as_dict() if isinstance(entry, FileEntry) else entry
         if is_data_file(row["name"]):
             rows.append({"name": row["name"], "sha256": row["sha256"], "size": row["size"]})
     rows.sort(key=lambda row: row["name"])
-    return hashlib.sha256(canonical_json(rows)).hexdigest()
+    return canonical_json(rows)
+
+
+def data_digest(entries: Iterable[FileEntry | dict]) -> str:
+    """The data manifest digest (see the module docstring) over the data files among ``entries``."""
+    return hashlib.sha256(data_manifest_bytes(entries)).hexdigest()
 
 
 def build_manifest(

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 
 from evidence.models import EvidencePack
 from evidence.packs.content import PackContent
@@ -68,16 +68,34 @@ def render_pack_html(pack: EvidencePack, content: PackContent, *, data_digest: s
 PDF_VARIANT = "pdf/a-3b"
 
 
-def html_to_pdf(html: str) -> tuple[bytes, int]:
-    """WeasyPrint alone: the PDF bytes and the number of pages (the static-only fetcher, no base URL)."""
+DATA_MANIFEST_NAME = "data-files.json"
+
+
+def html_to_pdf(html: str, *, data_manifest: bytes | None = None) -> tuple[bytes, int]:
+    """WeasyPrint alone: the PDF bytes and the number of pages (the static-only fetcher, no base URL). With
+    ``data_manifest`` (``manifest.data_manifest_bytes``), the PDF carries it as an associated file (PDF/A-3's
+    ``AFRelationship /Data``): the list of the data files it reports on, whose SHA-256 is the data digest it prints."""
     document = HTML(string=html, url_fetcher=static_only_fetcher, media_type="print").render(pdf_tags=True)
-    return document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True), len(document.pages)
+    attachments = []
+    if data_manifest is not None:
+        attachments.append(
+            Attachment(
+                string=data_manifest.decode("utf-8"),
+                name=DATA_MANIFEST_NAME,
+                description="The data files of this evidence pack (name, SHA-256, size): their SHA-256 is the data digest.",
+                relationship="Data",
+            )
+        )
+    data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
+    return data, len(document.pages)
 
 
-def render_pack_pdf(pack: EvidencePack, content: PackContent, *, data_digest: str) -> RenderedPdf:
+def render_pack_pdf(
+    pack: EvidencePack, content: PackContent, *, data_digest: str, data_manifest: bytes | None = None
+) -> RenderedPdf:
     """Render the pack's PDF. ``data_digest`` is the SHA-256 of the data files' manifest (the final
     ``manifest.json`` lists the PDF itself, so the PDF can only name the digest of the data files)."""
     started = time.perf_counter()
     html = render_pack_html(pack, content, data_digest=data_digest)
-    data, pages = html_to_pdf(html)
+    data, pages = html_to_pdf(html, data_manifest=data_manifest)
     return RenderedPdf(data=data, pages=pages, seconds=time.perf_counter() - started, html=html)

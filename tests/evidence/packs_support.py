@@ -82,8 +82,9 @@ def make_fakes(calls: dict):
         progress(50, "collecting")
         return FakeContent(title="CEK-11", window=(pack.window_from, pack.window_to), generated=timezone.now())
 
-    def render(pack, content, data_digest):
+    def render(pack, content, data_digest, data_manifest):
         calls["digests"].append(data_digest)
+        calls["data_manifest"] = data_manifest
         calls["public_key"] = pack.signing_public_key
         body = f"%PDF-1.7\n% fake pack {pack.uid} data manifest digest {data_digest}\n%%EOF\n".encode()
         return FakeRendered(data=body, pages=3, seconds=0.01, html="<html></html>")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -331,3 +333,21 @@ def test_the_pdf_is_archival_pdf_a_3b_and_tagged():
 
     walk(root["/StructTreeRoot"])
     assert {"/H1", "/P", "/Table"} <= kinds, kinds  # headings, paragraphs and tables as such
+
+
+@pytest.mark.django_db
+def test_the_pdf_carries_its_data_files_list_whose_digest_it_prints():
+    from evidence.packs import manifest as mf
+
+    entries = [mf.FileEntry("keys.csv", "a" * 64, 10), mf.FileEntry("usage.csv", "b" * 64, 20)]
+    data_manifest, digest = mf.data_manifest_bytes(entries), mf.data_digest(entries)
+    pack = make_pack(sample_size=1)
+    rendered = render_pack_pdf(pack, collect(pack), data_digest=digest, data_manifest=data_manifest)
+    reader = PdfReader(io.BytesIO(rendered.data))
+    (attached,) = reader.attachments["data-files.json"]
+    assert attached == data_manifest and hashlib.sha256(attached).hexdigest() == digest
+    assert [row["name"] for row in json.loads(attached)] == ["keys.csv", "usage.csv"]
+    names = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
+    spec = names[1].get_object()
+    assert spec["/AFRelationship"] == "/Data"
+    assert digest in flat(pdf_text(rendered.data))
