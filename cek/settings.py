@@ -167,6 +167,10 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env_str("CEK_EMAIL_USER")
     EMAIL_HOST_PASSWORD = env_secret("CEK_EMAIL_PASSWORD")
     EMAIL_USE_TLS = env_bool("CEK_EMAIL_USE_TLS", True)
+elif env_str("CEK_EMAIL_FILE_DIR"):
+    # Each message a file in this folder (the demo: scripts/run keeps the console for what people must read).
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env_str("CEK_EMAIL_FILE_DIR")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("CEK_FROM_EMAIL", "cek-evidence@localhost")
