@@ -26,9 +26,9 @@ def backend(**env) -> list[str]:
     "env,expected",
     [
         ({}, ["django.core.mail.backends.console.EmailBackend", ""]),
-        ({"CEK_EMAIL_FILE_DIR": "/tmp/cek-mail"}, ["django.core.mail.backends.filebased.EmailBackend", "/tmp/cek-mail"]),
+        ({"CEK_EMAIL_FILE_DIR": "var/mail"}, ["django.core.mail.backends.filebased.EmailBackend", "var/mail"]),
         (
-            {"CEK_EMAIL_HOST": "smtp.example.com", "CEK_EMAIL_FILE_DIR": "/tmp/cek-mail"},
+            {"CEK_EMAIL_HOST": "smtp.example.com", "CEK_EMAIL_FILE_DIR": "var/mail"},
             ["django.core.mail.backends.smtp.EmailBackend", ""],
         ),
     ],
