@@ -15,7 +15,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.exportguard import ExportRefused
-from cek.pages import Confirmation, confirmation_page, errors_to_form
+from cek.pages import Confirmation, LenientPages, confirmation_page, errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.answers import export, rules, selectors, services
 from evidence.answers.forms import (
@@ -57,7 +57,7 @@ def _chosen_party(request) -> Party | None:
     return selectors.party_us() or selectors.parties().first()
 
 
-class AnswerListView(ReadAllMixin, ListView):
+class AnswerListView(LenientPages, ReadAllMixin, ListView):
     """The party's current answer, its live ownership, the generate button and the history of its answers."""
 
     template_name = "evidence/answer_list.html"

@@ -19,7 +19,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.exportguard import guarded_download
 from cek.jobs.views import JobStatusView
-from cek.pages import ServiceFormView, confirmation_page
+from cek.pages import LenientPages, ServiceFormView, confirmation_page
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.campaigns import confirm, results, selectors, services
 from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 # --- Campaigns (GRC writes, auditors read) ------------------------------------------------------------------
 
 
-class CampaignListView(ReadAllMixin, ListView):
+class CampaignListView(LenientPages, ReadAllMixin, ListView):
     template_name = "evidence/campaign_list.html"
     context_object_name = "campaigns"
     paginate_by = settings.CEK_PAGE_SIZE
@@ -111,7 +111,7 @@ class CampaignDetailView(ReadAllMixin, DetailView):
         return context
 
 
-class CampaignAttestationListView(ReadAllMixin, ListView):
+class CampaignAttestationListView(LenientPages, ReadAllMixin, ListView):
     """Every attestation of a campaign, filtered by status, addressee or key name, with (for GRC) a reassign
     form on each pending one of a launched campaign."""
 
@@ -235,7 +235,7 @@ class CampaignExportView(ReadAllMixin, View):
 # --- The key owner's inbox ----------------------------------------------------------------------------------
 
 
-class InboxView(AnyRoleMixin, ListView):
+class InboxView(LenientPages, AnyRoleMixin, ListView):
     """Pending attestations the user may answer, with bulk confirm and per-key discrepancy forms."""
 
     template_name = "evidence/campaign_inbox.html"

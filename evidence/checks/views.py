@@ -16,7 +16,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.control import load_control
 from cek.jobs.status import live_progress
-from cek.pages import errors_to_form
+from cek.pages import LenientPages, errors_to_form
 from cek.roles import GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.checks import registry, selectors, services
 from evidence.checks.forms import ManualEvidenceForm
@@ -43,7 +43,7 @@ def run_summary(run: CheckRun) -> list[tuple[str, str, int]]:
     ]
 
 
-class CheckRunListView(ReadAllMixin, ListView):
+class CheckRunListView(LenientPages, ReadAllMixin, ListView):
     template_name = "evidence/checkrun_list.html"
     context_object_name = "runs"
     paginate_by = settings.CEK_PAGE_SIZE

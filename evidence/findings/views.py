@@ -18,7 +18,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from cek.history import LabelledEntry, history_entries
-from cek.pages import errors_to_form
+from cek.pages import LenientPages, errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from evidence.findings import selectors, services
 from evidence.findings.forms import AcceptRiskForm, AssignForm, ResolveForm
@@ -72,7 +72,7 @@ def readable_details(value, *, depth: int = 0, label: str = "") -> list[DetailRo
 # --- List ------------------------------------------------------------------------------------------------------
 
 
-class FindingListView(AnyRoleMixin, ListView):
+class FindingListView(LenientPages, AnyRoleMixin, ListView):
     template_name = "evidence/finding_list.html"
     context_object_name = "findings"
     paginate_by = settings.CEK_PAGE_SIZE

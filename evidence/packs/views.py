@@ -17,7 +17,7 @@ from django.views.generic import DetailView, FormView, ListView
 
 from cek.jobs.status import live_progress as job_live_progress
 from cek.jobs.views import JobStatusView
-from cek.pages import errors_to_form
+from cek.pages import LenientPages, errors_to_form
 from cek.roles import ReadAllMixin
 from evidence.models import EvidencePack, PackStatus
 from evidence.packs import jobs, signing
@@ -36,7 +36,7 @@ def live_progress(pack: EvidencePack) -> tuple[int, str]:
     return live["percent"], live["phase"]
 
 
-class PackListView(ReadAllMixin, ListView):
+class PackListView(LenientPages, ReadAllMixin, ListView):
     template_name = "evidence/pack_list.html"
     context_object_name = "packs"
     paginate_by = settings.CEK_PAGE_SIZE

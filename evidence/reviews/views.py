@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
 from cek.history import combined_history
-from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
+from cek.pages import LenientPages, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
 from evidence.models import (
     ChangeEvent,
@@ -33,7 +33,7 @@ def _choice(value: str, choices) -> str:
 # --- Change events -----------------------------------------------------------------------------------
 
 
-class ChangeEventListView(ReadMixin, ListView):
+class ChangeEventListView(LenientPages, ReadMixin, ListView):
     template_name = "evidence/changeevent_list.html"
     paginate_by = settings.CEK_PAGE_SIZE
     context_object_name = "events"
@@ -117,7 +117,7 @@ class ChangeEventFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
 # --- Effectiveness evaluations ----------------------------------------------------------------------
 
 
-class EvaluationListView(ReadMixin, ListView):
+class EvaluationListView(LenientPages, ReadMixin, ListView):
     template_name = "evidence/evaluation_list.html"
     paginate_by = settings.CEK_PAGE_SIZE
     context_object_name = "evaluations"

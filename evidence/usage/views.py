@@ -12,6 +12,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.jobs.kinds import ACTIVE
 from cek.jobs.status import live_progress
+from cek.pages import LenientPages
 from cek.roles import GrcRequiredMixin
 from evidence.usage import selectors
 from evidence.usage.forms import UsageUploadForm
@@ -25,7 +26,7 @@ from evidence.usage.uploads import TOO_LARGE, bound_uploads, too_large_message
 # The upload handlers are set before the body is read, so the CSRF check runs inside the view (csrf_protect)
 # rather than in the middleware, which would read the body first with Django's default handlers.
 @method_decorator(csrf_exempt, name="dispatch")
-class UsageIngestionListView(GrcRequiredMixin, ListView):
+class UsageIngestionListView(LenientPages, GrcRequiredMixin, ListView):
     template_name = "evidence/usage_ingestions.html"
     context_object_name = "ingestions"
     paginate_by = settings.CEK_PAGE_SIZE

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.views.generic import DetailView, FormView, ListView
 
 from cek.history import history_entries
-from cek.pages import errors_to_form
+from cek.pages import LenientPages, errors_to_form
 from cek.roles import Role, RoleRequiredMixin, is_grc
 from inventory import services
 from inventory.display import Column, field_display
@@ -85,7 +85,7 @@ class ResourceMixin(RoleRequiredMixin):
         return context
 
 
-class ObjectListView(ResourceMixin, ListView):
+class ObjectListView(LenientPages, ResourceMixin, ListView):
     template_name = "inventory/object_list.html"
     paginate_by = settings.CEK_PAGE_SIZE
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.views.generic import DetailView, ListView
 
 from cek.history import history_entries
-from cek.pages import EVERYONE
+from cek.pages import EVERYONE, LenientPages
 from cek.roles import RoleRequiredMixin, is_grc
 from inventory import selectors
 from inventory.filters import KEY_ORDERING, KeyFilter
@@ -26,7 +26,7 @@ from inventory.panels import key_panels
 from inventory.usage import usage_conflict
 
 
-class KeyListView(RoleRequiredMixin, ListView):
+class KeyListView(LenientPages, RoleRequiredMixin, ListView):
     """The key list: filters, sorting and pagination through the URL, so a view can be bookmarked."""
 
     allowed_roles = EVERYONE

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
 from cek.history import combined_history
-from cek.pages import LoadsObjects, ReadMixin, ServiceFormView
+from cek.pages import LenientPages, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin, can_read_all
 from evidence.models import Policy, PolicyArea, PolicyKind, VersionStatus
 from evidence.policies import selectors, services
@@ -18,7 +18,7 @@ from evidence.policies.forms import PolicyForm
 from evidence.reviews import schedule as review_schedule
 
 
-class PolicyListView(ReadMixin, ListView):
+class PolicyListView(LenientPages, ReadMixin, ListView):
     """Every policy: status, version in force, last review, next due (overdue in red), acknowledgement
     coverage. Filters and sorting go through the URL. The user's pending acknowledgements come first."""
 
