@@ -22,6 +22,7 @@ from cek.jobs.views import JobStatusView
 from cek.pages import ServiceFormView, confirmation_page
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.campaigns import confirm, results, selectors, services
+from evidence.campaigns.facts import attach_facts
 from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
 from evidence.models import (
     Attestation,
@@ -247,7 +248,8 @@ class InboxView(AnyRoleMixin, ListView):
 
     def get_context_data(self, **kwargs):
         """Each pending attestation's key gets its recent principals from the usage logs (``recent_usage``): one
-        query for the page's keys. The keys are those the user is asked to attest, so their callers are theirs to
+        query for the page's keys. Each also gets the facts it asks about and the warnings the checks found
+        (``facts.attach_facts``: three queries for the page). The keys are those the user is asked to attest, so their callers are theirs to
         see (the evidence for "access is limited to the listed principals")."""
         context = super().get_context_data(**kwargs)
         context["answered"] = list(selectors.attestations_answered_by(user=self.request.user))
@@ -257,6 +259,7 @@ class InboxView(AnyRoleMixin, ListView):
         recent = recent_principals(with_usage, today=context["today"]) if with_usage else {}
         for attestation in attestations:
             attestation.recent_usage = recent.get(attestation.key_id)
+        attach_facts(attestations, today=context["today"])
         context["usage_days"] = RECENT_DAYS
         return context
 
