@@ -67,6 +67,7 @@ class CampaignCreateView(GrcRequiredMixin, ServiceFormView):
             purpose=data["purpose"],
             tenant=data["tenant"],
             service=data["service"],
+            only_changed=data["only_changed"],
         )
 
 
@@ -106,6 +107,11 @@ class CampaignDetailView(ReadAllMixin, DetailView):
                 )[:50]
             ),
         )
+        if campaign.keys_carried_over:
+            # The first 50 carried-over keys with the attestation standing for each (one query).
+            context["carried_over"] = list(
+                campaign.carried_over.select_related("key", "attestation__campaign").order_by("key__name", "pk")[:50]
+            )
         if context["unaddressed"] and context["can_edit"]:
             # One select per row, each named after its key (no shared id): the choices are read once.
             context["reassign_choices"] = [(v, label) for v, label in ReassignForm().fields["to"].choices if v]
