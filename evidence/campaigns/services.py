@@ -174,7 +174,9 @@ def campaign_launch_run(*, campaign_id: int) -> int:
     progress = Progress(Campaign.job, campaign.pk)
     created = seen = 0
     last_pk = 0
-    keys = campaign_keys(campaign).order_by("pk")
+    # A re-run (the task queued again) skips keys already carried over, as the insert skips those already asked.
+    keys = campaign_keys(campaign).exclude(pk__in=CarriedOver.objects.filter(campaign=campaign).values("key_id"))
+    keys = keys.order_by("pk")
     try:
         while True:
             batch = list(keys.filter(pk__gt=last_pk).values_list("pk", "owner_id", "backup_owner_id")[:BATCH_SIZE])

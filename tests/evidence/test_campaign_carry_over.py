@@ -5,6 +5,7 @@ asked again; the campaign page says how many were carried over and from which at
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
@@ -128,3 +129,26 @@ def test_launch_runs_a_fixed_number_of_queries_per_batch(grc_user, owner, settin
     small = launch_after_confirming(4, "small")
     large = launch_after_confirming(40, "large")
     assert large <= small + 2  # one more addressee e-mailed at most; never one query per key
+
+
+def test_the_api_drafts_with_the_option_and_reports_the_count(grc_user, owner, grc_client):
+    KeyFactory(owner=owner)
+    _confirm_all(grc_user, owner)
+    body = {"name": "API", "due_on": (timezone.localdate() + dt.timedelta(days=3)).isoformat(), "only_changed": True}
+    created = grc_client.post("/api/v1/campaigns/", json.dumps(body), content_type="application/json")
+    assert created.status_code == 201 and created.json()["only_changed"] is True
+    launched = grc_client.post(f"/api/v1/campaigns/{created.json()['id']}/launch/")
+    assert launched.status_code == 200 and launched.json()["keys_carried_over"] == 1
+
+
+def test_a_second_run_of_the_launch_does_not_ask_a_carried_key(grc_user, owner):
+    key = KeyFactory(owner=owner)
+    _confirm_all(grc_user, owner)
+    second = _campaign(grc_user, "Q2", only_changed=True)
+    assert second.keys_carried_over == 1
+    key.labels = {"changed": "after"}
+    key.save()
+    type(second).objects.filter(pk=second.pk).update(status=CampaignStatus.LAUNCHING)
+    services.campaign_launch_run(campaign_id=second.pk)
+    assert not Attestation.objects.filter(campaign=second).exists()
+    assert CarriedOver.objects.filter(campaign=second).count() == 1
