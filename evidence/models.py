@@ -34,6 +34,7 @@ from evidence.campaigns.models import (
     Campaign,
     CampaignNotice,
     CampaignStatus,
+    CarriedOver,
     NoticeKind,
     statements_digest,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "Campaign",
     "CampaignNotice",
     "CampaignStatus",
+    "CarriedOver",
     "ChangeEvent",
     "ChangeKind",
     "CheckResult",

@@ -71,6 +71,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "id", "url", "name", "status", "scope", "scope_store", "scope_purpose", "scope_tenant", "scope_service",
             "statement_version", "statements_sha256", "due_on", "reminder_days", "created_by", "created_at",
             "launched_at", "launched_by", "closed_at", "closed_by", "keys_total", "keys_done", "launch_percent",
+            "only_changed", "keys_carried_over",
             "progress", "results_sha256", "results_rows", "last_error", "status_url",
         )  # fmt: skip
         read_only_fields = fields
@@ -126,6 +127,9 @@ class CampaignCreateSerializer(serializers.Serializer):
     tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.all(), required=False, allow_null=True)
     service = serializers.SlugRelatedField(
         slug_field="slug", queryset=Service.objects.all(), required=False, allow_null=True
+    )
+    only_changed = serializers.BooleanField(
+        default=False, help_text="Carry over keys unchanged since their last confirmed attestation."
     )
 
 

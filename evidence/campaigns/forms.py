@@ -15,7 +15,7 @@ from inventory.models import KeyStore, Purpose, Service, Tenant
 class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     fieldsets = [
         ("Campaign", ["name", "due_on", "reminder_days", "statement_version"]),
-        ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service"]),
+        ("Scope: all active keys, or only those matching", ["store", "purpose", "tenant", "service", "only_changed"]),
     ]
     name = forms.CharField(max_length=200)
     due_on = forms.DateField(label="Due date", widget=DateInput())
@@ -40,6 +40,12 @@ class CampaignForm(RefusesKeyMaterial, FieldsetsMixin, forms.Form):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.order_by("name"), required=False, empty_label="Any tenant")
     service = forms.ModelChoiceField(
         queryset=Service.objects.order_by("name"), required=False, empty_label="Any service"
+    )
+    only_changed = forms.BooleanField(
+        required=False,
+        label="Only keys changed since their last confirmed attestation",
+        help_text="Keys whose purpose, owners, bindings, grants, state and labels have not changed since an owner "
+        "confirmed them are carried over, not asked again.",
     )
 
 

@@ -99,6 +99,15 @@ class Campaign(JobFields):
     # export of a closed campaign can be checked against what was recorded when it closed.
     results_sha256 = models.CharField("results SHA-256", max_length=64, blank=True)
     results_rows = models.PositiveIntegerField("results rows", null=True, blank=True)
+    # Ask only about keys changed since their last confirmed attestation; the others are carried over (one
+    # ``CarriedOver`` row each, naming the attestation), counted in ``keys_carried_over`` at launch.
+    only_changed = models.BooleanField(
+        "only keys changed since their last confirmation",
+        default=False,
+        help_text="Keys whose purpose, owners, bindings, grants, state and labels are unchanged since a confirmed "
+        "attestation are carried over, not asked again.",
+    )
+    keys_carried_over = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 
     job = JobKind(
@@ -256,3 +265,19 @@ class CampaignNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.campaign} to {self.recipient} on {self.sent_on:%Y-%m-%d}"
+
+
+class CarriedOver(models.Model):
+    """A key a campaign did not ask about: unchanged since ``attestation`` (its last confirmed one, in an earlier
+    launched or closed campaign), which stands for it in this campaign."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="carried_over")
+    key = models.ForeignKey("inventory.Key", on_delete=models.PROTECT, related_name="+")
+    attestation = models.ForeignKey(Attestation, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["campaign", "key__name", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "key"], name="carried_over_unique_campaign_key")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.key} (carried over)"

@@ -33,6 +33,7 @@ from cek.jobs.watchdog import sweep
 from cek.keymaterial import check_text
 from cek.roles import Role
 from evidence.campaigns import schedule
+from evidence.campaigns.carryover import carried_over
 from evidence.campaigns.results import campaign_results_digest
 from evidence.emails import absolute_url, email_send
 from evidence.findings.services import finding_upsert
@@ -44,6 +45,7 @@ from evidence.models import (
     Campaign,
     CampaignNotice,
     CampaignStatus,
+    CarriedOver,
     NoticeKind,
     Severity,
     statements_digest,
@@ -87,8 +89,11 @@ def campaign_create(
     purpose=None,
     tenant=None,
     service=None,
+    only_changed: bool = False,
 ) -> Campaign:
-    """GRC drafts a campaign. The statements are copied from the versioned set with their SHA-256."""
+    """GRC drafts a campaign. The statements are copied from the versioned set with their SHA-256. With
+    ``only_changed`` the launch carries over keys unchanged since their last confirmed attestation
+    (``evidence.campaigns.carryover``) instead of asking again."""
     require_grc(actor, "create attestation campaigns")
     version = statement_version or DEFAULT_STATEMENT_VERSION
     if version not in STATEMENT_SETS:
@@ -109,6 +114,7 @@ def campaign_create(
         scope_purpose=purpose,
         scope_tenant=tenant,
         scope_service=service,
+        only_changed=only_changed,
         created_by=actor,
     )
     campaign.full_clean()
@@ -166,26 +172,41 @@ def campaign_launch_run(*, campaign_id: int) -> int:
         attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, phase=phase
     )
     progress = Progress(Campaign.job, campaign.pk)
-    created = 0
+    created = seen = 0
     last_pk = 0
-    keys = campaign_keys(campaign).order_by("pk")
+    # A re-run (the task queued again) skips keys already carried over, as the insert skips those already asked.
+    keys = campaign_keys(campaign).exclude(pk__in=CarriedOver.objects.filter(campaign=campaign).values("key_id"))
+    keys = keys.order_by("pk")
     try:
         while True:
             batch = list(keys.filter(pk__gt=last_pk).values_list("pk", "owner_id", "backup_owner_id")[:BATCH_SIZE])
             if not batch:
                 break
             last_pk = batch[-1][0]
+            carried = (
+                carried_over(campaign=campaign, key_ids=[row[0] for row in batch]) if campaign.only_changed else {}
+            )
             with transaction.atomic():
                 rows = Attestation.objects.bulk_create(
                     [
                         Attestation(campaign_id=campaign.pk, key_id=pk, addressed_to_id=owner_id or backup_id)
                         for pk, owner_id, backup_id in batch
+                        if pk not in carried
                     ],
                     ignore_conflicts=True,
                 )
+                if carried:
+                    CarriedOver.objects.bulk_create(
+                        [
+                            CarriedOver(campaign_id=campaign.pk, key_id=pk, attestation_id=attestation_id)
+                            for pk, attestation_id in carried.items()
+                        ],
+                        ignore_conflicts=True,
+                    )
                 created += len(rows)
-                Campaign.objects.filter(pk=campaign.pk).update(keys_done=min(campaign.keys_total, created))
-            done = min(campaign.keys_total, created)
+                seen += len(batch)
+                Campaign.objects.filter(pk=campaign.pk).update(keys_done=min(campaign.keys_total, seen))
+            done = min(campaign.keys_total, seen)
             progress(100 * done // max(campaign.keys_total, 1), phase, done=done, total=campaign.keys_total)
     except JobStopped:
         return created  # launched meanwhile by another task for the same launch (one queued again)
@@ -195,6 +216,7 @@ def campaign_launch_run(*, campaign_id: int) -> int:
     done = Attestation.objects.filter(campaign=campaign).count()
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.LAUNCHING).update(
         status=CampaignStatus.LAUNCHED,
+        keys_carried_over=CarriedOver.objects.filter(campaign=campaign).count(),
         keys_done=done,
         keys_total=done,
         last_error="",

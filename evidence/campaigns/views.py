@@ -22,6 +22,7 @@ from cek.jobs.views import JobStatusView
 from cek.pages import LenientPages, ServiceFormView, confirmation_page
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin, is_grc
 from evidence.campaigns import confirm, results, selectors, services
+from evidence.campaigns.facts import attach_facts
 from evidence.campaigns.forms import AttestationFilterForm, CampaignForm, ReassignForm
 from evidence.models import (
     Attestation,
@@ -66,6 +67,7 @@ class CampaignCreateView(GrcRequiredMixin, ServiceFormView):
             purpose=data["purpose"],
             tenant=data["tenant"],
             service=data["service"],
+            only_changed=data["only_changed"],
         )
 
 
@@ -105,6 +107,11 @@ class CampaignDetailView(ReadAllMixin, DetailView):
                 )[:50]
             ),
         )
+        if campaign.keys_carried_over:
+            # The first 50 carried-over keys with the attestation standing for each (one query).
+            context["carried_over"] = list(
+                campaign.carried_over.select_related("key", "attestation__campaign").order_by("key__name", "pk")[:50]
+            )
         if context["unaddressed"] and context["can_edit"]:
             # One select per row, each named after its key (no shared id): the choices are read once.
             context["reassign_choices"] = [(v, label) for v, label in ReassignForm().fields["to"].choices if v]
@@ -247,7 +254,8 @@ class InboxView(LenientPages, AnyRoleMixin, ListView):
 
     def get_context_data(self, **kwargs):
         """Each pending attestation's key gets its recent principals from the usage logs (``recent_usage``): one
-        query for the page's keys. The keys are those the user is asked to attest, so their callers are theirs to
+        query for the page's keys. Each also gets the facts it asks about and the warnings the checks found
+        (``facts.attach_facts``: three queries for the page). The keys are those the user is asked to attest, so their callers are theirs to
         see (the evidence for "access is limited to the listed principals")."""
         context = super().get_context_data(**kwargs)
         context["answered"] = list(selectors.attestations_answered_by(user=self.request.user))
@@ -257,6 +265,7 @@ class InboxView(LenientPages, AnyRoleMixin, ListView):
         recent = recent_principals(with_usage, today=context["today"]) if with_usage else {}
         for attestation in attestations:
             attestation.recent_usage = recent.get(attestation.key_id)
+        attach_facts(attestations, today=context["today"])
         context["usage_days"] = RECENT_DAYS
         return context
 
