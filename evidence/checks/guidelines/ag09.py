@@ -38,7 +38,7 @@ class UsageLogging(Check):
     )
 
     def evaluate(self, ctx: CheckContext) -> Outcome:
-        from evidence.alerts.services import rule_title
+        from evidence.findings.rules import rule_title
         from evidence.usage.misuse import MISUSE_RULES
         from evidence.usage.selectors import usage_coverage
 
