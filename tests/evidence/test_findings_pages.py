@@ -271,3 +271,18 @@ def test_the_pages_show_names_titles_and_dates_never_internal_references(world, 
     for html in pages:
         assert "inventory.key" not in html and not ISO_TIMESTAMP.search(html)
     assert "<h1>The key is used for more than one purpose: bob-orders-dek</h1>" in pages[1]
+
+
+def test_dates_and_timestamps_in_the_evidence_read_as_dates(world, grc_client):
+    moment = dt.datetime(2026, 12, 5, 23, 49, 3, 903755, tzinfo=dt.UTC)
+    finding = finding_on(
+        world["bob_key"],
+        rule="usage-dormant-key",
+        severity="low",
+        details={"last_used_at": moment.isoformat(), "due_on": "2026-01-31", "note": "2026-01-31 or later"},
+    )
+    html = grc_client.get(finding.get_absolute_url()).content.decode()
+    local = timezone.localtime(moment)
+    assert f"<td>{local.day} {local:%b %Y %H:%M}</td>" in html and "<td>31 Jan 2026</td>" in html
+    assert "<td>2026-01-31 or later</td>" in html  # other text stays as written
+    assert not ISO_TIMESTAMP.search(html)
