@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from evidence.answers import rules
 from evidence.answers.facts import QUESTION_ID
 from evidence.answers.ownership import role_label
+from evidence.findings.rules import rule_title
 from evidence.models import AnswerValue, CheckStatus, ControlOwnership
 
 MINOR_GAP_DAYS = 90  # default remediation horizon of a disclosed minor gap
@@ -37,6 +38,12 @@ class Draft:
     disclosures: list[dict] = field(default_factory=list)
     corrective_action: dict = field(default_factory=dict)
     na_justification: str = ""
+
+
+def _day(value) -> str:
+    """A facts date or timestamp (ISO text) as the answer writes it: ``5 Dec 2026``."""
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day} {day:%b %Y}"
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -125,16 +132,22 @@ def _guidelines_sentence(facts: dict) -> str:
     counts = Counter(rules.effective_status(result) for result in facts["guidelines"])
     labels = dict(CheckStatus.choices)
     summary = ", ".join(f"{counts[status]} {labels[status].lower()}" for status in CheckStatus.values if counts[status])
-    lines = [
-        f"Auditing guidelines (check run #{run['id']}, {str(run['finished_at'])[:10]}): {summary or 'no results'}."
-    ]
+    # One paragraph: the passing guidelines by id, each other one with its status and figure (every result's
+    # figure and subjects stay in the pack and on the check run's page).
+    passing = [result["id"] for result in facts["guidelines"] if rules.effective_status(result) == CheckStatus.PASS]
+    others = []
     for result in facts["guidelines"]:
-        status = labels.get(rules.effective_status(result), result["status"])
-        line = f"- {result['id']}: {status.lower()}"
-        if result["metric"]:
-            line += f" ({result['metric']})"
-        lines.append(line)
-    return "\n".join(lines)
+        status = rules.effective_status(result)
+        if status == CheckStatus.PASS:
+            continue
+        text = f"{result['id']} {labels.get(status, result['status']).lower()}"
+        others.append(text + (f" ({result['metric']})" if result["metric"] else ""))
+    text = f"Auditing guidelines (check run #{run['id']} of {_day(run['finished_at'])}): {summary or 'no results'}."
+    if passing:
+        text += f" Passing: {', '.join(passing)}."
+    if others:
+        text += f" Not passing: {'; '.join(others)}."
+    return text
 
 
 def _campaign_sentence(campaign: dict | None) -> str:
@@ -158,9 +171,9 @@ def _findings_sentence(findings: dict) -> str:
     severities = ", ".join(f"{count} {severity}" for severity, count in findings["by_severity"].items())
     parts = []
     for row in findings["rules"]:
-        text = f"{row['rule']}: {row['open']}"
+        text = f"{rule_title(row['rule'])}: {row['open']}"
         if row["latest_due"]:
-            text += f", remediation due by {row['latest_due']}"
+            text += f", remediation due by {_day(row['latest_due'])}"
         if row["unscheduled"]:
             text += f", {row['unscheduled']} without a remediation date"
         parts.append(text)
