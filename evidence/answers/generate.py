@@ -85,10 +85,12 @@ def _policy_sentence(policy: dict) -> str:
     for row in policy["policies"]:
         text = f"“{row['title']}” version {row['version']}"
         if row["approved_on"]:
-            text += f", approved by {row['governance_body']} on {row['approved_on']}"
-        text += f", last reviewed {row['last_reviewed_on'] or 'never'}"
+            text += f", approved by {row['governance_body']} on {_day(row['approved_on'])}"
+        text += f", last reviewed {_day(row['last_reviewed_on']) if row['last_reviewed_on'] else 'never'}"
         if row["next_review_due_on"]:
-            text += f", next review due {row['next_review_due_on']}" + (" (overdue)" if row["review_overdue"] else "")
+            text += f", next review due {_day(row['next_review_due_on'])}" + (
+                " (overdue)" if row["review_overdue"] else ""
+            )
         parts.append(text)
     return "Policy: " + "; ".join(parts) + "."
 
@@ -154,7 +156,7 @@ def _campaign_sentence(campaign: dict | None) -> str:
     if campaign is None:
         return "Attestation: no key-owner attestation campaign has been closed yet."
     text = (
-        f"Attestation: campaign “{campaign['name']}” closed {campaign['closed_on']}: {campaign['confirmed']} of "
+        f"Attestation: campaign “{campaign['name']}” closed {_day(campaign['closed_on'])}: {campaign['confirmed']} of "
         f"{_plural(campaign['keys'], 'key')} confirmed by their owners, {_plural(campaign['discrepancies'], 'discrepancy', 'discrepancies')}"
         f" reported, {campaign['unanswered']} unanswered"
     )
@@ -212,7 +214,7 @@ def _intro(facts: dict) -> str:
     roles = ", ".join(role_label(role) for role in ownership["roles"]) or "no SSRM role recorded"
     return (
         f"{facts['party']['name']} answers {QUESTION_ID} ({facts['catalog_version']}) acting as {roles}; "
-        f"SSRM Control Ownership {ownership['value']}. Figures as of {facts['as_of']}."
+        f"SSRM Control Ownership {ownership['value']}. Figures as of {_day(facts['as_of'])}."
     )
 
 

@@ -4,6 +4,7 @@ and figures the description is written from."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -76,6 +77,8 @@ def test_an_application_provider_with_passing_guidelines_answers_yes(grc_user):
     assert "“Key management policy” version 1.0, approved by Security committee" in text
     assert "3 keys and secrets in use (active or suspended)" in text and "check run #" in text
     assert "Passing: AG-1, " in text and "\n- AG-1" not in text  # one paragraph, not a line per guideline
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text)  # dates as people write them: "5 Dec 2026"
+    assert f"Figures as of {timezone.localdate().day} {timezone.localdate():%b %Y}." in text
     assert "OSP" in answer.customer_responsibilities
     assert rules.validate(answer, today=timezone.localdate()) == []
 
