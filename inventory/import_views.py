@@ -24,6 +24,7 @@ from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
 from inventory.filters import BindingFilter, KeyFilter
 from inventory.importers import REGISTRY, format_choices
+from inventory.importers.commands import EXPORT_COMMANDS
 from inventory.importers.csv import COLUMNS
 from inventory.models import KeyImport, KeyStore, Service
 
@@ -71,7 +72,15 @@ class ImportUploadView(GrcRequiredMixin, FormView):
         return super().get_context_data(
             columns=COLUMNS,
             required_columns=[column.name for column in COLUMNS if column.required],
-            formats=list(REGISTRY.values()),
+            formats=[
+                {
+                    "label": importer.label,
+                    "format": importer.format,
+                    "help": importer.help,
+                    "commands": EXPORT_COMMANDS.get(importer.format, ""),
+                }
+                for importer in REGISTRY.values()
+            ],
             max_size=_megabytes(settings.CEK_IMPORT_MAX_BYTES),
             recent=KeyImport.objects.select_related("created_by")[:5],
             **kwargs,

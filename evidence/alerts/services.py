@@ -30,6 +30,7 @@ from evidence.alerts import webhooks
 from evidence.alerts.models import AlertChannel, AlertDelivery, AlertStatus
 from evidence.emails import absolute_url, email_send
 from evidence.findings.models import Finding
+from evidence.findings.rules import rule_title
 from evidence.writes import require_grc
 from inventory.models import Key
 
@@ -219,18 +220,6 @@ def _send_email(delivery: AlertDelivery) -> webhooks.Outcome:
     except (OSError, ValueError) as exc:  # SMTP refused or unreachable
         return webhooks.Outcome(False, None, f"The mail server refused the message: {exc}.")
     return webhooks.Outcome(bool(sent), None, "" if sent else "No address to send to.")
-
-
-def rule_title(rule: str) -> str:
-    """A sentence for a rule id, where the rule's family has one (the IaC gate's, the usage misuse rules); else the
-    id."""
-    from evidence.iac.result import RULES
-    from evidence.usage.misuse import RULES as USAGE_RULES
-
-    for rules in (RULES, USAGE_RULES):
-        if rule in rules:
-            return rules[rule][0].rstrip(".")
-    return rule
 
 
 def alert_delivery_retry(*, delivery: AlertDelivery, actor) -> AlertDelivery:

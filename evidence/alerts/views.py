@@ -15,7 +15,7 @@ from cek.pages import LenientPages
 from cek.roles import RoleRequiredMixin
 from evidence.alerts import selectors
 from evidence.alerts.models import AlertChannel, AlertDelivery, AlertStatus
-from evidence.alerts.services import alert_delivery_retry, rule_title, webhook_label
+from evidence.alerts.services import alert_delivery_retry, webhook_label
 
 
 class AlertDeliveryListView(LenientPages, RoleRequiredMixin, ListView):
@@ -37,9 +37,6 @@ class AlertDeliveryListView(LenientPages, RoleRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for delivery in context["deliveries"]:
-            for finding in delivery.findings.all():
-                finding.rule_title = rule_title(finding.rule)
         context.update(
             filters=self.filters(),
             statuses=AlertStatus.choices,

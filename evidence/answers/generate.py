@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from evidence.answers import rules
 from evidence.answers.facts import QUESTION_ID
 from evidence.answers.ownership import role_label
+from evidence.findings.rules import rule_title
 from evidence.models import AnswerValue, CheckStatus, ControlOwnership
 
 MINOR_GAP_DAYS = 90  # default remediation horizon of a disclosed minor gap
@@ -37,6 +38,12 @@ class Draft:
     disclosures: list[dict] = field(default_factory=list)
     corrective_action: dict = field(default_factory=dict)
     na_justification: str = ""
+
+
+def _day(value) -> str:
+    """A facts date or timestamp (ISO text) as the answer writes it: ``5 Dec 2026``."""
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day} {day:%b %Y}"
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -78,10 +85,12 @@ def _policy_sentence(policy: dict) -> str:
     for row in policy["policies"]:
         text = f"“{row['title']}” version {row['version']}"
         if row["approved_on"]:
-            text += f", approved by {row['governance_body']} on {row['approved_on']}"
-        text += f", last reviewed {row['last_reviewed_on'] or 'never'}"
+            text += f", approved by {row['governance_body']} on {_day(row['approved_on'])}"
+        text += f", last reviewed {_day(row['last_reviewed_on']) if row['last_reviewed_on'] else 'never'}"
         if row["next_review_due_on"]:
-            text += f", next review due {row['next_review_due_on']}" + (" (overdue)" if row["review_overdue"] else "")
+            text += f", next review due {_day(row['next_review_due_on'])}" + (
+                " (overdue)" if row["review_overdue"] else ""
+            )
         parts.append(text)
     return "Policy: " + "; ".join(parts) + "."
 
@@ -125,23 +134,29 @@ def _guidelines_sentence(facts: dict) -> str:
     counts = Counter(rules.effective_status(result) for result in facts["guidelines"])
     labels = dict(CheckStatus.choices)
     summary = ", ".join(f"{counts[status]} {labels[status].lower()}" for status in CheckStatus.values if counts[status])
-    lines = [
-        f"Auditing guidelines (check run #{run['id']}, {str(run['finished_at'])[:10]}): {summary or 'no results'}."
-    ]
+    # One paragraph: the passing guidelines by id, each other one with its status and figure (every result's
+    # figure and subjects stay in the pack and on the check run's page).
+    passing = [result["id"] for result in facts["guidelines"] if rules.effective_status(result) == CheckStatus.PASS]
+    others = []
     for result in facts["guidelines"]:
-        status = labels.get(rules.effective_status(result), result["status"])
-        line = f"- {result['id']}: {status.lower()}"
-        if result["metric"]:
-            line += f" ({result['metric']})"
-        lines.append(line)
-    return "\n".join(lines)
+        status = rules.effective_status(result)
+        if status == CheckStatus.PASS:
+            continue
+        text = f"{result['id']} {labels.get(status, result['status']).lower()}"
+        others.append(text + (f" ({result['metric']})" if result["metric"] else ""))
+    text = f"Auditing guidelines (check run #{run['id']} of {_day(run['finished_at'])}): {summary or 'no results'}."
+    if passing:
+        text += f" Passing: {', '.join(passing)}."
+    if others:
+        text += f" Not passing: {'; '.join(others)}."
+    return text
 
 
 def _campaign_sentence(campaign: dict | None) -> str:
     if campaign is None:
         return "Attestation: no key-owner attestation campaign has been closed yet."
     text = (
-        f"Attestation: campaign “{campaign['name']}” closed {campaign['closed_on']}: {campaign['confirmed']} of "
+        f"Attestation: campaign “{campaign['name']}” closed {_day(campaign['closed_on'])}: {campaign['confirmed']} of "
         f"{_plural(campaign['keys'], 'key')} confirmed by their owners, {_plural(campaign['discrepancies'], 'discrepancy', 'discrepancies')}"
         f" reported, {campaign['unanswered']} unanswered"
     )
@@ -158,9 +173,9 @@ def _findings_sentence(findings: dict) -> str:
     severities = ", ".join(f"{count} {severity}" for severity, count in findings["by_severity"].items())
     parts = []
     for row in findings["rules"]:
-        text = f"{row['rule']}: {row['open']}"
+        text = f"{rule_title(row['rule'])}: {row['open']}"
         if row["latest_due"]:
-            text += f", remediation due by {row['latest_due']}"
+            text += f", remediation due by {_day(row['latest_due'])}"
         if row["unscheduled"]:
             text += f", {row['unscheduled']} without a remediation date"
         parts.append(text)
@@ -199,7 +214,7 @@ def _intro(facts: dict) -> str:
     roles = ", ".join(role_label(role) for role in ownership["roles"]) or "no SSRM role recorded"
     return (
         f"{facts['party']['name']} answers {QUESTION_ID} ({facts['catalog_version']}) acting as {roles}; "
-        f"SSRM Control Ownership {ownership['value']}. Figures as of {facts['as_of']}."
+        f"SSRM Control Ownership {ownership['value']}. Figures as of {_day(facts['as_of'])}."
     )
 
 

@@ -119,6 +119,13 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
+def day(value: dt.date | dt.datetime) -> str:
+    """A date as explanations write it (``5 Dec 2026``); a timestamp is first put in local time."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+    return f"{value.day} {value:%b %Y}"
+
+
 def link(label: str, url_name: str, *args, **query) -> dict[str, str]:
     url = reverse(url_name, args=args)
     params = [(name, value) for name, value in query.items() if value not in (None, "")]

@@ -27,6 +27,7 @@ from cek.control import load_control
 from cek.roles import can_read_all
 from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
 from evidence.checks import selectors as check_selectors
+from evidence.findings.rules import rule_title
 from evidence.findings.selectors import (
     SEVERITY_RANK,
     acceptance_current,
@@ -228,7 +229,7 @@ def finding_figures(findings, *, today: dt.date) -> FindingFigures:
     order = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]
     figures.by_severity = [Bucket(s.value, s.label, severities.get(s.value, 0)) for s in order]
     figures.by_rule = [
-        Bucket(rule, rule, n) for rule, n in sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
+        Bucket(rule, rule_title(rule), n) for rule, n in sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
     ]
     return figures
 

@@ -84,6 +84,13 @@ class Finding(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("evidence:finding-detail", args=[self.pk])
 
+    @property
+    def rule_title(self) -> str:
+        """What was found, in words (the rule id stays for filters and exports)."""
+        from evidence.findings.rules import rule_title
+
+        return rule_title(self.rule)
+
     def acceptance_expired(self, today: dt.date) -> bool:
         return (
             self.status == FindingStatus.RISK_ACCEPTED

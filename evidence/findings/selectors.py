@@ -28,6 +28,7 @@ from django.db.models import (
 from django.urls import NoReverseMatch, reverse
 
 from cek.roles import can_read_all, is_key_owner
+from evidence.findings.rules import rule_title
 from evidence.models import Finding, FindingStatus, Severity
 from inventory.models import Key
 from inventory.selectors import keys_for
@@ -186,7 +187,7 @@ class FilterChoices:
 
     @property
     def rules_options(self) -> list[tuple[str, str]]:
-        return [(rule, rule) for rule in self.rules]
+        return sorted(((rule, rule_title(rule)) for rule in self.rules), key=lambda option: option[1].lower())
 
     @property
     def owner_options(self) -> list[tuple[str, str]]:

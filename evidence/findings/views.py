@@ -5,6 +5,7 @@ accept the risk until a date. Auditors read everything; key owners read the find
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.views import View
 from django.views.generic import DetailView, ListView
 
@@ -45,7 +48,29 @@ def _scalar(value) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return _readable_moment(value)
     return str(value)
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _readable_moment(text: str) -> str:
+    """An ISO date or timestamp the observer stored (``2026-12-05T23:49:03.903755+00:00``) as a person reads it, in
+    local time (``5 Dec 2026 23:49``); any other text as it is."""
+    if ISO_DATE.fullmatch(text):
+        day = parse_date(text)
+        return date_format(day, "j M Y") if day else text
+    if ISO_DATETIME.fullmatch(text):
+        moment = parse_datetime(text)
+        if moment is None:
+            return text
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return date_format(moment, "j M Y H:i")
+    return text
 
 
 def readable_details(value, *, depth: int = 0, label: str = "") -> list[DetailRow]:

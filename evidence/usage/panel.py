@@ -13,7 +13,7 @@ import datetime as dt
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from evidence.alerts.services import rule_title
+from evidence.findings.rules import rule_title
 from evidence.findings.selectors import SEVERITY_RANK, effectively_open
 from evidence.models import Finding
 from evidence.usage.models import UsageAggregate

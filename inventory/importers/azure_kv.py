@@ -137,7 +137,7 @@ def _items(document: Any) -> list[dict[str, Any]]:
     items = array_items(
         document,
         one_object="The file holds one key, not an array of keys (az keyvault key show prints one key). Put the "
-        "results of az keyvault key show for every key of the vault in one JSON array (see the README), or wrap "
+        "results of az keyvault key show for every key of the vault in one JSON array (the import page shows the commands), or wrap "
         "this one in [ ], and upload again.",
         not_array="The file is not a JSON array of keys. Put the results of az keyvault key show in one JSON array "
         "and upload again.",
@@ -148,8 +148,8 @@ def _items(document: Any) -> list[dict[str, Any]]:
         if not isinstance(item.get("key"), dict) and isinstance(item.get("kid"), str):
             raise ImportFileError(
                 f"Row {number} looks like the output of az keyvault key list, which leaves out each key's type and "
-                "operations. Run az keyvault key show for each key and upload the array of its results (the README "
-                "has the commands)."
+                "operations. Run az keyvault key show for each key and upload the array of its results (the import page "
+                "shows the commands)."
             )
     return items
 
@@ -313,7 +313,7 @@ class AzureKeyVaultImporter(JsonImporter):
     order = 40
     store_kind = StoreKind.AZURE_KV.value
     reads_tags = True
-    help = "az keyvault key show --vault-name V --name K for each key, as one JSON array; see README"
+    help = "az keyvault key show --vault-name V --name K for each key, as one JSON array"
     public_members = PUBLIC_MEMBERS
     empty_message = (
         "The file lists no {noun} (an empty JSON array). Check the vault name in the export commands and export again."

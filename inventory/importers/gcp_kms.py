@@ -319,7 +319,7 @@ class GcpKmsImporter(JsonImporter):
     order = 30
     store_kind = StoreKind.GCP_KMS.value
     reads_tags = True
-    help = "gcloud kms keys list --location L --keyring R --format=json; see README for several key rings"
+    help = "gcloud kms keys list --location L --keyring R --format=json"
     # What gcloud prints for an empty key ring.
     empty_message = (
         "The file lists no {noun} (an empty JSON array). Check the --location and --keyring of the gcloud kms keys "

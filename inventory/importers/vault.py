@@ -123,7 +123,7 @@ class _VaultImporter(JsonImporter):
         one = f"one `{self.command}` result"
         items = array_items(
             document,
-            one_object=f"The file holds {one}, not an array of them. Wrap it in [ ] (the README's loop writes the "
+            one_object=f"The file holds {one}, not an array of them. Wrap it in [ ] (the import page's loop writes the "
             "array for all of them) and upload again.",
             not_array=f"The file is {{type}}; expected a JSON array with {one} per {self.item_noun}.",
             not_object=f"Row {{row}} is {{type}}; each item of the array must be {one} (an object).",
@@ -131,7 +131,7 @@ class _VaultImporter(JsonImporter):
         for number, item in enumerate(items, start=1):
             if _data(item) is None:
                 raise ImportFileError(
-                    f"Row {number} has no 'data' object, so it is not {one}. Export it again as the README shows "
+                    f"Row {number} has no 'data' object, so it is not {one}. Export it again as the import page shows "
                     "and upload the whole array again."
                 )
         return items
@@ -182,7 +182,7 @@ _CAPABILITIES = (
     ("supports_signing", ["sign", "verify"]),
 )
 _TRANSIT_PATH = re.compile(r"(?P<mount>.+)/keys/(?P<name>[^/]+)")
-_ADVICE_TRANSIT = "Export key metadata with `vault read -format=json transit/keys/NAME` (see README) and upload again."
+_ADVICE_TRANSIT = "Export key metadata with `vault read -format=json transit/keys/NAME` (the import page shows the commands) and upload again."
 
 
 class VaultTransitImporter(_VaultImporter):
@@ -190,7 +190,7 @@ class VaultTransitImporter(_VaultImporter):
     label = "HashiCorp Vault transit"
     order = 50
     store_kind = "vault-transit"
-    help = "vault read -format=json transit/keys/NAME for each key, as one JSON array; see README"
+    help = "vault read -format=json transit/keys/NAME for each key, as one JSON array"
     command = "vault read -format=json transit/keys/NAME"
     item_noun = "key"
     # The public halves of asymmetric keys (and certificates) in data.keys.<version>; never stored. refuse()
@@ -340,7 +340,7 @@ class VaultKvImporter(_VaultImporter):
     label = "HashiCorp Vault KV"
     order = 60
     store_kind = "vault-kv"
-    help = "vault kv metadata get -format=json for each secret, its path added, as one JSON array; see README"
+    help = "vault kv metadata get -format=json for each secret, its path added, as one JSON array"
     command = "vault kv metadata get -format=json"
     noun = "secrets"
     item_noun = "secret"
@@ -359,7 +359,7 @@ class VaultKvImporter(_VaultImporter):
                 raise ImportFileError(
                     f"Row {number} is a secret read (vault kv get), which contains the secret values in data.data. "
                     "Secrets are never stored here, so the whole file was rejected and not kept. Export metadata "
-                    "with `vault kv metadata get -format=json` (see README) and upload again."
+                    "with `vault kv metadata get -format=json` (the import page shows the commands) and upload again."
                 )
 
     def read_item(self, r: _Reading) -> None:
@@ -383,7 +383,7 @@ class VaultKvImporter(_VaultImporter):
             r.missing(
                 "path",
                 f"`{self.command}` does not say which secret it describes, so add the secret's path to each item, "
-                'as the README\'s loop does with jq (. + {path: "secret/metadata/app/db"}).',
+                'as the import page\'s loop does with jq (. + {path: "secret/metadata/app/db"}).',
                 "external_id",
                 "name",
             )
@@ -391,7 +391,7 @@ class VaultKvImporter(_VaultImporter):
         match = _KV_METADATA_PATH.fullmatch(path.strip().strip("/")) if isinstance(path, str) else None
         if match is None:
             expected = (
-                "the secret's metadata path, <mount>/metadata/<path>, as the README's loop adds it "
+                "the secret's metadata path, <mount>/metadata/<path>, as the import page's loop adds it "
                 "(for example secret/metadata/app/db)"
             )
             r.invalid("path", path, expected, "external_id", "name")

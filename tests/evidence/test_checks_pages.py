@@ -111,6 +111,8 @@ def test_result_page_lists_failing_subjects(grc_client, run, settings):
     page = grc_client.get(reverse("evidence:checkresult-detail", args=[result.pk])).content.decode()
     assert "ownerless-key" in page and "No owner." in page
     assert "?rule=ccm-2-inventory" in page
+    # each subject says what it is by name, never by an internal reference
+    assert '<div class="small muted">Key</div>' in page and "inventory.key" not in page
     # paginated from the stored JSON
     CheckResult.objects.filter(pk=result.pk).update(
         failing=[{"type": "inventory.key", "id": n, "label": f"k-{n}", "reason": "No owner."} for n in range(1, 121)],

@@ -115,6 +115,14 @@ def test_ag2_justification_and_review(settings):
     outcome = evaluate("AG-2")
     assert outcome.status == CheckStatus.FAIL
     assert failing_ids(outcome) == {stale.pk, unjustified.pk}
+    # Plain words: the figure and dates as a person reads them, no setting name, no ISO date.
+    oldest = TODAY - dt.timedelta(days=365)
+    assert f"within the last 365 days (reviewed on or after {oldest.day} {oldest:%b %Y})" in outcome.explanation
+    assert "CEK_" not in outcome.explanation
+    reviewed = TODAY - dt.timedelta(days=400)
+    assert next(s.reason for s in outcome.failing if s.id == stale.pk) == (
+        f"The purpose mapping was last reviewed on {reviewed.day} {reviewed:%b %Y}."
+    )
     settings.CEK_PURPOSE_REVIEW_DAYS = 500
     assert failing_ids(evaluate("AG-2")) == {unjustified.pk}
 
@@ -274,6 +282,7 @@ def test_ccm2_inventory_complete(settings):
         ("inventory.key", ownerless.pk),
     }
     assert outcome.denominator == 6
+    assert "within the last 90 days (" in outcome.explanation and "CEK_" not in outcome.explanation
 
 
 def test_ccm3_cryptoperiod_rotation_and_attestation():

@@ -151,7 +151,7 @@ def test_grc_and_auditors_see_the_organisation_view(who, world, request):
     # Findings by severity and rule: two open plus one whose acceptance has ended.
     assert 'aria-labelledby="' in html and "Open findings by severity" in html
     assert "1 risk acceptance expired: open again" in html
-    assert "ag-7-purpose-tag: 2" in html  # the rule chart's description
+    assert "The key&#x27;s label does not carry its purpose: 2" in html  # the rule chart's description, by title
     # Keys: without purpose, cryptoperiods, by state / purpose / function.
     assert "1 without a purpose" in html and "Keys in use by purpose" in html and "Encryption" in html
     # Policy overdue, trend over two runs, the inventory overview link.

@@ -5,6 +5,7 @@ owners limited to the findings on their keys, and expired acceptances shown as s
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -146,7 +147,7 @@ def test_an_expired_acceptance_is_shown_before_the_daily_task_runs(world, audito
 
 def test_a_subject_that_is_not_a_key_is_shown_without_a_key_link(world, grc_client):
     html = grc_client.get(world["store_finding"].get_absolute_url()).content.decode()
-    assert "inventory.keystore #99" in html and "aws-kms-prod" in html
+    assert "aws-kms-prod" in html and "inventory.keystore" not in html  # the name, not an internal reference
 
 
 def test_key_owners_open_only_findings_on_their_keys(world, owner_client):
@@ -248,3 +249,40 @@ def test_the_dashboard_links_to_the_filtered_lists(world, grc_client):
     assert f'href="{reverse("evidence:finding-list")}?status=open&amp;severity=critical"' in html
     assert f'href="{reverse("evidence:finding-list")}?status=open&amp;rule=ag-3-single-purpose"' in html
     assert rows(listing(grc_client, status="open", severity="critical")) == 1
+
+
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\d{2}:\d{2}:\d{2}\.\d+|\+00:00")
+
+
+def test_the_list_and_the_filter_show_rule_titles_and_keep_the_ids_as_values(world, grc_client):
+    html = listing(grc_client)
+    assert ">The key is used for more than one purpose</a>" in html  # the title links to the finding
+    assert '<option value="ag-3-single-purpose">The key is used for more than one purpose</option>' in html
+    assert rows(listing(grc_client, rule="ag-3-single-purpose")) == 1  # the filter still takes the id
+
+
+def test_the_pages_show_names_titles_and_dates_never_internal_references(world, grc_client):
+    pages = [
+        listing(grc_client),
+        grc_client.get(world["bob_high"].get_absolute_url()).content.decode(),
+        grc_client.get(world["store_finding"].get_absolute_url()).content.decode(),
+        grc_client.get(reverse("home")).content.decode(),
+    ]
+    for html in pages:
+        assert "inventory.key" not in html and not ISO_TIMESTAMP.search(html)
+    assert "<h1>The key is used for more than one purpose: bob-orders-dek</h1>" in pages[1]
+
+
+def test_dates_and_timestamps_in_the_evidence_read_as_dates(world, grc_client):
+    moment = dt.datetime(2026, 12, 5, 23, 49, 3, 903755, tzinfo=dt.UTC)
+    finding = finding_on(
+        world["bob_key"],
+        rule="usage-dormant-key",
+        severity="low",
+        details={"last_used_at": moment.isoformat(), "due_on": "2026-01-31", "note": "2026-01-31 or later"},
+    )
+    html = grc_client.get(finding.get_absolute_url()).content.decode()
+    local = timezone.localtime(moment)
+    assert f"<td>{local.day} {local:%b %Y %H:%M}</td>" in html and "<td>31 Jan 2026</td>" in html
+    assert "<td>2026-01-31 or later</td>" in html  # other text stays as written
+    assert not ISO_TIMESTAMP.search(html)

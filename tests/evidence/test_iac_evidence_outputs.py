@@ -76,7 +76,7 @@ def test_the_answer_states_the_iac_figures_of_its_run(grc_user):
         "violations, 1 not scanned within the window (acme/legacy, acme/payments)."
     )
     ag8 = run.results.get(guideline_id="AG-8")
-    assert f"- AG-8: fail ({ag8.metric})" in answer.implementation and ag8.metric == "1 of 3 repositories"
+    assert f"AG-8 fail ({ag8.metric})" in answer.implementation and ag8.metric == "1 of 3 repositories"
     # AG-8 fails: a gap of the answer (disclosed under YES, or a milestone of the plan under NO).
     gaps = [item["gap"] for item in answer.disclosures] + [
         m["text"] for m in answer.corrective_action.get("milestones", [])
@@ -107,7 +107,7 @@ def test_without_scans_the_answer_says_nothing_of_iac_enforcement(grc_user):
     facts = gather_facts(party=party, run=run, today=timezone.localdate())
     assert facts["iac"] is None
     assert "IaC enforcement" not in implementation_text(facts)
-    assert "- AG-8: manual (No manual evidence recorded)" in implementation_text(facts)
+    assert "AG-8 manual (No manual evidence recorded)" in implementation_text(facts)
 
 
 def test_facts_stored_before_ag8_was_computed_still_give_a_draft(grc_user):

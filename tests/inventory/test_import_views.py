@@ -33,6 +33,9 @@ def test_grc_uploads_previews_and_applies_a_file(alice_client, refs):
     preview = alice_client.get(response["Location"])
     assert preview.status_code == 200
     assert preview.context["counts"]["new"] == 3 and preview.context["can_apply"]
+    text = preview.content.decode()
+    assert '<div class="stat-label">new keys</div>' in text and '<div class="stat-label">conflicts</div>' in text
+    assert '<div class="stat-label">rows</div>' in text  # 3 rows, 0 conflicts: plural
     assert b"Apply 3 changes" in preview.content and b"Inference logs EU" in preview.content
     assert Key.objects.count() == 0
 
@@ -146,3 +149,20 @@ def test_an_import_stopped_at_apply_time_explains_why_it_cannot_be_applied(alice
     service.save()  # the service is back: the file is fine again, but this import stays unappliable
     page = alice_client.get(reverse("inventory:import-preview", args=[record.pk]))
     assert b"Upload the file again" in page.content and b"Apply 3" not in page.content
+
+
+def test_the_upload_page_shows_each_platform_export_command_instead_of_pointing_at_the_readme(alice_client):
+    text = alice_client.get(reverse("inventory:import")).content.decode()
+    assert "README" not in text
+    assert (
+        text.count("<summary>Commands to export the file</summary>") == 6
+    )  # AWS, Google, Azure, Vault transit and KV, CBOM
+    assert "aws kms list-keys" in text and "az keyvault key show --vault-name VAULT" in text
+
+
+def test_a_preview_with_one_row_and_one_new_key_says_so_in_the_singular(alice_client, refs):
+    one_row = "\n".join(GOOD_CSV.read_text(encoding="utf-8").splitlines()[:2]) + "\n"
+    response = upload(alice_client, one_row.encode(), "one.csv")
+    text = alice_client.get(response["Location"]).content.decode()
+    assert '<div class="stat-label">row</div>' in text and '<div class="stat-label">new key</div>' in text
+    assert '<div class="stat-label">conflicts</div>' in text  # none: still plural

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, day, key_subject, keys_in_use_link
 from evidence.models import Severity
 
 
@@ -29,12 +29,12 @@ class PurposeMappingReviewed(Check):
             if key.purpose_reviewed_on is None:
                 reasons.append("The purpose mapping was never reviewed.")
             elif key.purpose_reviewed_on < oldest:
-                reasons.append(f"The purpose mapping was last reviewed on {key.purpose_reviewed_on:%Y-%m-%d}.")
+                reasons.append(f"The purpose mapping was last reviewed on {day(key.purpose_reviewed_on)}.")
             if reasons:
                 failing.append(key_subject(key, " ".join(reasons)))
         explanation = (
-            f"Every key in use (active or suspended) needs its purpose mapping needs a written justification and a review within the last "
-            f"{ctx.purpose_review_days} days (CEK_PURPOSE_REVIEW_DAYS; reviewed on or after {oldest:%Y-%m-%d}). "
+            f"Every key in use (active or suspended) needs a written justification of its purpose mapping and a review within the "
+            f"last {ctx.purpose_review_days:,} days (reviewed on or after {day(oldest)}). "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but exempt from the "
             f"justification and review: the platform fixes their use.{ctx.not_evaluated_note()}"
         )

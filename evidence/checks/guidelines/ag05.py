@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome, Subject, link
+from evidence.checks.base import Check, CheckContext, Outcome, Subject, day, link
 from evidence.models import Severity
 
 
@@ -31,7 +31,7 @@ class LeastPrivilegeAccess(Check):
             if grant.approver_id is None or grant.approved_on is None:
                 reasons.append("not approved (approver and approval date)")
             if grant.expires_on is not None and grant.expires_on < ctx.today:
-                reasons.append(f"expired on {grant.expires_on:%Y-%m-%d}")
+                reasons.append(f"expired on {day(grant.expires_on)}")
             if is_wildcard(grant.principal):
                 reasons.append(f"the principal {grant.principal or '(empty)'} is not a specific one")
             if reasons:

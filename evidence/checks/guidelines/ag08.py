@@ -64,7 +64,7 @@ class IacEnforcement(Check):
             parts.append(f"Not covered: {', '.join(names)}{f' and {more:,} more' if more else ''}.")
         parts.append(
             "A repository counts when its newest recorded scan passed, is at most "
-            f"{days} old (CEK_IAC_FRESH_DAYS) and none of its IaC findings is open (an ended risk acceptance counts "
+            f"{days} old and none of its IaC findings is open (an ended risk acceptance counts "
             "as open; one in force does not fail the repository, but a failing newest scan always does). The unit "
             "is the repository: a scan records how many keys it matched to the inventory, not which, so key "
             "stores are not counted. Manual evidence for AG-8 no longer counts once a scan is recorded."

@@ -22,7 +22,7 @@ every check shares.
 
 from __future__ import annotations
 
-from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, link, plural
+from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, day, key_subject, link, plural
 from evidence.checks.guidelines.manual import manual_outcome
 
 NAMED = 5  # stores named in the explanation
@@ -38,7 +38,7 @@ class UsageLogging(Check):
     )
 
     def evaluate(self, ctx: CheckContext) -> Outcome:
-        from evidence.alerts.services import rule_title
+        from evidence.findings.rules import rule_title
         from evidence.usage.misuse import MISUSE_RULES
         from evidence.usage.selectors import usage_coverage
 
@@ -61,7 +61,7 @@ class UsageLogging(Check):
                 stale_keys += 1
                 newest = coverage.newest_by_store[key.store_id]
                 reasons.append(
-                    f"the newest usage of its store is of {newest:%Y-%m-%d}, older than {coverage.fresh_days} days"
+                    f"the newest usage of its store is of {day(newest)}, older than {coverage.fresh_days} days"
                 )
             rules = coverage.open_misuse.get(key.id)
             if rules:
@@ -103,7 +103,7 @@ class UsageLogging(Check):
         if evidence_note is not None:
             parts.append(
                 f"Manual evidence (not counted in the figures), recorded by {evidence_note.created_by} on "
-                f"{evidence_note.created_at:%Y-%m-%d} for what the logs do not show: {evidence_note.note}"
+                f"{day(evidence_note.created_at)} for what the logs do not show: {evidence_note.note}"
             )
         evidence = [link("Usage logs", "evidence:usage-ingestion-list")]
         evidence += [

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import STATUS_RULE, Check, CheckContext, Outcome, Subject, findings_link, link, status_for
+from evidence.checks.base import (
+    STATUS_RULE,
+    Check,
+    CheckContext,
+    Outcome,
+    Subject,
+    day,
+    findings_link,
+    link,
+    status_for,
+)
 from evidence.models import Policy, PolicyArea, Severity
 from evidence.reviews import schedule as review_schedule
 from evidence.reviews.selectors import policy_review_inputs
@@ -50,9 +60,7 @@ class KeyManagementPolicy(Check):
                 }
             )
             if review_schedule.is_overdue(due, ctx.today):
-                failing.append(
-                    Subject("evidence.policy", policy.pk, policy.title, f"Review overdue since {due:%Y-%m-%d}.")
-                )
+                failing.append(Subject("evidence.policy", policy.pk, policy.title, f"Review overdue since {day(due)}."))
         passing = len(policies) - len(failing)
         status = status_for(passing, len(policies))
         if failing:

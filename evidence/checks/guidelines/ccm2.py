@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, Subject, key_subject, keys_in_use_link, link
+from evidence.checks.base import (
+    KEYS_IN_USE,
+    Check,
+    CheckContext,
+    Outcome,
+    Subject,
+    day,
+    key_subject,
+    keys_in_use_link,
+    link,
+)
 from evidence.models import Severity
 
 
@@ -29,7 +39,7 @@ class InventoryComplete(Check):
                         "inventory.keystore",
                         store.id,
                         store.name,
-                        f"Last fully imported or confirmed complete on {max(moments):%Y-%m-%d}.",
+                        f"Last fully imported or confirmed complete on {day(max(moments))}.",
                     )
                 )
         for key in ctx.keys:
@@ -37,15 +47,13 @@ class InventoryComplete(Check):
             if key.owner_id is None and not key.platform_managed:
                 reasons.append("No owner.")
             if key.not_seen_since is not None:
-                reasons.append(
-                    f"No longer listed by its store since {key.not_seen_since:%Y-%m-%d} but still {key.state}."
-                )
+                reasons.append(f"No longer listed by its store since {day(key.not_seen_since)} but still {key.state}.")
             if reasons:
                 failing.append(key_subject(key, " ".join(reasons)))
         stores_failing = sum(1 for s in failing if s.type == "inventory.keystore")
         explanation = (
             f"Every key store must have been fully imported or confirmed complete by GRC within the last "
-            f"{ctx.inventory_fresh_days} days (CEK_INVENTORY_FRESH_DAYS; {len(ctx.stores) - stores_failing:,} of "
+            f"{ctx.inventory_fresh_days:,} days ({len(ctx.stores) - stores_failing:,} of "
             f"{len(ctx.stores):,} are), and every key in use (active or suspended) needs an owner and must still be listed by its store. "
             f"Platform-managed keys ({ctx.platform_managed_count:,} here) are counted but need no owner."
             f"{ctx.not_evaluated_note()}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from evidence.campaigns.selectors import last_closed_campaign
-from evidence.checks.base import Check, CheckContext, Outcome, key_subject, link
+from evidence.checks.base import Check, CheckContext, Outcome, day, key_subject, link
 from evidence.models import Attestation, AttestationStatus, Severity
 from inventory.models import KeyState
 
@@ -46,14 +46,14 @@ class ManagedPerPolicy(Check):
                 )
                 ends = _plus_days(start, days) if days else None
             if ends is not None and ends < ctx.today:
-                reasons.append(f"Cryptoperiod ended on {ends:%Y-%m-%d}.")
+                reasons.append(f"Cryptoperiod ended on {day(ends)}.")
             rotate_by = (
                 _plus_days(start, key.rotation_period_days)
                 if key.rotation_period_days and start is not None and not key.platform_managed
                 else None
             )
             if rotate_by is not None and rotate_by < ctx.today:
-                reasons.append(f"Rotation overdue (every {key.rotation_period_days} days, last {start:%Y-%m-%d}).")
+                reasons.append(f"Rotation overdue (every {key.rotation_period_days} days, last {day(start)}).")
             status = attested.get(key.id)
             if campaign is not None and status is None:
                 # Outside the campaign (out of its scope, or created since): nobody attested it.

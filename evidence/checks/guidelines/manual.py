@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence.checks.base import Check, CheckContext, Outcome
+from evidence.checks.base import Check, CheckContext, Outcome, day
 from evidence.models import CheckStatus
 
 
@@ -32,10 +32,10 @@ def manual_outcome(
         refs = []
     else:
         verdict = evidence.get_assessment_display().lower() if evidence.assessment else "no assessment"
-        metric = f"Assessed {verdict} by {evidence.created_by} on {evidence.created_at:%Y-%m-%d}"
+        metric = f"Assessed {verdict} by {evidence.created_by} on {day(evidence.created_at)}"
         explanation = (
             f"{missing_data} The newest manual evidence, recorded by {evidence.created_by} on "
-            f"{evidence.created_at:%Y-%m-%d}, counts: {evidence.note}"
+            f"{day(evidence.created_at)}, counts: {evidence.note}"
         )
         refs = []
         if evidence.document:

@@ -70,10 +70,7 @@ class AwsKmsImporter(JsonImporter):
     order = 20
     store_kind = STORE_KIND
     reads_tags = True
-    help = (
-        "one JSON array of aws kms describe-key results, each with the key's Tags, Aliases and rotation status; "
-        "see README"
-    )
+    help = "one JSON array of aws kms describe-key results, each with the key's Tags, Aliases and rotation status"
     # A 64-hex identifier of the key material (a digest-like id computed by KMS), not the material itself, which
     # never leaves KMS; the importer does not keep it.
     public_members = frozenset({"CurrentKeyMaterialId"})  # refuse() scans any other value under that name
@@ -99,7 +96,7 @@ class AwsKmsImporter(JsonImporter):
         if isinstance(document, dict) and "KeyMetadata" in document:
             raise ImportFileError(
                 "The file holds a single describe-key result, but an AWS KMS export is a JSON array of them. "
-                "Wrap the object in [ ] (or export every key with the README's script) and upload again."
+                "Wrap the object in [ ] (or export every key with the import page's script) and upload again."
             )
         if not isinstance(document, list):
             raise ImportFileError(f"The file must be a JSON array in which each item is {ITEM_SHAPE}.")

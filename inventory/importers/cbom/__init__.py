@@ -88,7 +88,7 @@ class CbomImporter(JsonImporter):
     label = "CycloneDX CBOM"
     order = 70
     media_type = "application/vnd.cyclonedx+json"
-    help = "manage.py export_keys --format cbom, or a CycloneDX 1.6 or 1.7 CBOM from a tool such as cbomkit; see README"
+    help = "manage.py export_keys --format cbom, or a CycloneDX 1.6 or 1.7 CBOM from a tool such as cbomkit"
     # Digests, serial numbers and signatures look like keys when printed, but each is judged by its meaning in
     # scan.py (a digest is accepted only in a digest's shape), never skipped by its name alone.
     public_members: frozenset[str] = frozenset()

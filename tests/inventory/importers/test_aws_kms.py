@@ -13,6 +13,7 @@ import pytest
 from inventory.importers import REGISTRY, get_importer
 from inventory.importers.aws_kms import KEY_SPECS, KEY_STATES, KEY_USAGES, AwsKmsImporter
 from inventory.importers.base import ImportFileError, KeyRow, ParseResult, StoreScope
+from inventory.importers.commands import EXPORT_COMMANDS
 from inventory.models import KeyKind, KeyState
 from inventory.usage import USAGE_FUNCTIONS
 
@@ -763,7 +764,7 @@ def test_it_asks_to_wrap_a_single_describe_key_result_in_an_array():
         parse_file("bad-single-object.json")
     assert str(exc.value) == (
         "The file holds a single describe-key result, but an AWS KMS export is a JSON array of them. Wrap the "
-        "object in [ ] (or export every key with the README's script) and upload again."
+        "object in [ ] (or export every key with the import page's script) and upload again."
     )
 
 
@@ -772,7 +773,7 @@ def test_it_rejects_a_list_keys_output_as_another_format():
         parse_file("bad-list-keys.json")
     assert str(exc.value).startswith(
         "This file does not look like an AWS KMS export (one JSON array of aws kms describe-key results, each with "
-        "the key's Tags, Aliases and rotation status; see README)"
+        "the key's Tags, Aliases and rotation status)"
     )
 
 
@@ -921,7 +922,7 @@ def test_the_importer_describes_itself():
         "aws-kms",
         True,
     )
-    assert importer.help.endswith("see README")
+    assert "README" not in importer.help and importer.format in EXPORT_COMMANDS
 
 
 def test_reading_does_not_change_the_document():

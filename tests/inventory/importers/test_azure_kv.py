@@ -378,7 +378,7 @@ def test_a_missing_key_type_is_an_error():
         (
             "single-key.json",
             "The file holds one key, not an array of keys (az keyvault key show prints one key). Put the results of "
-            "az keyvault key show for every key of the vault in one JSON array (see the README), or wrap this one in "
+            "az keyvault key show for every key of the vault in one JSON array (the import page shows the commands), or wrap this one in "
             "[ ], and upload again.",
         ),
         (
@@ -395,7 +395,7 @@ def test_a_missing_key_type_is_an_error():
         (
             "key-list.json",
             "Row 1 looks like the output of az keyvault key list, which leaves out each key's type and operations. Run "
-            "az keyvault key show for each key and upload the array of its results (the README has the commands).",
+            "az keyvault key show for each key and upload the array of its results (the import page shows the commands).",
         ),
         (
             "private-member.json",
@@ -485,7 +485,7 @@ def test_choosing_azure_kv_for_another_export_names_the_format_it_looks_like():
         get_importer("azure-kv").parse(gcp.read_bytes(), file_name=gcp.name)
     assert str(caught.value) == (
         "This file does not look like an Azure Key Vault export (az keyvault key show --vault-name V --name K for each "
-        "key, as one JSON array; see README); it looks like Google Cloud KMS (gcp-kms). Choose that format and upload "
+        "key, as one JSON array); it looks like Google Cloud KMS (gcp-kms). Choose that format and upload "
         "again."
     )
 

@@ -480,6 +480,6 @@ def test_choosing_gcp_kms_for_another_export_names_the_format_it_looks_like():
         get_importer("gcp-kms").parse(azure.read_bytes(), file_name=azure.name)
     assert str(caught.value) == (
         "This file does not look like a Google Cloud KMS export (gcloud kms keys list --location L --keyring R "
-        "--format=json; see README for several key rings); it looks like Azure Key Vault (azure-kv). Choose that "
+        "--format=json); it looks like Azure Key Vault (azure-kv). Choose that "
         "format and upload again."
     )

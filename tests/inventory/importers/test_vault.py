@@ -13,6 +13,7 @@ import time_machine
 
 from inventory.importers import REGISTRY, get_importer, guess_formats
 from inventory.importers.base import ImportFileError, ParseResult, StoreScope
+from inventory.importers.commands import EXPORT_COMMANDS
 from inventory.importers.vault import VaultKvImporter, VaultTransitImporter
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -72,7 +73,7 @@ def test_both_formats_are_registered_as_tag_reading_platform_exports(format, cls
     assert isinstance(importer, cls)
     assert importer.store_kind == store_kind
     assert importer.reads_tags is True
-    assert importer.help.endswith("see README")
+    assert "README" not in importer.help and importer.format in EXPORT_COMMANDS
     assert importer.extensions == (".json",)
 
 
@@ -415,7 +416,7 @@ def test_it_refuses_a_transit_export_naming_the_row_and_the_command_to_run_inste
     assert str(caught.value) == (
         "Row 1: data.keys holds exported key versions (transit/export), not their creation times: this is a key "
         "export, not key metadata. Key material is never stored here, so the whole file was rejected and not kept. "
-        "Export key metadata with `vault read -format=json transit/keys/NAME` (see README) and upload again."
+        "Export key metadata with `vault read -format=json transit/keys/NAME` (the import page shows the commands) and upload again."
     )
 
 
@@ -616,14 +617,14 @@ def test_it_reports_each_unreadable_kv_field_and_keeps_the_rest_of_the_row():
             1,
             "path",
             "Row 1: path is missing; `vault kv metadata get -format=json` does not say which secret it describes, "
-            "so add the secret's path to each item, as the README's loop does with jq "
+            "so add the secret's path to each item, as the import page's loop does with jq "
             '(. + {path: "secret/metadata/app/db"}).',
         ),
         (
             2,
             "path",
             "Row 2: column 'path' is 'secret/app/db'; expected the secret's metadata path, "
-            "<mount>/metadata/<path>, as the README's loop adds it (for example secret/metadata/app/db).",
+            "<mount>/metadata/<path>, as the import page's loop adds it (for example secret/metadata/app/db).",
         ),
         (
             3,
@@ -684,7 +685,7 @@ def test_it_refuses_a_secret_read_because_it_holds_the_secret_values():
     assert str(caught.value) == (
         "Row 1 is a secret read (vault kv get), which contains the secret values in data.data. Secrets are never "
         "stored here, so the whole file was rejected and not kept. Export metadata with "
-        "`vault kv metadata get -format=json` (see README) and upload again."
+        "`vault kv metadata get -format=json` (the import page shows the commands) and upload again."
     )
 
 
@@ -727,7 +728,7 @@ def test_a_single_response_must_be_wrapped_in_an_array(format, folder, command):
         parse(format, folder / "single-object.json")
 
     assert str(caught.value) == (
-        f"The file holds one `{command}` result, not an array of them. Wrap it in [ ] (the README's loop writes "
+        f"The file holds one `{command}` result, not an array of them. Wrap it in [ ] (the import page's loop writes "
         "the array for all of them) and upload again."
     )
 
