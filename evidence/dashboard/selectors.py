@@ -229,7 +229,8 @@ def finding_figures(findings, *, today: dt.date) -> FindingFigures:
     order = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW]
     figures.by_severity = [Bucket(s.value, s.label, severities.get(s.value, 0)) for s in order]
     figures.by_rule = [
-        Bucket(rule, rule_title(rule), n) for rule, n in sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
+        Bucket(rule, rule_title(rule), n)
+        for rule, n in sorted(rules.items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
     ]
     return figures
 

@@ -250,7 +250,9 @@ def test_the_key_list_filters_through_the_url(grc_client, world, owner):
     by_owner = grc_client.get(url + "?owner=carol").content
     assert b"billing-db" in by_owner and b"inference-logs" not in by_owner
     assert b"1</strong> key matches the filters" in grc_client.get(url + "?q=billing").content
-    assert b"</strong> keys match the filters" in grc_client.get(url + "?q=-").content  # several: old-key, billing-db...
+    assert (
+        b"</strong> keys match the filters" in grc_client.get(url + "?q=-").content
+    )  # several: old-key, billing-db...
     sorted_desc = grc_client.get(url + "?ordering=-name").content.decode()
     assert sorted_desc.index("old-key") < sorted_desc.index("billing-db")
 
