@@ -43,7 +43,7 @@ def test_grc_previews_a_kms_export_applies_it_in_the_background_and_maps_a_key(p
         page.click("button:has-text('Preview the import')")
     assert "store aws-prod-eu" in page.locator(".page-head .sub").inner_text()
     counts = page.locator(".import-counts").inner_text()
-    assert "8\nnew keys" in counts and "1\nconflicts" in counts and "1\npurpose unassigned" in counts
+    assert "8\nnew keys" in counts and "1\nconflict\n" in counts and "1\npurpose unassigned" in counts
     unknown = page.locator("dl.fields").inner_text()
     assert "mallory" in unknown
     assert page.get_by_text("contradicts the key's platform usage").count() == 1

@@ -76,6 +76,6 @@ def test_grc_launches_a_campaign_and_an_owner_answers_it(page):
     with page.expect_navigation():
         page.click("text=Findings from discrepancies")
     with page.expect_navigation():
-        page.click("table.finding-table >> text=attestation-discrepancy")
+        page.click("table.finding-table tr:has-text('attestation-discrepancy') td:first-child a")
     assert "model-signing" in page.content() and "Also used to sign the billing exports." in page.content()
     assert Finding.objects.get().rule == "attestation-discrepancy"

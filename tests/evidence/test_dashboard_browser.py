@@ -70,7 +70,7 @@ def test_grc_accepts_a_risk_from_the_finding_page(page, demo):
     with page.expect_navigation():
         page.click(".kpi >> text=Open findings")
     with page.expect_navigation():
-        page.click("tr[data-finding] >> text=ag-7-purpose-tag")
+        page.click("tr[data-finding]:has-text('ag-7-purpose-tag') td:first-child a")
     assert "The key's label does not carry its purpose: omar-model-signer" in page.locator("h1").inner_text()
 
     # A reason is required: the page comes back with the error and nothing changes.

@@ -156,7 +156,7 @@ def test_without_any_usage_the_inbox_is_as_before(grc_user, owner, owner_client)
     KeyFactory(name="plain-dek", owner=owner)
     launch(grc_user)
     row = inbox_rows(owner_client)["plain-dek"]
-    assert row.startswith("plain-dek Data encryption") and "Used in" not in row and "No recorded use" not in row
+    assert row.startswith("plain-dek") and "Used in" not in row and "No recorded use" not in row
 
 
 def test_the_inbox_takes_one_query_more_whatever_the_keys_and_principals(grc_user, owner, owner_client):
