@@ -96,3 +96,12 @@ class ScanResult:
             },
             "violations": [violation.as_dict() for violation in self.violations],
         }
+
+
+# A commit outside the scan row itself (finding details, webhook bodies, pack files) is git's short form: a full
+# 40-digit SHA has the shape of a 160-bit secret, which the export guard stops (the scan's page shows it whole).
+SHORT_COMMIT = 12
+
+
+def short_commit(commit: str) -> str:
+    return (commit or "")[:SHORT_COMMIT]

@@ -27,7 +27,7 @@ from evidence.iac.hcl import read_directory
 from evidence.iac.model import Infrastructure, UnreadableInput
 from evidence.iac.models import IacAddress, IacScan, IacSource
 from evidence.iac.plan import read_plan
-from evidence.iac.result import RULES, ScanResult, Violation
+from evidence.iac.result import RULES, ScanResult, Violation, short_commit
 from evidence.models import Finding, FindingStatus, Severity
 from evidence.writes import require_grc
 from inventory.models import Key
@@ -78,7 +78,7 @@ def _subject(violation: Violation, *, repository: str, iac_scan: IacScan):
 def _details(violation: Violation, iac_scan: IacScan) -> dict:
     return {
         "repository": iac_scan.repository,
-        "commit": iac_scan.commit,
+        "commit": short_commit(iac_scan.commit),
         "scan": iac_scan.pk,
         "key_address": violation.key_address,
         "key_ref": violation.key_ref,

@@ -191,3 +191,14 @@ def test_the_admin_lists_scans_read_only(grc_user):
     assert response.status_code == 200 and "acme/infra" in response.content.decode()
     model_admin = admin.site._registry[IacScan]
     assert not model_admin.has_add_permission(None) and not model_admin.has_delete_permission(None)
+
+
+def test_a_finding_keeps_the_commit_short_so_exports_and_packs_accept_it(grc_user):
+    from cek.exportguard import check_tree
+
+    commit = "4f2a9c0e1b7d3a5f6e8c9d0b1a2f3e4d5c6b7a89"  # 40 hex digits: the shape of a 160-bit secret
+    assert record("aws_violating.json", commit=commit)[0] == 1
+    assert IacScan.objects.get().commit == commit  # the scan itself keeps it whole
+    for finding in iac_findings():
+        assert finding.details["commit"] == commit[:12]
+        check_tree(finding.details, export="findings.csv", where="details")  # refused before this change

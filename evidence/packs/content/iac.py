@@ -14,16 +14,12 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 
 from evidence.iac.models import IacScan
+from evidence.iac.result import short_commit
 from evidence.models import CheckResult
 from evidence.packs.content.table import Table
 
 IAC_GUIDELINE = "AG-8"
 IAC_SCANS_FILE = "iac-scans.csv"
-SHORT_COMMIT = 12
-
-
-def short_commit(commit: str) -> str:
-    return (commit or "")[:SHORT_COMMIT]
 
 
 @dataclass
