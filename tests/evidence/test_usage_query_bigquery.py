@@ -1,4 +1,4 @@
-"""The BigQuery query that turns a Cloud Audit Logs sink into usage-csv (evidence/usage/queries/gcp_bigquery.sql),
+"""The BigQuery query that turns a Cloud Audit Logs sink into usage-csv (evidence/usage/sql/bigquery-gcp-audit.sql),
 run in DuckDB over the gcp-audit fixtures where the dialects meet: its counts are the gcp-audit source's, and its
 CSV ingested as usage-csv gives the aggregates the log itself gives."""
 
@@ -18,7 +18,7 @@ from inventory.models import StoreKind
 from tests.evidence.usage_sources_support import FIXTURES, relevant
 from tests.factories import KeyFactory, KeyStoreFactory
 
-QUERY = Path(__file__).resolve().parents[2] / "evidence" / "usage" / "queries" / "gcp_bigquery.sql"
+QUERY = Path(__file__).resolve().parents[2] / "evidence" / "usage" / "sql" / "bigquery-gcp-audit.sql"
 LOG = FIXTURES / "gcp-audit" / "data_access.jsonl"
 TABLE = "`PROJECT.DATASET.cloudaudit_googleapis_com_data_access`"
 # BigQuery's sink table as DuckDB reads the exported entries: the same columns, AuditLog under protopayload_auditlog.
