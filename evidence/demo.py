@@ -106,6 +106,14 @@ DISCREPANCY_COMMENT = (
     "the record is wrong."
 )
 
+# The policy set's deliberate gaps (as the docstring says; tests/evidence/test_demo.py checks them): shown on the
+# dashboard and the policy pages, never a finding (CCM-1 counts the key-management policy, which is in force).
+POLICY_GAPS: tuple[str, ...] = (
+    f"'{PURPOSE_PROCEDURE}': review overdue (approved 13 months ago, never reviewed)",
+    f"'{SIGNING_PROCEDURE}': its first version is still in approval",
+    f"'{KEY_POLICY}' 2.0: acknowledged by 1 of the 2 key owners",
+)
+
 _KEY_POLICY_TEXT = """# Cryptographic key management policy
 
 Version {label}. Owner: GRC. Applies to every key store, service and AI workload of {organisation}.

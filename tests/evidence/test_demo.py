@@ -16,6 +16,7 @@ from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
     KEY_POLICY,
+    POLICY_GAPS,
     PURPOSE_PROCEDURE,
     RUNNING_CAMPAIGN,
     SIGNING_PROCEDURE,
@@ -205,3 +206,4 @@ def test_the_demo_shows_its_deliberate_problems_and_nothing_else(settings, tmp_p
     assert f"The demo's {len(PROBLEMS)} deliberate problems" in printed
     for number, problem in enumerate(PROBLEMS, start=1):
         assert f"{number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject}" in printed
+    assert all(gap in printed for gap in POLICY_GAPS)

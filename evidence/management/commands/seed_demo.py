@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cek.demo import demo_allowed_or_refuse
 from evidence.demo import (
+    POLICY_GAPS,
     demo_assessment_seed,
     demo_campaigns_seed,
     demo_iac_seed,
@@ -92,6 +93,9 @@ class Command(BaseCommand):
                 f"  {number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject} "
                 f"{problem.description}"
             )
+        self.stdout.write("Deliberate gaps in the policies (on the dashboard and the policy pages, not findings):")
+        for gap in POLICY_GAPS:
+            self.stdout.write(f"   - {gap}")
         self.stdout.write(
             "Demo accounts: grace (GRC), olivia and omar (key owners), audrey (auditor), admin; "
             "'manage.py demo_users' prints their passwords."
