@@ -203,7 +203,7 @@ def test_the_demo_shows_its_deliberate_problems_and_nothing_else(settings, tmp_p
     assert signing_key.owner is not None and signing_key.store.inventory_confirmed_at is not None
 
     printed = out.getvalue()
-    assert f"The demo's {len(PROBLEMS)} deliberate problems" in printed
+    assert f"The demo's {len(PROBLEMS)} deliberate problems, which the checks find as {found.total()} open" in printed
     for number, problem in enumerate(PROBLEMS, start=1):
         assert f"{number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject}" in printed
     assert all(gap in printed for gap in POLICY_GAPS)

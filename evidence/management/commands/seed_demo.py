@@ -87,7 +87,11 @@ class Command(BaseCommand):
             )
         # The one list of what the demo gets wrong (inventory.demo.PROBLEMS): the first check run's open findings and
         # the guidelines that do not pass are exactly these (tests/evidence/test_demo.py).
-        self.stdout.write(f"The demo's {len(PROBLEMS)} deliberate problems, which the checks find (and nothing else):")
+        findings = sum(len(problem.findings) for problem in PROBLEMS)
+        self.stdout.write(
+            f"The demo's {len(PROBLEMS)} deliberate problems, which the checks find as {findings} open findings "
+            "(and nothing else):"
+        )
         for number, problem in enumerate(PROBLEMS, start=1):
             self.stdout.write(
                 f"  {number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject} "
