@@ -492,10 +492,11 @@ def demo_usage_rows(*, today: dt.date) -> list[dict[str, str]]:
     import random
 
     from evidence.packs import signing
-    from inventory.demo import KEYS, USAGE_INTRUDER
+    from inventory.demo import KEYS, PROBLEMS, USAGE_INTRUDER
     from inventory.models import IN_USE_STATES, Key
 
     names = [spec.name for spec in KEYS] + [signing.INVENTORY_KEY_NAME]
+    misused = {problem.key for problem in PROBLEMS if problem.where == "usage"}
     keys = (
         Key.objects.filter(name__in=names, state__in=IN_USE_STATES, platform_managed=False)
         .select_related("store", "purpose")
@@ -530,7 +531,7 @@ def demo_usage_rows(*, today: dt.date) -> list[dict[str, str]]:
                         "error_code": "InvalidKeyUsageException" if failing else "",
                     }
                 )
-            if key.name == "inference-logs-globex" and offset <= 3:
+            if key.name in misused and offset <= 3:
                 # The deliberate misuse: a notebook role with no grant or binding reads a tenant's prompt logs.
                 count = rng.randint(10, 40)
                 rows.append(
