@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it turns a lockout noted during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # A view's 404 (an object the role does not see) gets the app's page even with DEBUG on (cek/errorpages.py).
+    "cek.errorpages.AppNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "cek.urls"

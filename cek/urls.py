@@ -8,6 +8,8 @@ from cek import views
 from cek.control_views import ControlView
 from cek.jobs.views import JobStatusView
 
+handler404 = "cek.errorpages.not_found"
+
 urlpatterns = [
     path("", include("evidence.dashboard.urls")),  # the dashboard, "home" (by dotted path: cek imports no app)
     path("healthz", views.healthz, name="healthz"),

@@ -17,9 +17,10 @@ when missing).
 :func:`demo_campaigns_seed` adds two attestation campaigns over the demo inventory (it needs the demo key
 stores, and creates nothing without them):
 
-- "Machine-learning keys attestation" (store aws-kms-ml): closed. omar reported a discrepancy on
-  eval-results (its purpose label disagrees with the inventory), which opened a finding; every other
-  addressed key was confirmed; keys with no addressee stay "not answered". Its results digest is recorded.
+- "Quarterly key owner attestation" (every active key): closed. omar reported a discrepancy on eval-results (its
+  purpose label disagrees with the inventory), which opened a finding; every other addressed key was confirmed;
+  the key with no owner (orphan-webhook-secret) stays "not answered". Its results digest is recorded. It is the
+  last closed campaign CCM-3 reads, so every other active key counts as attested.
 - "Vault secrets attestation" (store vault-kv): launched, due in three weeks; olivia confirmed one key,
   the rest are pending.
 
@@ -28,6 +29,17 @@ of ``.tf`` files written for it, so AG-8 is computed in the demo's check run: "n
 (one tagged key per purpose); "northwind/ml-serving" gives one key to training-data encryption and inference-log
 encryption, which the gate reports (``iac-multi-purpose``) and which becomes a finding. AG-8 is then 1 of 2
 repositories, a fail, until that repository is fixed and scanned again.
+
+:func:`demo_usage_seed` ingests two weeks of key usage through the real ingestion (``usage_ingest_path``, format
+``usage-csv``), generated for the hand-made keys in use and the app's own signing key: each called by the principal
+of its binding with operations of its purpose, so that every store is watched and AG-9 is computed. One deliberate
+misuse (``inventory.demo.PROBLEMS``): a data-science notebook role with no grant or binding decrypts Globex Retail's
+inference logs. customer-export's Encrypt calls fail (its AWS key is for signing), which is the evidence of its
+platform-usage problem, not another misuse.
+
+:func:`demo_signing_key_seed` gives the app's own evidence-signing key (recorded by
+``evidence.packs.signing.signing_key_inventory_ensure``) owners and has GRC confirm its store complete, as GRC would
+after the app registered it.
 """
 
 from __future__ import annotations
@@ -86,12 +98,20 @@ from inventory.models import KeyStore
 KEY_POLICY = "Cryptographic key management policy"
 PURPOSE_PROCEDURE = "Key purpose and separation procedure"
 SIGNING_PROCEDURE = "AI model signing key procedure"
-CLOSED_CAMPAIGN = "Machine-learning keys attestation"
+CLOSED_CAMPAIGN = "Quarterly key owner attestation"
 RUNNING_CAMPAIGN = "Vault secrets attestation"
 DISCREPANCY_KEY = "eval-results"
 DISCREPANCY_COMMENT = (
     "The key's purpose label says training-data-encryption but it encrypts evaluation results; the label or "
     "the record is wrong."
+)
+
+# The policy set's deliberate gaps (as the docstring says; tests/evidence/test_demo.py checks them): shown on the
+# dashboard and the policy pages, never a finding (CCM-1 counts the key-management policy, which is in force).
+POLICY_GAPS: tuple[str, ...] = (
+    f"'{PURPOSE_PROCEDURE}': review overdue (approved 13 months ago, never reviewed)",
+    f"'{SIGNING_PROCEDURE}': its first version is still in approval",
+    f"'{KEY_POLICY}' 2.0: acknowledged by 1 of the 2 key owners",
 )
 
 _KEY_POLICY_TEXT = """# Cryptographic key management policy
@@ -304,8 +324,9 @@ def demo_policies_seed(*, today: dt.date | None = None) -> Counter:
     return created
 
 
-def _launch(*, actor, name: str, store: KeyStore, due_on: dt.date) -> Campaign | None:
-    """Draft and launch a campaign over ``store``'s active keys; None (and no draft) when the store has none."""
+def _launch(*, actor, name: str, store: KeyStore | None, due_on: dt.date) -> Campaign | None:
+    """Draft and launch a campaign over ``store``'s active keys (every active key for None); None (and no draft)
+    when there are none."""
     if not campaign_keys(Campaign(scope_store=store)).exists():
         return None
     campaign = campaign_create(actor=actor, name=name, due_on=due_on, store=store)
@@ -329,7 +350,7 @@ def demo_campaigns_seed(*, today: dt.date | None = None) -> Counter:
 
     with transaction.atomic():
         if "aws-kms-ml" in stores and not Campaign.objects.filter(name=CLOSED_CAMPAIGN).exists():
-            campaign = _launch(actor=grace, name=CLOSED_CAMPAIGN, store=stores["aws-kms-ml"], due_on=today)
+            campaign = _launch(actor=grace, name=CLOSED_CAMPAIGN, store=None, due_on=today)
             if campaign is not None:
                 pending = Attestation.objects.filter(
                     campaign=campaign, status=AttestationStatus.PENDING, addressed_to__isnull=False
@@ -439,6 +460,142 @@ def demo_iac_seed() -> Counter:
         iac_scan_record(result=result, repository=repository, commit=commit, actor=grace)
         created["IaC scans"] += 1
     return created
+
+
+USAGE_DAYS = 14  # days of usage the demo's log covers (yesterday and before): fresh, and shorter than dormancy
+USAGE_FILE = "northwind-key-usage.csv"
+
+
+def _platform_operation(kind: str, operation: str) -> str:
+    """The name a platform's audit log gives ``operation`` (an ``inventory.models.Operation`` value)."""
+    from inventory.models import StoreKind
+
+    camel = "".join(word.capitalize() for word in operation.split("-"))
+    if kind == StoreKind.AWS_KMS or kind == StoreKind.HSM:
+        return camel
+    if kind == StoreKind.GCP_KMS:
+        return "AsymmetricSign" if operation == "sign" else camel
+    if kind == StoreKind.AZURE_KV:
+        return f"Key{camel}"
+    if kind == StoreKind.VAULT_TRANSIT:
+        return "transit/" + {"generate-mac": "hmac", "generate-data-key": "datakey"}.get(operation, operation)
+    if kind == StoreKind.VAULT_KV:
+        return "read"  # a KV secret is read; the log does not say what it is then used for
+    if kind == StoreKind.K8S_SECRETS:
+        return "get"
+    return operation
+
+
+def demo_usage_rows(*, today: dt.date) -> list[dict[str, str]]:
+    """The demo's usage log (``usage-csv`` rows, see the module docstring) for the keys as they are now: the
+    hand-made keys in use and the app's signing key, ``USAGE_DAYS`` days up to yesterday. Deterministic for a day."""
+    import random
+
+    from evidence.packs import signing
+    from inventory.demo import KEYS, PROBLEMS, USAGE_INTRUDER
+    from inventory.models import IN_USE_STATES, Key
+
+    names = [spec.name for spec in KEYS] + [signing.INVENTORY_KEY_NAME]
+    misused = {problem.key for problem in PROBLEMS if problem.where == "usage"}
+    keys = (
+        Key.objects.filter(name__in=names, state__in=IN_USE_STATES, platform_managed=False)
+        .select_related("store", "purpose")
+        .prefetch_related("bindings")
+        .order_by("store__name", "name")
+    )
+    rows: list[dict[str, str]] = []
+    for key in keys:
+        rng = random.Random(f"{key.store.name}/{key.name}")  # demo figures, not security
+        bindings = sorted(key.bindings.all(), key=lambda binding: binding.pk)
+        principal = bindings[0].principal if bindings else "cek-evidence-app (worker)"
+        allowed = list(key.purpose.allowed_operations or []) if key.purpose_id else []
+        operations = allowed[:2] or ["encrypt"]
+        failing = key.platform_usage == "SIGN_VERIFY" and key.purpose_id and key.purpose.function == "encryption"
+        for offset in range(USAGE_DAYS, 0, -1):
+            day = today - dt.timedelta(days=offset)
+            for operation in operations:
+                if failing and operation != "encrypt":
+                    continue
+                count = rng.randint(20, 600)
+                rows.append(
+                    {
+                        "store": key.store.name,
+                        "key": key.external_id,
+                        "principal": principal,
+                        "principal_type": "role",
+                        "operation": _platform_operation(key.store.kind, "encrypt" if failing else operation),
+                        "day": day.isoformat(),
+                        "count": str(count),
+                        # customer-export's AWS key is for signing: every Encrypt call of the export job fails.
+                        "errors": str(count if failing else 0),
+                        "error_code": "InvalidKeyUsageException" if failing else "",
+                    }
+                )
+            if key.name in misused and offset <= 3:
+                # The deliberate misuse: a notebook role with no grant or binding reads a tenant's prompt logs.
+                count = rng.randint(10, 40)
+                rows.append(
+                    {
+                        "store": key.store.name,
+                        "key": key.external_id,
+                        "principal": USAGE_INTRUDER,
+                        "principal_type": "role",
+                        "operation": "Decrypt",
+                        "day": day.isoformat(),
+                        "count": str(count),
+                        "errors": "0",
+                        "error_code": "",
+                    }
+                )
+    return rows
+
+
+def demo_usage_seed(*, today: dt.date | None = None) -> Counter:
+    """Ingest the demo's usage log (:func:`demo_usage_rows`) through ``usage_ingest_path`` as grace, which also runs
+    the misuse rules. Nothing is done when a usage log is already ingested, or without the demo inventory's "us"
+    party. Raises RuntimeError when the ingestion fails (the demo's own file must read)."""
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from evidence.usage.models import IngestionStatus, UsageIngestion
+    from evidence.usage.services import usage_ingest_path
+    from inventory.models import Party
+
+    created: Counter = Counter()
+    if UsageIngestion.objects.exists() or not Party.objects.filter(is_us=True).exists():
+        return created
+    rows = demo_usage_rows(today=today or timezone.localdate())
+    if not rows:
+        return created
+    grace = demo_users_ensure()["grace"].user
+    with tempfile.TemporaryDirectory(prefix="cek-demo-usage-") as folder:
+        path = Path(folder) / USAGE_FILE
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        ingestion = usage_ingest_path(source="usage-csv", path=str(path), user=grace)
+    if ingestion.status != IngestionStatus.SUCCEEDED:
+        raise RuntimeError(f"The demo usage log was not ingested: {ingestion.last_error}")
+    created["usage logs"] += 1
+    return created
+
+
+def demo_signing_key_seed(key) -> None:
+    """The app's own evidence-signing key (``key``, recorded by ``signing_key_inventory_ensure``) in the demo: owned
+    by omar (who runs the release and signing services) with olivia as backup, and its store confirmed complete by
+    grace. Keys and stores that already have them are left as they are."""
+    from inventory.demo import SEED_REASON
+    from inventory.services import key_save, keystore_confirm_inventory
+
+    users = {name: result.user for name, result in demo_users_ensure().items()}
+    if key.owner_id is None and key.backup_owner_id is None:
+        key.owner, key.backup_owner = users["omar"], users["olivia"]
+        key_save(key=key, actor=None, reason=SEED_REASON)
+    store = key.store
+    if store.inventory_confirmed_at is None and store.last_full_import_at is None:
+        keystore_confirm_inventory(store=store, actor=users["grace"])
 
 
 def demo_assessment_seed() -> Counter:

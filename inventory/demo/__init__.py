@@ -10,27 +10,11 @@ The hand-made set is written through ``inventory.services`` (validated, history 
 change reason :data:`SEED_REASON`). Everything is looked up by its natural key first, so running the builder
 again creates nothing and writes no history.
 
-Deliberate problems, for the checks to find (each in its own key, see :data:`PROBLEMS`):
-
-1. ``multi-purpose-binding``: key ``registry-signer`` is bound to the model registry for model-registry
-   authentication and to the CI signing service for model-artifact signing.
-2. ``cross-tenant-ai-key``: key ``prompt-archive-shared`` (inference-log encryption, an AI purpose) is bound
-   for both tenants, Acme Health and Globex Retail.
-3. ``purpose-label-mismatch``: key ``eval-results`` has the purpose evaluation-data encryption but its
-   ``purpose`` label says ``training-data-encryption``.
-4. ``missing-justification``: key ``gpu-scratch`` has no purpose justification.
-5. ``stale-purpose-review``: the purpose mapping of key ``vector-backup`` was last reviewed 540 days ago.
-6. ``cryptoperiod-overdue``: active key ``legacy-partner-token`` (API authentication, one-year maximum) was
-   activated 700 days ago and never rotated.
-7. ``active-key-without-owner``: active key ``orphan-webhook-secret`` has neither owner nor backup owner.
-8. ``wildcard-grant``: key ``feature-store`` grants ``arn:aws:iam::444455556666:role/*``.
-9. ``expired-grant``: key ``batch-inference`` has a grant to a contractor that expired 30 days ago.
-10. ``grant-operations-outside-purpose``: key ``embedding-cache`` (an encryption purpose) grants
-    ``generate-mac`` and ``verify-mac``.
-11. ``exposed-without-scope``: key ``globex-integration-token`` is exposed to Globex Retail with neither
-    scope nor contract reference.
-12. ``platform-usage-mismatch``: key ``customer-export`` has AWS KeyUsage ``SIGN_VERIFY`` but is recorded for
-    data encryption.
+Deliberate problems, for the checks to find: :data:`PROBLEMS` is their one definition (what each is, on which
+key, which guidelines it fails and which findings it opens). ``seed_demo`` prints it, and
+``tests/evidence/test_demo.py`` asserts that the demo's first check run opens exactly those findings and fails
+exactly those guidelines. Each sits on its own key; the last two sit on the usage log and an IaC repository
+that ``evidence.demo`` records.
 
 Bulk keys (``keys=N``) are for volume: spread over stores, purposes, owners, tenants and states (mostly
 active), with unique external ids per store and the derived ``cryptoperiod_ends_on`` set. They are inserted in
@@ -64,6 +48,7 @@ from inventory.demo.data import (
     STORES,
     TENANTS,
     US,
+    USAGE_INTRUDER,
     KeySpec,
     Problem,
     external_id,
@@ -86,6 +71,7 @@ __all__ = [
     "STORE_WEIGHTS",
     "TENANTS",
     "US",
+    "USAGE_INTRUDER",
     "KeySpec",
     "Problem",
     "SeedReport",

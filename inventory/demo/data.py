@@ -22,42 +22,84 @@ SEED_REASON = "Demo data (seed_demo)"
 BULK_LABEL = ("seeded-by", "seed_demo")
 DEFAULT_SEED = 2026
 US = "Northwind AI Ltd"
+# The principal the demo's usage logs show calling a key it has no grant or binding for (problem 13).
+USAGE_INTRUDER = "arn:aws:iam::111122223333:role/analytics-notebook"
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One deliberate problem of the demo, and everything the checks raise for it: the guidelines it fails (or makes
+    partial) in the demo's first check run, and its open findings as (rule, subject as the finding names it).
+
+    This table is the one definition of what the demo gets wrong: ``seed_demo`` prints it (numbered, counted) and
+    ``tests/evidence/test_demo.py`` asserts that after the seed and its check run the open findings and the
+    guidelines that do not pass are exactly these, no more and no fewer."""
+
     code: str
-    key: str  # the hand-made key's name
-    guideline: str
+    key: str  # the key the problem sits on (for ``iac``, the repository)
     description: str
+    guidelines: tuple[str, ...]
+    findings: tuple[tuple[str, str], ...]  # (rule, subject label) of each open finding it raises
+    where: str = "key"  # "key": a hand-made key; "usage": usage logs of a hand-made key; "iac": an IaC repository
+
+    @property
+    def subject(self) -> str:
+        return f"repository '{self.key}'" if self.where == "iac" else f"key '{self.key}'"
 
 
 # The data tables below are kept one record per line (or per few lines) so they read as tables.
 # fmt: off
 PROBLEMS: tuple[Problem, ...] = (
-    Problem("multi-purpose-binding", "registry-signer", "AG-3",
-            "bound to two services for two purposes (registry authentication, artifact signing)"),
-    Problem("cross-tenant-ai-key", "prompt-archive-shared", "AG-6",
-            "inference-log encryption key bound for two tenants (Acme Health, Globex Retail)"),
-    Problem("purpose-label-mismatch", "eval-results", "AG-7",
-            "purpose label says training-data-encryption, recorded purpose is evaluation-data-encryption"),
-    Problem("missing-justification", "gpu-scratch", "AG-2", "no purpose justification"),
-    Problem("stale-purpose-review", "vector-backup", "AG-2", "purpose mapping last reviewed 540 days ago"),
-    Problem("cryptoperiod-overdue", "legacy-partner-token", "CCM-3",
-            "active, one-year cryptoperiod, activated 700 days ago, never rotated"),
-    Problem("active-key-without-owner", "orphan-webhook-secret", "CCM-3", "active key with no owner or backup owner"),
-    Problem("wildcard-grant", "feature-store", "AG-5", "grant to the wildcard principal arn:aws:iam::444455556666:role/*"),
-    Problem("expired-grant", "batch-inference", "AG-5", "grant to a contractor that expired 30 days ago"),
-    Problem("grant-operations-outside-purpose", "embedding-cache", "AG-4",
-            "grant allows generate-mac/verify-mac on an encryption key"),
-    Problem("exposed-without-scope", "globex-integration-token", "AG-10",
-            "exposed to Globex Retail without scope or contract reference"),
-    Problem("platform-usage-mismatch", "customer-export", "AG-4",
-            "AWS KeyUsage SIGN_VERIFY on a key recorded for data encryption"),
+    Problem("multi-purpose-binding", "registry-signer",
+            "bound to two services for two purposes (registry authentication, artifact signing)",
+            ("AG-3", "AG-6"), (("ag-3-single-purpose", "registry-signer"), ("ag-6-ai-isolation", "registry-signer"))),
+    Problem("cross-tenant-ai-key", "prompt-archive-shared",
+            "inference-log encryption key bound for two tenants (Acme Health, Globex Retail)",
+            ("AG-6",), (("ag-6-ai-isolation", "prompt-archive-shared"),)),
+    Problem("purpose-label-mismatch", "eval-results",
+            "purpose label says training-data-encryption, recorded purpose is evaluation-data-encryption; its owner "
+            "reported it in the closed attestation campaign",
+            ("AG-3", "AG-7", "CCM-3"),
+            (("ag-3-single-purpose", "eval-results"), ("ag-7-purpose-tag", "eval-results"),
+             ("attestation-discrepancy", "eval-results"), ("ccm-3-lifecycle", "eval-results"))),
+    Problem("missing-justification", "gpu-scratch", "no purpose justification",
+            ("AG-2",), (("ag-2-mapping", "gpu-scratch"),)),
+    Problem("stale-purpose-review", "vector-backup", "purpose mapping last reviewed 540 days ago",
+            ("AG-2",), (("ag-2-mapping", "vector-backup"),)),
+    Problem("cryptoperiod-overdue", "legacy-partner-token",
+            "active, one-year cryptoperiod, activated 700 days ago, never rotated",
+            ("CCM-3",), (("ccm-3-lifecycle", "legacy-partner-token"),)),
+    Problem("active-key-without-owner", "orphan-webhook-secret",
+            "active key with no owner or backup owner (so nobody could attest it either)",
+            ("CCM-2", "CCM-3"), (("ccm-2-inventory", "orphan-webhook-secret"),
+                                 ("ccm-3-lifecycle", "orphan-webhook-secret"))),
+    Problem("wildcard-grant", "feature-store", "grant to the wildcard principal arn:aws:iam::444455556666:role/*",
+            ("AG-5",), (("ag-5-access", "arn:aws:iam::444455556666:role/* on feature-store"),)),
+    Problem("expired-grant", "batch-inference", "grant to a contractor that expired 30 days ago",
+            ("AG-5",), (("ag-5-access", "j.doe@contractor.example on batch-inference"),)),
+    Problem("grant-operations-outside-purpose", "embedding-cache",
+            "its grant and binding allow generate-mac/verify-mac on an encryption key",
+            ("AG-4",), (("ag-4-operations", "arn:aws:iam::111122223333:role/embedder on embedding-cache"),
+                        ("ag-4-operations", "Vector store (RAG) uses embedding-cache"))),
+    Problem("exposed-without-scope", "globex-integration-token",
+            "exposed to Globex Retail without scope or contract reference",
+            ("AG-10",), (("ag-10-exposure", "globex-integration-token"),)),
+    Problem("platform-usage-mismatch", "customer-export",
+            "AWS KeyUsage SIGN_VERIFY on a key recorded for data encryption (its Encrypt calls fail)",
+            ("AG-1",), (("ag-1-purpose", "customer-export"),)),
+    Problem("unknown-principal-in-usage-logs", "inference-logs-globex",
+            f"the usage logs show {USAGE_INTRUDER} decrypting Globex Retail's inference logs without a grant "
+            "or binding",
+            ("AG-9",), (("usage-unknown-principal", "inference-logs-globex"),), where="usage"),
+    Problem("iac-multi-purpose", "northwind/ml-serving",
+            "the Terraform gives one KMS key to training data and inference logs",
+            ("AG-8",), (("iac-multi-purpose", "aws_kms_key.ml_shared in northwind/ml-serving"),), where="iac"),
 )
+# fmt: on
 
 # --- The hand-made organisation ---------------------------------------------------------------------
 
+# fmt: off
 PARTIES = [
     # name, roles, is_us, description
     (US, ["AP", "OSP"], True, "Us: builds AI applications and orchestrates model services for customers."),

@@ -16,6 +16,7 @@ from evidence.demo import (
     CLOSED_CAMPAIGN,
     DISCREPANCY_KEY,
     KEY_POLICY,
+    POLICY_GAPS,
     PURPOSE_PROCEDURE,
     RUNNING_CAMPAIGN,
     SIGNING_PROCEDURE,
@@ -75,9 +76,16 @@ def test_the_demo_campaigns_are_created_once_one_closed_with_a_finding_one_runni
     assert Campaign.objects.count() == 2
 
     closed = Campaign.objects.get(name=CLOSED_CAMPAIGN)
-    assert closed.status == CampaignStatus.CLOSED and closed.scope_store.name == "aws-kms-ml"
+    assert closed.status == CampaignStatus.CLOSED and closed.scope_store is None  # every active key
+    assert closed.attestations.count() == Key.objects.filter(state=KeyState.ACTIVE).count()
     answers = Counter(closed.attestations.values_list("status", flat=True))
-    assert answers[AttestationStatus.DISCREPANCY] == 1 and answers[AttestationStatus.CONFIRMED] >= 2
+    # One discrepancy, the key nobody owns unanswered (a deliberate problem), every other key confirmed.
+    assert answers == {
+        AttestationStatus.DISCREPANCY: 1,
+        AttestationStatus.PENDING: 1,
+        AttestationStatus.CONFIRMED: closed.attestations.count() - 2,
+    }
+    assert closed.attestations.get(status=AttestationStatus.PENDING).key.name == "orphan-webhook-secret"
     assert not closed.attestations.filter(status=AttestationStatus.PENDING, addressed_to__isnull=False).exists()
     reported = closed.attestations.get(status=AttestationStatus.DISCREPANCY)
     assert reported.key.name == DISCREPANCY_KEY and reported.responded_by.username == "omar"
@@ -154,3 +162,48 @@ def test_the_demo_check_run_counts_the_app_signing_key_like_the_dashboard(settin
     assert Key.objects.filter(name=signing.INVENTORY_KEY_NAME, state=KeyState.ACTIVE).exists()
     assert run.keys_evaluated == live
     assert live == Key.objects.filter(state__in=IN_USE_STATES).count()
+
+
+def test_the_demo_shows_its_deliberate_problems_and_nothing_else(settings, tmp_path):
+    """``inventory.demo.PROBLEMS`` is the one list of what the demo gets wrong, printed by ``seed_demo``: after the
+    seed (as ``scripts/run`` does it: signing key file first) the first check run's open findings are exactly the
+    findings the problems declare, by rule and subject, and the guidelines that do not pass exactly theirs. A demo
+    change that adds noise (a store nobody confirmed, a key outside the closed campaign, a usage log naming a
+    principal without grant) or loses a problem fails here."""
+    from django.core.management import call_command
+
+    from evidence.packs import signing
+    from evidence.usage.models import UsageIngestion
+    from inventory.demo import PROBLEMS
+
+    settings.CEK_EVIDENCE_SIGNING_KEY = tmp_path / "evidence-signing-key.pem"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    signing.create_key_file()
+    out = StringIO()
+    call_command("seed_demo", force=True, stdout=out)
+
+    expected_findings = Counter(finding for problem in PROBLEMS for finding in problem.findings)
+    assert max(expected_findings.values()) == 1  # one finding per rule and subject, as the findings app keeps them
+    found = Counter(Finding.objects.filter(status="open").values_list("rule", "subject_label"))
+    assert found == expected_findings
+    assert Finding.objects.count() == len(expected_findings)  # none resolved or accepted either
+
+    run = CheckRun.objects.get()
+    not_passing = dict(run.results.exclude(status=CheckStatus.PASS).values_list("guideline_id", "status"))
+    assert set(not_passing) == {guideline for problem in PROBLEMS for guideline in problem.guidelines}
+    assert CheckStatus.MANUAL not in not_passing.values()  # AG-8 and AG-9 are computed from the demo's scans, logs
+    assert not run.results.filter(status=CheckStatus.NOT_APPLICABLE).exists()
+    for problem in PROBLEMS:  # each problem shows in each guideline it names, on its own subject
+        for guideline in problem.guidelines:
+            failing = run.results.get(guideline_id=guideline).failing
+            assert any(problem.key in subject["label"] for subject in failing), (problem.code, guideline)
+
+    assert UsageIngestion.objects.get().status == "succeeded"
+    signing_key = Key.objects.get(name=signing.INVENTORY_KEY_NAME)
+    assert signing_key.owner is not None and signing_key.store.inventory_confirmed_at is not None
+
+    printed = out.getvalue()
+    assert f"The demo's {len(PROBLEMS)} deliberate problems, which the checks find as {found.total()} open" in printed
+    for number, problem in enumerate(PROBLEMS, start=1):
+        assert f"{number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject}" in printed
+    assert all(gap in printed for gap in POLICY_GAPS)

@@ -13,7 +13,15 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cek.demo import demo_allowed_or_refuse
-from evidence.demo import demo_assessment_seed, demo_campaigns_seed, demo_iac_seed, demo_policies_seed
+from evidence.demo import (
+    POLICY_GAPS,
+    demo_assessment_seed,
+    demo_campaigns_seed,
+    demo_iac_seed,
+    demo_policies_seed,
+    demo_signing_key_seed,
+    demo_usage_seed,
+)
 from evidence.packs import signing
 from inventory.demo import DEFAULT_SEED, PROBLEMS, demo_seed
 
@@ -23,7 +31,7 @@ MAX_KEYS = 1_000_000
 class Command(BaseCommand):
     help = (
         "Build a realistic demo inventory of an AI company (parties, SSRM assignments, tenants, services, key "
-        "stores, keys with bindings and grants, and a dozen deliberate problems) and its key-management policies "
+        "stores, keys with bindings and grants, a usage log, IaC scans, and its deliberate problems) and its key-management policies "
         "(versions, approvals, acknowledgements, reviews, changes, evaluations). Running it again changes "
         "nothing. --keys N adds N generated keys for volume tests. Demo only: needs CEK_DEBUG=1 or --force."
     )
@@ -65,10 +73,11 @@ class Command(BaseCommand):
         # run, so the first run and the live figures count the same keys (scripts/run creates the file first).
         info = signing.app_public_key_or_none()
         if info is not None:
-            signing.signing_key_inventory_ensure(info)
+            demo_signing_key_seed(signing.signing_key_inventory_ensure(info))
         policies = demo_policies_seed()
-        policies.update(demo_campaigns_seed())
+        policies.update(demo_campaigns_seed())  # after the signing key: the closed campaign attests it too
         policies.update(demo_iac_seed())  # before the first check run, so AG-8 is computed in it
+        policies.update(demo_usage_seed())  # likewise for AG-9
         policies.update(demo_assessment_seed())
         if policies:
             self.stdout.write("Created " + ", ".join(f"{n} {label}" for label, n in sorted(policies.items())) + ".")
@@ -76,11 +85,21 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Generated keys: {report.bulk_created:,} created now, {report.bulk_total:,} in total (seed {seed})."
             )
-        self.stdout.write("Deliberate problems for the checks to find:")
+        # The one list of what the demo gets wrong (inventory.demo.PROBLEMS): the first check run's open findings and
+        # the guidelines that do not pass are exactly these (tests/evidence/test_demo.py).
+        findings = sum(len(problem.findings) for problem in PROBLEMS)
+        self.stdout.write(
+            f"The demo's {len(PROBLEMS)} deliberate problems, which the checks find as {findings} open findings "
+            "(and nothing else):"
+        )
         for number, problem in enumerate(PROBLEMS, start=1):
             self.stdout.write(
-                f"  {number:>2}. [{problem.guideline}] {problem.code}: key '{problem.key}' {problem.description}"
+                f"  {number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject} "
+                f"{problem.description}"
             )
+        self.stdout.write("Deliberate gaps in the policies (on the dashboard and the policy pages, not findings):")
+        for gap in POLICY_GAPS:
+            self.stdout.write(f"   - {gap}")
         self.stdout.write(
             "Demo accounts: grace (GRC), olivia and omar (key owners), audrey (auditor), admin; "
             "'manage.py demo_users' prints their passwords."
