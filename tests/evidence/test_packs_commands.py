@@ -44,6 +44,9 @@ def test_the_key_command_creates_the_key_once_and_inventories_it(key_file, us):
     assert "Created" not in again and info.public_key in again  # never replaced
     key = Key.objects.get(purpose__slug="evidence-signing")
     assert key.external_id == f"SHA256:{info.fingerprint}" and key.custodian == us
+    inventory_line = next(line for line in first.splitlines() if line.startswith("Inventory:"))
+    assert f"“{key.name}” in “{key.store.name}”" in inventory_line and f"/inventory/keys/{key.pk}/" in inventory_line
+    assert "#" not in inventory_line  # a name and the key's page, not an internal reference
 
 
 def test_the_key_command_without_a_key_says_how_to_create_one(key_file):

@@ -9,6 +9,7 @@ existing key is never replaced. Exits non-zero when there is no usable key.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from evidence.packs import signing
 
@@ -49,4 +50,5 @@ class Command(BaseCommand):
             )
         if not no_inventory:
             key = signing.signing_key_inventory_ensure(info)
-            self.stdout.write(f"Inventory:   key #{key.pk} “{key.name}” in “{key.store.name}”")
+            page = reverse("inventory:key-detail", args=[key.pk])
+            self.stdout.write(f"Inventory:   “{key.name}” in “{key.store.name}” (its page: {page})")
