@@ -56,7 +56,6 @@ from inventory.models import Key, KeyState
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-CONFIRM_SLICE = 10_000  # attestations confirmed per statement by attestation_confirm_all
 DISCREPANCY_RULE = "attestation-discrepancy"
 
 
@@ -347,13 +346,7 @@ def attestation_confirm_all(*, actor, campaign: Campaign | None = None) -> int:
     if campaign is not None:
         pending = pending.filter(campaign=campaign)
     ids = list(pending.values_list("pk", flat=True).distinct())
-    # In slices, in one transaction: PostgreSQL takes at most 65,535 parameters per statement, and an owner of a
-    # large store has more pending attestations than that (a million-key demo inventory does).
-    with transaction.atomic():
-        return sum(
-            attestation_confirm(attestations=ids[start : start + CONFIRM_SLICE], actor=actor)
-            for start in range(0, len(ids), CONFIRM_SLICE)
-        )
+    return attestation_confirm(attestations=ids, actor=actor) if ids else 0
 
 
 def attestation_report_discrepancy(*, attestation: Attestation, actor, comment: str):

@@ -142,19 +142,6 @@ def test_bulk_confirm_records_who_when_and_the_statement_digest(grc_user, owner)
     assert not Attestation.objects.filter(campaign=campaign, status=AttestationStatus.PENDING).exists()
 
 
-def test_confirm_all_answers_every_pending_attestation_in_slices(grc_user, owner, monkeypatch):
-    # PostgreSQL takes at most 65,535 parameters per statement: confirm-all of a large store goes in slices
-    # (2 here, so five attestations take three slices), every one of them confirmed, none twice.
-    keys = [KeyFactory(owner=owner) for _ in range(5)]
-    campaign = launched(grc_user)
-    monkeypatch.setattr(services, "CONFIRM_SLICE", 2)
-    with CaptureQueriesContext(connection) as queries:
-        assert services.attestation_confirm_all(actor=owner, campaign=campaign) == 5
-    assert sum(q["sql"].startswith("UPDATE") and "attestation" in q["sql"] for q in queries.captured_queries) == 3
-    confirmed = Attestation.objects.filter(campaign=campaign, key__in=keys, status=AttestationStatus.CONFIRMED)
-    assert confirmed.count() == 5 and set(confirmed.values_list("responded_by", flat=True)) == {owner.pk}
-
-
 def test_owners_cannot_answer_for_keys_of_others(grc_user, owner, other_owner):
     theirs = KeyFactory(owner=other_owner)
     campaign = launched(grc_user)
