@@ -427,9 +427,10 @@ def run_scale(args: argparse.Namespace) -> int:
             memory = (large["runs"][index]["peak_mb"] - large["runs"][index]["baseline_mb"]) / max(
                 small["runs"][index]["peak_mb"] - small["runs"][index]["baseline_mb"], 1
             )
+            cpu = large["runs"][index]["cpu_seconds"] / small["runs"][index]["cpu_seconds"]
             print(
                 f"{large['keys']:,} vs {small['keys']:,} keys ({keys:.1f}x keys in use), {label}: "
-                f"time {seconds:.1f}x, memory above set-up {memory:.1f}x"
+                f"time {seconds:.1f}x, child CPU {cpu:.1f}x, memory above set-up {memory:.1f}x"
             )
     return 0 if all(result["met"] for result in results) else 1
 
