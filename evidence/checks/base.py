@@ -28,9 +28,10 @@ Status rule (one rule for every check)
 
 Reads are set-based: the context reads each table it needs with one query (``values_list``, no model
 instances, fetched in chunks), so a run over a million keys and two million bindings issues a fixed, small number
-of queries. Memory stays bounded: the keys in use are kept once for every check, each repeated value stored once
-(about 0.5 GB for a million keys); bindings and grants are not kept but streamed on each pass (what the checks need
-grouped per key is gathered in one pass); findings are written a batch at a time (``services.findings_sync``).
+of queries. Memory stays bounded: the keys in use and the grants are kept once for every check, each repeated
+value of a key stored once; the bindings are not kept but streamed (what the checks need of them per key is
+gathered in one pass); findings are written a batch at a time (``services.findings_sync``). A run over 880,000
+keys in use, two million bindings and half a million grants peaked at 863 MB (``benchmarks/checks.py --scale``).
 """
 
 from __future__ import annotations
