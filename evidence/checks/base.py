@@ -26,9 +26,12 @@ Status rule (one rule for every check)
     while no IaC scan is recorded (it counts repositories once one is), AG-9 while no usage log is ingested (it
     counts keys once one is). Every check computes its status with ``status_for``; none has a rule of its own.
 
-Reads are set-based: the context loads each table it needs with one query (``values_list``, no model
-instances) and keeps the rows in memory for every check, so a run over 100,000 keys and 200,000 bindings issues
-a fixed, small number of queries.
+Reads are set-based: the context reads each table it needs with one query (``values_list``, no model
+instances, fetched in chunks), so a run over a million keys and two million bindings issues a fixed, small number
+of queries. Memory stays bounded: the keys in use and the grants are kept once for every check, each repeated
+value of a key stored once; the bindings are not kept but streamed (what the checks need of them per key is
+gathered in one pass); findings are written a batch at a time (``services.findings_sync``). A run over 880,000
+keys in use, two million bindings and half a million grants peaked at 863 MB (``benchmarks/checks.py --scale``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar, NamedTuple
@@ -71,7 +75,7 @@ STATUS_RULE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subject:
     """One failing subject: ``type`` is the model's ``app_label.model``."""
 
@@ -288,6 +292,30 @@ class ServiceRow(NamedTuple):
         return bool(self.lifecycle_phase) or self.ssrm_layer == SsrmLayer.MODEL
 
 
+ROWS_CHUNK = 20_000  # rows per fetch when the keys, bindings and grants are read
+
+
+class _Rows:
+    """A re-iterable read of a large table: every pass calls ``rows`` again, which streams it in chunks."""
+
+    def __init__(self, rows: Callable[[], Iterator[Any]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._rows()
+
+
+@dataclass
+class _BindingSummary:
+    """What one pass over the bindings gathers per key (``CheckContext._binding_summary``)."""
+
+    count: int = 0
+    other_purposes: defaultdict = field(default_factory=lambda: defaultdict(set))
+    ai_bound_key_ids: set = field(default_factory=set)
+    shared: dict = field(default_factory=dict)
+    outside_purpose: list = field(default_factory=list)
+
+
 class CheckContext:
     """The data every check reads, loaded once per run (lazily: a check that needs no bindings loads none)."""
 
@@ -313,7 +341,11 @@ class CheckContext:
     @cached_property
     def keys(self) -> list[KeyRow]:
         """The evaluated keys (in use: active or suspended). Of the labels only the purpose tag is read, in SQL (one
-        ``labels -> tag`` per distinct tag key of the stores): no JSON is decoded in Python."""
+        ``labels -> tag`` per distinct tag key of the stores): no JSON is decoded in Python.
+
+        Read in chunks (a server-side cursor on PostgreSQL: the driver never holds every row at once), and every
+        column but the id and the name is kept once per distinct value (states, kinds, dates, justifications repeat
+        across a large inventory): a million keys fit in a few hundred megabytes."""
         stores_by_tag: dict[str, list[int]] = defaultdict(list)
         for store in self.stores.values():
             if store.purpose_tag_key.strip():
@@ -324,7 +356,15 @@ class CheckContext:
             output_field=CharField(),
         )
         rows = Key.objects.filter(state__in=IN_USE_STATES).annotate(purpose_label=label).order_by("pk")
-        return [KeyRow(*row) for row in rows.values_list(*KeyRow._fields)]
+        # One dictionary per column: equal values of different types (True and 1) must not share an object.
+        # ``map`` calls each column's ``setdefault`` in C: no Python frame per value.
+        shared = [{} for _ in KeyRow._fields[2:]]
+        setdefault, make = dict.setdefault, KeyRow._make
+        keys = []
+        for row in rows.values_list(*KeyRow._fields).iterator(chunk_size=ROWS_CHUNK):
+            rest = row[2:]
+            keys.append(make((row[0], row[1], *map(setdefault, shared, rest, rest))))
+        return keys
 
     @cached_property
     def keys_by_id(self) -> dict[int, KeyRow]:
@@ -363,12 +403,16 @@ class CheckContext:
 
     # --- bindings, grants, exposure of the evaluated keys ---------------------------------------------
 
-    # Bindings are the largest table (two per key and more): read once as plain tuples, their operations as
-    # text parsed once per distinct value, then grouped here for the checks.
+    # Bindings are the largest table (two per key and more) and grants the next: they are not kept. Each pass
+    # over ``bindings`` or ``grants`` streams the table in chunks (plain tuples, operations read as text and
+    # parsed once per distinct value); what the checks need grouped per key is gathered in one pass.
 
-    @cached_property
-    def bindings(self) -> list[BindingRow]:
-        """The bindings of the evaluated keys."""
+    @property
+    def bindings(self) -> Iterable[BindingRow]:
+        """The bindings of the evaluated keys (streamed again on every pass: iterate, do not index)."""
+        return _Rows(self._binding_rows)
+
+    def _binding_rows(self) -> Iterator[BindingRow]:
         # No join with the keys: one sequential read of the table, bindings of keys not evaluated dropped here.
         keys = self.keys_by_id
         rows = (
@@ -376,60 +420,81 @@ class CheckContext:
             .order_by()
             .values_list("pk", "key_id", "service_id", "tenant_id", "purpose_id", "operations_text")
         )
-        return [
-            BindingRow(pk, key_id, service_id, tenant_id, purpose_id, operation_set(ops))
-            for pk, key_id, service_id, tenant_id, purpose_id, ops in rows
-            if key_id in keys
-        ]
+        for pk, key_id, service_id, tenant_id, purpose_id, ops in rows.iterator(chunk_size=ROWS_CHUNK):
+            if key_id in keys:
+                yield BindingRow(pk, key_id, service_id, tenant_id, purpose_id, operation_set(ops))
 
     @cached_property
+    def _binding_summary(self) -> _BindingSummary:
+        """One pass over the bindings for everything grouped per key (see the properties below)."""
+        keys = self.keys_by_id
+        ai_services = {pk for pk, service in self.services.items() if service.is_ai}
+        allowed = {pk: frozenset(purpose.allowed_operations) for pk, purpose in self.purposes.items()}
+        summary = _BindingSummary()
+        other, ai_bound, shared = summary.other_purposes, summary.ai_bound_key_ids, summary.shared
+        outside = summary.outside_purpose
+        first_service: dict[int, int] = {}
+        first_tenant: dict[int, int | None] = {}
+        for binding in self.bindings:
+            summary.count += 1
+            key_id, service_id, tenant_id = binding.key_id, binding.service_id, binding.tenant_id
+            key_purpose_id = keys[key_id].purpose_id
+            if binding.purpose_id != key_purpose_id:
+                other[key_id].add(binding.purpose_id)
+            if binding.operations and not binding.operations <= allowed[key_purpose_id or binding.purpose_id]:
+                outside.append(binding)
+            if service_id in ai_services:
+                ai_bound.add(key_id)
+            if key_id in shared:
+                services, tenants = shared[key_id]
+                services.add(service_id)
+                if tenant_id is not None:
+                    tenants.add(tenant_id)
+                continue
+            # Until a key is shared, its earlier bindings all had its first service and, those that named a
+            # tenant, its first tenant: the sets it starts with when this binding makes it shared.
+            had_tenant = key_id in first_tenant
+            is_shared = first_service.setdefault(key_id, service_id) != service_id
+            if tenant_id is not None:
+                tenant = first_tenant.setdefault(key_id, keys[key_id].tenant_id or tenant_id)
+                is_shared = is_shared or tenant != tenant_id
+            if is_shared:
+                tenants = {first_tenant[key_id]} if had_tenant else set()
+                if tenant_id is not None:
+                    tenants.add(tenant_id)
+                shared[key_id] = ({first_service[key_id], service_id}, tenants)
+        return summary
+
+    @property
     def binding_count(self) -> int:
-        return len(self.bindings)
+        return self._binding_summary.count
 
-    @cached_property
+    @property
     def binding_other_purposes(self) -> dict[int, set[int]]:
         """Key id -> the purposes its bindings use other than the key's own (every binding purpose for a key
         without one)."""
-        keys = self.keys_by_id
-        grouped: dict[int, set[int]] = defaultdict(set)
-        for binding in self.bindings:
-            if binding.purpose_id != keys[binding.key_id].purpose_id:
-                grouped[binding.key_id].add(binding.purpose_id)
-        return grouped
+        return self._binding_summary.other_purposes
 
-    @cached_property
+    @property
     def ai_bound_key_ids(self) -> set[int]:
         """Evaluated keys bound to at least one service in the AI lifecycle."""
-        ai_services = {pk for pk, service in self.services.items() if service.is_ai}
-        return {binding.key_id for binding in self.bindings if binding.service_id in ai_services}
+        return self._binding_summary.ai_bound_key_ids
 
-    @cached_property
+    @property
+    def bindings_outside_purpose(self) -> list[BindingRow]:
+        """The bindings listing an operation their key's purpose (the binding's own for a key without one) does
+        not allow, in the order ``bindings`` gives them."""
+        return self._binding_summary.outside_purpose
+
+    @property
     def shared_keys(self) -> dict[int, tuple[set[int], set[int]]]:
         """Key id -> (its services, its binding tenants) for the evaluated keys used by more than one service or
-        tenant (binding tenants plus the key's own tenant). One pass finds them, a second collects their sets."""
-        keys = self.keys_by_id
-        first_service: dict[int, int] = {}
-        first_tenant: dict[int, int | None] = {}
-        shared_ids: set[int] = set()
-        for binding in self.bindings:
-            key_id = binding.key_id
-            if first_service.setdefault(key_id, binding.service_id) != binding.service_id:
-                shared_ids.add(key_id)
-            if binding.tenant_id is not None:
-                tenant = first_tenant.setdefault(key_id, keys[key_id].tenant_id or binding.tenant_id)
-                if tenant != binding.tenant_id:
-                    shared_ids.add(key_id)
-        shared: dict[int, tuple[set[int], set[int]]] = {key_id: (set(), set()) for key_id in shared_ids}
-        for binding in self.bindings:
-            if binding.key_id in shared:
-                services, tenants = shared[binding.key_id]
-                services.add(binding.service_id)
-                if binding.tenant_id is not None:
-                    tenants.add(binding.tenant_id)
-        return shared
+        tenant (binding tenants plus the key's own tenant)."""
+        return self._binding_summary.shared
 
     @cached_property
     def grants(self) -> list[GrantRow]:
+        """The grants on keys in use (fewer than the bindings: kept for the two checks that read them)."""
         fields = [name if name != "operations" else "operations_text" for name in GrantRow._fields]
         rows = (
             AccessGrant.objects.filter(key__state__in=IN_USE_STATES)
@@ -438,7 +503,10 @@ class CheckContext:
             .values_list(*fields)
         )
         position = GrantRow._fields.index("operations")
-        return [GrantRow(*row[:position], operation_set(row[position]), *row[position + 1 :]) for row in rows]
+        return [
+            GrantRow(*row[:position], operation_set(row[position]), *row[position + 1 :])
+            for row in rows.iterator(chunk_size=ROWS_CHUNK)
+        ]
 
     @cached_property
     def exposed_to(self) -> dict[int, set[int]]:

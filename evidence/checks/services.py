@@ -28,7 +28,9 @@ import datetime as dt
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -182,6 +184,7 @@ def check_run_execute(*, run_id: int, now: dt.datetime | None = None) -> CheckRu
                     changes.resolved += sync.resolved
                 counts[outcome.status] += 1
                 results.append(_result(run, position, check, outcome, time.monotonic() - check_started))
+                del outcome  # its failing subjects (all of them) are not kept while the next check runs
             CheckResult.objects.bulk_create(results)
             finished = timezone.now()
             CheckRun.objects.filter(pk=run.pk).update(
@@ -231,73 +234,87 @@ def _result(run: CheckRun, position: int, check: Check, outcome: Outcome, second
 
 def findings_sync(*, check: Check, failing: list[Subject], run: CheckRun, now: dt.datetime) -> FindingChanges:
     """Bring the findings of ``check.rule`` in line with ``failing`` (see the module docstring). Existing
-    findings are read as tuples; model instances are built only for the rows that change."""
+    findings are streamed as tuples and compared as they come (none is kept); model instances are built only for
+    the rows that change, a batch at a time, so memory stays bounded whatever the number of failing subjects."""
     rule, severity = check.rule, check.severity
     today = timezone.localdate(now)
     run_label = f"check run #{run.pk}"
+    # The failing subjects without a finding of the rule yet: those found among the existing ones are taken out.
     wanted: dict[tuple[str, int], Subject] = {}
     for subject in failing:
         wanted.setdefault((subject.type, subject.id), subject)
     columns = ("pk", "subject_type", "subject_id", "subject_label", "severity", "status", "details", "accepted_until")
-    existing = {(row[1], row[2]): row for row in Finding.objects.filter(rule=rule).values_list(*columns)}
+    existing = Finding.objects.filter(rule=rule).values_list(*columns).iterator(chunk_size=BATCH)
     changes = FindingChanges()
 
     def details_of(subject: Subject) -> dict:
         return {"guideline": check.guideline_id, "reason": subject.reason}
 
-    new: list[Finding] = []
-    reopened: dict[int, dict] = {}
-    changed: dict[int, dict] = {}
+    reopened: dict[int, Subject] = {}
+    changed: dict[int, Subject] = {}
     gone: list[int] = []
-    for ident, subject in wanted.items():
-        row = existing.get(ident)
-        label, details = subject.label[:300], details_of(subject)
-        if row is None:
-            new.append(
+    for pk, subject_type, subject_id, old_label, old_severity, status, old_details, accepted_until in existing:
+        subject = wanted.pop((subject_type, subject_id), None)
+        if subject is None:
+            if status in (FindingStatus.OPEN, FindingStatus.RISK_ACCEPTED):
+                gone.append(pk)
+            continue
+        expired = status == FindingStatus.RISK_ACCEPTED and accepted_until is not None and accepted_until < today
+        if status == FindingStatus.RESOLVED or expired:
+            reopened[pk] = subject
+        elif (old_label, old_severity, old_details) != (subject.label[:300], severity, details_of(subject)):
+            changed[pk] = subject
+
+    if wanted:
+        reason = f"First seen by {run_label}"
+        pending = iter(wanted.values())
+        while batch := list(islice(pending, BATCH)):
+            new = [
                 Finding(
                     rule=rule,
                     subject_type=subject.type,
                     subject_id=subject.id,
-                    subject_label=label,
+                    subject_label=subject.label[:300],
                     severity=severity,
                     status=FindingStatus.OPEN,
-                    details=details,
+                    details=details_of(subject),
                     first_seen=now,
                     last_seen=now,
                 )
-            )
-            continue
-        pk, _type, _id, old_label, old_severity, status, old_details, accepted_until = row
-        expired = status == FindingStatus.RISK_ACCEPTED and accepted_until is not None and accepted_until < today
-        if status == FindingStatus.RESOLVED or expired:
-            reopened[pk] = {
-                "subject_label": label,
+                for subject in batch
+            ]
+            if copy_available():  # PostgreSQL: COPY, as the imports write new keys (bulk_create binds in Python)
+                copy_create(Finding, new, now=now)
+                copy_history(Finding, new, history_type="+", actor=None, reason=reason, date=now)
+            else:
+                bulk_create_with_history(new, Finding, batch_size=BATCH, default_change_reason=reason)
+        changes.opened += len(wanted)
+    if reopened:
+
+        def reopen(subject: Subject) -> dict:
+            return {
+                "subject_label": subject.label[:300],
                 "severity": severity,
-                "details": details,
+                "details": details_of(subject),
                 "last_seen": now,
                 "status": FindingStatus.OPEN,
                 "resolved_at": None,
                 "resolved_by": None,
             }
-        elif (old_label, old_severity, old_details) != (label, severity, details):
-            changed[pk] = {"subject_label": label, "severity": severity, "details": details, "last_seen": now}
-    for ident, row in existing.items():
-        if ident not in wanted and row[5] in (FindingStatus.OPEN, FindingStatus.RISK_ACCEPTED):
-            gone.append(row[0])
 
-    if new:
-        reason = f"First seen by {run_label}"
-        if copy_available():  # PostgreSQL: COPY, as the imports write new keys (bulk_create binds in Python)
-            copy_create(Finding, new, now=now)
-            copy_history(Finding, new, history_type="+", actor=None, reason=reason, date=now)
-        else:
-            bulk_create_with_history(new, Finding, batch_size=BATCH, default_change_reason=reason)
-        changes.opened += len(new)
-    if reopened:
-        _bulk_update(reopened, reason=f"Reopened: seen again by {run_label}")
+        _bulk_update(reopened, reopen, reason=f"Reopened: seen again by {run_label}")
         changes.opened += len(reopened)
     if changed:
-        _bulk_update(changed, reason=f"Seen again by {run_label}")
+
+        def seen_again(subject: Subject) -> dict:
+            return {
+                "subject_label": subject.label[:300],
+                "severity": severity,
+                "details": details_of(subject),
+                "last_seen": now,
+            }
+
+        _bulk_update(changed, seen_again, reason=f"Seen again by {run_label}")
     if gone:
         resolution = {
             "status": FindingStatus.RESOLVED,
@@ -307,7 +324,7 @@ def findings_sync(*, check: Check, failing: list[Subject], run: CheckRun, now: d
             "accepted_by": None,
             "accepted_reason": "",
         }
-        _bulk_update(dict.fromkeys(gone, resolution), reason=f"Resolved automatically by {run_label}")
+        _bulk_update(dict.fromkeys(gone), lambda _: resolution, reason=f"Resolved automatically by {run_label}")
         changes.resolved += len(gone)
     # Every finding of the rule still open or accepted was seen by this run: one UPDATE, no history row (a
     # sighting is not a change of the finding).
@@ -317,15 +334,18 @@ def findings_sync(*, check: Check, failing: list[Subject], run: CheckRun, now: d
     return changes
 
 
-def _bulk_update(values_by_pk: dict[int, dict], *, reason: str) -> None:
-    """Apply ``values_by_pk`` to those findings with ``bulk_update_with_history``: the rows are read whole (one
-    query per batch), because the history row is written from the instance."""
-    pks = list(values_by_pk)
-    fields = sorted({name for values in values_by_pk.values() for name in values})
+def _bulk_update(
+    subjects_by_pk: dict[int, Subject | None], values_of: Callable[[Subject | None], dict], *, reason: str
+) -> None:
+    """Apply ``values_of(subject)`` to each finding of ``subjects_by_pk`` with ``bulk_update_with_history``, a
+    batch at a time: the rows are read whole (one query per batch), because the history row is written from the
+    instance."""
+    pks = list(subjects_by_pk)
+    fields = sorted(values_of(subjects_by_pk[pks[0]]))
     for start in range(0, len(pks), BATCH):
         findings = list(Finding.objects.filter(pk__in=pks[start : start + BATCH]))
         for finding in findings:
-            for name, value in values_by_pk[finding.pk].items():
+            for name, value in values_of(subjects_by_pk[finding.pk]).items():
                 setattr(finding, name, value)
         bulk_update_with_history(findings, Finding, fields, batch_size=BATCH, default_change_reason=reason)
 

@@ -16,9 +16,7 @@ class OperationsRestricted(Check):
         failing = []
         keys, purposes, services = ctx.keys_by_id, ctx.purposes, ctx.services
         allowed_cache = {pk: frozenset(p.allowed_operations) for pk, p in purposes.items()}
-        for binding in ctx.bindings:
-            if not binding.operations:
-                continue
+        for binding in ctx.bindings_outside_purpose:  # those listing operations, some outside the purpose
             key = keys[binding.key_id]
             purpose_id = key.purpose_id or binding.purpose_id
             extra = binding.operations - allowed_cache[purpose_id]
@@ -26,10 +24,12 @@ class OperationsRestricted(Check):
                 label = f"{services[binding.service_id].name} uses {key.name}"
                 reason = f"Operations {', '.join(sorted(extra))} are not allowed for the purpose {purposes[purpose_id].slug}."
                 failing.append(Subject("inventory.binding", binding.id, label, reason))
+        grants = 0  # on keys in use
         for grant in ctx.grants:
             key = keys.get(grant.key_id)
             if key is None:
                 continue
+            grants += 1
             label = f"{grant.principal} on {key.name}"
             if key.purpose_id is None:
                 failing.append(
@@ -40,7 +40,7 @@ class OperationsRestricted(Check):
             if extra:
                 reason = f"Grants {', '.join(extra)}, not allowed for the purpose {purposes[key.purpose_id].slug}."
                 failing.append(Subject("inventory.accessgrant", grant.id, label, reason))
-        total = ctx.binding_count + sum(1 for g in ctx.grants if g.key_id in keys)
+        total = ctx.binding_count + grants
         explanation = (
             "Every access grant and every binding that lists operations may only list operations the purpose of "
             "the key allows (the binding's purpose for a key without one); a grant on a key without a purpose "
