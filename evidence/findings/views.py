@@ -105,6 +105,10 @@ class FindingListView(LenientPages, AnyRoleMixin, ListView):
     def get_queryset(self):
         self.today = timezone.localdate()
         self.filters = selectors.FindingFilters.from_query(self.request.GET)
+        for name, label in (("severity", "Severity"), ("status", "Status"), ("key", "Key"), ("sort", "Sort")):
+            given = (self.request.GET.get(name) or "").strip()
+            if given and getattr(self.filters, name) in ("", None):
+                self.refuse_filter(name, label, given)
         return selectors.finding_list(user=self.request.user, filters=self.filters, today=self.today)
 
     def get_context_data(self, **kwargs):

@@ -25,11 +25,6 @@ from evidence.reviews import schedule as review_schedule
 from evidence.reviews import selectors, services
 from evidence.reviews.forms import ChangeEventForm, EvaluationForm, ReviewForm
 
-
-def _choice(value: str, choices) -> str:
-    return value if value in choices.values else ""
-
-
 # --- Change events -----------------------------------------------------------------------------------
 
 
@@ -39,7 +34,7 @@ class ChangeEventListView(LenientPages, ReadMixin, ListView):
     context_object_name = "events"
 
     def get_queryset(self):
-        self.kind = _choice(self.request.GET.get("kind", ""), ChangeKind)
+        self.kind = self.choice_param("kind", "Kind", ChangeKind.values)
         events = selectors.change_event_list(user=self.request.user)
         return events.filter(kind=self.kind) if self.kind else events
 
@@ -123,8 +118,8 @@ class EvaluationListView(LenientPages, ReadMixin, ListView):
     context_object_name = "evaluations"
 
     def get_queryset(self):
-        self.kind = _choice(self.request.GET.get("kind", ""), EvaluationKind)
-        self.result = _choice(self.request.GET.get("result", ""), EvaluationResult)
+        self.kind = self.choice_param("kind", "Kind", EvaluationKind.values)
+        self.result = self.choice_param("result", "Result", EvaluationResult.values)
         evaluations = selectors.evaluation_list(user=self.request.user)
         if self.kind:
             evaluations = evaluations.filter(kind=self.kind)
