@@ -104,13 +104,27 @@ def test_the_api_answers_400_for_the_same_values(grc_client, url):
     assert response.json()["detail"]
 
 
-def test_every_state_the_key_list_offers_is_a_valid_filter(grc_client):
+def test_the_state_filter_offers_only_states_some_key_is_in_and_each_selects_keys(grc_client):
     KeyFactory(state=KeyState.ACTIVE)
-    response = grc_client.get(reverse("inventory:key-list"))
-    offered = [value for value, _label in response.context["choices"]["state"]]
+    KeyFactory(state=KeyState.DESTROYED)
+    url = reverse("inventory:key-list")
 
-    assert offered
+    offered = [value for value, _label in grc_client.get(url).context["choices"]["state"]]
+
+    assert offered == [KeyState.ACTIVE, KeyState.DESTROYED]
     for value in offered:
-        filtered = grc_client.get(reverse("inventory:key-list"), {"state": value})
-        assert filtered.status_code == 200
+        filtered = grc_client.get(url, {"state": value})
         assert not filtered.context["refused_filters"], value
+        assert filtered.context["paginator"].count == 1, value
+    # A bookmarked state that no key is in any more stays selectable (and selected).
+    html = grc_client.get(url, {"state": KeyState.SUSPENDED}).content.decode()
+    assert '<option value="suspended" selected>Suspended</option>' in html
+
+
+def test_an_owner_is_offered_the_states_of_their_own_keys(owner_client, owner):
+    KeyFactory(owner=owner, state=KeyState.PRE_ACTIVATION)
+    KeyFactory(state=KeyState.COMPROMISED)  # someone else's
+
+    response = owner_client.get(reverse("inventory:key-list"))
+
+    assert [value for value, _ in response.context["choices"]["state"]] == [KeyState.PRE_ACTIVATION]

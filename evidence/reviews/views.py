@@ -12,6 +12,7 @@ from django.views.generic import DetailView, ListView
 from cek.history import combined_history
 from cek.pages import LenientPages, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
+from cek.templatetags.dates import words_date
 from evidence.models import (
     ChangeEvent,
     ChangeKind,
@@ -87,8 +88,11 @@ class ChangeEventFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
     @property
     def success_message(self) -> str:
         if "pk" in self.kwargs:
-            return "Change “{obj}” saved. Reviews of the affected policies are due by {obj.review_due_on:%Y-%m-%d}."
-        return "Change “{obj}” recorded. Reviews of the affected policies are due by {obj.review_due_on:%Y-%m-%d}."
+            return "Change “{obj}” saved. Reviews of the affected policies are due by " + self._due() + "."
+        return "Change “{obj}” recorded. Reviews of the affected policies are due by " + self._due() + "."
+
+    def _due(self) -> str:
+        return words_date(self.saved.review_due_on)
 
     def perform(self, form):
         return services.change_event_save(

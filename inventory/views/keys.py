@@ -15,7 +15,6 @@ from inventory.filters import KEY_ORDERING, KeyFilter
 from inventory.models import (
     CryptoFunction,
     Key,
-    KeyState,
     KeyStore,
     Purpose,
     Service,
@@ -64,7 +63,7 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
                     .order_by("username")
                     .values_list("username", "first_name", "last_name")
                 ],
-                "state": KeyState.choices,
+                "state": selectors.key_state_choices(self.base_queryset(), selected=self.request.GET.getlist("state")),
                 "tenant": Tenant.objects.order_by("name").values_list("slug", "name"),
                 "service": Service.objects.order_by("name").values_list("slug", "name"),
                 "ssrm_layer": SsrmLayer.choices,
