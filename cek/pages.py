@@ -21,8 +21,6 @@ EVERYONE = (Role.GRC, Role.AUDITOR, Role.KEY_OWNER)
 
 # Parameters of a list's URL that are not filters: paging and sorting.
 NOT_FILTERS = frozenset({"page", "ordering", "sort"})
-# What a NullBooleanField (django-filter's BooleanFilter) reads as yes or no; anything else it silently drops.
-BOOLEAN_WORDS = frozenset({"true", "false", "1", "0", "True", "False"})
 _SHOWN_LENGTH = 60
 
 
@@ -64,25 +62,16 @@ class FilterNotices:
 
     def lenient_filterset(self, filterset_class, data, **kwargs):
         """The FilterSet on ``data`` with every invalid field refused and dropped, so the valid filters still
-        apply. Non-boolean values of boolean filters count as invalid (the field itself would read them as
-        "any"). Returns the filterset, unbound when ``data`` is empty."""
-        from django_filters import BooleanFilter
-
+        apply (yes/no filters are ``cek.filtering.YesNoFilter``: a value other than yes or no is invalid).
+        Returns the filterset, unbound when ``data`` is empty."""
         filterset = filterset_class(data or None, **kwargs)
-        if not filterset.is_bound:
-            return filterset
-        form = filterset.form
-        bad = {name: form[name].label for name in form.fields if name in filterset.errors}
-        for name, spec in filterset.filters.items():
-            raw = data.get(name)
-            if isinstance(spec, BooleanFilter) and raw not in (None, "") and raw not in BOOLEAN_WORDS:
-                bad[name] = form[name].label
-        if not bad:
+        if not filterset.is_bound or filterset.is_valid():
             return filterset
         kept = data.copy()
-        for name, label in bad.items():
-            self.refuse_filter(name, label, data.getlist(name) if hasattr(data, "getlist") else data.get(name))
-            kept.pop(name, None)
+        for name in list(filterset.errors):
+            if name in filterset.form.fields:
+                self.refuse_filter(name, filterset.form[name].label, data.getlist(name))
+                kept.pop(name, None)
         return filterset_class(kept or None, **kwargs)
 
     def lenient_form(self, form_class, data):

@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from evidence.campaigns.services import campaign_create
 from inventory.models import KeyState
@@ -95,13 +96,35 @@ def test_the_attestation_list_refuses_one_filter_and_keeps_the_others(grc_client
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/v1/keys/?state=melted", "/api/v1/campaigns/?status=melted", "/api/v1/findings/?severity=melted"]
+    "url",
+    [
+        "/api/v1/keys/?state=melted",
+        "/api/v1/keys/?overdue=maybe",
+        "/api/v1/grants/?expired=maybe",
+        "/api/v1/campaigns/?status=melted",
+        "/api/v1/findings/?severity=melted",
+    ],
 )
 def test_the_api_answers_400_for_the_same_values(grc_client, url):
     response = grc_client.get(url)
 
     assert response.status_code == 400
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", ["late"]), ("1", ["late"]), ("false", ["on-time"]), ("", None)]
+)
+def test_yes_no_filters_read_yes_and_no(grc_client, value, expected):
+    today = timezone.localdate()
+    KeyFactory(name="late", cryptoperiod_ends_on=today - dt.timedelta(days=1))
+    KeyFactory(name="on-time", cryptoperiod_ends_on=today + dt.timedelta(days=100))
+
+    response = grc_client.get("/api/v1/keys/", {"overdue": value, "ordering": "name"})
+
+    assert response.status_code == 200
+    names = [row["name"] for row in response.json()["results"]]
+    assert names == (expected or ["late", "on-time"])
 
 
 def test_the_state_filter_offers_only_states_some_key_is_in_and_each_selects_keys(grc_client):
