@@ -151,3 +151,12 @@ def test_an_owner_is_offered_the_states_of_their_own_keys(owner_client, owner):
     response = owner_client.get(reverse("inventory:key-list"))
 
     assert [value for value, _ in response.context["choices"]["state"]] == [KeyState.PRE_ACTIVATION]
+
+
+def test_a_refused_filter_alone_leaves_the_key_list_unfiltered(grc_client):
+    KeyFactory.create_batch(2)
+
+    html = grc_client.get(reverse("inventory:key-list"), {"state": "melted"}).content.decode()
+
+    assert "<strong>2</strong> keys</span>" in html and "match the filters" not in html
+    assert "The list shows everything, unfiltered." in html

@@ -71,7 +71,7 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
                 "unassigned": [("true", "Yes"), ("false", "No")],
                 "not_seen": [("true", "Yes"), ("false", "No")],
             },
-            is_filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "ordering")),
+            is_filtered=any(v for k, v in self.filterset.data.items() if k not in ("page", "ordering")),
             ordering=ordering,
             sort_columns=KEY_ORDERING,
             can_edit=is_grc(self.request.user),
