@@ -41,10 +41,12 @@ def test_the_tags_print_words_with_iso_for_machines():
     assert "14:05:09 UTC" in render("{% humantime moment seconds=True %}", moment=moment)
 
 
-def test_no_value_prints_the_default_and_text_is_never_a_date():
+def test_no_value_prints_the_default_and_iso_text_reads_as_a_date():
     assert render('{% humandate none default="never" %}', none=None) == "never"
     assert render("{% humantime none default=text %}", none=None, text="<b>") == "&lt;b&gt;"
-    assert render("{% humandate text %}", text="2026-12-06") == ""
+    assert render("{% humandate text %}", text="2026-12-06") == '<time datetime="2026-12-06">6 Dec 2026</time>'
+    assert render("{% humandate text %}", text="<b>2026") == "&lt;b&gt;2026"  # not a date: as written, escaped
+    assert render("{{ text|humandate }}", text="2026-13-45") == ""
 
 
 def test_the_filters_give_plain_words_for_e_mails():
