@@ -70,6 +70,15 @@ def test_a_value_that_looks_like_key_material_is_never_quoted(grc_client):
     assert SECRET not in html and SECRET[:12] not in html
 
 
+def test_exports_and_the_api_refuse_such_a_value_without_repeating_it(grc_client):
+    export = grc_client.get(reverse("inventory:export-keys"), {"state": SECRET})
+    api = grc_client.get("/api/v1/keys/", {"state": SECRET})
+
+    assert export.status_code == 400 and "“State” does not accept the value given" in export.content.decode()
+    assert api.status_code == 400 and api.json()["errors"]["state"] and SECRET not in api.content.decode()
+    assert SECRET not in export.content.decode()
+
+
 def test_the_valid_filters_still_apply_and_the_notice_says_so(grc_client):
     KeyFactory(name="billing-db", state=KeyState.ACTIVE)
     KeyFactory(name="search-index", state=KeyState.ACTIVE)
