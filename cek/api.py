@@ -10,6 +10,8 @@ from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cek.keymaterial import find_key_material
+
 
 class Pagination(PageNumberPagination):
     page_size = settings.CEK_PAGE_SIZE
@@ -26,6 +28,20 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+REFUSED_UNQUOTED = "This value is not accepted (it is not repeated here: it looks like key material)."
+
+
+def _unquoted(errors):
+    """Error messages that quote a value (an invalid choice, a filter value) never repeat key material."""
+    if isinstance(errors, dict):
+        return {name: _unquoted(value) for name, value in errors.items()}
+    if isinstance(errors, list):
+        return [_unquoted(value) for value in errors]
+    if isinstance(errors, str) and find_key_material(errors):
+        return REFUSED_UNQUOTED
+    return errors
 
 
 def exception_handler(exc, context):
@@ -47,7 +63,7 @@ def exception_handler(exc, context):
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
-        response.data = {"detail": "The request has invalid fields.", "errors": errors}
+        response.data = {"detail": "The request has invalid fields.", "errors": _unquoted(errors)}
     elif isinstance(data, dict) and "detail" in data:
         response.data = {"detail": str(data["detail"])}
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:

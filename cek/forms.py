@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
-from django.utils import formats
+from django.utils import formats, timezone
 
 from cek.keymaterial import ADVICE, find_key_material, message_for
 from cek.textsafety import find_unsafe_text
@@ -207,7 +207,7 @@ class LoginForm(RefusesKeyMaterial, AuthenticationForm):
                 raise forms.ValidationError(
                     self.error_messages["access_expired"],
                     code="access_expired",
-                    params={"date": formats.date_format(ended_at, "DATETIME_FORMAT")},
+                    params={"date": formats.date_format(timezone.localtime(ended_at), "DATETIME_FORMAT")},
                 ) from None
             raise
 

@@ -70,7 +70,7 @@ def lockout_ends_at(request: HttpRequest, credentials: dict | None = None) -> da
 def lockout_message(ends: datetime | None) -> str:
     until = "a GRC administrator unlocks it"
     if ends is not None:
-        until = formats.date_format(timezone.localtime(ends), "DATETIME_FORMAT") + f" ({settings.TIME_ZONE})"
+        until = formats.date_format(timezone.localtime(ends), "DATETIME_FORMAT")  # names its time zone
     return LOCKOUT_MESSAGE.format(until=until)
 
 

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "cek.roles.role_context",
                 "cek.views.version_context",
             ],
+            "builtins": ["cek.templatetags.dates"],  # {% humandate %}, {% humantime %}: dates in words
         },
     },
 ]
@@ -147,6 +148,7 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("CEK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["cek.formats"]  # dates in words: "6 Dec 2026", "6 Dec 2026, 14:05 UTC"
 
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"

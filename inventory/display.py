@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from cek.people import person_name
+from cek.templatetags.dates import humandate, humantime
 
 DASH = mark_safe('<span class="muted">—</span>')
 
@@ -23,9 +23,9 @@ def render_value(value: Any, *, link: bool = True) -> SafeString:
     if isinstance(value, bool):
         return format_html('<span class="badge {}">{}</span>', "badge-ok" if value else "", "yes" if value else "no")
     if isinstance(value, dt.datetime):
-        return format_html("{}", formats.date_format(value, "DATETIME_FORMAT"))
+        return humantime(value)
     if isinstance(value, dt.date):
-        return format_html("{}", value.isoformat())
+        return humandate(value)
     if isinstance(value, dict):
         return format_html_join(" ", '<span class="badge">{}={}</span>', value.items())
     if isinstance(value, list | tuple):

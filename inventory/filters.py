@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from cek.filtering import YesNoFilter
 from inventory.models import (
     AccessGrant,
     Binding,
@@ -82,27 +83,27 @@ class KeyFilter(filters.FilterSet):
     )
     ssrm_layer = filters.ChoiceFilter(choices=SsrmLayer.choices, label="SSRM layer", empty_label="Any")
     custodian = filters.ModelChoiceFilter(queryset=Party.objects.all(), field_name="custodian")
-    overdue = filters.BooleanFilter(
+    overdue = YesNoFilter(
         method="filter_overdue", label="Cryptoperiod overdue", widget=forms.Select(choices=YES_NO_ANY)
     )
-    ai = filters.BooleanFilter(
+    ai = YesNoFilter(
         field_name="purpose__is_ai_specific", label="AI-specific purpose", widget=forms.Select(choices=YES_NO_ANY)
     )
-    unassigned = filters.BooleanFilter(
+    unassigned = YesNoFilter(
         field_name="purpose",
         lookup_expr="isnull",
         label="Purpose unassigned",
         widget=forms.Select(choices=YES_NO_ANY),
         help_text="Keys an import found without a purpose, waiting for GRC to map them.",
     )
-    not_seen = filters.BooleanFilter(
+    not_seen = YesNoFilter(
         field_name="not_seen_since",
         lookup_expr="isnull",
         exclude=True,
         label="No longer listed by the store",
         widget=forms.Select(choices=YES_NO_ANY),
     )
-    platform_managed = filters.BooleanFilter(label="Managed by the platform", widget=forms.Select(choices=YES_NO_ANY))
+    platform_managed = YesNoFilter(label="Managed by the platform", widget=forms.Select(choices=YES_NO_ANY))
     ordering = filters.OrderingFilter(
         fields={value: value for value in KEY_ORDERING},
         field_labels={value: label for value, (label, _) in KEY_ORDERING.items()},
@@ -158,7 +159,7 @@ class BindingFilter(filters.FilterSet):
 class GrantFilter(filters.FilterSet):
     key = filters.NumberFilter(field_name="key")
     principal_type = filters.CharFilter()
-    expired = filters.BooleanFilter(method="filter_expired")
+    expired = YesNoFilter(method="filter_expired")
 
     class Meta:
         model = AccessGrant

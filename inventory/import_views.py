@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from cek.exportguard import guarded_download
 from cek.forms import RefusesKeyMaterial
 from cek.jobs.views import JobStatusView
+from cek.pages import shown_value
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
@@ -242,7 +243,13 @@ def _csv_download(chunks, name: str) -> HttpResponse:
 
 def _invalid_filters(filterset) -> HttpResponse:
     # An unreadable filter must not silently widen the export to every key.
-    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+    # The filter by its label and the value given, never a value that looks like key material.
+    problems = "; ".join(
+        f"“{filterset.form[name].label}” does not accept "
+        + (f"“{shown}”" if (shown := shown_value(filterset.data.getlist(name))) else "the value given")
+        for name in filterset.errors
+        if name in filterset.form.fields
+    )
     return HttpResponseBadRequest(f"Invalid filter - {problems}", content_type="text/plain; charset=utf-8")
 
 

@@ -45,6 +45,13 @@ def key_list(*, user, mine_only: bool = False) -> QuerySet[Key]:
     return keys.select_related(*LIST_JOINS)
 
 
+def key_state_choices(keys: QuerySet[Key], *, selected=()) -> list[tuple[str, str]]:
+    """The states the key list's filter offers: those ``keys`` are in (one query), and any ``selected`` valid
+    state, in the order of the enum. A state no key is in would select nothing."""
+    present = set(keys.order_by().values_list("state", flat=True).distinct()) | set(selected)
+    return [(value, label) for value, label in KeyState.choices if value in present]
+
+
 def key_detail(*, user) -> QuerySet[Key]:
     return (
         key_list(user=user)

@@ -24,11 +24,9 @@ class AlertDeliveryListView(LenientPages, RoleRequiredMixin, ListView):
     paginate_by = settings.CEK_PAGE_SIZE
 
     def filters(self) -> dict[str, str]:
-        status = self.request.GET.get("status", "")
-        channel = self.request.GET.get("channel", "")
         return {
-            "status": status if status in AlertStatus.values else "",
-            "channel": channel if channel in AlertChannel.values else "",
+            "status": self.choice_param("status", "Status", AlertStatus.values),
+            "channel": self.choice_param("channel", "Channel", AlertChannel.values),
         }
 
     def get_queryset(self):

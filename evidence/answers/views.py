@@ -66,6 +66,9 @@ class AnswerListView(LenientPages, ReadAllMixin, ListView):
 
     def get_queryset(self):
         self.party = _chosen_party(self.request)
+        given = (self.request.GET.get("party") or "").strip()
+        if given and (self.party is None or str(self.party.pk) != given):
+            self.refuse_filter("party", "Party", given)
         if self.party is None:
             return CaiqAnswer.objects.none()
         return selectors.answer_history(party=self.party)

@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from cek.templatetags.dates import words_date
 from evidence.alerts.services import rule_title
 from evidence.findings.models import Finding, FindingStatus
 from inventory.models import AccessGrant, Binding
@@ -51,11 +52,11 @@ def attach_facts(attestations, *, today: dt.date) -> None:
         expired = [g for g in facts.grants if g.expires_on is not None and g.expires_on < today]
         for grant in expired:
             grant.expired = True
-            facts.warnings.append(f"Grant to {grant.principal} expired on {grant.expires_on:%Y-%m-%d}")
+            facts.warnings.append(f"Grant to {grant.principal} expired on {words_date(grant.expires_on)}")
         if key.is_overdue_for_rotation:
             facts.warnings.append(f"Rotation overdue (every {key.rotation_period_days} days)")
         if key.is_cryptoperiod_overdue:
-            facts.warnings.append(f"Cryptoperiod ended on {key.cryptoperiod_ends_on:%Y-%m-%d}")
+            facts.warnings.append(f"Cryptoperiod ended on {words_date(key.cryptoperiod_ends_on)}")
         if facts.findings:
             count = len(facts.findings)
             facts.warnings.append(f"{count} open finding{'s' if count != 1 else ''}")

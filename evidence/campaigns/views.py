@@ -128,8 +128,8 @@ class CampaignAttestationListView(LenientPages, ReadAllMixin, ListView):
 
     def get_queryset(self):
         self.campaign = get_object_or_404(Campaign, pk=self.kwargs["pk"])
-        self.filters = AttestationFilterForm(self.request.GET or None)
-        data = self.filters.cleaned_data if self.filters.is_valid() else {}
+        self.filters = self.lenient_form(AttestationFilterForm, self.request.GET)
+        data = self.filters.cleaned_data if self.filters.is_bound and self.filters.is_valid() else {}
         return selectors.campaign_attestations(
             campaign=self.campaign,
             status=data.get("status") or None,

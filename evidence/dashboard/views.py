@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from cek.roles import AnyRoleMixin, is_grc
+from cek.templatetags.dates import words_datetime
 from evidence.dashboard import charts
 from evidence.dashboard.selectors import Dashboard, dashboard
 from inventory.models import IN_USE_LABEL, IN_USE_STATES
@@ -113,7 +114,7 @@ def build_charts(board: Dashboard) -> dict:
         built["trend"] = charts.sparkline(
             [
                 charts.Datum(
-                    f"Run #{p.run_id} on {timezone.localtime(p.when):%Y-%m-%d %H:%M}: passing guidelines",
+                    f"Run #{p.run_id} on {words_datetime(p.when)}: passing guidelines",
                     p.passing,
                     optional_reverse("evidence:checkrun-detail", p.run_id),
                 )

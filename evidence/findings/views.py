@@ -23,6 +23,7 @@ from django.views.generic import DetailView, ListView
 from cek.history import LabelledEntry, history_entries
 from cek.pages import LenientPages, errors_to_form
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
+from cek.templatetags.dates import words_date, words_datetime
 from evidence.findings import selectors, services
 from evidence.findings.forms import AcceptRiskForm, AssignForm, ResolveForm
 from evidence.findings.selectors import subject_url
@@ -69,7 +70,7 @@ def _readable_moment(text: str) -> str:
             return text
         if timezone.is_aware(moment):
             moment = timezone.localtime(moment)
-        return date_format(moment, "j M Y H:i")
+        return words_datetime(moment)
     return text
 
 
@@ -105,6 +106,10 @@ class FindingListView(LenientPages, AnyRoleMixin, ListView):
     def get_queryset(self):
         self.today = timezone.localdate()
         self.filters = selectors.FindingFilters.from_query(self.request.GET)
+        for name, label in (("severity", "Severity"), ("status", "Status"), ("key", "Key"), ("sort", "Sort")):
+            given = (self.request.GET.get(name) or "").strip()
+            if given and getattr(self.filters, name) in ("", None):
+                self.refuse_filter(name, label, given)
         return selectors.finding_list(user=self.request.user, filters=self.filters, today=self.today)
 
     def get_context_data(self, **kwargs):
@@ -208,9 +213,9 @@ class FindingActionView(GrcRequiredMixin, FindingPageMixin, View):
             services.finding_assign(
                 finding=finding, actor=actor, assignee=data["assigned_to"], remediation_due=data["remediation_due"]
             )
-            return f"Assigned to {data['assigned_to']}, remediation due {data['remediation_due']:%Y-%m-%d}."
+            return f"Assigned to {data['assigned_to']}, remediation due {words_date(data['remediation_due'])}."
         if self.action == "resolve":
             services.finding_resolve(finding=finding, actor=actor, note=data["note"])
             return "Finding resolved; it reopens if its rule sees the subject again."
         services.finding_accept_risk(finding=finding, actor=actor, until=data["until"], reason=data["reason"])
-        return f"Risk accepted until {data['until']:%Y-%m-%d}, approved by you."
+        return f"Risk accepted until {words_date(data['until'])}, approved by you."

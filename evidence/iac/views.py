@@ -20,8 +20,7 @@ class IacRepositoryListView(LenientPages, ReadAllMixin, ListView):
     paginate_by = settings.CEK_PAGE_SIZE
 
     def verdict(self) -> str:
-        value = self.request.GET.get("verdict", "")
-        return value if value in history.VERDICTS else ""
+        return self.choice_param("verdict", "Last verdict", history.VERDICTS)
 
     def get_queryset(self):
         return history.last_scans(verdict=self.verdict())

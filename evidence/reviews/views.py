@@ -12,6 +12,7 @@ from django.views.generic import DetailView, ListView
 from cek.history import combined_history
 from cek.pages import LenientPages, LoadsObjects, ReadMixin, ServiceFormView
 from cek.roles import GrcRequiredMixin
+from cek.templatetags.dates import words_date
 from evidence.models import (
     ChangeEvent,
     ChangeKind,
@@ -25,11 +26,6 @@ from evidence.reviews import schedule as review_schedule
 from evidence.reviews import selectors, services
 from evidence.reviews.forms import ChangeEventForm, EvaluationForm, ReviewForm
 
-
-def _choice(value: str, choices) -> str:
-    return value if value in choices.values else ""
-
-
 # --- Change events -----------------------------------------------------------------------------------
 
 
@@ -39,7 +35,7 @@ class ChangeEventListView(LenientPages, ReadMixin, ListView):
     context_object_name = "events"
 
     def get_queryset(self):
-        self.kind = _choice(self.request.GET.get("kind", ""), ChangeKind)
+        self.kind = self.choice_param("kind", "Kind", ChangeKind.values)
         events = selectors.change_event_list(user=self.request.user)
         return events.filter(kind=self.kind) if self.kind else events
 
@@ -92,8 +88,11 @@ class ChangeEventFormView(GrcRequiredMixin, LoadsObjects, ServiceFormView):
     @property
     def success_message(self) -> str:
         if "pk" in self.kwargs:
-            return "Change “{obj}” saved. Reviews of the affected policies are due by {obj.review_due_on:%Y-%m-%d}."
-        return "Change “{obj}” recorded. Reviews of the affected policies are due by {obj.review_due_on:%Y-%m-%d}."
+            return "Change “{obj}” saved. Reviews of the affected policies are due by " + self._due() + "."
+        return "Change “{obj}” recorded. Reviews of the affected policies are due by " + self._due() + "."
+
+    def _due(self) -> str:
+        return words_date(self.saved.review_due_on)
 
     def perform(self, form):
         return services.change_event_save(
@@ -123,8 +122,8 @@ class EvaluationListView(LenientPages, ReadMixin, ListView):
     context_object_name = "evaluations"
 
     def get_queryset(self):
-        self.kind = _choice(self.request.GET.get("kind", ""), EvaluationKind)
-        self.result = _choice(self.request.GET.get("result", ""), EvaluationResult)
+        self.kind = self.choice_param("kind", "Kind", EvaluationKind.values)
+        self.result = self.choice_param("result", "Result", EvaluationResult.values)
         evaluations = selectors.evaluation_list(user=self.request.user)
         if self.kind:
             evaluations = evaluations.filter(kind=self.kind)

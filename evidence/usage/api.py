@@ -18,6 +18,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from cek.filtering import YesNoFilter
 from cek.jobs.status import job_status_url, live_progress
 from cek.roles import ApiGrcPermission
 from evidence.usage import selectors
@@ -136,8 +137,8 @@ class UsageFilter(filters.FilterSet):
     principal = filters.CharFilter()
     operation = filters.CharFilter()
     store = filters.CharFilter(field_name="store__name")
-    failed = filters.BooleanFilter(method="filter_failed")
-    unknown = filters.BooleanFilter(field_name="key", lookup_expr="isnull")
+    failed = YesNoFilter(method="filter_failed")
+    unknown = YesNoFilter(field_name="key", lookup_expr="isnull")
     day_from = filters.DateFilter(field_name="day", lookup_expr="gte")
     day_to = filters.DateFilter(field_name="day", lookup_expr="lte")
 

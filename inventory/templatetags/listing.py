@@ -10,8 +10,11 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def query_replace(context, **changes) -> str:
-    """The current query string with ``changes`` applied (a value of None removes the parameter)."""
+    """The current query string with ``changes`` applied (a value of None removes the parameter), without the
+    filter values the page refused (links and exports carry only the filters that apply)."""
     params = context["request"].GET.copy()
+    for refused in context.get("refused_filters") or ():
+        params.pop(refused.name, None)
     for name, value in changes.items():
         if value is None or value == "":
             params.pop(name, None)

@@ -15,7 +15,6 @@ from inventory.filters import KEY_ORDERING, KeyFilter
 from inventory.models import (
     CryptoFunction,
     Key,
-    KeyState,
     KeyStore,
     Purpose,
     Service,
@@ -39,9 +38,11 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
         return selectors.key_list(user=self.request.user, mine_only=self.mine_only)
 
     def get_queryset(self):
-        self.filterset = KeyFilter(self.request.GET or None, queryset=self.base_queryset(), request=self.request)
-        queryset = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else self.base_queryset()
-        if not self.request.GET.get("ordering"):
+        self.filterset = self.lenient_filterset(
+            KeyFilter, self.request.GET, queryset=self.base_queryset(), request=self.request
+        )
+        queryset = self.filterset.qs if self.filterset.is_bound else self.base_queryset()
+        if not self.filterset.data.get("ordering"):  # none given, or refused
             queryset = queryset.order_by("name", "id")
         return queryset
 
@@ -62,7 +63,7 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
                     .order_by("username")
                     .values_list("username", "first_name", "last_name")
                 ],
-                "state": KeyState.choices,
+                "state": selectors.key_state_choices(self.base_queryset(), selected=self.request.GET.getlist("state")),
                 "tenant": Tenant.objects.order_by("name").values_list("slug", "name"),
                 "service": Service.objects.order_by("name").values_list("slug", "name"),
                 "ssrm_layer": SsrmLayer.choices,
@@ -70,8 +71,7 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
                 "unassigned": [("true", "Yes"), ("false", "No")],
                 "not_seen": [("true", "Yes"), ("false", "No")],
             },
-            filter_errors=self.filterset.errors if self.filterset.is_bound else {},
-            is_filtered=any(v for k, v in self.request.GET.items() if k not in ("page", "ordering")),
+            is_filtered=any(v for k, v in self.filterset.data.items() if k not in ("page", "ordering")),
             ordering=ordering,
             sort_columns=KEY_ORDERING,
             can_edit=is_grc(self.request.user),

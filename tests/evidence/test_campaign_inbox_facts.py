@@ -20,6 +20,16 @@ from tests.factories import AccessGrantFactory, BindingFactory, KeyFactory, Serv
 pytestmark = pytest.mark.django_db
 
 
+def _words(day: dt.date) -> str:
+    """A date as pages print it for people: 6 Dec 2026."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def _day(day: dt.date) -> str:
+    """The element pages print a date in: words, ISO in ``datetime``."""
+    return f'<time datetime="{day.isoformat()}">{_words(day)}</time>'
+
+
 def _launch(grc_user, name="Q1"):
     campaign = services.campaign_create(actor=grc_user, name=name, due_on=timezone.localdate() + dt.timedelta(days=7))
     services.campaign_launch(campaign=campaign, actor=grc_user)
@@ -49,12 +59,12 @@ def test_each_pending_key_shows_its_facts_and_warnings(grc_user, owner, owner_cl
     assert "<details" in row and risky.get_absolute_url() in row
     assert "encrypt, decrypt" in row  # the purpose's allowed operations
     assert "Billing (tenant Acme)" in row
-    assert "role/old-batch" in row and f"until {today - dt.timedelta(days=3):%Y-%m-%d}" in row
-    assert f"until {today + dt.timedelta(days=30):%Y-%m-%d}" in row
+    assert "role/old-batch" in row and f"until {_day(today - dt.timedelta(days=3))}" in row
+    assert f"until {_day(today + dt.timedelta(days=30))}" in row
     assert "every 30 days" in row and "(overdue)" in row
     assert "Open findings</dt><dd>1: " in row and "multi-purpose" in row
     warnings = re.search(r'<ul class="inbox-warnings.*?</ul>', row, re.S).group(0)
-    assert f"Grant to role/old-batch expired on {today - dt.timedelta(days=3):%Y-%m-%d}" in warnings
+    assert f"Grant to role/old-batch expired on {_words(today - dt.timedelta(days=3))}" in warnings
     assert "role/app" not in warnings
     assert "Rotation overdue (every 30 days)" in warnings and "1 open finding" in warnings
 
@@ -70,7 +80,7 @@ def test_a_passed_cryptoperiod_is_a_warning(grc_user, owner, owner_client):
     assert key.is_cryptoperiod_overdue
     _launch(grc_user)
     row = _row(owner_client.get(reverse("evidence:attestation-inbox")).content.decode(), "old-key")
-    assert f"Cryptoperiod ended on {key.cryptoperiod_ends_on:%Y-%m-%d}" in row
+    assert f"Cryptoperiod ended on {_words(key.cryptoperiod_ends_on)}" in row
 
 
 def test_the_inbox_runs_a_fixed_number_of_queries(grc_user, owner, owner_client, django_assert_max_num_queries):

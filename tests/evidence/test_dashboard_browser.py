@@ -84,7 +84,7 @@ def test_grc_accepts_a_risk_from_the_finding_page(page, demo):
     page.fill("#id_reason", "The signer moves to a dedicated key in the Q3 release.")
     with page.expect_navigation():
         page.click("form.accept-form button[type=submit]")
-    assert f"Risk accepted until {until:%Y-%m-%d}, approved by you." in page.content()
+    assert f"Risk accepted until {until.day} {until:%b %Y}, approved by you." in page.content()
     assert "Risk accepted" in page.locator(".finding-status").inner_text()
     assert "Risk accepted until" in page.locator("#history").inner_text()
     finding = Finding.objects.get(rule="ag-7-purpose-tag")

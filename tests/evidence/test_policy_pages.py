@@ -172,13 +172,17 @@ def test_the_list_shows_status_version_due_date_and_coverage(world, owner, grc_c
     assert "1 of 2" in page and "(50 %)" in page
     assert "Secrets procedure" in page and "In approval" in page
     due = Policy.objects.get(pk=world["policy"].pk).next_review_due_on
-    assert due.isoformat() in page
+    assert f'<time datetime="{due.isoformat()}">{due.day} {due:%b %Y}</time>' in page
 
 
 def test_an_overdue_review_is_shown_in_red(grc_user, grc_client):
     policy = policy_in_force(grc=grc_user, approved_on=timezone.localdate() - dt.timedelta(days=400), title="Stale")
     page = grc_client.get(reverse("evidence:policy-list")).content.decode()
-    assert f'<span class="overdue">{policy.next_review_due_on.isoformat()} · overdue</span>' in page
+    due = policy.next_review_due_on
+    assert (
+        f'<span class="overdue"><time datetime="{due.isoformat()}">{due.day} {due:%b %Y}</time> · overdue</span>'
+        in page
+    )
     only_overdue = grc_client.get(reverse("evidence:policy-list") + "?overdue=1").content.decode()
     assert "Stale" in only_overdue
     detail = grc_client.get(policy.get_absolute_url()).content.decode()
@@ -424,7 +428,7 @@ def test_a_change_recorded_by_area_affects_the_tagged_policies(world, grc_client
     )
     event = ChangeEvent.objects.get(title="New HSM cluster")
     assert list(event.policies.all()) == [world["policy"]]
-    assert f"due by {event.review_due_on:%Y-%m-%d}" in response.content.decode()
+    assert f"due by {event.review_due_on.day} {event.review_due_on:%b %Y}" in response.content.decode()
 
 
 def test_an_evaluation_that_is_not_effective_needs_findings(grc_client, grc_user):

@@ -299,7 +299,10 @@ def test_the_key_page_and_list_show_unassigned_and_not_seen_keys(client, grc, st
     Key.objects.filter(pk=key(1).pk).update(not_seen_since=dt.date(2026, 11, 2))
     client.force_login(grc)
     page = client.get(key(1).get_absolute_url()).content.decode()
-    assert "This key has <strong>no purpose</strong>" in page and "not seen since 2026-11-02" in page
+    assert (
+        "This key has <strong>no purpose</strong>" in page
+        and 'not seen since <time datetime="2026-11-02">2 Nov 2026</time>' in page
+    )
     keys = reverse("inventory:key-list")
     listing = client.get(f"{keys}?unassigned=true").content.decode()
     assert "Purpose unassigned" in listing and "key-1" in listing

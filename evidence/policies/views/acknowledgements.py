@@ -11,6 +11,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from cek.pages import ReadMixin, safe_next
+from cek.templatetags.dates import words_datetime
 from evidence.models import PolicyVersion
 from evidence.policies import selectors, services
 
@@ -42,7 +43,7 @@ class AcknowledgeView(ReadMixin, View):
             return redirect(back)
         when = timezone.localtime(acknowledgement.acknowledged_at)
         if created:
-            messages.success(request, f"You acknowledged {version} on {when:%Y-%m-%d at %H:%M}.")
+            messages.success(request, f"You acknowledged {version} on {words_datetime(when)}.")
         else:
-            messages.info(request, f"You had already acknowledged {version} on {when:%Y-%m-%d at %H:%M}.")
+            messages.info(request, f"You had already acknowledged {version} on {words_datetime(when)}.")
         return redirect(back)

@@ -31,10 +31,10 @@ class PolicyListView(LenientPages, ReadMixin, ListView):
         params = self.request.GET
         self.filters = {
             "q": params.get("q", "").strip(),
-            "status": params.get("status", ""),
-            "kind": params.get("kind", "") if params.get("kind", "") in PolicyKind.values else "",
-            "area": params.get("area", "") if params.get("area", "") in PolicyArea.values else "",
-            "overdue": params.get("overdue") == "1",
+            "status": self.choice_param("status", "Status", selectors.POLICY_STATUSES),
+            "kind": self.choice_param("kind", "Kind", PolicyKind.values),
+            "area": self.choice_param("area", "Area", PolicyArea.values),
+            "overdue": self.choice_param("overdue", "Review overdue only", ("1",)) == "1",
         }
         self.ordering = params.get("ordering", "title")
         return selectors.policy_list(user=self.request.user, today=self.today, ordering=self.ordering, **self.filters)
