@@ -121,8 +121,13 @@ class ObjectDetailView(ResourceMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         obj = self.object
+        form_fields = self.resource.form_class.base_fields  # the page names each field as the form does
         context["props"] = [
-            (obj._meta.get_field(name).verbose_name, field_display(obj, name)) for name in self.resource.detail_fields
+            (
+                getattr(form_fields.get(name), "label", None) or obj._meta.get_field(name).verbose_name,
+                field_display(obj, name),
+            )
+            for name in self.resource.detail_fields
         ]
         context["history"] = history_entries(obj)
         if self.resource.key_filter:

@@ -141,6 +141,7 @@ RESOURCES: dict[str, Resource] = {
         "Part 1 Table 1.",
         columns=[
             col("Name", "name", link=True),
+            col("Short name (tag value)", "slug"),
             col("Function", "function"),
             col("SP 800-57 key type", "key_type"),
             col("Max cryptoperiod (days)", "max_cryptoperiod_days", css="num"),
