@@ -130,6 +130,7 @@ RESOURCES: dict[str, Resource] = {
         ],
         queryset=lambda user: KeyStore.objects.select_related("operating_party").annotate(key_count=Count("keys")),
         search=("name", "account", "region"),
+        initial_from_query=("name", "kind", "account", "region"),
     ),
     "purpose": Resource(
         key_filter=("purpose", "slug"),

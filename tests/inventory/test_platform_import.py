@@ -103,7 +103,7 @@ def test_no_matching_store_says_which_one_to_create(grc, db):
     KeyStoreFactory(name="gcp", kind="gcp-kms")
     _, plan = preview(dump([aws_key(1)]), grc)
     assert plan.file_error.startswith(
-        f"There is no AWS KMS key store for aws-kms account '{ACCOUNT}' region '{REGION}'"
+        f"There is no AWS KMS key store for account '{ACCOUNT}' and region '{REGION}'"
     )
 
 
