@@ -75,9 +75,12 @@ def purpose_tag_resolve(value: str | None, purposes: Iterable[P]) -> P | None:
 
 
 def purpose_tag_example() -> tuple[str, str] | None:
-    """A real purpose's (name, short name) to show what a tag may say: the first active purpose by name (one
-    query), or None while the catalog is empty."""
-    return Purpose.objects.filter(is_active=True).order_by("name").values_list("name", "slug").first()
+    """A real purpose's (name, short name) to show what a tag may say: the first active purpose by name whose
+    name is more than its short name spelled otherwise (one query over the small catalog), or None while the
+    catalog is empty."""
+    purposes = list(Purpose.objects.filter(is_active=True).order_by("name").values_list("name", "slug"))
+    telling = [(name, slug) for name, slug in purposes if tag_form(name) != tag_form(slug)]
+    return (telling or purposes or [None])[0]
 
 
 def purpose_tag_hint(tag_key: str) -> str:

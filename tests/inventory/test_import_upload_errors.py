@@ -154,3 +154,21 @@ def test_the_import_list_runs_a_fixed_number_of_queries(alice_client, refs, djan
         upload(alice_client, dump([aws_key(n)]), name=f"f{n}.json")
     with django_assert_max_num_queries(12):
         assert alice_client.get(reverse("inventory:import-list") + show).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "clean"),
+    [
+        (dump([aws_key(1, tags={"purpose": "Data encryption"})]), True),
+        (b"store,external_id,name\nprod-kms-eu,k-1,One\n", True),
+        (b'[{"KeyMetadata": {"Description": "00112233445566778899aabbccddeeff"}}]', False),
+        (b'{"k": "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\n-----END PRIVATE KEY-----"}', False),
+        (b"store,external_id,description\nprod-kms-eu,k-1,00112233445566778899aabbccddeeff\n", False),
+        (b"name\nbidi \xe2\x80\xae text\n", False),
+        (b"\xff\xfe\x00binary", False),
+    ],
+)
+def test_only_a_file_in_which_nothing_looks_like_key_material_is_judged_clean(data, clean):
+    from inventory.heldupload import _judged_clean
+
+    assert _judged_clean(data) is clean
