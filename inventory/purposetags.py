@@ -75,11 +75,16 @@ def purpose_tag_resolve(value: str | None, purposes: Iterable[P]) -> P | None:
 
 
 def purpose_tag_example() -> tuple[str, str] | None:
-    """A real purpose's (name, short name) to show what a tag may say: the first active purpose by name whose
-    name is more than its short name spelled otherwise (one query over the small catalog), or None while the
-    catalog is empty."""
-    purposes = list(Purpose.objects.filter(is_active=True).order_by("name").values_list("name", "slug"))
-    telling = [(name, slug) for name, slug in purposes if tag_form(name) != tag_form(slug)]
+    """A real purpose's (name, short name) to show what a tag may say (one query over the small catalog), or
+    None while the catalog is empty."""
+    rows = Purpose.objects.filter(is_active=True).order_by("-is_ai_specific", "name")
+    purposes = list(rows.values_list("name", "slug"))
+    # An AI purpose first (the app's subject), written in plain words that differ from the short name.
+    telling = [
+        (name, slug)
+        for name, slug in purposes
+        if tag_form(name) != tag_form(slug) and name.replace(" ", "").replace("-", "").isalpha()
+    ]
     return (telling or purposes or [None])[0]
 
 

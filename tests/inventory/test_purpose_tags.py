@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from evidence.checks.base import CheckContext
 from evidence.checks.registry import BY_GUIDELINE
+from inventory.models import Purpose
 from inventory.purposetags import PurposeTags, expected_tag_values, purpose_tag_hint, tag_names_purpose
 from tests.factories import KeyFactory, KeyStoreFactory, PurposeFactory, UserFactory, purpose
 
@@ -100,14 +101,19 @@ def test_the_key_page_warns_only_when_the_label_names_another_purpose(client):
 @pytest.mark.django_db
 def test_the_store_form_and_page_say_what_the_purpose_tag_should_give(client):
     client.force_login(UserFactory(roles=["grc"]))
-    first = PurposeFactory(name="AAA first purpose", slug="aaa-first")
     page = client.get(reverse("inventory:keystore-create")).content.decode()
     assert "Tag keys with purpose = the purpose&#x27;s name or its short name" in page
-    assert f"“{first.name}” or “{first.slug}”" in page
+    assert "“Model output signing” or “output-signing”" in page  # an AI purpose of the seeded catalog
     store = KeyStoreFactory(purpose_tag_key="cek-purpose")
     page = client.get(store.get_absolute_url()).content.decode()
     assert "Tag keys with cek-purpose = the purpose&#x27;s name or its short name" in page
-    assert purpose_tag_hint("cek-purpose").endswith("“AAA first purpose” or “aaa-first” (either case).")
+    # Only from real, active purposes: a name that is its short name spelled otherwise shows nothing new.
+    Purpose.objects.update(is_active=False)
+    PurposeFactory(name="Signing", slug="signing", is_active=True)
+    PurposeFactory(name="Zed signing", slug="zed", is_active=True)
+    assert purpose_tag_hint("cek-purpose").endswith("“Zed signing” or “zed” (either case).")
+    Purpose.objects.update(is_active=False)
+    assert purpose_tag_hint("x").endswith("(the catalog has no purpose yet).")
 
 
 @pytest.mark.django_db
