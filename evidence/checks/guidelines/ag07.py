@@ -1,4 +1,4 @@
-"""AG-7: key metadata carries the purpose: the store's purpose tag equals the recorded purpose."""
+"""AG-7: key metadata carries the purpose: the store's purpose tag names the recorded purpose (name or short name)."""
 
 from __future__ import annotations
 
