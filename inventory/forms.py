@@ -27,6 +27,7 @@ from inventory.models import (
     SsrmRole,
     Tenant,
 )
+from inventory.purposetags import purpose_tag_hint
 
 
 class LabelsField(forms.CharField):
@@ -132,6 +133,13 @@ class KeyStoreForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
             "description",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the tag's value should be, with a real purpose as the example: a name and a short name both work.
+        field = self.fields["purpose_tag_key"]
+        tag_key = self.initial.get("purpose_tag_key") or self.instance.purpose_tag_key or "purpose"
+        field.help_text = f"{field.help_text} {purpose_tag_hint(str(tag_key))}"
+
 
 class PurposeForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
     allowed_kinds = ChoiceListField(choices=KeyKind.choices, required=False)
@@ -151,6 +159,11 @@ class PurposeForm(RefusesKeyMaterial, FieldsetsMixin, forms.ModelForm):
             "is_active",
             "description",
         ]
+        labels = {"slug": "Short name"}
+        help_texts = {
+            "slug": "Letters, digits and hyphens (output-signing). A key's purpose tag may give this short name or "
+            "the purpose's name.",
+        }
 
     fieldsets = [
         ("Purpose", ["name", "slug", "function", "key_type", "is_ai_specific", "is_active", "description"]),

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
@@ -24,10 +26,11 @@ from cek.roles import AnyRoleMixin, GrcRequiredMixin, ReadAllMixin
 from inventory import exporters, importing, selectors
 from inventory.exporters.csv import csv_chunks
 from inventory.filters import BindingFilter, KeyFilter
+from inventory.heldupload import HOLD_MINUTES, upload_held, upload_hold, upload_release, upload_take
 from inventory.importers import REGISTRY, format_choices
 from inventory.importers.commands import EXPORT_COMMANDS
 from inventory.importers.csv import COLUMNS
-from inventory.models import KeyImport, KeyStore, Service
+from inventory.models import KeyImport, KeyStore, Service, StoreKind
 
 PREVIEW_ROWS = 200  # new/changed rows shown on the preview page
 PREVIEW_ERRORS = 500
@@ -41,7 +44,10 @@ def _megabytes(size: int) -> str:
 
 class ImportUploadForm(RefusesKeyMaterial, forms.Form):
     format = forms.ChoiceField(choices=format_choices, initial="csv")
-    file = forms.FileField(help_text="A CSV file with the template's columns, or a platform's JSON export.")
+    file = forms.FileField(
+        required=False,  # a file held after a rejected upload is used when none is chosen (see clean)
+        help_text="A CSV file with the template's columns, or a platform's JSON export.",
+    )
     store = forms.ModelChoiceField(
         queryset=KeyStore.objects.order_by("name"),
         required=False,
@@ -55,8 +61,16 @@ class ImportUploadForm(RefusesKeyMaterial, forms.Form):
         help_text='Keys of the store that the file does not list are marked "not seen since" today (never deleted).',
     )
 
+    def __init__(self, *args, held: tuple[str, int] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.held = held  # (name, size) of the file kept from a rejected upload, if any
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        if not upload:
+            if self.held is None:
+                raise ValidationError("Choose the file to import.")
+            return None
         limit = settings.CEK_IMPORT_MAX_BYTES
         if upload.size > limit:
             raise ValidationError(
@@ -66,8 +80,22 @@ class ImportUploadForm(RefusesKeyMaterial, forms.Form):
 
 
 class ImportUploadView(GrcRequiredMixin, FormView):
+    """Upload a file for its preview. A file rejected before the preview (a wrong format, no matching store) is
+    held for a while when nothing in it looks like key material (``inventory.heldupload``), so it need not be
+    chosen again; when no store matched, the page links to the store's creation with the file's account and
+    region filled in, and back here."""
+
     template_name = "inventory/import_form.html"
     form_class = ImportUploadForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "held": upload_held(request=self.request)}
+
+    def get_initial(self):
+        initial = super().get_initial()
+        if self.request.GET.get("format") in REGISTRY:
+            initial["format"] = self.request.GET["format"]
+        return initial
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -83,24 +111,58 @@ class ImportUploadView(GrcRequiredMixin, FormView):
                 for importer in REGISTRY.values()
             ],
             max_size=_megabytes(settings.CEK_IMPORT_MAX_BYTES),
-            recent=KeyImport.objects.select_related("created_by")[:5],
+            hold_minutes=HOLD_MINUTES,
+            recent=KeyImport.objects.exclude(KeyImport.rejected_at_upload_q()).select_related("created_by")[:5],
             **kwargs,
         )
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
+        if upload:
+            data, file_name = upload.read(), upload.name
+            upload_release(request=self.request)
+        else:
+            taken = upload_take(request=self.request)
+            if taken is None:  # expired between the page and the submit
+                form.held = None
+                form.add_error("file", "The file kept from your last upload is no longer there; choose it again.")
+                return self.form_invalid(form)
+            data, file_name = taken
+        format = form.cleaned_data["format"]
         record, plan = importing.key_import_preview(
-            data=upload.read(),
-            file_name=upload.name,
-            format=form.cleaned_data["format"],
+            data=data,
+            file_name=file_name,
+            format=format,
             actor=self.request.user,
             store=form.cleaned_data["store"],
             full=form.cleaned_data["full"],
         )
-        if plan.file_error:
-            form.add_error("file", plan.file_error)
-            return self.form_invalid(form)
-        return redirect("inventory:import-preview", pk=record.pk)
+        if not plan.file_error:
+            return redirect("inventory:import-preview", pk=record.pk)
+        # Never held when refused for key material or unsafe text; otherwise only when judged clean again.
+        held = not plan.refused and upload_hold(request=self.request, data=data, file_name=record.file_name)
+        form.held = upload_held(request=self.request) if held else None
+        form.add_error("file", plan.file_error)
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                not_held=not held,
+                create_store_url=_create_store_url(plan.store_to_create, format=format),
+            )
+        )
+
+
+def _create_store_url(store_to_create: dict[str, str] | None, *, format: str) -> str:
+    """The new key store form with the kind, account and region of a file no store matched, and a name made of
+    them; it comes back to the upload page once the store is saved."""
+    if not store_to_create:
+        return ""
+    kind = store_to_create["kind"]
+    account, region = store_to_create.get("account", ""), store_to_create.get("region", "")
+    name = " ".join(part for part in (StoreKind(kind).label, account, region) if part)
+    back = f"{reverse('inventory:import')}?{urlencode({'format': format})}"
+    query = {"kind": kind, "account": account, "region": region, "name": name, "next": back}
+    return f"{reverse('inventory:keystore-create')}?{urlencode({k: v for k, v in query.items() if v})}"
 
 
 class ImportPreviewView(GrcRequiredMixin, TemplateView):
@@ -212,13 +274,28 @@ class ImportDiscardView(GrcRequiredMixin, View):
 
 
 class ImportListView(GrcRequiredMixin, TemplateView):
+    """Past imports. Uploads rejected before a preview (a wrong format, no matching store...) are no imports:
+    they are listed apart (``?show=rejected``), with why; failed applies stay in the list, with their reason."""
+
     template_name = "inventory/import_list.html"
 
     def get_context_data(self, **kwargs):
-        paginator = Paginator(KeyImport.objects.select_related("created_by", "store"), settings.CEK_PAGE_SIZE)
+        rejected = self.request.GET.get("show") == "rejected"
+        imports = KeyImport.objects.select_related("created_by", "store")
+        if rejected:
+            imports = imports.filter(KeyImport.rejected_at_upload_q())
+        else:
+            imports = imports.exclude(KeyImport.rejected_at_upload_q())
+        paginator = Paginator(imports, settings.CEK_PAGE_SIZE)
         page = paginator.get_page(self.request.GET.get("page"))
         return super().get_context_data(
-            page_obj=page, paginator=paginator, is_paginated=page.has_other_pages(), imports=page.object_list, **kwargs
+            page_obj=page,
+            paginator=paginator,
+            is_paginated=page.has_other_pages(),
+            imports=page.object_list,
+            showing_rejected=rejected,
+            rejected_count=None if rejected else KeyImport.objects.filter(KeyImport.rejected_at_upload_q()).count(),
+            **kwargs,
         )
 
 

@@ -65,6 +65,7 @@ from inventory.models import (
     Service,
     SsrmLayer,
 )
+from inventory.purposetags import PurposeTags
 from inventory.selectors import key_breakdowns
 
 PARTIAL_PASS_SHARE = 0.95
@@ -392,6 +393,11 @@ class CheckContext:
     @cached_property
     def purposes(self) -> dict[int, PurposeRow]:
         return {row[0]: PurposeRow(*row) for row in Purpose.objects.values_list(*PurposeRow._fields)}
+
+    @cached_property
+    def purpose_tags(self) -> PurposeTags:
+        """Which purpose a purpose label names (short name or name): the import's reading too."""
+        return PurposeTags(self.purposes.values())
 
     @cached_property
     def stores(self) -> dict[int, StoreRow]:

@@ -9,6 +9,7 @@ from typing import Any
 from cek.keymaterial import find_key_material
 from evidence.iac.result import RULES, Use, Violation
 from evidence.iac.table import KEY_TYPES, tags_of
+from inventory.purposetags import tag_names_purpose
 
 # What a recorded purpose's cryptographic function lets a key do, in the consumer table's terms.
 _FUNCTION_CAN = {"encryption": "encrypt", "key-wrapping": "encrypt", "signing": "sign"}
@@ -111,7 +112,7 @@ def _tag_rules(key: Any, tag_keys: Any, uses: list[Use], can: Any, said: str) ->
             )
         )
     if known is not None and known.purpose:
-        if tagged and tagged[0] != known.purpose:
+        if tagged and not tag_names_purpose(tagged[0], slug=known.purpose, name=known.purpose_name):
             found.append(
                 _violation(
                     key,

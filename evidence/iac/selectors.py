@@ -18,6 +18,7 @@ class KnownKey:
     purpose: str  # the recorded purpose's slug, "" when unassigned
     function: str  # the recorded purpose's cryptographic function
     purpose_tag_key: str
+    purpose_name: str = ""  # the recorded purpose's name: a tag may give it instead of the slug
 
 
 @dataclass
@@ -61,4 +62,5 @@ def _known(key) -> KnownKey:
         key.purpose.slug if key.purpose else "",
         key.purpose.function if key.purpose else "",
         key.store.purpose_tag_key,
+        key.purpose.name if key.purpose else "",
     )

@@ -95,6 +95,7 @@ class ImportPlan:
     full: bool = False
     missing: list[Key] = field(default_factory=list)  # a full import: keys of the store the file no longer lists
     unknowns: dict[str, list[str]] = field(default_factory=dict)  # column -> names that match nothing here
+    store_to_create: dict[str, str] | None = None  # no store matched: the kind, account and region to create
 
     @property
     def warnings(self) -> list[RowWarning]:

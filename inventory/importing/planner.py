@@ -338,6 +338,7 @@ def key_import_plan(
         return plan
     except ImportFileError as exc:
         plan.file_error = scrub(str(exc))  # a message may name a header cell: it is shown and stored
+        plan.store_to_create = getattr(exc, "store_to_create", None)
         return plan
     if plan.store is not None:
         for row in parsed.rows:

@@ -15,6 +15,15 @@ def matches(scope_value: str, store_value: str) -> bool:
     return not scope_value or not store_value or scope_value == store_value or scope_value in store_value
 
 
+class MissingStoreError(ImportFileError):
+    """No key store of the export's kind holds the file's account and region: carries them, so the page can
+    offer to create that store with them filled in."""
+
+    def __init__(self, message: str, *, kind: str, account: str = "", region: str = "") -> None:
+        super().__init__(message)
+        self.store_to_create = {"kind": kind, "account": account, "region": region}
+
+
 def resolve_store(importer: Importer, parsed: ParseResult, chosen: KeyStore | None) -> KeyStore | None:
     """The store a platform export belongs to: the one chosen (checked against what the file says), or the
     only store of the importer's kind whose account and region match the file. CSV and CBOM files name their
@@ -41,11 +50,16 @@ def resolve_store(importer: Importer, parsed: ParseResult, chosen: KeyStore | No
         for store in KeyStore.objects.filter(kind=kind).order_by("name")
         if scope is None or (matches(scope.account, store.account) and matches(scope.region, store.region))
     ]
-    where = f" for {scope.describe()}" if scope is not None and (scope.account or scope.region) else ""
+    account, region = (scope.account, scope.region) if scope is not None else ("", "")
+    where = " and ".join(f"{what} '{value}'" for what, value in (("account", account), ("region", region)) if value)
+    where = f" for {where}" if where else ""
     if not candidates:
-        raise ImportFileError(
+        raise MissingStoreError(
             f"There is no {kind_label} key store{where}. Create it under Key stores (with the account and region "
-            "the file shows), or choose the store when you upload."
+            "the file shows), or choose the store when you upload.",
+            kind=kind,
+            account=account,
+            region=region,
         )
     if len(candidates) > 1:
         names = ", ".join(f"'{store.name}'" for store in candidates[:5])

@@ -10,6 +10,7 @@ from inventory.importing.lookups import _Lookups, tag_slug
 from inventory.importing.plan import FieldChange, RowPlan, WarningKind
 from inventory.importing.references import existing_key
 from inventory.models import Key, Purpose, Service
+from inventory.purposetags import PurposeTags
 
 
 @dataclass(slots=True)
@@ -24,6 +25,8 @@ class TagReader:
     def __init__(self, lookups: _Lookups) -> None:
         self.lk = lookups
         self.unknowns: dict[str, set[str]] = {}
+        # The one reading of a purpose tag (short name or name), the one the AG-3/AG-7 checks use afterwards.
+        self.purpose_tags = PurposeTags(lookups.purposes.values())
 
     def derive(self, row: KeyRow, warn) -> DerivedFromTags | None:
         """Read the row's tags with its store's tag keys and set the fields they name on the row, as if the
@@ -39,8 +42,7 @@ class TagReader:
         existing = existing_key(lk, row)
         fields = set(row.fields)
         if tags.purpose:
-            purpose = lk.purposes.get(tags.purpose) or lk.purposes.get(tag_slug(tags.purpose))
-            purpose = purpose or lk.purposes_by_name.get(tags.purpose.lower())
+            purpose = self.purpose_tags.resolve(tags.purpose)
             tag = f"the '{store.purpose_tag_key}' tag"
             if purpose is None:
                 self._unknown("purpose", tags.purpose)
@@ -48,7 +50,7 @@ class TagReader:
                     "purpose",
                     WarningKind.UNKNOWN,
                     f"{tag} is '{tags.purpose[:60]}', which is not a purpose in the catalog; "
-                    f"expected one of: {choices_text(lk.active_purposes)}.",
+                    f"expected a purpose's short name or name, one of: {choices_text(lk.active_purposes)}.",
                 )
             elif existing is not None and existing.purpose_id not in (None, purpose.pk):
                 warn(

@@ -105,6 +105,22 @@ class KeyImport(JobFields):
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
 
+    @staticmethod
+    def rejected_at_upload_q() -> models.Q:
+        """Uploads refused before any preview (unreadable file, wrong format, no matching store): recorded for the
+        trail (who, which file, why), but no import: nothing was planned, kept or written, nothing to retry.
+        A failed apply keeps its file (it may be retried), so it is never one of these."""
+        return models.Q(status=KeyImport.Status.FAILED, file="", started_at__isnull=True)
+
+    @property
+    def rejected_at_upload(self) -> bool:
+        return self.status == self.Status.FAILED and not self.file and self.started_at is None
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it: an upload rejected before its preview is not a failed import."""
+        return "Rejected at upload" if self.rejected_at_upload else self.get_status_display()
+
     @property
     def format_label(self) -> str:
         """The format's name as the upload page shows it ("AWS KMS", "CycloneDX CBOM"), not its code."""

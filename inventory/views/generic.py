@@ -16,6 +16,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, ListView
 
 from cek.history import history_entries
@@ -45,6 +46,7 @@ class Resource:
     ordering: tuple[str, ...] = ()
     detail_prefetch: tuple[str, ...] = ()
     key_filter: tuple[str, str] | None = None
+    initial_from_query: tuple[str, ...] = ()  # fields a new object's form takes from the URL (?account=...)
     initial: Callable[[Any], dict] | None = (
         None  # initial values of a new object's form, given the user  # (key-list parameter, object attribute): "Show the keys" link
     )
@@ -121,8 +123,13 @@ class ObjectDetailView(ResourceMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         obj = self.object
+        form_fields = self.resource.form_class.base_fields  # the page names each field as the form does
         context["props"] = [
-            (obj._meta.get_field(name).verbose_name, field_display(obj, name)) for name in self.resource.detail_fields
+            (
+                getattr(form_fields.get(name), "label", None) or obj._meta.get_field(name).verbose_name,
+                field_display(obj, name),
+            )
+            for name in self.resource.detail_fields
         ]
         context["history"] = history_entries(obj)
         if self.resource.key_filter:
@@ -152,7 +159,7 @@ class ObjectFormView(ResourceMixin, FormView):
 
     def get_initial(self):
         initial = super().get_initial()
-        for name in ("key", "service", "party"):
+        for name in ("key", "service", "party") + (() if "pk" in self.kwargs else self.resource.initial_from_query):
             if name in self.request.GET and name in self.resource.form_class.base_fields:
                 initial[name] = self.request.GET[name]
         if self.resource.initial and "pk" not in self.kwargs:
@@ -171,6 +178,9 @@ class ObjectFormView(ResourceMixin, FormView):
         messages.success(
             self.request, format_html("{} “{}” {}.", self.resource.model._meta.verbose_name.capitalize(), obj, verb)
         )
+        back = self.request.GET.get("next", "")
+        if creating and back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+            return HttpResponseRedirect(back)  # a page that sent here to create what it lacked (the import)
         return HttpResponseRedirect(obj.get_absolute_url())
 
     def form_invalid(self, form):

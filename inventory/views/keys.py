@@ -22,6 +22,7 @@ from inventory.models import (
     Tenant,
 )
 from inventory.panels import key_panels
+from inventory.purposetags import tag_names_purpose
 from inventory.usage import usage_conflict
 
 
@@ -96,6 +97,7 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         key = self.object
         bindings = list(key.bindings.all())
+        label = key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None
         context.update(
             can_edit=is_grc(self.request.user),
             bindings=bindings,
@@ -106,7 +108,9 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
             | ({key.tenant_id} if key.tenant_id else set()),
             history=history_entries(key),
             exposed=list(key.exposed_to.all()),
-            label_purpose=key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None,
+            label_purpose=label,
+            label_contradicts=bool(label and key.purpose_id)
+            and not tag_names_purpose(label, slug=key.purpose.slug, name=key.purpose.name),
             usage_conflict=usage_conflict(key.platform_usage, key.purpose.function) if key.purpose_id else None,
             panels=key_panels(key=key, user=self.request.user),
         )

@@ -130,6 +130,7 @@ RESOURCES: dict[str, Resource] = {
         ],
         queryset=lambda user: KeyStore.objects.select_related("operating_party").annotate(key_count=Count("keys")),
         search=("name", "account", "region"),
+        initial_from_query=("name", "kind", "account", "region"),
     ),
     "purpose": Resource(
         key_filter=("purpose", "slug"),
@@ -141,6 +142,7 @@ RESOURCES: dict[str, Resource] = {
         "Part 1 Table 1.",
         columns=[
             col("Name", "name", link=True),
+            col("Short name (tag value)", "slug"),
             col("Function", "function"),
             col("SP 800-57 key type", "key_type"),
             col("Max cryptoperiod (days)", "max_cryptoperiod_days", css="num"),

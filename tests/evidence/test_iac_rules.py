@@ -137,6 +137,15 @@ def test_purpose_tag_that_contradicts_the_inventory():
     assert "x-y" in result.violations[0].message and "training-data-encryption" in result.violations[0].message
 
 
+@pytest.mark.parametrize("tag", ["Training data encryption", "training_data_encryption", "TRAINING-DATA-ENCRYPTION"])
+def test_a_purpose_tag_naming_the_recorded_purpose_by_its_name_agrees_with_the_inventory(tag):
+    arn = "arn:aws:kms:eu-west-1:111122223333:key/0d6a8c2e-1111-4222-8333-944445555666"
+    key = _resource("aws_kms_key.kept", {"arn": arn, "key_id": arn.rpartition("/")[2], "tags": {"purpose": tag}})
+    known = KnownKey(arn, "kept", "training-data-encryption", "encryption", "purpose", "Training data encryption")
+    result = offline(parse_plan(_plan_with([key], [])), known={arn: known})
+    assert rules_of(result) == []
+
+
 def test_existing_signing_key_given_by_literal_arn_to_encryption():
     arn = "arn:aws:kms:eu-west-1:111122223333:key/0d6a8c2e-1111-4222-8333-944445555666"
     consumer = _resource("aws_sns_topic.alerts", {"name": "alerts", "kms_master_key_id": arn})
@@ -224,6 +233,7 @@ def test_inventory_keys_are_found_by_arn_key_id_alias_and_name():
     }
     assert found["alias/app-secrets"].purpose == "inference-log-encryption"
     assert found["alias/app-secrets"].purpose_tag_key == "cek-purpose"
+    assert found["alias/app-secrets"].purpose_name == "Inference-log encryption"  # a tag may give it
     keys = tag_keys()
     assert {"cek-purpose", "purpose"} <= keys.purpose and {"app", "service"} <= keys.service
 

@@ -103,7 +103,7 @@ def test_no_matching_store_says_which_one_to_create(grc, db):
     KeyStoreFactory(name="gcp", kind="gcp-kms")
     _, plan = preview(dump([aws_key(1)]), grc)
     assert plan.file_error.startswith(
-        f"There is no AWS KMS key store for aws-kms account '{ACCOUNT}' region '{REGION}'"
+        f"There is no AWS KMS key store for account '{ACCOUNT}' and region '{REGION}'"
     )
 
 
@@ -197,6 +197,22 @@ def test_a_tag_that_contradicts_the_native_usage_is_imported_as_a_conflict(grc, 
     record.refresh_from_db()
     assert record.counts["conflicts"] == 1 and record.warnings[0]["kind"] == "conflict"
     assert key(1).purpose.slug == "data-encryption"  # imported, with the conflict recorded
+
+
+def test_a_tag_naming_the_purpose_maps_it_and_leaves_no_finding(grc, store):
+    from evidence.checks.base import CheckContext
+    from evidence.checks.registry import BY_GUIDELINE
+
+    items = [
+        aws_key(1, tags={"purpose": "Data encryption", "owner": "grace"}),
+        aws_key(2, tags={"purpose": "DATA_ENCRYPTION"}),
+    ]
+    record = imported(dump(items), grc)
+    assert record.counts["new"] == 2 and record.counts["unassigned"] == 0 and record.counts["unknown"] == 0
+    assert key(1).purpose.slug == "data-encryption" and key(2).purpose.slug == "data-encryption"
+    for guideline in ("AG-3", "AG-7"):
+        failing = {s.id for s in BY_GUIDELINE[guideline].evaluate(CheckContext()).failing}
+        assert key(1).pk not in failing and key(2).pk not in failing
 
 
 def test_a_recorded_purpose_is_never_overwritten_by_a_tag(grc, store):

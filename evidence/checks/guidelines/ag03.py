@@ -30,7 +30,7 @@ class NoPurposeReuse(Check):
                 )
             tag_key = stores[key.store_id].purpose_tag_key
             tagged = key.purpose_label if tag_key else None
-            if tagged and key.purpose_id is not None and tagged != purposes[key.purpose_id].slug:
+            if tagged and key.purpose_id is not None and not ctx.purpose_tags.names(tagged, purposes[key.purpose_id]):
                 reasons.append(
                     f"Its {tag_key} label says {tagged} while its purpose is {purposes[key.purpose_id].slug}."
                 )
@@ -39,7 +39,8 @@ class NoPurposeReuse(Check):
         explanation = (
             "A key fails when a binding uses it for a purpose other than its recorded purpose (or, for a key "
             "without a purpose, when bindings use it for several purposes), or when its purpose label (the "
-            "store's purpose tag key) names a different purpose. Platform-managed keys are evaluated like the "
+            "store's purpose tag key) names a different purpose (a label may give the purpose's name or its short "
+            "name). Platform-managed keys are evaluated like the "
             f"others.{ctx.not_evaluated_note()}"
         )
         return self.result(

@@ -1,9 +1,10 @@
-"""AG-7: key metadata carries the purpose: the store's purpose tag equals the recorded purpose."""
+"""AG-7: key metadata carries the purpose: the store's purpose tag names the recorded purpose (name or short name)."""
 
 from __future__ import annotations
 
 from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, key_subject, keys_in_use_link, link, plural
 from evidence.models import Severity
+from inventory.purposetags import expected_tag_values
 
 
 class PurposeTagged(Check):
@@ -26,15 +27,17 @@ class PurposeTagged(Check):
             if key.purpose_id is None:
                 failing.append(key_subject(key, "No recorded purpose for a tag to carry."))
                 continue
-            slug = purposes[key.purpose_id].slug
+            purpose = purposes[key.purpose_id]
             value = key.purpose_label
             if not value:
-                failing.append(key_subject(key, f"No {tag_key} label (expected {tag_key}={slug})."))
-            elif value != slug:
-                failing.append(key_subject(key, f"Its {tag_key} label is {value}, expected {slug}."))
+                failing.append(key_subject(key, f"No {tag_key} label (expected {tag_key}={purpose.slug})."))
+            elif not ctx.purpose_tags.names(value, purpose):
+                failing.append(
+                    key_subject(key, f"Its {tag_key} label is {value}, expected {expected_tag_values(purpose)}.")
+                )
         explanation = (
             "Every key in use (active or suspended) must carry its purpose in its labels: the label named by its store's purpose tag "
-            f"key equals the recorded purpose's slug. Platform-managed keys ({ctx.platform_managed_count:,} here) "
+            f"key names the recorded purpose, by its name or its short name (either case; '-', '_' and spaces alike). Platform-managed keys ({ctx.platform_managed_count:,} here) "
             "are counted as passing (the platform does not let them be tagged)."
         )
         if untaggable:
