@@ -45,6 +45,46 @@ def key_list(*, user, mine_only: bool = False) -> QuerySet[Key]:
     return keys.select_related(*LIST_JOINS)
 
 
+def key_list_keys(*, user, mine_only: bool = False) -> QuerySet[Key]:
+    """The keys of the key list page and the API list, without joins: what their filters narrow, their pages
+    count (a ``COUNT(*)`` that joins nothing the filters do not need) and :class:`PagedRows` slices."""
+    return Key.objects.filter(owned_by(user)) if mine_only else keys_for(user)
+
+
+# The columns the key list page shows, read with the page's one query (``values()``: no model objects, and the
+# joins only these lookups need).
+KEY_LIST_PAGE_COLUMNS = (
+    "id", "name", "external_id", "state", "not_seen_since", "cryptoperiod_ends_on", "last_rotated_on",
+    "purpose__name", "purpose__is_ai_specific", "purpose__function", "store__name",
+    "owner__username", "owner__first_name", "owner__last_name", "tenant__name",
+)  # fmt: skip
+
+
+class PagedRows:
+    """What Django's paginator pages for a list that reads its rows differently from how it counts them:
+    ``count()`` counts ``keys`` (the filtered queryset, without the columns' joins), a slice reads that page of
+    ``keys`` through ``rows`` (one query, e.g. ``values()`` with joins) and returns a list."""
+
+    def __init__(self, keys: QuerySet, rows) -> None:
+        self.keys, self.rows = keys, rows
+        self.model = keys.model
+
+    @property
+    def ordered(self) -> bool:
+        return self.keys.ordered
+
+    def count(self) -> int:
+        return self.keys.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("PagedRows reads pages (slices) only.")
+        return list(self.rows(self.keys[index]))
+
+
 def key_detail(*, user) -> QuerySet[Key]:
     return (
         key_list(user=user)
