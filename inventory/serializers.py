@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
+from django.db.models import OuterRef, Subquery
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
@@ -425,9 +426,19 @@ class KeyListRows:
 
     def __init__(self) -> None:
         self.columns: list[str] = ["id"]
+        # Users (owner, backup owner, approver) are read by scalar subqueries, not joins: three joins of the user
+        # table made PostgreSQL's planner take 20-35 ms over a 0.5 ms query at 100k keys.
+        self.subqueries: dict[str, Subquery] = {}
         # (output name, column of the values() row or URL / M2M, converter of a non-null value or None)
         self.plan: list[tuple[str, str, Any]] = []
         for name, field in KeySerializer().fields.items():
+            if isinstance(field, serializers.SlugRelatedField) and field.queryset.model is get_user_model():
+                column = f"{name}_{field.slug_field}_by_subquery"
+                users = get_user_model().objects.filter(pk=OuterRef(f"{field.source}_id"))
+                self.subqueries[column] = Subquery(users.values(field.slug_field)[:1])
+                self.columns.append(column)
+                self.plan.append((name, column, None))
+                continue
             if isinstance(field, serializers.HyperlinkedIdentityField):
                 self.url_field = field
                 self.plan.append((name, self.URL, None))
@@ -461,7 +472,7 @@ class KeyListRows:
 
     def data(self, keys: models.QuerySet, *, request, format: str | None = None) -> list[dict]:
         """The JSON rows of ``keys`` (one page: a sliced queryset of keys), in its order."""
-        rows = list(keys.values(*self.columns))
+        rows = list(keys.annotate(**self.subqueries).values(*self.columns))
         parties: dict[int, list[int]] = {row["id"]: [] for row in rows}
         if parties:
             links = Key.exposed_to.through.objects.filter(key_id__in=list(parties))
