@@ -6,8 +6,8 @@
 Seeds the demo inventory of ``inventory.demo`` with N generated keys (skipped when the database already has
 them), then times ``/inventory/keys/`` and ``/api/v1/keys/`` for several filters through Django's test client
 (in-process, so the figures are server-side time without a network), beside the raw SQL of the same page: the
-statements the page runs for its keys (the row SELECT ... LIMIT/OFFSET and the paginator's COUNT(*)), captured
-from the ORM and re-run through ``connection.cursor()``. Each request's own SQL is timed with an execute wrapper,
+statements the page runs on ``inventory_key`` (the row SELECT ... LIMIT/OFFSET and the paginator's COUNT(*)),
+captured from one request with their parameters and re-run through ``connection.cursor()``. Each request's own SQL is timed with an execute wrapper,
 so its *app time* (request time minus the time of the SQL it ran) is printed too.
 
 Targets (a row is flagged and the exit status is 1 when one is missed), on every filter:
@@ -53,6 +53,7 @@ class Timing:
     note: str = ""
     sql_ms: float | None = None  # median time of the SQL one request ran
     app_ms: float | None = None  # median of (request time - its SQL time)
+    cpu_ms: float | None = None  # median CPU time of the process per request (app and database client)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -123,13 +124,13 @@ def time_endpoint(client, url: str, runs: int) -> Timing:
         response = client.get(url, secure=True)  # warm-up
         if response.status_code != 200:
             return Timing(note=f"HTTP {response.status_code}")
-        queries = len(executed)
-        totals, sql = [], []
+        totals, sql, cpu = [], [], []
         for _ in range(runs):
             executed.clear()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(url, secure=True)
             totals.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
             sql.append(sum(executed))
             if response.status_code != 200:
                 return Timing(note=f"HTTP {response.status_code}")
@@ -137,47 +138,30 @@ def time_endpoint(client, url: str, runs: int) -> Timing:
     return Timing(
         statistics.median(totals),
         percentile(totals, 0.95),
-        queries,
+        len(executed),  # the queries of the last timed request
         sql_ms=statistics.median(sql),
         app_ms=statistics.median(app),
+        cpu_ms=statistics.median(cpu),
     )
 
 
-def time_raw_sql(user, params: dict[str, str], runs: int) -> Timing:
-    """The page's own statements for its keys, as the ORM compiles them for the page: the row SELECT (the
-    columns the page shows, LIMIT/OFFSET) and the paginator's COUNT(*), built by the same selector
-    (``inventory.selectors.key_list_keys``), filter set (``inventory.filters.KeyFilter``) and row reader
-    (``inventory.views.keys.KeyListView.page_rows``' columns), captured and re-run through ``connection.cursor()``."""
-    from django.conf import settings
+def time_raw_sql(client, url: str, runs: int) -> Timing:
+    """The page's own statements for its keys, exactly as it runs them: the statements on ``inventory_key`` of one
+    request of ``url`` (the paginator's COUNT(*) and the row SELECT ... LIMIT/OFFSET), captured with their
+    parameters and re-run through ``connection.cursor()``."""
     from django.db import connection
-    from django.http import QueryDict
-
-    from inventory.filters import KeyFilter
-    from inventory.selectors import KEY_LIST_PAGE_COLUMNS, key_list_keys
-
-    filters = QueryDict(mutable=True)
-    for name, value in params.items():
-        if name != "page":
-            filters[name] = value
-    page_size = settings.CEK_PAGE_SIZE
-    offset = (int(params.get("page", 1)) - 1) * page_size
-    filterset = KeyFilter(data=filters, queryset=key_list_keys(user=user))
-    if not filterset.is_valid():
-        return Timing(note=f"invalid filter: {dict(filterset.errors)}")
-    queryset = filterset.qs
-    if not params.get("ordering"):
-        queryset = queryset.order_by("name", "id")
 
     statements: list[tuple[str, object]] = []
 
     def capture(execute, sql, params, many, context):
-        if "inventory_key" in sql:
+        if '"inventory_key"' in sql:
             statements.append((sql, params))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        queryset.count()
-        list(queryset[offset : offset + page_size].values(*KEY_LIST_PAGE_COLUMNS))
+        response = client.get(url, secure=True)
+    if response.status_code != 200:
+        return Timing(note=f"HTTP {response.status_code}")
 
     def run() -> None:
         with connection.cursor() as cursor:
@@ -255,12 +239,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
     print(
         f"\n{args.requests} timed requests each after one warm-up; times in ms (median / p95), q = queries, "
-        "app = request minus its own SQL (median); load average at start: "
+        "app = request minus its own SQL, cpu = the process's CPU time per request (medians; on a loaded "
+        "machine app time waits for a core, CPU time does not); load average at start: "
         + " ".join(f"{load:.2f}" for load in os.getloadavg())
         + "\n"
     )
     header = (
-        f"{'filter':<34} {'page med':>9} {'p95':>7} {'q':>3} {'app':>6}  {'api med':>8} {'p95':>7} {'q':>3} {'app':>6}"
+        f"{'filter':<34} {'page med':>9} {'p95':>7} {'q':>3} {'app':>6} {'cpu':>5}"
+        f"  {'api med':>8} {'p95':>7} {'q':>3} {'app':>6} {'cpu':>5}"
         f"  {'raw SQL':>8}  {'page/raw':>8} {'api/raw':>8}"
     )
     print(header)
@@ -270,16 +256,19 @@ def run_benchmark(args: argparse.Namespace) -> int:
         query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
         page = time_endpoint(client, page_url + query, args.requests) if page_url else Timing(note="no URL")
         api = time_endpoint(client, api_url + query, args.requests)
-        raw = time_raw_sql(grace, params, args.requests)
+        raw = time_raw_sql(client, page_url + query, args.requests) if page_url else Timing(note="no URL")
         cells, flags = [], []
         for timing, name in ((page, "page"), (api, "api")):
             if timing.median_ms is None:
-                cells.append(f"{timing.note:>30}")
+                cells.append(f"{timing.note:>36}")
                 # page=100 is past the last page of a small inventory: a 404 there is right, any other error not.
                 if not (timing.note == "HTTP 404" and params.get("page")):
                     flags.append(f"{name} {timing.note}")
                 continue
-            cells.append(f"{timing.median_ms:>9.1f} {timing.p95_ms:>7.1f} {timing.queries:>3} {timing.app_ms:>6.1f}")
+            cells.append(
+                f"{timing.median_ms:>9.1f} {timing.p95_ms:>7.1f} {timing.queries:>3} {timing.app_ms:>6.1f}"
+                f" {timing.cpu_ms:>5.1f}"
+            )
             if timing.queries > MAX_QUERIES:
                 flags.append(f"{name} {timing.queries} queries")
             if timing.app_ms > MAX_APP_MS:
