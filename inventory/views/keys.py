@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
+from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
+from django.utils.translation import pgettext
 from django.views.generic import DetailView, ListView
 
 from cek.history import history_entries
@@ -75,9 +76,18 @@ _STATE_LABELS = dict(KeyState.choices)
 _FUNCTION_LABELS = dict(CryptoFunction.choices)
 
 
-def _shortened(text: str, length: int = 60) -> str:
-    """As the ``truncatechars`` filter (the ASCII text of nearly every id, without its cost)."""
-    return text if len(text) <= length and text.isascii() else Truncator(text).chars(length)
+def _shortener(length: int = 60):
+    """As the ``truncatechars`` filter, with its translated ellipsis looked up once a page: ASCII text (nearly
+    every id) is cut directly, other text goes through ``Truncator`` (normalisation, combining characters)."""
+    truncate = pgettext("String to return when truncating text", "%(truncated_text)s…")
+    keep = calculate_truncate_chars_length(length, truncate)
+
+    def shorten(text: str) -> str:
+        if text.isascii():
+            return text if len(text) <= length else add_truncation_text(text[:keep], truncate)
+        return Truncator(text).chars(length, truncate)
+
+    return shorten
 
 
 def _day(value) -> str:
@@ -93,6 +103,7 @@ def key_list_rows(rows) -> list[dict]:
     The markup is the table row the template wrote before (a template loop cost 8 ms for 50 rows, this 1 ms);
     every value from the database goes through ``escape``."""
     prefix, _, suffix = reverse("inventory:key-detail", args=[_URL_SENTINEL]).rpartition(str(_URL_SENTINEL))
+    shortened = _shortener()
     today = timezone.localdate()
     active = KeyState.ACTIVE.value
     prepared = []
@@ -126,7 +137,7 @@ def key_list_rows(rows) -> list[dict]:
         row["html"] = mark_safe(
             "<tr>\n"
             f'  <td><a href="{prefix}{row["id"]}{suffix}">{escape(row["name"])}</a>'
-            f'<div class="small muted mono">{escape(_shortened(row["external_id"]))}</div></td>\n'
+            f'<div class="small muted mono">{escape(shortened(row["external_id"]))}</div></td>\n'
             f"  <td>{purpose}</td>\n"
             f"  <td>{escape(row['store__name'])}</td>\n"
             f"  <td>{owner}</td>\n"
