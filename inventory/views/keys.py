@@ -100,8 +100,9 @@ def key_list_rows(rows) -> list[dict]:
     (``html``) written in one pass: the detail link from one ``reverse()`` for the page, the shortened external
     id, labels, the owner's name, dates, and whether the cryptoperiod is overdue (``Key.is_cryptoperiod_overdue``).
 
-    The markup is the table row the template wrote before (a template loop cost 8 ms for 50 rows, this 1 ms);
-    every value from the database goes through ``escape``."""
+    The markup is the table row the template wrote before, byte for byte (its loop took 8 ms for 50 rows on the
+    loaded development machine, this pass under 1 ms of CPU); every value from the database goes through
+    ``escape``."""
     prefix, _, suffix = reverse("inventory:key-detail", args=[_URL_SENTINEL]).rpartition(str(_URL_SENTINEL))
     shortened = _shortener()
     today = timezone.localdate()
