@@ -88,7 +88,7 @@ def test_the_valid_filters_still_apply_and_the_notice_says_so(grc_client):
     notice = _notice(response.content.decode())
     assert "“State”" in notice and "“Cryptoperiod overdue”" in notice and "“maybe”" in notice
     assert "The list shows what the other filters select." in notice
-    assert [key.name for key in response.context["object_list"]] == ["billing-db"]
+    assert [key["name"] for key in response.context["object_list"]] == ["billing-db"]
 
 
 def test_the_attestation_list_refuses_one_filter_and_keeps_the_others(grc_client, grc_user):

@@ -109,10 +109,11 @@ def test_the_key_list_rows_show_what_the_template_showed(grc_client, owner):
     assert f'<div class="small muted mono">{"x" * 59}…</div>' in html  # as truncatechars:60
     assert "<td>Olga Owner</td>" in html and "<td>Acme &lt;EU&gt;</td>" in html
     assert '<span class="overdue">' in html and '<span class="badge badge-bad">overdue</span>' in html
-    assert f"<td>{(today - dt.timedelta(days=800)).isoformat()}</td>" in html
+    rotated = today - dt.timedelta(days=800)
+    assert f'<td><time datetime="{rotated.isoformat()}">{rotated:%-d %b %Y}</time></td>' in html  # in words
     assert '<span class="badge badge-bad">Purpose unassigned</span>' in html
     assert '<span class="badge badge-bad">no owner</span>' in html
-    assert "not seen since 2026-01-02" in html
+    assert 'not seen since <time datetime="2026-01-02">2 Jan 2026</time>' in html
     assert '<span class="badge state-active">Active</span>' in html
     assert "<td>—</td>" in html  # no tenant, never rotated
 
@@ -132,13 +133,17 @@ def test_the_page_counts_without_joins_and_reads_its_rows_in_one_query(grc_clien
     with CaptureQueriesContext(connection) as queries:
         assert grc_client.get(reverse("inventory:key-list")).status_code == 200
     sql = [q["sql"] for q in queries.captured_queries]
-    count, rows = (q for q in sql if 'FROM "inventory_key"' in q)
+    on_keys = [q for q in sql if 'FROM "inventory_key"' in q]
+    (count,) = [q for q in on_keys if "COUNT(" in q]
+    (rows,) = [q for q in on_keys if 'JOIN "auth_user"' in q]
+    (states,) = [q for q in on_keys if "EXISTS" in q]  # the state filter offers the states keys are in
+    assert "COUNT(" not in states and "DISTINCT" not in states
     assert "COUNT(" in count and "JOIN" not in count
     assert 'JOIN "auth_user"' in rows and "backup_owner" not in rows.split(" FROM ")[0]
     # With the lists cached, none of the drop-downs' five queries runs.
     for table in ("inventory_keystore", "inventory_purpose", "inventory_tenant", "inventory_service"):
         assert not [q for q in sql if q.startswith("SELECT") and f'FROM "{table}"' in q], table
-    assert len(sql) <= 4  # user, roles, count, rows (the session comes from the cache)
+    assert len(sql) <= 5  # user, roles, count, rows, states (the session comes from the cache)
 
 
 def test_the_drop_downs_follow_changes_to_stores_tenants_and_users(grc_client):
