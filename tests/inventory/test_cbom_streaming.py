@@ -15,8 +15,15 @@ import pytest
 from inventory.exporters import cbom
 from inventory.exporters.cyclonedx17 import as_1_7
 from inventory.models import Key, KeyState, StoreKind
-from tests.factories import BindingFactory, KeyFactory, KeyStoreFactory, PartyFactory, ServiceFactory, TenantFactory
-from tests.factories import purpose
+from tests.factories import (
+    BindingFactory,
+    KeyFactory,
+    KeyStoreFactory,
+    PartyFactory,
+    ServiceFactory,
+    TenantFactory,
+    purpose,
+)
 from tests.inventory.test_cbom_export import inventory  # noqa: F401  (the fixture: one key of each shape)
 
 
@@ -76,13 +83,17 @@ def every_shape(inventory, owner, other_owner, grc_user):  # noqa: F811
         last_rotated_on=dt.date(2026, 1, 1),
         expires_on=dt.date(2030, 12, 31),
     )
-    key.exposed_to.set([PartyFactory(name="Partner Labs; EU"), PartyFactory(name="Ärzte \"Nord\"")])
+    key.exposed_to.set([PartyFactory(name="Partner Labs; EU"), PartyFactory(name='Ärzte "Nord"')])
     BindingFactory(key=key, service=ServiceFactory(slug="release-pipeline"), operations=["verify", "sign"])
     BindingFactory(
-        key=key, service=ServiceFactory(slug="gateway"), tenant=TenantFactory(slug="globex"), principal="", operations=[]
+        key=key,
+        service=ServiceFactory(slug="gateway"),
+        tenant=TenantFactory(slug="globex"),
+        principal="",
+        operations=[],
     )
     KeyFactory(
-        name="Schlüssel 東京 \\ \"quoted\"",
+        name='Schlüssel 東京 \\ "quoted"',
         external_id="key/ü ?&#%",
         description="",
         algorithm="ML-KEM-768",
