@@ -54,6 +54,7 @@ class ExportRefused(Exception):
         )
 
 
+@lru_cache(maxsize=1024)
 def _names_a_digest(name: str, computed: frozenset[str]) -> bool:
     """A column or member the app fills with a SHA-256 it computed: listed, or named ``...sha256`` / ``...digest``
     (``results_sha256``, ``data_digest``). A user's label may be named so too; it then still passes only with
@@ -168,7 +169,7 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
             members = []
             for name, member in item.items():
                 name_text = name if type(name) is str else str(name)
-                reason = _judge(name_text)
+                reason = _judged_short(name_text) if len(name_text) <= 256 else find_key_material(name_text)
                 if reason:
                     # The path would quote the name: say where the mapping is instead.
                     raise ExportRefused(
@@ -187,7 +188,7 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
             if isinstance(member, str):
                 if not member or (member_computed and _is_computed_digest(member)):
                     continue
-                reason = _judge(member)
+                reason = _judged_short(member) if len(member) <= 256 else find_key_material(member)  # _judge, inlined
                 if reason:
                     raise ExportRefused(
                         export=export, where=_render_path(where, (node, segment)) or "the document", reason=reason

@@ -28,8 +28,10 @@ component by component (see :func:`export_keys`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -59,6 +61,7 @@ from cek.exportguard import check_tree
 from inventory import keyfields
 from inventory.exporters.cyclonedx17 import as_1_7
 from inventory.exporters.keyvalues import field_value
+from inventory.importers.base import BindingRow
 from inventory.importers.cbom import KIND_MATERIAL_TYPES
 from inventory.importers.cbom.properties import FIELDS_PROPERTY, NAMESPACE, STATED_FIELDS, property_pairs
 from inventory.keyfields import Kind
@@ -232,35 +235,102 @@ def _date_text(day: dt.date | None) -> str | None:
     return _datetime(day).isoformat() if day is not None else None
 
 
-def key_tree(key: Key, algorithm_refs: dict[str, str]) -> dict[str, Any]:
-    """:func:`key_component` as the library's JSON (a dict, members in the library's order)."""
+# The streamed export reads plain rows (``values()``), not model instances: a key and its seven joined objects
+# were most of the database side's time. The columns: the key's own fields, the natural key of every reference
+# (as ``field_value`` reads it), and what the component itself needs of its store and purpose.
+_REFERENCES = {field.name: f"{field.name}__{field.ref}" for field in _PROPERTY_FIELDS if field.kind is Kind.REFERENCE}
+_PLAIN_FIELDS = tuple(
+    field.name for field in _PROPERTY_FIELDS if field.kind not in (Kind.REFERENCE, Kind.PARTIES, Kind.BINDINGS)
+)
+_ROW_COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            "pk",
+            "name",
+            "description",
+            "external_id",
+            "store_id",
+            "purpose_id",
+            "algorithm",
+            "kind",
+            "state",
+            "size_bits",
+            "created_on",
+            "activated_on",
+            "last_rotated_on",
+            "expires_on",
+            "store__kind",
+            "purpose__function",
+            *_PLAIN_FIELDS,
+            *_REFERENCES.values(),
+        )
+    )
+)
+_STORE_KINDS = dict(StoreKind.choices)
+
+
+def _row_bindings(row: dict[str, Any], bindings: list[tuple]) -> list[BindingRow]:
+    """:func:`inventory.exporters.keyvalues.key_bindings` of a row: (pk, service, tenant, purpose id, purpose,
+    principal, operations) tuples."""
+    found: dict[tuple[str, str, str], BindingRow] = {}
+    for _pk, service, tenant, purpose_id, purpose, principal, operations in sorted(bindings):
+        identity = (service, tenant or "", purpose if purpose_id != row["purpose_id"] else "")
+        found.setdefault(
+            identity, BindingRow(*identity, principal=principal or None, operations=list(operations) or None)
+        )
+    return [found[identity] for identity in sorted(found)]
+
+
+def _row_property_pairs(row: dict[str, Any], exposed_to: list[str], bindings: list[tuple]) -> list[tuple[str, str]]:
+    """:func:`key_properties` of a row, as (name, value) pairs sorted and without duplicates, as the library
+    writes a component's properties."""
+    values: dict[str, Any] = {name: row[name] for name in _PLAIN_FIELDS}
+    for name, column in _REFERENCES.items():
+        values[name] = row[column] or ""
+    for name in ("labels", "platform_details"):
+        if name in values:
+            values[name] = values[name] or {}
+    values["exposed_to"] = exposed_to
+    values["services"] = _row_bindings(row, bindings)
+    pairs = set(property_pairs(values))
+    if row["purpose_id"] is not None:
+        pairs.add((f"{NAMESPACE}:function", row["purpose__function"]))
+    return sorted(pairs)
+
+
+def row_tree(row: dict[str, Any], algorithm_refs: dict[str, str], exposed_to: list[str], bindings: list[tuple]):
+    """:func:`key_component` of a row as the library's JSON (a dict, members in the library's order)."""
     material: dict[str, Any] = {}
+    algorithm = row["algorithm"]
+    store_kind = row["store__kind"]
+    mechanism = row["store__name"] if store_kind == StoreKind.OTHER else _STORE_KINDS.get(store_kind, store_kind)
     for name, value in (
-        ("activationDate", _date_text(key.activated_on)),
-        ("algorithmRef", algorithm_refs[key.algorithm] if key.algorithm else None),
-        ("creationDate", _date_text(key.created_on)),
-        ("expirationDate", _date_text(key.expires_on)),
-        ("id", key.external_id),
-        ("securedBy", {"mechanism": secured_by(key).mechanism}),
-        ("size", key.size_bits),
-        ("state", STATES[key.state].value),
-        ("type", KIND_TYPES.get(key.kind, RelatedCryptoMaterialType.UNKNOWN).value),
-        ("updateDate", _date_text(key.last_rotated_on)),
+        ("activationDate", _date_text(row["activated_on"])),
+        ("algorithmRef", algorithm_refs[algorithm] if algorithm else None),
+        ("creationDate", _date_text(row["created_on"])),
+        ("expirationDate", _date_text(row["expires_on"])),
+        ("id", row["external_id"]),
+        ("securedBy", {"mechanism": mechanism}),
+        ("size", row["size_bits"]),
+        ("state", STATES[row["state"]].value),
+        ("type", KIND_TYPES.get(row["kind"], RelatedCryptoMaterialType.UNKNOWN).value),
+        ("updateDate", _date_text(row["last_rotated_on"])),
         # ``value`` is deliberately never written: the inventory holds no key material.
     ):
         if value is not None:
             material[name] = value
+    external_id = quote(row["external_id"], safe=":/@-._~")
     tree: dict[str, Any] = {
-        "bom-ref": key_bom_ref(key),
+        "bom-ref": f"key:{row['store_id']}:{external_id}",
         "cryptoProperties": {"assetType": "related-crypto-material", "relatedCryptoMaterialProperties": material},
     }
-    if key.description:
-        tree["description"] = key.description
-    tree["name"] = key.name
-    properties = sorted({(p.name, p.value) for p in key_properties(key)})
+    if row["description"]:
+        tree["description"] = row["description"]
+    tree["name"] = row["name"]
+    properties = _row_property_pairs(row, exposed_to, bindings)
     if properties:
         tree["properties"] = [{"name": name, "value": value} for name, value in properties]
-    tree["type"] = ComponentType.CRYPTOGRAPHIC_ASSET.value
+    tree["type"] = "cryptographic-asset"
     return tree
 
 
@@ -277,25 +347,35 @@ def algorithm_tree(algorithm: str) -> dict[str, Any]:
     }
 
 
+def _row_chunks(queryset: QuerySet[Key]) -> Iterator[list[dict[str, Any]]]:
+    rows = queryset.values(*_ROW_COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+    while chunk := list(itertools.islice(rows, CHUNK_SIZE)):
+        yield chunk
+
+
 def _component_trees(queryset: QuerySet[Key]) -> Iterator[dict[str, Any]]:
-    """What :func:`_components` yields, as JSON-ready dicts (same order)."""
+    """What :func:`_components` yields, as JSON-ready dicts (same order): keys read ``CHUNK_SIZE`` at a time as
+    rows, with the parties and bindings of the chunk in one query each."""
     algorithm_refs: dict[str, str] = {}
-    for key in _keys(queryset):
-        if key.algorithm and key.algorithm not in algorithm_refs:
-            algorithm = algorithm_tree(key.algorithm)
-            algorithm_refs[key.algorithm] = algorithm["bom-ref"]
-            yield algorithm
-        yield key_tree(key, algorithm_refs)
-
-
-def build_bom(queryset: QuerySet[Key]) -> Bom:
-    """The CBOM of ``queryset`` as a library object (small inventories, tests). ``export_keys`` streams."""
-    bom, inventory = _skeleton_bom()
-    for component in _components(queryset):
-        bom.components.add(component)
-    # The inventory "contains" every asset: a complete dependency graph for the root component.
-    bom.register_dependency(inventory, bom.components)
-    return bom
+    for chunk in _row_chunks(queryset):
+        ids = [row["pk"] for row in chunk]
+        exposed: dict[int, list[str]] = defaultdict(list)
+        through = Key.exposed_to.through.objects.filter(key_id__in=ids)
+        for key_id, party in through.values_list("key_id", "party__name").order_by():
+            exposed[key_id].append(party)
+        bindings: dict[int, list[tuple]] = defaultdict(list)
+        binding_rows = Binding.objects.filter(key_id__in=ids).order_by()
+        for key_id, *binding in binding_rows.values_list(
+            "key_id", "pk", "service__slug", "tenant__slug", "purpose_id", "purpose__slug", "principal", "operations"
+        ):
+            bindings[key_id].append(tuple(binding))
+        for row in chunk:
+            algorithm = row["algorithm"]
+            if algorithm and algorithm not in algorithm_refs:
+                tree = algorithm_tree(algorithm)
+                algorithm_refs[algorithm] = tree["bom-ref"]
+                yield tree
+            yield row_tree(row, algorithm_refs, exposed.get(row["pk"], []), bindings.get(row["pk"], []))
 
 
 def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterator[str]:
