@@ -21,8 +21,10 @@ CycloneDX 1.7 deprecates ``algorithmRef``: a 1.7 export names the algorithm as a
 library (11.12) writes the 1.7 frame and the fields both versions share; :func:`.cyclonedx17.as_1_7` adds what
 it lacks.
 
-The keys are read from the database in chunks, each with its parties and bindings prefetched, and written
-component by component (see :func:`export_keys`).
+The keys are read from the database in chunks, as rows, each chunk with its parties and bindings in one query
+each, and written a chunk of components at a time (see :func:`export_keys`). The library objects
+(:func:`key_component`, :func:`build_bom`) stay for small inventories and tests; the streamed export writes the
+same JSON without them (:func:`row_tree`).
 """
 
 from __future__ import annotations
@@ -384,7 +386,7 @@ def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterato
     The library's whole-document serialiser checks the dependency graph once per component, which grows with
     the square of the inventory (20,000 keys: over 8 minutes), and its per-component serialiser is most of the
     time of a large export. Here the library writes the frame (metadata, tool, spec version); each component is
-    built as the library would write it (:func:`key_tree`, :func:`algorithm_tree`), checked by the export guard
+    built as the library would write it (:func:`row_tree`, :func:`algorithm_tree`), checked by the export guard
     as the dict that is then written, and this function joins them: bom-refs are unique by construction, and the
     only dependency is the inventory containing every asset. Memory holds one chunk of keys and the bom-refs."""
     if spec not in _WRITERS:
