@@ -24,7 +24,10 @@ The child renders a one-line HTML first, so that loading fonts (a once-per-proce
 neither figure.
 
 It prints a table and flags a row over the targets at 100k keys (smaller sizes must meet them too): 120 s total,
-1 GB peak RSS, the build's PDF time at most 1.3x WeasyPrint alone. Exit status 1 when a row is flagged or a
+1 GB peak RSS, the build's PDF time at most 1.3x WeasyPrint alone. Above 100,000 keys (``--keys 1000000``, the
+target of issue 17) the targets are 600 s total and the same 1 GB; the PDF's ratio is not measured there (the PDF
+lists a bounded number of rows, whatever the population). Each row also shows the time of keys.csv + keys.xlsx
+(``write_keys``, part of "data") and the CPU seconds of the build, steadier than wall time on a shared machine. Exit status 1 when a row is flagged or a
 build fails. A check run is attempted first (``manage.py run_checks``) so the pack has guideline
 results; when it fails the pack says no run exists and the benchmark says so.
 
@@ -49,6 +52,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_MB, TARGET_RATIO = 120, 1024, 1.3
+# Issue 17: a population over 100,000 keys (the target is set at 1,000,000) within 10 minutes and the same 1 GB.
+LARGE_KEYS, TARGET_LARGE_SECONDS = 100_000, 600
+
+
+def time_target(keys: int) -> int:
+    return TARGET_SECONDS if keys <= LARGE_KEYS else TARGET_LARGE_SECONDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,6 +127,7 @@ def child(args: argparse.Namespace) -> int:
     # The builder calls these through their modules, so the wrappers see every call.
     timed(content_module, "collect", "collect")
     timed(data_module, "write_data_files", "data")
+    timed(data_module, "write_keys", "keys_files")  # keys.csv + keys.xlsx, inside "data"
     original_render = pdf_module.render_pack_pdf
     timed(pdf_module, "render_pack_pdf", "pdf")
     # A worker renders many packs: load the fonts of the stylesheet once before timing, as a running worker has.
@@ -137,8 +147,10 @@ def child(args: argparse.Namespace) -> int:
         requested_by=grace,
     )
     started = time.perf_counter()
+    cpu_started = time.process_time()
     built = builder.build_pack(pack.pk)
     total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     rss = peak_rss_mb()
     if built is None or built.status != PackStatus.READY:
         print(json.dumps({"error": built.last_error if built else "pack vanished"}))
@@ -152,7 +164,9 @@ def child(args: argparse.Namespace) -> int:
     # Steady state, as a worker that has rendered packs before: the better of two runs of the whole PDF step
     # (templates + WeasyPrint) against the better of two runs of WeasyPrint alone on the same HTML.
     again, alone = [], []
-    for _ in range(2):
+    # Above 100,000 keys only the build itself is timed: the PDF lists at most a fixed number of rows, so its
+    # ratio to WeasyPrint is measured at the smaller sizes.
+    for _ in range(2 if args.child <= LARGE_KEYS else 0):
         again.append(original_render(built, content, data_digest=digest).seconds)
         started = time.perf_counter()
         pdf_module.html_to_pdf(rendered.html)
@@ -165,10 +179,12 @@ def child(args: argparse.Namespace) -> int:
                 "collect": captured.get("collect"),
                 "data": captured.get("data"),
                 "pdf_build": captured.get("pdf"),
-                "pdf": min(again),
+                "pdf": min(again, default=0.0),
+                "keys_files": captured.get("keys_files"),
+                "cpu": cpu,
                 "html": html_seconds,
                 "pages": rendered.pages,
-                "weasy": min(alone),
+                "weasy": min(alone, default=0.0),
                 "rss_mb": rss,
                 "zip_mb": (built.size or 0) / 1e6,
             }
@@ -242,7 +258,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print()
     header = (
         f"{'keys':>8} {'total s':>8} {'collect s':>9} {'data s':>7} {'PDF s':>7} {'HTML s':>7} {'pages':>6} "
-        f"{'PDF2 s':>7} {'Weasy s':>8} {'PDF/Weasy':>10} {'peak RSS MB':>11} {'zip MB':>7}"
+        f"{'PDF2 s':>7} {'Weasy s':>8} {'PDF/Weasy':>10} {'peak RSS MB':>11} {'zip MB':>7} {'keys files s':>12} "
+        f"{'CPU s':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -253,13 +270,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
             flagged += 1
             continue
         # The build's own PDF step (templates + WeasyPrint, fonts already loaded) against WeasyPrint alone.
-        ratio = row["pdf_build"] / row["weasy"] if row["weasy"] else float("inf")
+        ratio = row["pdf_build"] / row["weasy"] if row["weasy"] else None
         flags = []
-        if row["total"] > TARGET_SECONDS:
-            flags.append(f"total > {TARGET_SECONDS} s")
+        if row["total"] > time_target(row["keys"]):
+            flags.append(f"total > {time_target(row['keys'])} s")
         if row["rss_mb"] > TARGET_MB:
             flags.append(f"RSS > {TARGET_MB} MB")
-        if ratio > TARGET_RATIO:
+        if ratio is not None and ratio > TARGET_RATIO:
             flags.append(f"PDF > {TARGET_RATIO}x WeasyPrint")
         if row["note"]:
             flags.append(row["note"])
@@ -267,12 +284,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
         print(
             f"{row['keys']:>8,} {row['total']:>8.1f} {row['collect']:>9.2f} {row['data']:>7.1f} "
             f"{row['pdf_build']:>7.1f} {row['html']:>7.2f} {row['pages']:>6} {row['pdf']:>7.1f} {row['weasy']:>8.1f} "
-            f"{ratio:>9.2f}x {row['rss_mb']:>11.0f} {row['zip_mb']:>7.1f}"
+            + (f"{ratio:>9.2f}x" if ratio is not None else f"{'-':>10}")
+            + f" {row['rss_mb']:>11.0f} {row['zip_mb']:>7.1f} {row['keys_files']:>12.1f} {row['cpu']:>7.1f}"
             + (f"  <-- {', '.join(flags)}" if flags else "")
         )
     print(
         f"\nTargets at 100k keys: total <= {TARGET_SECONDS} s, peak RSS <= {TARGET_MB} MB, "
-        f"the build's PDF <= {TARGET_RATIO}x WeasyPrint alone. {flagged} row(s) over a target."
+        f"the build's PDF <= {TARGET_RATIO}x WeasyPrint alone; above {LARGE_KEYS:,} keys (1,000,000: issue 17) "
+        f"total <= {TARGET_LARGE_SECONDS} s and the same RSS. {flagged} row(s) over a target."
     )
     return 1 if flagged else 0
 

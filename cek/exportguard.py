@@ -54,6 +54,7 @@ class ExportRefused(Exception):
         )
 
 
+@lru_cache(maxsize=1024)
 def _names_a_digest(name: str, computed: frozenset[str]) -> bool:
     """A column or member the app fills with a SHA-256 it computed: listed, or named ``...sha256`` / ``...digest``
     (``results_sha256``, ``data_digest``). A user's label may be named so too; it then still passes only with
@@ -129,32 +130,71 @@ def checked_rows(
         yield cells
 
 
+def _render_path(where: str, node: tuple | None) -> str:
+    """The path of a value as ``check_tree`` names it ("component 3.properties[2].value"), from its chain of
+    (parent, member name or index) links; built only when a finding needs it."""
+    segments: list[str | int] = []
+    while node is not None:
+        node, segment = node
+        segments.append(segment)
+    path = where
+    for segment in reversed(segments):
+        if isinstance(segment, int):
+            path = f"{path}[{segment}]"
+        else:
+            path = f"{path}.{segment}" if path else segment
+    return path
+
+
 def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[str] = frozenset()) -> None:
     """Check every string of a JSON-like value (mapping names included), naming its path on a finding.
 
-    Iterative, and bounded in depth, so a hostile document cannot exhaust the stack."""
-    stack: list[tuple[Any, str, int, bool]] = [(value, where, 0, False)]
+    Iterative, and bounded in depth, so a hostile document cannot exhaust the stack. Large exports (the CBOM:
+    one call per component) walk millions of values, so a path is kept as links and written out only for a
+    finding, and text members are checked where they are met rather than pushed onto the stack."""
+    if isinstance(value, str):
+        check_value(value, export=export, where=where or "the document")
+        return
+    # (item, path links, depth, is_computed): path links are (parent links, member name or list index) or None.
+    stack: list[tuple[Any, tuple | None, int, bool]] = [(value, None, 0, False)]
     while stack:
-        item, path, depth, is_computed = stack.pop()
-        if isinstance(item, str):
-            check_value(item, export=export, where=path or "the document", computed=is_computed)
-            continue
+        item, node, depth, is_computed = stack.pop()
         if depth >= _MAX_DEPTH:
-            raise ExportRefused(export=export, where=path or "the document", reason="data nested too deeply to check")
+            raise ExportRefused(
+                export=export,
+                where=_render_path(where, node) or "the document",
+                reason="data nested too deeply to check",
+            )
         if isinstance(item, dict):
+            members = []
             for name, member in item.items():
-                name_text = str(name)
-                member_path = f"{path}.{name_text}" if path else name_text
-                reason = _judge(name_text)
+                name_text = name if type(name) is str else str(name)
+                reason = _judged_short(name_text) if len(name_text) <= 256 else find_key_material(name_text)
                 if reason:
                     # The path would quote the name: say where the mapping is instead.
                     raise ExportRefused(
-                        export=export, where=f"a member name in {path or 'the document'}", reason=reason
+                        export=export,
+                        where=f"a member name in {_render_path(where, node) or 'the document'}",
+                        reason=reason,
                     )
-                stack.append((member, member_path, depth + 1, _names_a_digest(name_text, computed)))
+                members.append((name_text, member))
+            pairs = members
         elif isinstance(item, (list, tuple)):
-            for index, member in enumerate(item):
-                stack.append((member, f"{path}[{index}]", depth + 1, is_computed))
+            pairs = enumerate(item)
+        else:
+            continue
+        for segment, member in pairs:
+            member_computed = _names_a_digest(segment, computed) if isinstance(segment, str) else is_computed
+            if isinstance(member, str):
+                if not member or (member_computed and _is_computed_digest(member)):
+                    continue
+                reason = _judged_short(member) if len(member) <= 256 else find_key_material(member)  # _judge, inlined
+                if reason:
+                    raise ExportRefused(
+                        export=export, where=_render_path(where, (node, segment)) or "the document", reason=reason
+                    )
+            elif isinstance(member, (dict, list, tuple)):
+                stack.append((member, (node, segment), depth + 1, member_computed))
 
 
 class _TextNodes(HTMLParser):

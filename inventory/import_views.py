@@ -355,7 +355,7 @@ class KeyCbomExportView(AnyRoleMixin, View):
         filterset = KeyFilter(request.GET, queryset=selectors.key_list(user=request.user), request=request)
         if not filterset.is_valid():
             return _invalid_filters(filterset)
-        # Written component by component (see inventory.exporters.cbom) into a spooled file: bounded memory for
+        # Written a chunk of components at a time (see inventory.exporters.cbom) into a spooled file: bounded memory for
         # any inventory, and checked by the export guard before the first byte is sent.
         chunks = exporters.get_exporter("cbom", "keys", spec=spec)(filterset.qs)
         response = guarded_download(

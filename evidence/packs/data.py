@@ -4,7 +4,8 @@ Written from inside the builder's snapshot transaction (so they agree with the P
 population of 100k keys never sits in memory as model instances. CSV is UTF-8 with a header row, ISO dates,
 lists joined with ";" and labels as JSON; in CSV, text a spreadsheet would run as a formula (starting with =, +,
 -, @) is prefixed with "'" as in the inventory export. ``keys.xlsx`` holds the same rows as ``keys.csv`` (its
-text cells are typed text, so never formulas). ``pack.json`` has the pack's facts machine-readable: the
+text cells are inline strings, so never formulas) up to the 1,048,575 keys one worksheet holds; beyond that it
+holds the first ones by id, and pack.json's ``keys_xlsx_note`` says that keys.csv is the complete population. ``pack.json`` has the pack's facts machine-readable: the
 metadata, the row count of each file, the sample (seed, method, ids) and the content the PDF shows.
 """
 
@@ -24,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db.models import Model, Q, QuerySet
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
+from cek import xlsxstream
 from cek.exportguard import check_row, check_tree
-from cek.spreadsheet import spreadsheet_safe, xlsx_text
+from cek.spreadsheet import spreadsheet_safe
 from evidence.models import (
     Attestation,
     CheckResult,
@@ -165,44 +165,59 @@ def _batched(queryset: QuerySet, fields: list[str]) -> Iterator[dict]:
         last = batch[-1]["pk"]
 
 
-def _xlsx_cell(sheet, value):
-    """A plain value for the write-only sheet (about a quarter faster than a cell object per value); only text
-    that openpyxl would store as a formula (starting with "=") becomes a cell forced to text."""
+def _xlsx_value(value):
+    """A value for keys.xlsx: numbers as numbers, everything else as the CSV's text (ISO dates, lists joined with
+    ";", labels as JSON), always a text cell, never a formula (:mod:`cek.xlsxstream`)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
-    return xlsx_text(sheet, cell(value))  # "=cmd()" stays text, never a formula
+    return cell(value)
 
 
-def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = None) -> tuple[int, list[int]]:
-    """keys.csv and keys.xlsx: every key of the scope, whatever its state, ordered by id."""
+# keys.xlsx holds at most what one worksheet can: 1,048,576 rows, the header included. A larger population is
+# complete in keys.csv only; keys.xlsx then stops at this many keys (the lowest ids) and pack.json says so.
+XLSX_MAX_KEYS = xlsxstream.MAX_ROWS - 1
+XLSX_NOTE = (
+    "keys.xlsx holds the first {shown:,} keys by id, as many as one worksheet can hold; keys.csv holds all "
+    "{population:,} keys of the population."
+)
+
+
+@dataclass
+class KeysWritten:
+    population: int
+    ids: list[int]
+    xlsx_rows: int
+
+
+def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = None) -> KeysWritten:
+    """keys.csv and keys.xlsx: every key of the scope, whatever its state, ordered by id (keys.xlsx: the first
+    :data:`XLSX_MAX_KEYS` of them; all of them up to that size).
+
+    Both are written as the rows are read, in batches: memory does not grow with the population. keys.xlsx is
+    written by :mod:`cek.xlsxstream` (openpyxl's write-only mode took 85-90 % of a 100,000-key pack's time)."""
     keys = scoped_keys(pack)
     total = keys.count()
     exposed: dict[int, list[str]] = defaultdict(list)
     through = Key.exposed_to.through.objects.filter(key_id__in=keys.values("pk"))
     for key_id, party in through.order_by("key_id", "party__name").values_list("key_id", "party__name"):
         exposed[key_id].append(party)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("keys")
-    sheet.append([WriteOnlyCell(sheet, value=name) for name in KEY_HEADER])
     handle, writer = _csv_writer(directory / "keys.csv")
     ids: list[int] = []
     fields = [source for _, source in KEY_COLUMNS]
-    try:
-        with handle:
-            writer.writerow(KEY_HEADER)
-            for row in _batched(keys, fields):
-                values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
-                check_row(values, export="keys.csv", row=len(ids) + 2, columns=KEY_HEADER, computed=COMPUTED)
-                writer.writerow([csv_cell(value) for value in values])
-                sheet.append([_xlsx_cell(sheet, value) for value in values])
-                ids.append(row["pk"])
-                if progress and len(ids) % (BATCH * 5) == 0:
-                    progress(len(ids), total)
-    except BaseException:
-        sheet.close()  # a build stopped mid-sheet (the export guard, a cancel) leaves no writer behind
-        raise
-    workbook.save(directory / "keys.xlsx")
-    return len(ids), ids
+    with handle, xlsxstream.StreamingSheet(directory / "keys.xlsx", "keys", creator="cek evidence pack") as sheet:
+        writer.writerow(KEY_HEADER)
+        sheet.append(KEY_HEADER)
+        for row in _batched(keys, fields):
+            values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
+            check_row(values, export="keys.csv", row=len(ids) + 2, columns=KEY_HEADER, computed=COMPUTED)
+            writer.writerow([csv_cell(value) for value in values])
+            if len(ids) < XLSX_MAX_KEYS:
+                sheet.append([_xlsx_value(value) for value in values])
+            ids.append(row["pk"])
+            if progress and len(ids) % (BATCH * 5) == 0:
+                progress(len(ids), total)
+    # A build stopped mid-file (the export guard, a cancel) leaves no half workbook: StreamingSheet removes it.
+    return KeysWritten(population=len(ids), ids=ids, xlsx_rows=min(len(ids), XLSX_MAX_KEYS))
 
 
 def write_bindings(pack: EvidencePack, directory: Path) -> int:
@@ -433,8 +448,10 @@ def write_data_files(
         if progress and total:
             progress(int(100 * done / total), f"writing keys.csv ({done:,} of {total:,} keys)")
 
-    result.population, ids = write_keys(pack, directory, keys_progress)
-    result.counts["keys.csv"] = result.counts["keys.xlsx"] = result.population
+    keys = write_keys(pack, directory, keys_progress)
+    result.population, ids = keys.population, keys.ids
+    result.counts["keys.csv"] = result.population
+    result.counts["keys.xlsx"] = keys.xlsx_rows
     if progress:
         progress(100, "writing bindings, grants, findings and attestations")
     result.counts["bindings.csv"] = write_bindings(pack, directory)
@@ -452,6 +469,11 @@ def write_data_files(
         "generated_at": generated_at.isoformat(),
         "population": result.population,
         "files": {name: {"rows": count} for name, count in sorted(result.counts.items())},
+        **(
+            {"keys_xlsx_note": XLSX_NOTE.format(shown=keys.xlsx_rows, population=result.population)}
+            if keys.xlsx_rows < result.population
+            else {}
+        ),
         "check_run": {"id": run.pk, "finished_at": run.finished_at.isoformat()} if run else None,
         "sample": {
             "seed": pack.sample_seed,

@@ -1,6 +1,6 @@
 """Exporters: the inventory as files. Each format is a module; :data:`REGISTRY` maps a format name to the
 functions that write each table it supports as text chunks. CSV streams in constant memory whatever the size of
-the inventory; the CycloneDX CBOM (keys only) is streamed component by component, as CycloneDX 1.6 (the default)
+the inventory; the CycloneDX CBOM (keys only) is streamed a chunk of components at a time, as CycloneDX 1.6 (the default)
 or 1.7 (:data:`SPECS`: the spec versions a format offers)."""
 
 from __future__ import annotations

@@ -71,6 +71,27 @@ def test_keys_csv_is_the_full_population_of_the_database(built, inventory):
     assert len(rows(files, "bindings.csv")) == 2 and len(rows(files, "grants.csv")) == 1
 
 
+def test_keys_xlsx_stops_at_a_worksheet_s_rows_and_pack_json_names_keys_csv_as_complete(
+    grc_user, inventory, signing_key, fake_pdf, monkeypatch
+):
+    from evidence.packs import data
+
+    monkeypatch.setattr(data, "XLSX_MAX_KEYS", 4)  # stands in for 1,048,575 (a worksheet's rows minus the header)
+    files = members(zip_bytes(build(grc_user)))
+    population = rows(files, "keys.csv")
+    assert len(population) == 6
+    sheet = list(load_workbook(io.BytesIO(files["keys.xlsx"]), read_only=True)["keys"].iter_rows(values_only=True))
+    assert [row[0] for row in sheet[1:]] == [int(row["id"]) for row in population[:4]]  # the lowest ids
+    document = json.loads(files["pack.json"])
+    assert document["files"]["keys.xlsx"] == {"rows": 4} and document["files"]["keys.csv"] == {"rows": 6}
+    assert "keys.csv holds all 6 keys" in document["keys_xlsx_note"]
+
+
+def test_a_pack_within_a_worksheet_s_rows_has_no_xlsx_note(built):
+    document = json.loads(members(zip_bytes(built))["pack.json"])
+    assert "keys_xlsx_note" not in document and document["files"]["keys.xlsx"] == document["files"]["keys.csv"]
+
+
 def test_a_scoped_pack_holds_only_the_keys_of_its_stores(grc_user, inventory, signing_key, fake_pdf):
     pack = build(grc_user, stores=[inventory["dev"]])
     keys = rows(members(zip_bytes(pack)), "keys.csv")
