@@ -5,10 +5,12 @@ again): the second task finds the pack claimed (``cek.jobs.job_claim``, one cond
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -111,9 +113,11 @@ def test_two_worker_processes_build_each_pack_exactly_once(two_workers):
         assert pack.status == PackStatus.READY, pack.last_error
         assert pack.attempts == 1  # claimed once: the duplicate task found it taken
         assert pack.file and pack.file.storage.exists(pack.file.name)
-    # Both tasks of every pack ran (one built, one found the pack taken), spread over both processes.
+    # Both tasks of every pack ran, spread over both processes: one built it, the other found it taken.
     wait_for(lambda: TaskResult.objects.filter(task_name="evidence.tasks.pack_build").count() == 2 * PACKS, timeout=60)
     results = TaskResult.objects.filter(task_name="evidence.tasks.pack_build")
     assert {r.status for r in results} == {"SUCCESS"}
     assert first_tasks <= {r.task_id for r in results}
     assert {r.worker for r in results} == set(two_workers)
+    built = Counter(json.loads(r.result)["pack"] for r in results if json.loads(r.result)["built"])
+    assert built == {p.pk: 1 for p in packs}
