@@ -15,6 +15,7 @@ keys) are followed by ordinary writes in the same command, and a snapshot is at 
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import uuid
@@ -25,6 +26,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.backends.signals import connection_created
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "dashboard:generation"
 # Part of every snapshot's cache key: change it when what is stored changes shape (the ``Dashboard`` dataclass), so
@@ -64,20 +67,32 @@ def generation() -> str:
 
 
 def invalidate() -> None:
-    """Move to a new generation: every stored snapshot is stale from now on."""
-    cache.set(GENERATION_KEY, uuid.uuid4().hex[:16], timeout=None)
+    """Move to a new generation: every stored snapshot is stale from now on. Never raises: it runs after a write
+    committed (the write stands; with the cache down there is no snapshot to serve either)."""
+    _local.read = False  # nothing of the new generation read yet
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex[:16], timeout=None)
+    except Exception:
+        logger.warning("Could not move the dashboard snapshot's generation on", exc_info=True)
 
 
 def cached(scope: str, today, compute: Callable[[], T]) -> T:
     """The snapshot of ``scope`` for ``today`` in the current generation, computed by ``compute`` when missing.
     The generation is read before computing: a write committed meanwhile leaves this snapshot under the old
     generation, where nobody reads it."""
-    key = f"dashboard:{FORMAT}:{generation()}:{today.isoformat()}:{scope}"
     _local.read = True
-    value = cache.get(key)
+    try:
+        key = f"dashboard:{FORMAT}:{generation()}:{today.isoformat()}:{scope}"
+        value = cache.get(key)
+    except Exception:  # the cache is down: the page counts its figures now, as without a snapshot
+        logger.warning("Could not read the dashboard snapshot", exc_info=True)
+        return compute()
     if value is None:
         value = compute()
-        cache.set(key, value, timeout=settings.CEK_DASHBOARD_SNAPSHOT_SECONDS)
+        try:
+            cache.set(key, value, timeout=settings.CEK_DASHBOARD_SNAPSHOT_SECONDS)
+        except Exception:
+            logger.warning("Could not store the dashboard snapshot", exc_info=True)
     return value
 
 

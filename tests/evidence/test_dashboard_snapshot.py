@@ -114,3 +114,16 @@ def test_without_snapshot_every_request_counts(grc_user, settings):
     with CaptureQueriesContext(connection) as second:
         keys_kpi(client)
     assert any("inventory_key" in q["sql"] for q in second.captured_queries)
+
+
+def test_with_the_cache_down_the_page_counts_and_a_write_still_commits(grc_user, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    KeyFactory()
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    assert keys_kpi(login(grc_user)) == (1, 1)
+    snapshot.invalidate()  # after a commit: logged, never raised
