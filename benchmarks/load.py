@@ -124,6 +124,10 @@ def run_locust(*, port: int, config: Path, mode: str, users: int, seconds: int, 
     ]
     subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(out / f"{mode}.log", "w"))
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
+    failures_csv = Path(f"{prefix}_failures.csv")
+    if failures_csv.exists():
+        for row in csv.DictReader(failures_csv.open(encoding="utf-8")):
+            print(f"  failure x{row['Occurrences']}: {row['Method']} {row['Name']}: {row['Error'][:200]}")
     figures = {}
     for row in rows:
         figures[row["Name"]] = {
@@ -271,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         server.terminate()
         server.wait(timeout=30)
         server_log.close()
-        errors = [line for line in (data_dir / "gunicorn.log").read_text().splitlines() if "Error" in line]
+        errors = [
+            line
+            for line in (data_dir / "gunicorn.log").read_text().splitlines()
+            if any(word in line for word in ("Error", "ERROR", "CRITICAL", "Traceback"))
+        ]
         if errors:
             print(f"gunicorn logged {len(errors)} error lines, e.g. {errors[0][:200]}")
         shutil.rmtree(data_dir, ignore_errors=True)
