@@ -120,7 +120,7 @@ def run_locust(*, port: int, config: Path, mode: str, users: int, seconds: int, 
         "--loglevel",
         "WARNING",
         "--stop-timeout",
-        "10",
+        "30",  # requests in flight when the phase ends finish (they are counted, not cut off)
     ]
     subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(out / f"{mode}.log", "w"))
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
