@@ -374,6 +374,9 @@ CEK_IMPORT_INLINE_ROWS = env_int("CEK_IMPORT_INLINE_ROWS", 500, minimum=0)
 # An import still "applying" this long after its worker last reported progress is marked failed (retryable).
 CEK_IMPORT_STALE_MINUTES = env_int("CEK_IMPORT_STALE_MINUTES", 30, minimum=1)
 CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
+# The dashboard's figures are a snapshot thrown away by the next write to what they count, and at most this old
+# (0: computed on every request). evidence/dashboard/snapshot.py
+CEK_DASHBOARD_SNAPSHOT_SECONDS = env_int("CEK_DASHBOARD_SNAPSHOT_SECONDS", 300, minimum=0)
 # Policies: largest uploaded policy document; days within which a significant change must be reviewed; the
 # address of the app in e-mails sent by workers (they have no request to take it from).
 CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -37,6 +37,16 @@ def _check_broker() -> dict:
     return {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1), "transport": str(transport)}
 
 
+def _check_jobs() -> dict:
+    from cek.jobs.watchdog import stalled_jobs
+
+    try:
+        stalled = stalled_jobs()
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": not stalled, "stalled": stalled}
+
+
 def version_context(request: HttpRequest) -> dict:
     """The app's version for every page (the footer)."""
     return {"app_version": __version__}
@@ -49,9 +59,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers: database and broker reachability, whether a worker is alive (its heartbeat, one
     cache read) and the app's version (what a report or an upgrade needs), no details that help an attacker."""
     checks = {"database": _check_database(), "broker": _check_broker(), "worker": worker_health()}
-    healthy = all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks}
-    return JsonResponse(body, status=200 if healthy else 503)
+    serving = all(check["ok"] for check in checks.values())
+    # Jobs past their watchdog say beat (or the watchdog) is not doing its work: "degraded" for monitoring, but
+    # still 200, since this process serves pages as well as ever and a load balancer must not take it out.
+    jobs = _check_jobs() if checks["database"]["ok"] else {"ok": False, "error": "database"}
+    healthy = serving and jobs["ok"]
+    body = {"status": "ok" if healthy else "degraded", "version": __version__, **checks, "jobs": jobs}
+    return JsonResponse(body, status=200 if serving else 503)
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

@@ -142,3 +142,12 @@ def role(request, db):
 
 
 __all__ = ["PASSWORD", "login"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_snapshot():
+    """The dashboard's snapshot lives in the cache, which outlives each test's rolled-back database: each test starts
+    with none (evidence/dashboard/snapshot.py)."""
+    from evidence.dashboard import snapshot
+
+    snapshot.invalidate()

@@ -112,6 +112,26 @@ def _requeue(kind: JobKind, rows, pk: int, policy: Requeue, words: dict, *, now:
     return 1
 
 
+# A job still silent this long past its kind's threshold was not settled by the watchdog (beat runs it every
+# minute): beat is not running, or the watchdog cannot settle it. ``/healthz`` reports it.
+HEALTH_GRACE_MINUTES = 5
+
+
+def stalled_jobs(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Active jobs past their kind's watchdog: silent for over its threshold plus ``HEALTH_GRACE_MINUTES`` (and not
+    reporting to the cache either), per kind name, kinds with none left out. One query per kind."""
+    now = now or timezone.now()
+    stalled = {}
+    for kind in all_kinds():
+        limit = now - dt.timedelta(minutes=kind.stale_minutes() + HEALTH_GRACE_MINUTES)
+        silent = kind.model.objects.filter(silent_since(kind, limit), status__in=kind.active)
+        pks = list(silent.values_list("pk", flat=True)[:100])
+        count = sum(1 for pk in pks if (progress_read(kind, pk) or {}).get("at", 0) < limit.timestamp())
+        if count:
+            stalled[kind.name] = count
+    return stalled
+
+
 def watchdog_run(*, now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     """Sweep every kind (beat). One kind failing to sweep does not stop the others."""
     results = {}

@@ -17,6 +17,7 @@ evidence pack and the CEK-11.1 answer read. What a user sees depends on their ro
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from cek.control import load_control
 from cek.roles import can_read_all
 from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
 from evidence.checks import selectors as check_selectors
+from evidence.dashboard import snapshot
 from evidence.findings.rules import rule_title
 from evidence.findings.selectors import (
     SEVERITY_RANK,
@@ -129,6 +131,8 @@ class Dashboard:
     usage: UsageFigures | None = None  # AG-9's usage coverage; its keys in use are ``keys.in_use``
     # Key owner view only: their findings needing attention, most severe first.
     my_findings: list[Finding] = field(default_factory=list)
+    as_of: dt.datetime | None = None  # when these figures were computed (a snapshot: ``snapshot``)
+    charts: dict = field(default_factory=dict)  # what the view drew from them, stored with the snapshot
 
     @property
     def guideline_counts(self) -> dict[str, int]:
@@ -244,9 +248,32 @@ def pending_attestations(user) -> PendingAttestations:
 # --- The dashboard ----------------------------------------------------------------------------------------------
 
 
-def dashboard(*, user, today: dt.date) -> Dashboard:
-    """Everything the landing page shows for ``user``: 13 queries for the organisation view, 4 for a key owner
-    (plus one to read the user's roles if not read yet), whatever the number of keys, findings, runs or policies."""
+def dashboard(*, user, today: dt.date, prepare: Callable[[Dashboard], None] | None = None) -> Dashboard:
+    """Everything the landing page shows for ``user``, from the stored snapshot of their view (organisation, or
+    their own keys) when there is a current one (``evidence.dashboard.snapshot``): then no query at all. Computing
+    a snapshot takes 13 queries for the organisation view, 4 for a key owner (plus one to read the user's roles if
+    not read yet), whatever the number of keys, findings, runs or policies. ``prepare`` (the view's links and
+    charts) runs on a new snapshot before it is stored."""
+
+    def compute(own: bool = True) -> Dashboard:
+        board = compute_dashboard(user=user, today=today, own=own)
+        if prepare is not None:
+            prepare(board)
+        return board
+
+    if not snapshot.enabled():
+        return compute()
+    if can_read_all(user):
+        board = snapshot.cached("organisation", today, lambda: compute(own=False))
+        # The organisation's figures are shared; the attestations waiting for this user are theirs.
+        board.pending = snapshot.cached(f"pending:{user.pk}", today, lambda: pending_attestations(user))
+        return board
+    return snapshot.cached(f"owner:{user.pk}", today, compute)
+
+
+def compute_dashboard(*, user, today: dt.date, own: bool = True) -> Dashboard:
+    """The dashboard's figures computed now (``own=False``: without the user's pending attestations, which the
+    organisation's shared snapshot leaves out)."""
     organisation = can_read_all(user)
     keys = keys_for(user)
     findings = findings_for(user)
@@ -259,7 +286,8 @@ def dashboard(*, user, today: dt.date) -> Dashboard:
         keys_by_function=in_use_ranked(inventory.by_function),
         keys_by_purpose=in_use_ranked(inventory.by_purpose, top=TOP_PURPOSES),
         findings=finding_figures(findings, today=today),
-        pending=pending_attestations(user),
+        pending=pending_attestations(user) if own else PendingAttestations(count=0, next_due=None),
+        as_of=timezone.now(),
     )
     if organisation:
         run = check_selectors.latest_run()

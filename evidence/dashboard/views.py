@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from cek.roles import AnyRoleMixin, is_grc
+from cek.roles import AnyRoleMixin, can_read_all, is_grc
 from cek.templatetags.dates import words_datetime
-from evidence.dashboard import charts
+from evidence.dashboard import charts, snapshot
 from evidence.dashboard.selectors import Dashboard, dashboard
 from inventory.models import IN_USE_LABEL, IN_USE_STATES
 from inventory.selectors import Bucket
@@ -130,6 +131,8 @@ def build_charts(board: Dashboard) -> dict:
     return built
 
 
+CONTENT_TEMPLATE = "evidence/_dashboard_content.html"
+
 # The pages of the failing subjects the guideline cards link to.
 SUBJECT_PAGES = {"inventory.key": "inventory:key-detail", "evidence.iacscan": "evidence:iacscan-detail"}
 
@@ -139,10 +142,9 @@ class DashboardView(AnyRoleMixin, TemplateView):
 
     template_name = "evidence/dashboard.html"
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        board = dashboard(user=user, today=timezone.localdate())
+    @staticmethod
+    def prepare(board: Dashboard) -> None:
+        """The links of the failing subjects and guideline results, and the charts: stored with the snapshot."""
         for g in board.guidelines:
             for subject in g.failing:
                 subject_id = subject.get("id")
@@ -153,10 +155,32 @@ class DashboardView(AnyRoleMixin, TemplateView):
             g.url = optional_reverse("evidence:checkresult-detail", g.result_id) or (
                 optional_reverse("evidence:checkrun-detail", board.run.pk) if board.run else ""
             )
-        context.update(
+        board.charts = build_charts(board)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        today = timezone.localdate()
+        can_edit = is_grc(user)
+        scope = "organisation" if can_read_all(user) else "owner"
+
+        def render() -> str:
+            return render_to_string(CONTENT_TEMPLATE, self.content_context(user, today, can_edit), self.request)
+
+        # The page's content is rendered once per user for each snapshot of the figures (the same generation: any
+        # write to what they count renders it again), keyed by what the user may see and do.
+        if snapshot.enabled():
+            context["content"] = snapshot.cached(f"page:{user.pk}:{scope}:{int(can_edit)}", today, render)
+        else:
+            context["content"] = render()
+        return context
+
+    def content_context(self, user, today, can_edit: bool) -> dict:
+        board = dashboard(user=user, today=today, prepare=self.prepare)
+        return dict(
             board=board,
-            charts=build_charts(board),
-            can_edit=is_grc(user),
+            charts=board.charts,
+            can_edit=can_edit,
             answer_url=optional_reverse("evidence:answer-detail", board.answer.pk) if board.answer else "",
             answers_url=optional_reverse("evidence:answer-list"),
             run_url=optional_reverse("evidence:checkrun-detail", board.run.pk) if board.run else "",
@@ -171,4 +195,3 @@ class DashboardView(AnyRoleMixin, TemplateView):
             iac_url=optional_reverse("evidence:iacscan-list"),
             usage_url=optional_reverse("evidence:usage-ingestion-list"),
         )
-        return context

@@ -236,7 +236,10 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
         # A later attempt now building the pack owns its progress and cancel flag.
         if not EvidencePack.objects.filter(pk=pack_id, status=PackStatus.BUILDING).exclude(attempts=attempt).exists():
             job_progress.progress_clear(EvidencePack.job, pack_id, cancel=True)
-    return EvidencePack.objects.filter(pk=pack_id).first()
+    pack = EvidencePack.objects.filter(pk=pack_id).first()
+    if pack is not None:
+        pack.built_now = True  # this call claimed and built it (the task's result says so)
+    return pack
 
 
 def _status_of(pack_id: int) -> str:

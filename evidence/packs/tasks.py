@@ -16,7 +16,8 @@ def pack_build(self, pack_id: int) -> dict:
     from evidence.packs.builder import build_pack
 
     pack = build_pack(pack_id, task_id=self.request.id or "")
-    return {"pack": pack_id, "status": pack.status if pack else "deleted"}
+    # "built": this task claimed the pack and built it; False when another task had it (a duplicate delivery).
+    return {"pack": pack_id, "status": pack.status if pack else "deleted", "built": getattr(pack, "built_now", False)}
 
 
 @shared_task(name="evidence.tasks.packs_fail_stale")

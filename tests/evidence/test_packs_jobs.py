@@ -234,12 +234,14 @@ def test_a_rebuild_replaces_the_file_an_earlier_attempt_stored(grc_user, invento
 def test_the_task_builds_the_pack(grc_user, inventory, signing_key, fake_pdf):
     pack = request_pack(grc_user)
     result = tasks.pack_build.apply(args=[pack.pk]).get()
-    assert result == {"pack": pack.pk, "status": "ready"}
+    assert result == {"pack": pack.pk, "status": "ready", "built": True}
+    # Delivered again: the pack is taken (ready), this task builds nothing and says so.
+    assert tasks.pack_build.apply(args=[pack.pk]).get() == {"pack": pack.pk, "status": "ready", "built": False}
     assert tasks.pack_build.acks_late and tasks.pack_build.reject_on_worker_lost
 
 
 def test_the_task_returns_quietly_for_a_deleted_pack(db):
-    assert tasks.pack_build.apply(args=[987654]).get() == {"pack": 987654, "status": "deleted"}
+    assert tasks.pack_build.apply(args=[987654]).get() == {"pack": 987654, "status": "deleted", "built": False}
 
 
 def test_expired_packs_are_cleaned_up_and_their_file_deleted(grc_user, inventory, signing_key, fake_pdf):
