@@ -103,7 +103,8 @@ def test_the_page_says_when_its_figures_were_computed(grc_user, time_machine):
     time_machine.move_to("2026-12-05 10:42:00+00:00", tick=False)
     KeyFactory()
     response = login(grc_user).get(reverse("home"))
-    assert "Figures as of 5 Dec 2026, 10:42." in response.content.decode()
+    html = response.content.decode()
+    assert 'Figures as of <time datetime="2026-12-05T10:42:00+00:00">5 Dec 2026, 10:42 UTC</time>.' in html
 
 
 def test_without_snapshot_every_request_counts(grc_user, settings):
