@@ -111,6 +111,7 @@ class NotStreamable(Exception):
 
 
 _WHITESPACE = " \t\n\r"
+_AFTER_ITEM = _WHITESPACE + ",]"
 
 
 def json_array_items(handle: IO[bytes], *, read_bytes: int = READ_BYTES) -> Iterator[Any]:
@@ -161,9 +162,10 @@ def json_array_items(handle: IO[bytes], *, read_bytes: int = READ_BYTES) -> Iter
                     end = -1
                 except RecursionError:
                     raise NotStreamable from None
-                if (end < len(buffer) and end != -1) or ended:
+                if ended or (end != -1 and end < len(buffer) and buffer[end] in _AFTER_ITEM):
                     break
-                # The item may go on past what was read: read more (at least as much again) and decode it again.
+                # The item may go on past what was read ("1" of "1.5"): read more (at least as much again) and
+                # decode it again.
                 if not more(len(buffer) - at):
                     break
             if end == -1:
