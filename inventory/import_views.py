@@ -89,7 +89,7 @@ class ImportUploadView(GrcRequiredMixin, FormView):
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         record, plan = importing.key_import_preview(
-            data=upload.read(),
+            data=upload,  # read a block at a time (a large upload is a temporary file), never whole
             file_name=upload.name,
             format=form.cleaned_data["format"],
             actor=self.request.user,
