@@ -7,6 +7,7 @@ imports back as "all unchanged".
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -419,7 +420,9 @@ class CsvImporter(Importer):
             except csv.Error as exc:
                 raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
         finally:
-            text.detach()  # the source stays open: its owner closes it
+            # The source stays open: its owner closes it (and may have already, when planning stopped early).
+            with contextlib.suppress(ValueError, OSError):
+                text.detach()
 
     def _row(self, number: int, values: dict[str, str], present: frozenset[str]) -> tuple[KeyRow, list[RowError]]:
         row = KeyRow(row=number, fields=present)

@@ -41,7 +41,7 @@ def store(db):
 
 
 def _keyrows_alive() -> int:
-    return sum(1 for thing in gc.get_objects() if isinstance(thing, KeyRow))
+    return sum(1 for thing in gc.get_objects() if type(thing) is KeyRow)  # type(): no lazy object is set up
 
 
 # --- Reading a JSON array item by item ---------------------------------------------------------------------------
