@@ -373,6 +373,8 @@ CEK_IAC_MAX_BYTES = env_int("CEK_IAC_MAX_BYTES", 200 * 1024 * 1024, minimum=1024
 CEK_IMPORT_INLINE_ROWS = env_int("CEK_IMPORT_INLINE_ROWS", 500, minimum=0)
 # An import still "applying" this long after its worker last reported progress is marked failed (retryable).
 CEK_IMPORT_STALE_MINUTES = env_int("CEK_IMPORT_STALE_MINUTES", 30, minimum=1)
+# Imports read, plan and write this many rows at a time (one transaction for the whole file): the memory bound.
+CEK_IMPORT_CHUNK_ROWS = env_int("CEK_IMPORT_CHUNK_ROWS", 1000, minimum=1)
 CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
 # The dashboard's figures are a snapshot thrown away by the next write to what they count, and at most this old
 # (0: computed on every request). evidence/dashboard/snapshot.py

@@ -127,7 +127,7 @@ class KeyImportViewSet(
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
         record, plan = importing.key_import_preview(
-            data=data["file"].read(),
+            data=data["file"],  # read a block at a time, never whole
             file_name=data["file"].name,
             format=data["format"],
             actor=request.user,

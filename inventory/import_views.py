@@ -119,7 +119,7 @@ class ImportUploadView(GrcRequiredMixin, FormView):
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         if upload:
-            data, file_name = upload.read(), upload.name
+            data, file_name = upload, upload.name  # read a block at a time (a large upload is a temporary file)
             upload_release(request=self.request)
         else:
             taken = upload_take(request=self.request)
@@ -140,7 +140,7 @@ class ImportUploadView(GrcRequiredMixin, FormView):
         if not plan.file_error:
             return redirect("inventory:import-preview", pk=record.pk)
         # Never held when refused for key material or unsafe text; otherwise only when judged clean again.
-        held = not plan.refused and upload_hold(request=self.request, data=data, file_name=record.file_name)
+        held = not plan.refused and upload_hold(request=self.request, data=_whole(data), file_name=record.file_name)
         form.held = upload_held(request=self.request) if held else None
         form.add_error("file", plan.file_error)
         return self.render_to_response(
@@ -150,6 +150,14 @@ class ImportUploadView(GrcRequiredMixin, FormView):
                 create_store_url=_create_store_url(plan.store_to_create, format=format),
             )
         )
+
+
+def _whole(data) -> bytes:
+    """The bytes of a rejected upload, to hold it (bounded by CEK_IMPORT_MAX_BYTES, as the upload itself)."""
+    if isinstance(data, bytes):
+        return data
+    data.seek(0)
+    return data.read()
 
 
 def _create_store_url(store_to_create: dict[str, str] | None, *, format: str) -> str:

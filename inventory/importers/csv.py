@@ -6,12 +6,14 @@ imports back as "all unchanged".
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,10 @@ from inventory.importers.base import (
     BindingRow,
     Importer,
     ImportFileError,
+    ImportSource,
     KeyRow,
     ParseResult,
+    ParseStream,
     RefusedFileError,
     RowError,
     describe_value,
@@ -56,6 +60,7 @@ _KINDS: dict[str, Kind] = {column: keyfields.BY_NAME[column].kind for column in 
 _MULTILINE = MULTILINE_FIELDS | {column for column, kind in _KINDS.items() if kind is Kind.MAPPING}
 
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+_PEM_GOING_ON = re.compile(r"-----BEGIN [A-Z0-9 ]*\Z")  # a PEM header the next block may complete
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER = re.compile(r"\d{1,10}")
 _SLUG = r"[-a-zA-Z0-9_]+"
@@ -235,6 +240,31 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+def _check_text(source: ImportSource) -> str | None:
+    """The first line of a file whose text ``parse`` would read (UTF-8, not empty, no PEM block, not JSON), read a
+    block at a time; None when ``parse`` would refuse it or should say more (it reads the file whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    tail = ""  # the end of the text read so far that a PEM header may go on from
+    start = ""  # the text from the first non-blank character, up to its first line break
+    for block in [*source.blocks(), b""]:
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError:
+            return None
+        window = tail + text
+        if _PEM.search(window):
+            return None
+        going_on = _PEM_GOING_ON.search(window[-4096:])
+        tail = window[-16:] if going_on is None else window[len(window) - 4096 :][going_on.start() :]
+        if "\n" not in start:
+            start = (start + text).lstrip()
+            if len(start) > 1 << 20:  # no line break in the first megabyte: parse says what is wrong
+                return None
+    if not start or start[:1] in ("{", "["):
+        return None
+    return start.split("\n", 1)[0]
+
+
 def _sniff_delimiter(header_line: str) -> str:
     # Spreadsheets in many locales save CSV with ';' (or tabs); the header line tells which.
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
@@ -321,6 +351,15 @@ class CsvImporter(Importer):
 
     def _read_rows(self, reader, columns: list[str], *, first_row: int) -> ParseResult:
         result = ParseResult()
+        for row, errors in self._iter_rows(reader, columns, first_row=first_row):
+            result.errors.extend(errors)
+            if row is not None:
+                result.rows.append(row)
+        return result
+
+    def _iter_rows(
+        self, reader, columns: list[str], *, first_row: int
+    ) -> Iterator[tuple[KeyRow | None, list[RowError]]]:
         present = frozenset(columns)
         width = len(columns)
         # Row numbers as a spreadsheet shows them: the header is row 1 (after any blank rows above it).
@@ -328,23 +367,62 @@ class CsvImporter(Importer):
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-                result.errors.append(
-                    RowError(
-                        number,
-                        "",
-                        f"has {len(cells)} cells but the header names {width} columns; "
-                        "quote cells that contain the delimiter.",
-                    )
+                yield (
+                    None,
+                    [
+                        RowError(
+                            number,
+                            "",
+                            f"has {len(cells)} cells but the header names {width} columns; "
+                            "quote cells that contain the delimiter.",
+                        )
+                    ],
                 )
                 continue
             values = {
                 column: unescape_cell(cells[index].strip()) if index < len(cells) else ""
                 for index, column in enumerate(columns)
             }
-            row, errors = self._row(number, values, present)
-            result.errors.extend(errors)
-            result.rows.append(row)
-        return result
+            yield self._row(number, values, present)
+
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """A CSV file is read a line at a time, twice, and never held whole: a first pass checks what ``parse``
+        checks of the file as a whole (UTF-8, no PEM block, not JSON) and finds the header line; the second reads
+        the rows, a chunk at a time. A file the first pass finds anything wrong with is read whole by ``parse``,
+        which says what."""
+        header_line = _check_text(source)
+        if header_line is None:
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        return ParseStream(chunks=self._read_chunks(source, header_line, chunk_rows))
+
+    def _read_chunks(self, source: ImportSource, header_line: str, chunk_rows: int) -> Iterator[ParseResult]:
+        text = io.TextIOWrapper(source.open(), encoding="utf-8-sig", newline="")
+        try:
+            reader = csv.reader(text, delimiter=_sniff_delimiter(header_line))
+            try:
+                header: list[str] = []
+                records = 0
+                for header in reader:
+                    records += 1
+                    if any(cell.strip() for cell in header):
+                        break
+                columns = self._check_header(header)
+                chunk = ParseResult()
+                for row, errors in self._iter_rows(reader, columns, first_row=records + 1):
+                    chunk.errors.extend(errors)
+                    if row is not None:
+                        chunk.rows.append(row)
+                    if len(chunk.rows) >= chunk_rows:
+                        yield chunk
+                        chunk = ParseResult()
+                if chunk.rows or chunk.errors:
+                    yield chunk
+            except csv.Error as exc:
+                raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
+        finally:
+            # The source stays open: its owner closes it (and may have already, when planning stopped early).
+            with contextlib.suppress(ValueError, OSError):
+                text.detach()
 
     def _row(self, number: int, values: dict[str, str], present: frozenset[str]) -> tuple[KeyRow, list[RowError]]:
         row = KeyRow(row=number, fields=present)

@@ -14,7 +14,7 @@ from simple_history.utils import bulk_create_with_history
 
 from cek.bulkcopy import copy_available, copy_create, copy_history
 from inventory.importers import get_importer
-from inventory.importers.base import ImportFileError, RowError
+from inventory.importers.base import ImportFileError, ImportSource, RowError
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
 from inventory.importing.progress import percent_of, progress_clear, progress_percent, progress_read, progress_reporter
@@ -22,7 +22,7 @@ from inventory.importing.records import (
     _stored_errors,
     _stored_warnings,
     clean_file_name,
-    key_import_read,
+    key_import_open,
     key_import_record,
     refusal_message,
 )
@@ -267,32 +267,51 @@ class _BatchWriter:
             Binding.objects.filter(pk__in=ids)._raw_delete(Binding.objects.db)
 
 
+class _Writer:
+    """Writes a plan as it is made: each chunk's new and changed rows (unchanged rows write nothing) in batches,
+    as the planner hands them over (``on_chunk``), then, for a full import, the keys the file no longer lists.
+    Any failure propagates and the caller's transaction is rolled back: nothing is written; a plan that ends
+    with errors is rolled back the same way. ``on_progress(done, total)`` is called after each batch (``total``:
+    the rows the preview counted, when known)."""
+
+    def __init__(self, *, actor, reason: str, on_progress=None, total: int = 0) -> None:
+        self.actor, self.reason, self.on_progress, self.total = actor, reason, on_progress, total
+        self.now = timezone.now()
+        self.done = 0
+
+    def __call__(self, rows: list[RowPlan]) -> None:
+        written = [row for row in rows if row.action in (Action.NEW, Action.CHANGED)]
+        for batch in _chunks(written, BATCH_SIZE):
+            _write_batch(batch, actor=self.actor, reason=self.reason, now=self.now)
+        self.done += len(rows)
+        self._report()
+
+    def _report(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.done, max(self.total, self.done))
+
+    def finish(self, plan: ImportPlan) -> None:
+        if not (plan.full and plan.store is not None):
+            return
+        missing = plan.missing_ids if plan.missing_ids is not None else [key.pk for key in plan.missing]
+        self.total = max(self.total, self.done) + len(missing)
+        for batch in _chunks(missing, BATCH_SIZE):
+            _mark_not_seen(batch, actor=self.actor, reason=self.reason, now=self.now)
+            self.done += len(batch)
+            self._report()
+        KeyStore.objects.filter(pk=plan.store.pk).update(last_full_import_at=self.now)
+
+
 def _write(plan: ImportPlan, *, actor, reason: str, on_progress=None) -> None:
-    """Write every new and changed row in batches (unchanged rows write nothing), then, for a full import, mark
-    the keys the file no longer lists. Any failure propagates and the caller's transaction is rolled back:
-    nothing is written. ``on_progress(done, total)`` is called after each batch."""
-    rows = plan.rows_with(Action.NEW, Action.CHANGED)
-    now = timezone.now()
-    total = len(rows) + len(plan.missing)
-    done = 0
-    for batch in _chunks(rows, BATCH_SIZE):
-        _write_batch(batch, actor=actor, reason=reason, now=now)
-        done += len(batch)
-        if on_progress:
-            on_progress(done, total)
-    if plan.full and plan.store is not None:
-        for batch in _chunks(plan.missing, BATCH_SIZE):
-            _mark_not_seen(batch, actor=actor, reason=reason, now=now)
-            done += len(batch)
-            if on_progress:
-                on_progress(done, total)
-        KeyStore.objects.filter(pk=plan.store.pk).update(last_full_import_at=now)
+    """Write a plan made beforehand, whole (its kept rows are all of its rows: a small file)."""
+    writer = _Writer(actor=actor, reason=reason, on_progress=on_progress, total=len(plan.rows))
+    writer(plan.rows)
+    writer.finish(plan)
 
 
-def _mark_not_seen(keys: list[Key], *, actor, reason: str, now: datetime) -> None:
+def _mark_not_seen(ids: list[int], *, actor, reason: str, now: datetime) -> None:
     """Keys a full import of their store no longer lists: marked "not seen since" today, never deleted."""
     today = timezone.localdate(now)
-    ids = [key.pk for key in keys]
     Key.objects.filter(pk__in=ids).update(not_seen_since=today, updated_at=now)
     current = list(Key.objects.filter(pk__in=ids))
     Key.history.bulk_history_create(
@@ -335,7 +354,8 @@ def _refuse_kept(key_import: KeyImport, plan: ImportPlan) -> None:
             locked.file.delete(save=False)
         locked.status = KeyImport.Status.REFUSED
         locked.refusal = plan.refusal[:1000]
-        locked.errors = [error.as_dict() for error in plan.errors if error.kind][:1000]
+        refusals = plan.kept_refusals if plan.tally is not None else [error for error in plan.errors if error.kind]
+        locked.errors = [error.as_dict() for error in refusals][:1000]
         locked.warnings, locked.unknowns = [], {}
         locked.last_error = refusal_message(plan)
         locked.save()
@@ -392,22 +412,29 @@ def key_import_apply(*, key_import: KeyImport, actor) -> KeyImport:
             locked = KeyImport.objects.select_for_update().get(pk=key_import.pk)
             check_applicable(locked, statuses=(KeyImport.Status.PREVIEWED, KeyImport.Status.APPLYING))
             try:
-                data = key_import_read(locked)
+                data = key_import_open(locked)
             except ImportFileError as exc:
                 raise ImportApplyError(str(exc)) from None
             report = progress_reporter(locked.pk)
             report(0, "planning", done=0, total=0)
-            plan = key_import_plan(
-                data=data, file_name=locked.file_name, format=locked.format, store=locked.store, full=locked.full
-            )
-            if plan.has_errors:
-                raise _Rejected(plan)
-            _write(
-                plan,
+            writer = _Writer(
                 actor=actor,
                 reason=_change_reason(locked),
                 on_progress=lambda done, total: report(percent_of(done, total), "writing", done=done, total=total),
+                total=locked.counts.get("rows", 0),
             )
+            with data:
+                plan = key_import_plan(
+                    data=data,
+                    file_name=locked.file_name,
+                    format=locked.format,
+                    store=locked.store,
+                    full=locked.full,
+                    on_chunk=writer,
+                )
+            if plan.has_errors:
+                raise _Rejected(plan)
+            writer.finish(plan)
             locked.status = KeyImport.Status.APPLIED
             locked.counts = plan.counts
             locked.warnings = _stored_warnings(plan)
@@ -469,13 +496,17 @@ def key_import_run(
     (``status`` previewed, or failed for a file rejected whole); check ``plan.has_errors``. Raises
     :class:`ImportApplyError` when a write fails (nothing is written; the import is recorded as failed)."""
     file_name = clean_file_name(file_name)
+    data = ImportSource.of(data)
     try:
         with transaction.atomic():
             _serialize_applies(None)
-            plan = key_import_plan(data=data, file_name=file_name, format=format, store=store, full=full)
+            writer = _Writer(actor=actor, reason=f"{get_importer(format).label} import {file_name}"[:100])
+            plan = key_import_plan(
+                data=data, file_name=file_name, format=format, store=store, full=full, on_chunk=writer
+            )
             if plan.has_errors:
                 raise _Rejected(plan)
-            _write(plan, actor=actor, reason=f"{get_importer(format).label} import {file_name}"[:100])
+            writer.finish(plan)
             now = timezone.now()
             record = key_import_record(
                 data=data,

@@ -31,6 +31,13 @@ def _fetch_in(queryset: models.QuerySet, field_name: str, values: Iterable[str])
     return found
 
 
+def _fetch_in_values(queryset: models.QuerySet, field_name: str, values: list, columns: tuple[str, ...]) -> list:
+    found: list = []
+    for start in range(0, len(values), _IN_CHUNK):
+        found.extend(queryset.filter(**{f"{field_name}__in": values[start : start + _IN_CHUNK]}).values_list(*columns))
+    return found
+
+
 def tag_slug(value: str) -> str:
     """How a tag value names a slug: "Data_Encryption " -> "data-encryption"."""
     return slugify(value.strip().replace("_", "-"))
@@ -55,71 +62,115 @@ class TagReader:
 
 
 class _Lookups:
-    """Every object the rows refer to, fetched once: a fixed number of queries whatever the row count.
+    """Every object the rows of one chunk refer to, fetched per chunk: a fixed number of queries per chunk
+    whatever its row count. The catalog (purposes) is fetched once; stores, users, tenants, services and parties
+    are kept once fetched (they are few, and a name asked for once is not asked for again); the existing keys,
+    their exposures and bindings, and the rows' tags are the current chunk's only, looked up by external id.
 
     With ``reads_tags`` (platform exports) the rows' tags are read with their store's tag keys, and the users,
     tenants and services they name are fetched too (users by username or e-mail address)."""
 
-    def __init__(self, rows: list[KeyRow], *, reads_tags: bool = False) -> None:
-        user_model = get_user_model()
-        self.stores = {s.name: s for s in _fetch_in(KeyStore.objects.all(), "name", (r.store for r in rows))}
+    def __init__(self, rows: list[KeyRow] | None = None, *, reads_tags: bool = False) -> None:
+        self.reads_tags = reads_tags
+        self.stores: dict[str, KeyStore] = {}
         self.purposes = {p.slug: p for p in Purpose.objects.all()}
         self.active_purposes = sorted(slug for slug, p in self.purposes.items() if p.is_active)
         self.purposes_by_name = {p.name.strip().lower(): p for p in self.purposes.values()}
+        self.users: dict[str, models.Model] = {}
+        self.users_by_email: dict[str, models.Model] = {}
+        self.tenants: dict[str, Tenant] = {}
+        self.services: dict[str, Service] = {}
+        self.parties: dict[str, Party] = {}
+        # Names already asked for, found or not, by what they name: never asked for again.
+        self._asked: dict[str, set[str]] = defaultdict(set)
         self.tags: dict[int, TagReader] = {}
-        if reads_tags:
+        self.keys: dict[tuple[int, str], Key] = {}
+        self.exposed: dict[int, dict[int, str]] = defaultdict(dict)
+        self.bindings: dict[int, list[Binding]] = defaultdict(list)
+        self.bound_services: dict[int, set[int]] = defaultdict(set)
+        if rows is not None:
+            self.load(rows)
+
+    def _new(self, what: str, names: Iterable[str]) -> list[str]:
+        asked = self._asked[what]
+        wanted = {name for name in names if name} - asked
+        asked |= wanted
+        return sorted(wanted)
+
+    def load(self, rows: list[KeyRow]) -> None:
+        """Fetch what the rows of the next chunk refer to; forget the previous chunk's keys, bindings and tags."""
+        user_model = get_user_model()
+        self.stores.update(
+            {s.name: s for s in _fetch_in(KeyStore.objects.all(), "name", self._new("store", (r.store for r in rows)))}
+        )
+        self.tags = {}
+        if self.reads_tags:
             for r in rows:
                 if r.store in self.stores:
                     self.tags[r.row] = TagReader(r.labels, self.stores[r.store])
         tagged_owners = {t.owner for t in self.tags.values() if t.owner}
         usernames = {getattr(r, c) for r in rows for c in _USER_COLUMNS} | tagged_owners
-        self.users = {u.username: u for u in _fetch_in(user_model.objects.all(), "username", usernames)}
-        emails = {owner.lower() for owner in tagged_owners if "@" in owner}
-        self.users_by_email = {
-            u.email_lower: u
-            for u in _fetch_in(user_model.objects.annotate(email_lower=Lower("email")), "email_lower", emails)
-            if u.is_active
-        }
+        self.users.update(
+            {u.username: u for u in _fetch_in(user_model.objects.all(), "username", self._new("user", usernames))}
+        )
+        emails = self._new("email", {owner.lower() for owner in tagged_owners if "@" in owner})
+        self.users_by_email.update(
+            {
+                u.email_lower: u
+                for u in _fetch_in(user_model.objects.annotate(email_lower=Lower("email")), "email_lower", emails)
+                if u.is_active
+            }
+        )
         tenant_slugs = (
             {r.tenant for r in rows}
             | {b.tenant for r in rows for b in r.bindings or ()}
             | {tag_slug(t.tenant) for t in self.tags.values() if t.tenant}
         )
-        self.tenants = {t.slug: t for t in _fetch_in(Tenant.objects.all(), "slug", tenant_slugs)}
+        self.tenants.update(
+            {t.slug: t for t in _fetch_in(Tenant.objects.all(), "slug", self._new("tenant", tenant_slugs))}
+        )
         service_slugs = {b.service for r in rows for b in r.bindings or ()} | {
             tag_slug(name) for t in self.tags.values() for name in t.services
         }
-        self.services = {s.slug: s for s in _fetch_in(Service.objects.all(), "slug", service_slugs)}
+        self.services.update(
+            {s.slug: s for s in _fetch_in(Service.objects.all(), "slug", self._new("service", service_slugs))}
+        )
         party_names = {r.custodian for r in rows} | {name for r in rows for name in r.exposed_to}
-        self.parties = {p.name: p for p in _fetch_in(Party.objects.all(), "name", party_names)}
+        self.parties.update(
+            {p.name: p for p in _fetch_in(Party.objects.all(), "name", self._new("party", party_names))}
+        )
 
-        # Existing keys of the stores involved, keyed by (store id, external id). A small file only loads its
-        # own keys; a large one loads the stores' keys in one query rather than thousands of small ones.
-        store_ids = sorted(s.pk for s in self.stores.values())
-        external_ids = {r.external_id for r in rows if r.external_id}
-        keys = Key.objects.filter(store_id__in=store_ids)
-        scope = models.Q(key__store_id__in=store_ids)
-        self.whole_stores = len(external_ids) > _IN_CHUNK  # every key of the stores is in self.keys
-        if not self.whole_stores:
-            keys = keys.filter(external_id__in=external_ids)
-            scope &= models.Q(key__external_id__in=external_ids)
-        self.keys = {(k.store_id, k.external_id): k for k in keys} if store_ids else {}
+        # Existing keys of this chunk, keyed by (store id, external id): looked up by external id (the unique
+        # (store, external_id) index), a few hundred at a time, never the whole store.
+        store_ids = sorted({self.stores[r.store].pk for r in rows if r.store in self.stores})
+        external_ids = sorted({r.external_id for r in rows if r.external_id})
+        self.keys = {}
+        if store_ids and external_ids:
+            keys = Key.objects.filter(store_id__in=store_ids)
+            for start in range(0, len(external_ids), _IN_CHUNK):
+                for key in keys.filter(external_id__in=external_ids[start : start + _IN_CHUNK]):
+                    self.keys[(key.store_id, key.external_id)] = key
         self._attach_related(list(self.keys.values()))
 
-        self.exposed: dict[int, dict[int, str]] = defaultdict(dict)
-        if store_ids and any("exposed_to" in r.fields for r in rows):
-            through = Key.exposed_to.through.objects.filter(scope)
-            for key_id, party_id, party_name in through.values_list("key_id", "party_id", "party__name"):
+        key_ids = sorted(key.pk for key in self.keys.values())
+        self.exposed = defaultdict(dict)
+        if key_ids and any("exposed_to" in r.fields for r in rows):
+            through = Key.exposed_to.through.objects.all()
+            for link in _fetch_in_values(through, "key_id", key_ids, ("key_id", "party_id", "party__name")):
+                key_id, party_id, party_name = link
                 self.exposed[key_id][party_id] = party_name
         # Bindings: whole objects where a file lists them (CSV, CBOM: they may be replaced and are shown); only
         # which services each key is bound to where tags name services (bindings are only ever added then).
-        self.bindings: dict[int, list[Binding]] = defaultdict(list)
-        self.bound_services: dict[int, set[int]] = defaultdict(set)
-        if store_ids and any(r.bindings is not None for r in rows):
-            for binding in Binding.objects.filter(scope).select_related("service", "tenant", "purpose").order_by("pk"):
+        self.bindings = defaultdict(list)
+        self.bound_services = defaultdict(set)
+        if key_ids and any(r.bindings is not None for r in rows):
+            bindings = Binding.objects.select_related("service", "tenant", "purpose").order_by("pk")
+            for binding in sorted(_fetch_in(bindings, "key_id", key_ids), key=lambda b: b.pk):
                 self.bindings[binding.key_id].append(binding)
-        if store_ids and any(t.services for t in self.tags.values()):
-            for key_id, service_id in Binding.objects.filter(scope).values_list("key_id", "service_id"):
+        if key_ids and any(t.services for t in self.tags.values()):
+            for key_id, service_id in _fetch_in_values(
+                Binding.objects.all(), "key_id", key_ids, ("key_id", "service_id")
+            ):
                 self.bound_services[key_id].add(service_id)
 
     def _attach_related(self, keys: list[Key]) -> None:

@@ -82,8 +82,19 @@ class RowPlan:
         return self.key is not None and self.key.purpose_id is None
 
 
+# What a plan keeps of a file, whatever its size (the preview, the API answer and the stored record show no more):
+# the first rows (and the first new or changed ones), the first errors, warnings and keys no longer listed. The
+# counts cover every row.
+KEPT_ROWS = 1000
+KEPT_MESSAGES = 1000
+
+
 @dataclass
 class ImportPlan:
+    """The plan of a file. A file is planned in chunks (``key_import_plan``): ``rows`` keeps the first rows
+    (:data:`KEPT_ROWS`, and as many of the first new or changed ones), ``errors`` and ``warnings`` the first
+    :data:`KEPT_MESSAGES`, ``missing`` the first keys no longer listed; ``counts`` count every row."""
+
     format: str
     file_name: str
     rows: list[RowPlan] = field(default_factory=list)
@@ -93,12 +104,63 @@ class ImportPlan:
     file_refusal: dict[str, Any] | None = None
     store: KeyStore | None = None  # the store of a single-store import (chosen, matched, or named by every row)
     full: bool = False
-    missing: list[Key] = field(default_factory=list)  # a full import: keys of the store the file no longer lists
+    missing: list[Key] = field(default_factory=list)  # a full import: the first keys the file no longer lists
+    missing_ids: list[int] | None = None  # ... and the ids of all of them (None: ``missing`` is all of them)
     unknowns: dict[str, list[str]] = field(default_factory=dict)  # column -> names that match nothing here
     store_to_create: dict[str, str] | None = None  # no store matched: the kind, account and region to create
+    # Running counts of a plan built chunk by chunk (:meth:`add`); None: counted from ``rows`` and ``errors``.
+    tally: dict[str, int] | None = None
+    kept_warnings: list[RowWarning] | None = None
+    kept_refusals: list[RowError] = field(default_factory=list)
+    full_store: KeyStore | None = None  # a full import without a chosen store: the store its first row names
+
+    def add(self, rows: list[RowPlan], errors: list[RowError]) -> None:
+        """Count one planned chunk (its rows and every error of its rows, sorted by row) and keep what is shown."""
+        if self.tally is None:
+            self.tally = dict.fromkeys(
+                ("rows", "new", "changed", "unchanged", "errors", "error_messages", "conflicts", "unassigned"), 0
+            )
+            self.tally["refused_rows"] = 0
+            self.kept_warnings = []
+        tally = self.tally
+        planned = {row.row for row in rows}
+        error_rows = {error.row for error in errors if error.row is not None}
+        tally["rows"] += len(rows) + len(error_rows - planned)
+        tally["errors"] += len(error_rows)
+        tally["error_messages"] += len(errors)
+        tally["refused_rows"] += len({error.row for error in errors if error.kind})
+        changes = sum(1 for row in self.rows if row.action in (Action.NEW, Action.CHANGED))
+        for row in rows:
+            action = row.action
+            if action != Action.ERROR:
+                tally[str(action)] += 1
+                if row.conflicts:
+                    tally["conflicts"] += 1
+                if row.purpose_unassigned:
+                    tally["unassigned"] += 1
+            changed = action in (Action.NEW, Action.CHANGED)
+            if len(self.rows) < KEPT_ROWS or (changed and changes < KEPT_ROWS):
+                self.rows.append(row)
+                changes += changed
+            room = KEPT_MESSAGES - len(self.kept_warnings)
+            if room > 0 and row.warnings:
+                self.kept_warnings.extend(row.warnings[:room])
+        room = KEPT_MESSAGES - len(self.errors)
+        if room > 0:
+            self.errors.extend(errors[:room])
+        room = KEPT_MESSAGES - len(self.kept_refusals)
+        if room > 0:
+            self.kept_refusals.extend([error for error in errors if error.kind][:room])
+
+    def discard_rows(self) -> None:
+        """Forget every row planned (the file as a whole was rejected after some of its rows were planned)."""
+        self.rows, self.errors, self.missing, self.missing_ids = [], [], [], None
+        self.tally, self.kept_warnings, self.kept_refusals = None, None, []
 
     @property
     def warnings(self) -> list[RowWarning]:
+        if self.kept_warnings is not None:
+            return self.kept_warnings
         return [warning for row in self.rows for warning in row.warnings]
 
     @property
@@ -111,6 +173,8 @@ class ImportPlan:
         never a value. A refused upload keeps none of its bytes."""
         if self.file_refusal is not None:
             return [self.file_refusal]
+        if self.tally is not None:
+            return [error.refusal() for error in self.kept_refusals]
         return [error.refusal() for error in self.errors if error.kind]
 
     @property
@@ -118,7 +182,25 @@ class ImportPlan:
         return bool(self.refusal)
 
     @property
+    def not_seen(self) -> int:
+        return len(self.missing if self.missing_ids is None else self.missing_ids)
+
+    @property
     def counts(self) -> dict[str, int]:
+        if self.tally is not None:
+            tally = self.tally
+            return {
+                "rows": tally["rows"],
+                "new": tally["new"],
+                "changed": tally["changed"],
+                "unchanged": tally["unchanged"],
+                "errors": tally["errors"] + (1 if self.file_error else 0),
+                "error_messages": tally["error_messages"] + (1 if self.file_error else 0),
+                "conflicts": tally["conflicts"],
+                "unassigned": tally["unassigned"],
+                "unknown": sum(len(names) for names in self.unknowns.values()),
+                "not_seen": self.not_seen,
+            }
         by_action = {action: 0 for action in Action}
         for row in self.rows:
             by_action[row.action] += 1
@@ -136,7 +218,7 @@ class ImportPlan:
             "conflicts": sum(1 for row in applied if row.conflicts),
             "unassigned": sum(1 for row in applied if row.purpose_unassigned),
             "unknown": sum(len(names) for names in self.unknowns.values()),
-            "not_seen": len(self.missing),
+            "not_seen": self.not_seen,
         }
 
     def rows_with(self, *actions: Action) -> list[RowPlan]:

@@ -9,8 +9,10 @@ store a file belongs to and a full import's unlisted keys: :mod:`~inventory.impo
 
 from __future__ import annotations
 
+import hashlib
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,7 +29,9 @@ from inventory.importers.base import (
     REQUIRED_FIELDS,
     UNSAFE_TEXT,
     ImportFileError,
+    ImportSource,
     KeyRow,
+    ParseResult,
     RefusedFileError,
     RowError,
     describe_value,
@@ -119,7 +123,8 @@ class _RowPlanner:
         self.reads_tags = reads_tags
         self.material_checked = material_checked
         self.store = store  # the store chosen for the import: every row must belong to it
-        self.seen: dict[tuple[int, str], int] = {}
+        # Every (store, external id) of the file so far, as a number (see _identity), with its row number.
+        self.seen: dict[int, int] = {}
         self.references = ReferenceResolver(lookups)
         self.tags = TagReader(lookups)
         self.unknowns = self.tags.unknowns  # names a tag gave that match nothing, by column
@@ -217,7 +222,7 @@ class _RowPlanner:
 
         store = values.get("store")
         if store is not None and row.external_id and "external_id" not in flagged:
-            identity = (store.pk, row.external_id)
+            identity = _identity(store.pk, row.external_id)
             if identity in self.seen:
                 error(
                     "external_id",
@@ -304,78 +309,124 @@ class _RowPlanner:
                     self.valid.add(cache_key)
 
 
+def _identity(store_id: int, external_id: str) -> int:
+    """A key's (store, external id) as a 64-bit number: what a plan remembers of every row it has seen (for the
+    repeats within the file and a full import's unlisted keys), a few bytes instead of the id's text. Two ids
+    sharing a number by chance is a one-in-10^9 event for a million keys."""
+    digest = hashlib.blake2b(f"{store_id}:{external_id}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def chunk_rows() -> int:
+    """Rows planned (and, when applying, written) at a time: what a plan holds in memory at once."""
+    return max(1, int(getattr(settings, "CEK_IMPORT_CHUNK_ROWS", 1000)))
+
+
 def key_import_plan(
-    *, data: bytes, file_name: str, format: str, store: KeyStore | None = None, full: bool = False
+    *,
+    data: bytes | ImportSource | IO[bytes],
+    file_name: str,
+    format: str,
+    store: KeyStore | None = None,
+    full: bool = False,
+    on_chunk: Callable[[list[RowPlan]], None] | None = None,
 ) -> ImportPlan:
-    """Read ``data`` with the importer for ``format`` and plan every row against the current inventory.
+    """Read ``data`` (bytes, or a seekable binary file) with the importer for ``format`` and plan every row
+    against the current inventory, a chunk of rows at a time (:func:`chunk_rows`): the file is never held whole
+    (by the formats that read item by item) and the plan keeps its counts and its first rows, errors and
+    warnings only (:class:`~inventory.importing.plan.ImportPlan`).
 
     ``store``: the key store the file belongs to (required to be consistent with the file; platform exports
     find it from the file when it is not given). ``full``: the file lists every key of its store, so the
-    store's other keys are to be marked "not seen since" (needs a single store).
+    store's other keys are to be marked "not seen since" (needs a single store). ``on_chunk(rows)`` is called
+    with each chunk's row plans as long as no row so far has an error (apply writes them then, inside its
+    transaction, which it rolls back when the plan ends with errors).
 
-    Reads only: a fixed number of queries whatever the number of rows. A problem with the file as a whole
-    is reported in ``plan.file_error``; problems with rows in ``plan.errors`` (sorted by row)."""
+    Reads only: a fixed number of queries per chunk. A problem with the file as a whole is reported in
+    ``plan.file_error``; problems with rows in ``plan.errors`` (sorted by row)."""
+    source = ImportSource.of(data)
     plan = ImportPlan(format=format, file_name=file_name, full=full)
     limit = settings.CEK_IMPORT_MAX_BYTES
-    if len(data) > limit:
+    if source.size > limit:
         plan.file_error = (
-            f"The file is {len(data) / 1048576:.1f} MB; the limit is {limit / 1048576:.1f} MB "
+            f"The file is {source.size / 1048576:.1f} MB; the limit is {limit / 1048576:.1f} MB "
             "(CEK_IMPORT_MAX_BYTES). Split it into several files."
         )
         return plan
     try:
         importer = get_importer(format)
-        parsed = importer.parse(data, file_name=file_name)
-        if not parsed.rows and not parsed.errors:
-            raise ImportFileError(
-                "The file lists no keys."
-                if importer.store_kind or format != "csv"
-                else "The file has a header but no rows."
-            )
-        plan.store = resolve_store(importer, parsed, store)
+        stream = importer.stream(source, file_name=file_name, chunk_rows=chunk_rows())
+        plan.store = resolve_store(importer, stream, store)
+        planner = _RowPlanner(
+            _Lookups(reads_tags=importer.reads_tags),
+            reads_tags=importer.reads_tags,
+            store=store,
+            material_checked=stream.material_checked,
+        )
+        store_names: set[str] = set()
+        read_any = False
+        for chunk in stream.chunks:
+            read_any = read_any or bool(chunk.rows or chunk.errors)
+            _plan_chunk(plan, planner, chunk, store_names, full=full, on_chunk=on_chunk)
+        if not read_any:
+            raise ImportFileError(importer.no_rows_message())
     except RefusedFileError as exc:
+        plan.discard_rows()
         plan.file_error, plan.file_refusal = scrub(str(exc)), exc.refusal()
         return plan
     except ImportFileError as exc:
+        plan.discard_rows()
         plan.file_error = scrub(str(exc))  # a message may name a header cell: it is shown and stored
         plan.store_to_create = getattr(exc, "store_to_create", None)
         return plan
+    if plan.store is None and full and len(store_names) != 1:
+        plan.discard_rows()
+        plan.file_error = (
+            f"A full import marks the keys of one store that the file does not list, but this file names "
+            f'{len(store_names)} stores. Choose the store, or import without "full import".'
+        )
+        return plan
+    if plan.store is None and full:
+        plan.store = plan.full_store
+    plan.unknowns = {column: sorted(names) for column, names in sorted(planner.unknowns.items())}
+    if full and plan.store is not None and not plan.errors:
+        plan_missing(plan, plan.store, lambda external_id: _identity(plan.store.pk, external_id) in planner.seen)
+    return plan
+
+
+def _plan_chunk(
+    plan: ImportPlan,
+    planner: _RowPlanner,
+    parsed: ParseResult,
+    store_names: set[str],
+    *,
+    full: bool,
+    on_chunk: Callable[[list[RowPlan]], None] | None,
+) -> None:
     if plan.store is not None:
         for row in parsed.rows:
             if not row.store:
                 row.store = plan.store.name
                 row.fields = row.fields | {"store"}
     elif full:
-        names = {row.store for row in parsed.rows if row.store}
-        if len(names) != 1:
-            plan.file_error = (
-                f"A full import marks the keys of one store that the file does not list, but this file names "
-                f'{len(names)} stores. Choose the store, or import without "full import".'
-            )
-            return plan
-    planner = _RowPlanner(
-        _Lookups(parsed.rows, reads_tags=importer.reads_tags),
-        reads_tags=importer.reads_tags,
-        store=store,
-        material_checked=parsed.material_checked,
-    )
-    plan.rows = [planner.plan(row) for row in parsed.rows]
-    by_row = {row.row: row for row in plan.rows}
+        store_names.update(row.store for row in parsed.rows if row.store)
+        if len(store_names) > 1:
+            return  # refused at the end: no row of it is planned or written
+    planner.lk.load(parsed.rows)
+    if plan.store is None and full and plan.full_store is None and parsed.rows:
+        plan.full_store = planner.lk.stores.get(parsed.rows[0].store)
+    rows = [planner.plan(row) for row in parsed.rows]
+    by_row = {row.row: row for row in rows}
     for warning in parsed.warnings:  # the importer's own: a reference that names nothing in the file
         if warning.row in by_row:
             by_row[warning.row].warnings.append(
                 RowWarning(warning.row, warning.column, WarningKind.UNKNOWN, warning.message)
             )
-    if plan.store is None and full:
-        plan.store = planner.lk.stores.get(parsed.rows[0].store)
     unreadable = {error.row for error in parsed.errors}
-    for row in plan.rows:
+    for row in rows:
         if row.row in unreadable:
             row.action, row.changes = Action.ERROR, []
-    plan.errors = sorted(
-        [*parsed.errors, *(error for row in plan.rows for error in row.errors)], key=lambda e: (e.row or 0)
-    )
-    plan.unknowns = {column: sorted(names) for column, names in sorted(planner.unknowns.items())}
-    if full and plan.store is not None and not plan.errors:
-        plan_missing(plan, plan.store, planner.lk)
-    return plan
+    errors = sorted([*parsed.errors, *(error for row in rows for error in row.errors)], key=lambda e: (e.row or 0))
+    plan.add(rows, errors)
+    if on_chunk is not None and not plan.has_errors:
+        on_chunk(rows)

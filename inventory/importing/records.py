@@ -8,12 +8,12 @@ import os
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import transaction
 
 from cek.keymaterial import find_key_material
 from cek.textsafety import scrub
-from inventory.importers.base import KEY_MATERIAL, UNSAFE_TEXT, ImportFileError, RowError
+from inventory.importers.base import KEY_MATERIAL, UNSAFE_TEXT, ImportFileError, ImportSource, RowError
 from inventory.importing.plan import ImportPlan
 from inventory.importing.planner import key_import_plan
 from inventory.models import KeyImport, KeyStore
@@ -38,7 +38,7 @@ def _stored_warnings(plan: ImportPlan) -> list[dict[str, Any]]:
 
 
 def key_import_preview(
-    *, data: bytes, file_name: str, format: str, actor, store: KeyStore | None = None, full: bool = False
+    *, data: bytes | ImportSource, file_name: str, format: str, actor, store: KeyStore | None = None, full: bool = False
 ) -> tuple[KeyImport, ImportPlan]:
     """Plan an import and record it as a ``KeyImport`` (who, when, file name, SHA-256, store, counts, errors,
     warnings and the unknown names tags referred to).
@@ -58,16 +58,17 @@ def clean_file_name(file_name: str) -> str:
 
 
 def key_import_record(
-    *, data: bytes, file_name: str, plan: ImportPlan, actor, store: KeyStore | None = None, **fields
+    *, data: bytes | ImportSource, file_name: str, plan: ImportPlan, actor, store: KeyStore | None = None, **fields
 ) -> KeyImport:
     """Record a planned file: a ``KeyImport`` with its counts, errors and warnings; the file is kept unless the
     file as a whole was rejected (then the record is ``failed`` with the reason and the file, which may hold
     key material, is not kept). ``fields`` set more of the record (status, applied_at...)."""
+    source = ImportSource.of(data)
     record = KeyImport(
         format=plan.format[:30],
         file_name=file_name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
+        sha256=source.sha256(),
+        size=source.size,
         created_by=actor,
         store=plan.store or store,
         full=plan.full,
@@ -93,7 +94,7 @@ def key_import_record(
         return record
     with transaction.atomic():
         record.save()  # first, so the storage path can carry its id
-        record.file.save(file_name, ContentFile(data), save=False)
+        record.file.save(file_name, File(source.open(), name=file_name), save=False)
         record.save(update_fields=["file"])
     return record
 
@@ -101,7 +102,8 @@ def key_import_record(
 def _refusal_errors(plan: ImportPlan) -> list[dict[str, Any]]:
     if plan.file_refusal is not None:
         return [RowError(None, "", scrub(plan.file_error)).as_dict()]
-    return [error.as_dict() for error in plan.errors if error.kind][:MAX_STORED_ERRORS]
+    refusals = plan.kept_refusals if plan.tally is not None else [error for error in plan.errors if error.kind]
+    return [error.as_dict() for error in refusals][:MAX_STORED_ERRORS]
 
 
 def refusal_message(plan: ImportPlan) -> str:
@@ -112,7 +114,7 @@ def refusal_message(plan: ImportPlan) -> str:
     what = " and ".join(
         text for kind, text in ((KEY_MATERIAL, "key material"), (UNSAFE_TEXT, "unsafe text")) if kind in kinds
     )
-    rows = len({item["row"] for item in plan.refusal})
+    rows = plan.tally["refused_rows"] if plan.tally else len({item["row"] for item in plan.refusal})
     return (
         f"The file was refused: {rows} row{'s' if rows != 1 else ''} hold{'s' if rows == 1 else ''} {what}. "
         "Nothing was written and the file was not kept; fix it and upload it again."
@@ -133,19 +135,36 @@ def key_import_read(key_import: KeyImport) -> bytes:
     return data
 
 
+def key_import_open(key_import: KeyImport) -> ImportSource:
+    """The kept file of a previewed import, open (close it: ``with``), checked against the digest recorded at
+    upload; read a block at a time, never whole."""
+    if not key_import.file:
+        raise ImportFileError("The uploaded file was not kept (the import was discarded or rejected); upload it again.")
+    try:
+        source = ImportSource(key_import.file.open("rb"))
+        digest = source.sha256()
+    except OSError:
+        raise ImportFileError("The uploaded file is no longer available; upload it again.") from None
+    if digest != key_import.sha256:
+        source.close()
+        raise ImportFileError("The kept file no longer matches the upload (SHA-256 differs); upload it again.")
+    return source
+
+
 def key_import_plan_for(key_import: KeyImport) -> ImportPlan:
     """Plan a recorded import again from its kept file, against the inventory as it is now."""
     try:
-        data = key_import_read(key_import)
+        source = key_import_open(key_import)
     except ImportFileError as exc:
         return ImportPlan(format=key_import.format, file_name=key_import.file_name, file_error=str(exc))
-    return key_import_plan(
-        data=data,
-        file_name=key_import.file_name,
-        format=key_import.format,
-        store=key_import.store,
-        full=key_import.full,
-    )
+    with source:
+        return key_import_plan(
+            data=source,
+            file_name=key_import.file_name,
+            format=key_import.format,
+            store=key_import.store,
+            full=key_import.full,
+        )
 
 
 def key_import_discard(*, key_import: KeyImport, actor) -> KeyImport:

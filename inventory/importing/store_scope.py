@@ -3,9 +3,10 @@ full import, which keys of that store the file leaves out."""
 
 from __future__ import annotations
 
-from inventory.importers.base import Importer, ImportFileError, ParseResult
-from inventory.importing.lookups import _Lookups
-from inventory.importing.plan import ImportPlan
+from collections.abc import Callable
+
+from inventory.importers.base import Importer, ImportFileError, ParseStream
+from inventory.importing.plan import KEPT_ROWS, ImportPlan
 from inventory.models import Key, KeyStore, StoreKind
 
 
@@ -24,7 +25,7 @@ class MissingStoreError(ImportFileError):
         self.store_to_create = {"kind": kind, "account": account, "region": region}
 
 
-def resolve_store(importer: Importer, parsed: ParseResult, chosen: KeyStore | None) -> KeyStore | None:
+def resolve_store(importer: Importer, parsed: ParseStream, chosen: KeyStore | None) -> KeyStore | None:
     """The store a platform export belongs to: the one chosen (checked against what the file says), or the
     only store of the importer's kind whose account and region match the file. CSV and CBOM files name their
     stores per row; a chosen store is then the store of every row."""
@@ -69,11 +70,18 @@ def resolve_store(importer: Importer, parsed: ParseResult, chosen: KeyStore | No
     return candidates[0]
 
 
-def plan_missing(plan: ImportPlan, store: KeyStore, lookups: _Lookups) -> None:
-    """A full import: the keys of the store that the file does not list (and that were seen until now)."""
-    listed = {row.external_id for row in plan.rows}
-    if lookups.whole_stores:
-        keys = [k for (store_id, _), k in lookups.keys.items() if store_id == store.pk and k.not_seen_since is None]
-    else:
-        keys = Key.objects.filter(store=store, not_seen_since__isnull=True).only("pk", "name", "external_id")
-    plan.missing = [key for key in keys if key.external_id not in listed]
+def plan_missing(plan: ImportPlan, store: KeyStore, listed: Callable[[str], bool]) -> None:
+    """A full import: the keys of the store that the file does not list (and that were seen until now). The
+    store's keys are read a few thousand at a time as (id, external id) pairs; ``plan.missing_ids`` gets the id of
+    every unlisted one, ``plan.missing`` the first :data:`KEPT_ROWS` of them (id, name, external id) to show."""
+    plan.missing, plan.missing_ids = [], []
+    keys = Key.objects.filter(store=store, not_seen_since__isnull=True).order_by("name", "pk")
+    for pk, external_id in keys.values_list("pk", "external_id").iterator(chunk_size=5000):
+        if not listed(external_id):
+            plan.missing_ids.append(pk)
+    shown = plan.missing_ids[:KEPT_ROWS]
+    by_pk = {}
+    for start in range(0, len(shown), 500):  # below SQLite's 999 parameters
+        ids = shown[start : start + 500]
+        by_pk.update({key.pk: key for key in Key.objects.filter(pk__in=ids).only("pk", "name", "external_id")})
+    plan.missing = [by_pk[pk] for pk in shown if pk in by_pk]

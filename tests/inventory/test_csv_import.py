@@ -406,11 +406,15 @@ def test_a_row_the_database_refuses_writes_nothing(refs, alice, monkeypatch):
     real_plan = apply.key_import_plan
 
     def plan_then_race(**kwargs):
-        planned = real_plan(**kwargs)
-        # Someone adds the third row's key between the planning and the writing (in this transaction, so the
-        # rollback removes it too): the database's unique constraint refuses the bulk insert.
-        KeyFactory(store=refs["stores"][1], external_id="kv/llm/provider-token")
-        return planned
+        write = kwargs["on_chunk"]
+
+        def race_then_write(rows):
+            # Someone adds the third row's key between the planning and the writing (in this transaction, so the
+            # rollback removes it too): the database's unique constraint refuses the bulk insert.
+            KeyFactory(store=refs["stores"][1], external_id="kv/llm/provider-token")
+            write(rows)
+
+        return real_plan(**{**kwargs, "on_chunk": race_then_write})
 
     monkeypatch.setattr(apply, "key_import_plan", plan_then_race)
     with pytest.raises(importing.ImportApplyError, match=r"One of rows 2-4: the database refused the change"):
@@ -426,10 +430,14 @@ def test_a_binding_the_model_refuses_is_reported_with_its_row_and_nothing_is_wri
     real_plan = apply.key_import_plan
 
     def plan_with_a_bad_principal(**kwargs):
-        planned = real_plan(**kwargs)
-        signing = planned.rows[1]
-        signing.bindings = [(s, t, p, "password=hunter2hunter2", ops) for s, t, p, _, ops in signing.bindings]
-        return planned
+        write = kwargs["on_chunk"]
+
+        def spoil_then_write(rows):
+            signing = rows[1]
+            signing.bindings = [(s, t, p, "password=hunter2hunter2", ops) for s, t, p, _, ops in signing.bindings]
+            write(rows)
+
+        return real_plan(**{**kwargs, "on_chunk": spoil_then_write})
 
     monkeypatch.setattr(apply, "key_import_plan", plan_with_a_bad_principal)
     with pytest.raises(importing.ImportApplyError, match=r"Row 3: column 'principal': ") as exc:

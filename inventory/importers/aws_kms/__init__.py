@@ -36,6 +36,7 @@ and Region, key ARNs built for keys exported without one) here.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from inventory.importers.aws_kms.items import ITEM_SHAPE, Item, read_item
@@ -48,7 +49,19 @@ from inventory.importers.aws_kms.vocabulary import (
     STORE_KIND,
     KeySpecInfo,
 )
-from inventory.importers.base import ImportFileError, JsonImporter, ParseResult, StoreScope, refuse_skipped_members
+from inventory.importers.base import (
+    ImportFileError,
+    ImportSource,
+    JsonImporter,
+    NotStreamable,
+    ParseResult,
+    ParseStream,
+    RefusedFileError,
+    StoreScope,
+    json_array_items,
+    refuse_skipped_members,
+)
+from inventory.importers.base.scanning import first_finding
 
 __all__ = [
     "DEFAULT_ROTATION_DAYS",
@@ -91,6 +104,80 @@ class AwsKmsImporter(JsonImporter):
             exempt=lambda _item, _parent, _name, value: isinstance(value, str)
             and bool(_KEY_MATERIAL_ID.fullmatch(value)),
         )
+
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """An export is read item by item, twice, and never held whole: a first pass checks what ``parse``
+        checks of the file as a whole (every string scanned for unsafe text and key material, the shape, the
+        account and Region of every key) and finds the scope; the second reads the rows, a chunk at a time. A
+        file the first pass finds anything wrong with is read whole by ``parse``, which says what."""
+        try:
+            scope, partition = self._check_items(source)
+        except (NotStreamable, ImportFileError):
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        return ParseStream(
+            chunks=self._read_items(source, scope, partition, chunk_rows), scope=scope, material_checked=True
+        )
+
+    def _check_items(self, source: ImportSource) -> tuple[StoreScope | None, str]:
+        judged: dict[str, Any] = {}
+        sniffed = False
+        by_account: Item | None = None
+        by_region: Item | None = None
+        partition = ""
+        number = 0
+        for number, entry in enumerate(json_array_items(source.open()), start=1):
+            if not isinstance(entry, dict):
+                raise NotStreamable
+            sniffed = sniffed or (number <= 20 and isinstance(entry.get("KeyMetadata"), dict))
+            if number == 20 and not sniffed:
+                raise NotStreamable
+            if first_finding(entry, self.public_members, judged) is not None:
+                raise NotStreamable
+            if len(judged) > 50_000:  # repeated values are judged once, but the cache stays small
+                judged.clear()
+            try:
+                self.refuse([entry])
+            except RefusedFileError:
+                raise NotStreamable from None
+            item = read_item(number, entry)
+            if item.account:
+                if by_account is None:
+                    by_account = item
+                elif item.account != by_account.account:
+                    raise NotStreamable
+            if item.region:
+                if by_region is None:
+                    by_region = item
+                elif item.region != by_region.region:
+                    raise NotStreamable
+            partition = partition or item.partition
+        if not number or not sniffed:
+            raise NotStreamable
+        scope = None
+        if by_account is not None or by_region is not None:
+            scope = StoreScope(
+                kind=STORE_KIND,
+                account=by_account.account if by_account else "",
+                region=by_region.region if by_region else "",
+            )
+        return scope, partition or "aws"
+
+    def _read_items(
+        self, source: ImportSource, scope: StoreScope | None, partition: str, chunk_rows: int
+    ) -> Iterator[ParseResult]:
+        chunk = ParseResult(scope=scope, material_checked=True)
+        for number, entry in enumerate(json_array_items(source.open()), start=1):
+            item = read_item(number, entry)
+            if item.key_id:
+                _build_arn(item, scope, partition)
+            item.row.fields = frozenset(item.fields)
+            chunk.rows.append(item.row)
+            chunk.errors.extend(item.errors)
+            if len(chunk.rows) >= chunk_rows:
+                yield chunk
+                chunk = ParseResult(scope=scope, material_checked=True)
+        if chunk.rows:
+            yield chunk
 
     def read(self, document: Any) -> ParseResult:
         if isinstance(document, dict) and "KeyMetadata" in document:

@@ -25,6 +25,7 @@ from inventory.importers.base.messages import choices_text, describe_value, json
 from inventory.importers.base.platform import DETAIL_LENGTH, RowReader, array_items, sniff_objects
 from inventory.importers.base.rows import BindingRow, KeyRow, ParseResult, StoreScope, empty_value, row_attribute
 from inventory.importers.base.scanning import DocumentFinding, refuse_skipped_members, scan_document
+from inventory.importers.base.streaming import ImportSource, NotStreamable, ParseStream, chunked, json_array_items
 from inventory.importers.base.timestamps import parse_timestamp
 from inventory.keyfields import Kind
 
@@ -42,18 +43,23 @@ __all__ = [
     "BindingRow",
     "DocumentFinding",
     "ImportFileError",
+    "ImportSource",
     "Importer",
     "JsonImporter",
     "KeyRow",
+    "NotStreamable",
     "ParseResult",
+    "ParseStream",
     "RefusedFileError",
     "RowError",
     "RowReader",
     "StoreScope",
     "array_items",
     "choices_text",
+    "chunked",
     "describe_value",
     "empty_value",
+    "json_array_items",
     "json_type",
     "load_json",
     "parse_timestamp",
@@ -127,6 +133,25 @@ class Importer:
     def parse(self, data: bytes, *, file_name: str) -> ParseResult:
         """Read ``data``; raise :class:`ImportFileError` when the file as a whole is unusable."""
         raise NotImplementedError
+
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """Read ``source`` in chunks of ``chunk_rows`` rows; raise :class:`ImportFileError` when the file as a
+        whole is unusable (as far as its start, or a first pass over it, shows). By default the file is read
+        whole by :meth:`parse` and its rows handed on in chunks; a format that can read one item at a time
+        overrides this, so a large file is never held in memory."""
+        parsed = self.parse(source.read_all(), file_name=file_name)
+        if not parsed.rows and not parsed.errors:
+            raise ImportFileError(self.no_rows_message())
+        return ParseStream(
+            chunks=chunked(parsed, chunk_rows), scope=parsed.scope, material_checked=parsed.material_checked
+        )
+
+    def no_rows_message(self) -> str:
+        return (
+            "The file lists no keys."
+            if self.store_kind or self.format != "csv"
+            else "The file has a header but no rows."
+        )
 
     def sniff(self, data: bytes, document: Any) -> bool:
         """Whether a file looks like this format (``document`` is the parsed JSON, or None when the file is

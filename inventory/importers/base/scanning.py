@@ -111,6 +111,12 @@ def refuse_skipped_members(
                 stack.append((member, f"{path}.{name}" if path else str(name)))
 
 
+def first_finding(item: Any, skip: frozenset[str], judged: dict[str, tuple[str, str] | None]) -> tuple[str, str] | None:
+    """``(kind, reason)`` of the first string of one item of a top-level array that :func:`scan_document` would
+    refuse (``judged``: strings judged already, shared across items), or None."""
+    return _first_finding(item, skip, judged, 1)
+
+
 def _first_finding(
     value: Any, skip: frozenset[str], judged: dict[str, tuple[str, str] | None], base: int
 ) -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cek.roles import is_grc
 from inventory import importing
 from inventory.importers import REGISTRY
+from inventory.importers.base import ImportSource
 from inventory.models import KeyStore
 
 
@@ -41,8 +42,10 @@ class Command(BaseCommand):
     ) -> None:
         actor = self._actor(user, required=not dry_run)
         key_store = self._store(store)
-        data = self._read(file)
-        where = {"store": key_store, "full": full}
+        with self._open(file) as data:
+            self._import(data, file, format=format, actor=actor, dry_run=dry_run, store=key_store, full=full)
+
+    def _import(self, data: ImportSource, file: Path, *, format: str, actor, dry_run: bool, **where) -> None:
         if dry_run:
             plan = importing.key_import_plan(data=data, file_name=file.name, format=format, **where)
             self._report(plan)
@@ -85,7 +88,8 @@ class Command(BaseCommand):
             raise CommandError(f"No key store named '{name}'. Known stores: {known or 'none yet'}.")
         return store
 
-    def _read(self, path: Path) -> bytes:
+    def _open(self, path: Path) -> ImportSource:
+        """The file, open: read a block at a time as it is planned and written, never whole."""
         try:
             size = path.stat().st_size
             if size > settings.CEK_IMPORT_MAX_BYTES:
@@ -93,7 +97,7 @@ class Command(BaseCommand):
                     f"{path} is {size / 1048576:.1f} MB; the limit is "
                     f"{settings.CEK_IMPORT_MAX_BYTES / 1048576:.1f} MB (CEK_IMPORT_MAX_BYTES)."
                 )
-            return path.read_bytes()
+            return ImportSource(path.open("rb"))
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
 
@@ -116,3 +120,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         for error in plan.errors:
             self.stderr.write(str(error))
+        more = counts["error_messages"] - len(plan.errors)
+        if more > 0:
+            self.stderr.write(
+                f"... and {more} more error{'s' if more != 1 else ''} (the first {len(plan.errors)} shown)."
+            )
