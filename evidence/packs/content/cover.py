@@ -25,7 +25,7 @@ class Cover:
     generated_by: str
     pack_id: str
     catalog: str  # "CEK-11 (AICM 1.1.0)"
-    software: str  # "CEK-11 Key Purpose evidence 0.5.0": the version that built the pack
+    software: str  # "CEK-11 Key Purpose evidence 0.6.0": the version that built the pack
 
 
 def cover_section(pack: EvidencePack, control) -> Cover:
