@@ -146,8 +146,13 @@ __all__ = ["PASSWORD", "login"]
 
 @pytest.fixture(autouse=True)
 def _fresh_dashboard_snapshot():
-    """The dashboard's snapshot lives in the cache, which outlives each test's rolled-back database: each test starts
-    with none (evidence/dashboard/snapshot.py)."""
+    """The dashboard's snapshot and the key list's cached drop-downs live in the cache, which outlives each test's
+    rolled-back database: each test starts with neither (evidence/dashboard/snapshot.py,
+    inventory/filter_choices.py)."""
+    from django.core.cache import cache
+
     from evidence.dashboard import snapshot
+    from inventory.filter_choices import CACHE_KEY
 
     snapshot.invalidate()
+    cache.delete(CACHE_KEY)
