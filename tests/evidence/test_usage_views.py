@@ -141,7 +141,8 @@ def test_each_pending_key_shows_its_recent_principals(grc_user, owner, owner_cli
     aggregate(key=idle, principal=ROLE, count=5, days_ago=100)  # used, but not in the last 90 days
     launch(grc_user)
     rows = inbox_rows(owner_client)
-    last = (timezone.now().date() - dt.timedelta(days=1)).isoformat()
+    yesterday = timezone.now().date() - dt.timedelta(days=1)
+    last = f"{yesterday.day} {yesterday:%b %Y}"  # in words, as the page says it
     assert rows["busy-dek"].startswith(
         f"busy-dek Used in 90 days by svc-e (146 calls), {ROLE} (100 calls), svc-b (99 calls) and 2 more; "
         f"last used {last}"
