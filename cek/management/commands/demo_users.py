@@ -6,10 +6,10 @@ DEMO ONLY: it runs only with ``CEK_DEBUG=1`` or an explicit ``--force``; in a pr
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from cek.demo import demo_allowed_or_refuse, demo_users_ensure, demo_users_table
 from cek.models import UserAccess
+from cek.templatetags.dates import words_datetime
 
 
 class Command(BaseCommand):
@@ -39,4 +39,4 @@ class Command(BaseCommand):
         audrey = results["audrey"].user
         expiry = UserAccess.objects.filter(user=audrey).values_list("expires_at", flat=True).first()
         if expiry:
-            self.stdout.write(f"  audrey's access expires at {timezone.localtime(expiry):%Y-%m-%d %H:%M %Z}.")
+            self.stdout.write(f"  audrey's access expires on {words_datetime(expiry)}.")
