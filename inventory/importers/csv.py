@@ -299,14 +299,8 @@ class CsvImporter(Importer):
         header_line = stripped.split("\n", 1)[0]
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(header_line))
         try:
-            header: list[str] = []
-            records = 0
-            for header in reader:
-                records += 1
-                if any(cell.strip() for cell in header):
-                    break
-            columns = self._check_header(header)
-            return self._read_rows(reader, columns, first_row=records + 1)
+            columns, first_row = self._read_header(reader)
+            return self._read_rows(reader, columns, first_row=first_row)
         except csv.Error as exc:
             raise ImportFileError(f"The CSV could not be read near line {reader.line_num}: {exc}.") from None
 
@@ -395,20 +389,24 @@ class CsvImporter(Importer):
             return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
         return ParseStream(chunks=self._read_chunks(source, header_line, chunk_rows))
 
+    def _read_header(self, reader) -> tuple[list, int]:
+        """The checked columns of the first non-blank record, and the record number of the first data row."""
+        header: list[str] = []
+        records = 0
+        for header in reader:
+            records += 1
+            if any(cell.strip() for cell in header):
+                break
+        return self._check_header(header), records + 1
+
     def _read_chunks(self, source: ImportSource, header_line: str, chunk_rows: int) -> Iterator[ParseResult]:
         text = io.TextIOWrapper(source.open(), encoding="utf-8-sig", newline="")
         try:
             reader = csv.reader(text, delimiter=_sniff_delimiter(header_line))
             try:
-                header: list[str] = []
-                records = 0
-                for header in reader:
-                    records += 1
-                    if any(cell.strip() for cell in header):
-                        break
-                columns = self._check_header(header)
+                columns, first_row = self._read_header(reader)
                 chunk = ParseResult()
-                for row, errors in self._iter_rows(reader, columns, first_row=records + 1):
+                for row, errors in self._iter_rows(reader, columns, first_row=first_row):
                     chunk.errors.extend(errors)
                     if row is not None:
                         chunk.rows.append(row)

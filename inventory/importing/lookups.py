@@ -75,7 +75,6 @@ class _Lookups:
         self.stores: dict[str, KeyStore] = {}
         self.purposes = {p.slug: p for p in Purpose.objects.all()}
         self.active_purposes = sorted(slug for slug, p in self.purposes.items() if p.is_active)
-        self.purposes_by_name = {p.name.strip().lower(): p for p in self.purposes.values()}
         self.users: dict[str, models.Model] = {}
         self.users_by_email: dict[str, models.Model] = {}
         self.tenants: dict[str, Tenant] = {}
