@@ -80,8 +80,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.test import Client
 
+    from cek import snapshot
     from cek.demo import demo_allowed_or_refuse
-    from evidence.dashboard import snapshot
     from inventory.demo import bulk_keys
     from inventory.models import Key
 

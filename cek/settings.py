@@ -376,8 +376,8 @@ CEK_IMPORT_STALE_MINUTES = env_int("CEK_IMPORT_STALE_MINUTES", 30, minimum=1)
 # Imports read, plan and write this many rows at a time (one transaction for the whole file): the memory bound.
 CEK_IMPORT_CHUNK_ROWS = env_int("CEK_IMPORT_CHUNK_ROWS", 1000, minimum=1)
 CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
-# The dashboard's figures are a snapshot thrown away by the next write to what they count, and at most this old
-# (0: computed on every request). evidence/dashboard/snapshot.py
+# The dashboard's figures and the key lists' counts are snapshots thrown away by the next write to what they count,
+# and at most this old (0: computed on every request). cek/snapshot.py
 CEK_DASHBOARD_SNAPSHOT_SECONDS = env_int("CEK_DASHBOARD_SNAPSHOT_SECONDS", 300, minimum=0)
 # Policies: largest uploaded policy document; days within which a significant change must be reviewed; the
 # address of the app in e-mails sent by workers (they have no request to take it from).

@@ -8,9 +8,6 @@ class EvidenceConfig(AppConfig):
     verbose_name = "Evidence"
 
     def ready(self) -> None:
-        from evidence.dashboard import snapshot
-
-        snapshot.connect()  # the dashboard's snapshot is thrown away by any write to what it counts
         # The key page's usage panel (inventory cannot import evidence: it asks inventory.panels).
         from evidence.usage.panel import usage_panel
         from inventory.panels import register_key_panel

@@ -147,11 +147,11 @@ __all__ = ["PASSWORD", "login"]
 @pytest.fixture(autouse=True)
 def _fresh_dashboard_snapshot():
     """The dashboard's snapshot and the key list's cached drop-downs live in the cache, which outlives each test's
-    rolled-back database: each test starts with neither (evidence/dashboard/snapshot.py,
+    rolled-back database: each test starts with neither (cek/snapshot.py,
     inventory/filter_choices.py)."""
     from django.core.cache import cache
 
-    from evidence.dashboard import snapshot
+    from cek import snapshot
     from inventory.filter_choices import CACHE_KEY
 
     snapshot.invalidate()

@@ -24,11 +24,11 @@ from django.conf import settings
 from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 from django.utils import timezone
 
+from cek import snapshot
 from cek.control import load_control
 from cek.roles import can_read_all
 from evidence.campaigns.selectors import CampaignSummary, attestation_inbox, current_campaign
 from evidence.checks import selectors as check_selectors
-from evidence.dashboard import snapshot
 from evidence.findings.rules import rule_title
 from evidence.findings.selectors import (
     SEVERITY_RANK,
@@ -250,7 +250,7 @@ def pending_attestations(user) -> PendingAttestations:
 
 def dashboard(*, user, today: dt.date, prepare: Callable[[Dashboard], None] | None = None) -> Dashboard:
     """Everything the landing page shows for ``user``, from the stored snapshot of their view (organisation, or
-    their own keys) when there is a current one (``evidence.dashboard.snapshot``): then no query at all. Computing
+    their own keys) when there is a current one (``cek.snapshot``): then no query at all. Computing
     a snapshot takes 13 queries for the organisation view, 4 for a key owner (plus one to read the user's roles if
     not read yet), whatever the number of keys, findings, runs or policies. ``prepare`` (the view's links and
     charts) runs on a new snapshot before it is stored."""

@@ -10,9 +10,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from cek import snapshot
 from cek.roles import AnyRoleMixin, can_read_all, is_grc
 from cek.templatetags.dates import words_datetime
-from evidence.dashboard import charts, snapshot
+from evidence.dashboard import charts
 from evidence.dashboard.selectors import Dashboard, dashboard
 from inventory.models import IN_USE_LABEL, IN_USE_STATES
 from inventory.selectors import Bucket

@@ -129,9 +129,9 @@ class Key(TimeStamped):
         ]
         indexes = [
             # The list sorts by name: each filter the page offers gets (filter, name, id) so a filtered page is an
-            # index range scan, not a sort of every matching row.
-            models.Index(fields=["name", "id"]),
-            models.Index(fields=["state", "name", "id"]),
+            # index range scan, not a sort of every matching row. (name, id) and (state, name, id) are created by
+            # migration 0011, on PostgreSQL covering the owner columns (a key owner's pages) and the cryptoperiod's
+            # end (the overdue filter), so a page's keys are found in the index alone.
             models.Index(fields=["store", "name", "id"]),
             models.Index(fields=["purpose", "name", "id"]),
             models.Index(fields=["tenant", "name", "id"]),

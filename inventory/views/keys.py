@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
+from html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
 from django.utils.translation import pgettext
@@ -17,7 +17,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.history import history_entries
 from cek.pages import EVERYONE, LenientPages
-from cek.roles import RoleRequiredMixin, is_grc
+from cek.roles import RoleRequiredMixin, can_read_all, is_grc
 from cek.templatetags.dates import words_date
 from inventory import selectors
 from inventory.filter_choices import key_filter_choices
@@ -58,6 +58,13 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
             queryset = queryset.order_by("name", "id")
         return selectors.PagedRows(queryset, self.page_rows)
 
+    def key_scope(self) -> str:
+        """Whose keys the list shows, as a name for the figures stored about them (the state filter's choices)."""
+        user = self.request.user
+        if self.mine_only:
+            return f"mine:{user.pk}"
+        return "all" if can_read_all(user) else f"owner:{user.pk}"
+
     def page_rows(self, keys: QuerySet[Key]) -> list[dict]:
         return key_list_rows(keys.values(*selectors.KEY_LIST_PAGE_COLUMNS))
 
@@ -69,7 +76,9 @@ class KeyListView(LenientPages, RoleRequiredMixin, ListView):
             filter=self.filterset,
             choices={
                 **key_filter_choices(),
-                "state": selectors.key_state_choices(self.base_queryset(), selected=self.request.GET.getlist("state")),
+                "state": selectors.key_state_choices(
+                    self.base_queryset(), selected=self.request.GET.getlist("state"), scope=self.key_scope()
+                ),
             },
             is_filtered=any(v for k, v in self.filterset.data.items() if k not in ("page", "ordering")),
             ordering=ordering,

@@ -1,4 +1,4 @@
-"""The dashboard's snapshot (evidence/dashboard/snapshot.py): a second request reads the stored figures and page
+"""The dashboard's snapshot (cek/snapshot.py): a second request reads the stored figures and page
 without counting again, any write to what they count (through the ORM, a queryset update, raw SQL) throws them
 away, each key owner has their own, and the page says when its figures were computed."""
 
@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from evidence.dashboard import snapshot
+from cek import snapshot
 from inventory.models import Key, KeyState
 from tests.conftest import login
 from tests.factories import KeyFactory

@@ -548,6 +548,7 @@ def test_a_list_runs_the_same_number_of_queries_for_1_and_50_rows(
     url = f"/api/v1/{endpoint}/?page_size=50"
 
     _rows(endpoint, 1, owner)
+    assert client.get(url).status_code == 200  # the first request after a write also computes stored figures
     with CaptureQueriesContext(connection) as one:
         assert client.get(url).status_code == 200
     _rows(endpoint, 49, owner)
