@@ -128,3 +128,38 @@ def test_with_the_cache_down_the_page_counts_and_a_write_still_commits(grc_user,
     monkeypatch.setattr(cache, "set", down)
     assert keys_kpi(login(grc_user)) == (1, 1)
     snapshot.invalidate()  # after a commit: logged, never raised
+
+
+def test_a_stored_count_is_the_count_of_its_own_statement_until_a_write(owner, other_owner):
+    mine = KeyFactory.create_batch(2, owner=owner)
+    KeyFactory(owner=other_owner)
+    assert snapshot.cached_count(Key.objects.filter(owner=owner)) == 2
+    assert snapshot.cached_count(Key.objects.filter(owner=other_owner)) == 1  # its own parameters, its own figure
+    assert snapshot.cached_count(Key.objects.all()) == 3
+    with CaptureQueriesContext(connection) as stored:
+        assert snapshot.cached_count(Key.objects.filter(owner=owner)) == 2
+    assert len(stored) == 0
+    Key.objects.filter(pk=mine[0].pk).update(owner=other_owner)
+    assert snapshot.cached_count(Key.objects.filter(owner=owner)) == 1
+    assert snapshot.cached_count(Key.objects.filter(owner=other_owner)) == 2
+    assert snapshot.cached_count(Key.objects.filter(pk__in=[])) == 0  # no statement at all
+
+
+def test_a_count_is_taken_from_the_database_with_the_cache_down_or_snapshots_off(owner, monkeypatch, settings):
+    from django.core.cache import cache
+
+    KeyFactory(owner=owner)
+    settings.CEK_DASHBOARD_SNAPSHOT_SECONDS = 0
+    assert snapshot.cached_count(Key.objects.all()) == 1
+    KeyFactory(owner=owner)
+    with CaptureQueriesContext(connection) as counted:
+        assert snapshot.cached_count(Key.objects.all()) == 2
+    assert len(counted) == 1
+    settings.CEK_DASHBOARD_SNAPSHOT_SECONDS = 300
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    assert snapshot.cached_count(Key.objects.all()) == 2
