@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from html import escape
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, add_truncation_text, calculate_truncate_chars_length
 from django.utils.translation import pgettext
