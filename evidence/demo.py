@@ -441,7 +441,7 @@ resource "aws_cloudwatch_log_group" "inference" {
 def demo_iac_seed() -> Counter:
     """Two recorded IaC scans, one passing and one with a violation (see the module docstring), recorded by grace
     through ``iac_scan_record`` after the real gate read each repository's ``.tf`` files. Nothing is done when a
-    scan is already recorded, or without the demo inventory's "us" party."""
+    scan was recorded in the last ``IAC_RESCAN_DAYS`` days, or without the demo inventory's "us" party."""
     import tempfile
     from pathlib import Path
 
@@ -450,7 +450,12 @@ def demo_iac_seed() -> Counter:
     from inventory.models import Party
 
     created: Counter = Counter()
-    if IacScan.objects.exists() or not Party.objects.filter(is_us=True).exists():
+    if not Party.objects.filter(is_us=True).exists():
+        return created
+    newest = IacScan.objects.order_by("-recorded_at").values_list("recorded_at", flat=True).first()
+    # A demo started again weeks later has its repositories scanned again (the gate's scans are fresh for
+    # CEK_IAC_FRESH_DAYS; a week's margin), so AG-8 keeps judging them rather than finding them stale.
+    if newest is not None and newest > timezone.now() - dt.timedelta(days=IAC_RESCAN_DAYS):
         return created
     grace = demo_users_ensure()["grace"].user
     for repository, (commit, main_tf) in IAC_DEMO_REPOSITORIES.items():
@@ -462,6 +467,7 @@ def demo_iac_seed() -> Counter:
     return created
 
 
+IAC_RESCAN_DAYS = 7  # a demo started again after this many days has its repositories scanned again
 USAGE_DAYS = 14  # days of usage the demo's log covers (yesterday and before): fresh, and shorter than dormancy
 USAGE_FILE = "northwind-key-usage.csv"
 
@@ -552,25 +558,35 @@ def demo_usage_rows(*, today: dt.date) -> list[dict[str, str]]:
 
 def demo_usage_seed(*, today: dt.date | None = None) -> Counter:
     """Ingest the demo's usage log (:func:`demo_usage_rows`) through ``usage_ingest_path`` as grace, which also runs
-    the misuse rules. Nothing is done when a usage log is already ingested, or without the demo inventory's "us"
-    party. Raises RuntimeError when the ingestion fails (the demo's own file must read)."""
+    the misuse rules. When a log is already ingested, only the days after the last one it covers, up to yesterday
+    (nothing when that is yesterday); nothing without the demo inventory's "us" party. Raises RuntimeError when the ingestion fails (the demo's own file must read)."""
     import csv
     import tempfile
     from pathlib import Path
 
-    from evidence.usage.models import IngestionStatus, UsageIngestion
+    from evidence.usage.models import IngestionStatus, UsageAggregate, UsageIngestion
     from evidence.usage.services import usage_ingest_path
     from inventory.models import Party
 
     created: Counter = Counter()
-    if UsageIngestion.objects.exists() or not Party.objects.filter(is_us=True).exists():
+    if not Party.objects.filter(is_us=True).exists():
         return created
-    rows = demo_usage_rows(today=today or timezone.localdate())
+    today = today or timezone.localdate()
+    rows = demo_usage_rows(today=today)
+    name = USAGE_FILE
+    if UsageIngestion.objects.exists():
+        # A demo started again days later: its log carries on from the last day it covers, so its usage stays as
+        # fresh as on the first day (CEK_USAGE_FRESH_DAYS) and the demo keeps showing its problems and no others.
+        last = UsageAggregate.objects.filter(source="usage-csv").order_by("-day").values_list("day", flat=True).first()
+        if last is None or last >= today - dt.timedelta(days=1):
+            return created
+        rows = [row for row in rows if row["day"] > last.isoformat()]
+        name = USAGE_FILE.replace(".csv", f"-{rows[0]['day']}-to-{rows[-1]['day']}.csv") if rows else name
     if not rows:
         return created
     grace = demo_users_ensure()["grace"].user
     with tempfile.TemporaryDirectory(prefix="cek-demo-usage-") as folder:
-        path = Path(folder) / USAGE_FILE
+        path = Path(folder) / name
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -598,16 +614,22 @@ def demo_signing_key_seed(key) -> None:
         keystore_confirm_inventory(store=store, actor=users["grace"])
 
 
-def demo_assessment_seed() -> Counter:
+def demo_assessment_seed(*, refreshed: bool = False) -> Counter:
     """A first check run and the CEK-11.1 answer of the "us" party drafted from it and published when the fill
-    rules allow (else left as a draft for GRC to complete), so the dashboard has something to show. Nothing is
-    done when a check run already exists."""
+    rules allow (else left as a draft for GRC to complete), so the dashboard has something to show. When a check
+    run already exists: nothing, or a new run when ``refreshed`` (the demo's usage log or IaC scans were brought up
+    to date), so the dashboard judges what the demo holds today."""
     from evidence.models import CheckRun, RunTrigger
     from inventory.models import Party
 
     created: Counter = Counter()
     us = Party.objects.filter(is_us=True).first()
-    if us is None or CheckRun.objects.exists():
+    if us is None:
+        return created
+    if CheckRun.objects.exists():
+        if refreshed:
+            check_run_start(trigger=RunTrigger.COMMAND, actor=demo_users_ensure()["grace"].user, background=False)
+            created["check runs"] += 1
         return created
     grace = demo_users_ensure()["grace"].user
     run = check_run_start(trigger=RunTrigger.COMMAND, actor=grace, background=False)

@@ -207,3 +207,47 @@ def test_the_demo_shows_its_deliberate_problems_and_nothing_else(settings, tmp_p
     for number, problem in enumerate(PROBLEMS, start=1):
         assert f"{number:>2}. [{', '.join(problem.guidelines)}] {problem.code}: {problem.subject}" in printed
     assert all(gap in printed for gap in POLICY_GAPS)
+
+
+def test_the_demo_started_again_later_still_shows_its_problems_and_nothing_else(settings, tmp_path):
+    """``scripts/run`` runs ``seed_demo`` at every start: days later the demo's usage log carries on from its last
+    day and weeks later its repositories are scanned again, then a new check run judges them, so the demo does not
+    grow stale findings (AG-9 after CEK_USAGE_FRESH_DAYS without logs, AG-8 after CEK_IAC_FRESH_DAYS)."""
+    import time_machine
+    from django.core.management import call_command
+
+    from evidence.iac.models import IacScan
+    from evidence.packs import signing
+    from evidence.usage.models import UsageAggregate, UsageIngestion
+    from inventory.demo import PROBLEMS
+
+    settings.CEK_EVIDENCE_SIGNING_KEY = tmp_path / "evidence-signing-key.pem"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    signing.create_key_file()
+    expected_findings = Counter(finding for problem in PROBLEMS for finding in problem.findings)
+    expected_guidelines = {guideline for problem in PROBLEMS for guideline in problem.guidelines}
+    start = timezone.now()
+    call_command("seed_demo", force=True, stdout=StringIO())
+    first_day = timezone.localdate()
+
+    first = CheckRun.objects.get().results
+    field_results = {r.guideline_id: (r.status, r.metric) for r in first.filter(guideline_id__in=("AG-8", "AG-9"))}
+    for days, ingestions, scans in ((10, 2, 4), (2, 3, 4), (0, 3, 4), (20, 4, 6)):
+        start += dt.timedelta(days=days)
+        with time_machine.travel(start, tick=False):
+            call_command("seed_demo", force=True, stdout=StringIO())
+            today = timezone.localdate()
+        run = CheckRun.objects.first()  # the newest
+        assert timezone.localdate(run.created_at) == today
+        assert UsageIngestion.objects.filter(status="succeeded").count() == ingestions
+        assert IacScan.objects.count() == scans
+        newest = UsageAggregate.objects.order_by("-day").values_list("day", flat=True).first()
+        assert newest == today - dt.timedelta(days=1) and today - first_day >= dt.timedelta(days=10)
+        results = run.results.filter(guideline_id__in=("AG-8", "AG-9"))
+        assert {r.guideline_id: (r.status, r.metric) for r in results} == field_results, days
+        if today - first_day > dt.timedelta(days=30):
+            break  # from here the demo's calendar moves on: a policy review falls due (CCM-1), as it would
+        not_passing = set(run.results.exclude(status=CheckStatus.PASS).values_list("guideline_id", flat=True))
+        assert not_passing == expected_guidelines, days
+        found = Counter(Finding.objects.filter(status="open").values_list("rule", "subject_label"))
+        assert found == expected_findings, days

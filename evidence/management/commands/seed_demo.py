@@ -76,9 +76,11 @@ class Command(BaseCommand):
             demo_signing_key_seed(signing.signing_key_inventory_ensure(info))
         policies = demo_policies_seed()
         policies.update(demo_campaigns_seed())  # after the signing key: the closed campaign attests it too
-        policies.update(demo_iac_seed())  # before the first check run, so AG-8 is computed in it
-        policies.update(demo_usage_seed())  # likewise for AG-9
-        policies.update(demo_assessment_seed())
+        # Before the first check run, so AG-8 and AG-9 are computed in it; on a later start, brought up to date (then
+        # a new run judges them).
+        evidence_from_the_field = demo_iac_seed() + demo_usage_seed()
+        policies.update(evidence_from_the_field)
+        policies.update(demo_assessment_seed(refreshed=bool(evidence_from_the_field)))
         if policies:
             self.stdout.write("Created " + ", ".join(f"{n} {label}" for label, n in sorted(policies.items())) + ".")
         if keys:
