@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 GENERATION_KEY = "dashboard:generation"
 # Part of every snapshot's cache key: change it when what is stored changes shape (the ``Dashboard`` dataclass), so
 # processes of a new release never read an old release's pickles.
-FORMAT = 1
+FORMAT = 2
 WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)', re.IGNORECASE)
 WATCHED_PREFIXES = ("inventory_", "evidence_")
 # Tables the dashboard does not count, or that are only ever written beside a record that is (history rows).
@@ -84,23 +84,29 @@ def invalidate() -> None:
 
 def cached(scope: str, today, compute: Callable[[], T]) -> T:
     """The snapshot of ``scope`` for ``today`` in the current generation, computed by ``compute`` when missing.
-    The generation is read before computing: a write committed meanwhile leaves this snapshot under the old
-    generation, where nobody reads it."""
+
+    One round trip to the cache: the generation's token and the stored snapshot are read together, and the
+    snapshot is kept with the token it was computed under (one entry per scope and day, replaced, not one per
+    generation left to expire). The generation is read before computing: a write committed meanwhile leaves this
+    snapshot under the old token, which no reader accepts."""
     if not enabled():
         return compute()
     _local.read = True
+    key = f"dashboard:{FORMAT}:{today.isoformat()}:{scope}"
     try:
-        key = f"dashboard:{FORMAT}:{generation()}:{today.isoformat()}:{scope}"
-        value = cache.get(key)
+        found = cache.get_many([GENERATION_KEY, key])
+        token = found.get(GENERATION_KEY) or generation()
     except Exception:  # the cache is down: the page counts its figures now, as without a snapshot
         logger.warning("Could not read the dashboard snapshot", exc_info=True)
         return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, timeout=settings.CEK_DASHBOARD_SNAPSHOT_SECONDS)
-        except Exception:
-            logger.warning("Could not store the dashboard snapshot", exc_info=True)
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
+        return stored[1]
+    value = compute()
+    try:
+        cache.set(key, (token, value), timeout=settings.CEK_DASHBOARD_SNAPSHOT_SECONDS)
+    except Exception:
+        logger.warning("Could not store the dashboard snapshot", exc_info=True)
     return value
 
 

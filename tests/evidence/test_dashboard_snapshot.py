@@ -125,6 +125,7 @@ def test_with_the_cache_down_the_page_counts_and_a_write_still_commits(grc_user,
 
     KeyFactory()
     monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "get_many", down)
     monkeypatch.setattr(cache, "set", down)
     assert keys_kpi(login(grc_user)) == (1, 1)
     snapshot.invalidate()  # after a commit: logged, never raised
@@ -161,5 +162,6 @@ def test_a_count_is_taken_from_the_database_with_the_cache_down_or_snapshots_off
         raise ConnectionError("cache down")
 
     monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "get_many", down)
     monkeypatch.setattr(cache, "set", down)
     assert snapshot.cached_count(Key.objects.all()) == 2

@@ -205,17 +205,21 @@ def test_the_drop_downs_follow_changes_to_stores_tenants_and_users(grc_client):
 
 
 def test_the_page_works_on_the_database_alone_when_the_cache_fails(grc_client, monkeypatch):
-    """The drop-downs' lists and the session (cek.sessions) are read from the database while the cache is down."""
+    """The drop-downs' lists, the session (cek.sessions), the count and the state choices (cek.snapshot) are read
+    from the database while the cache is down."""
     from inventory import filter_choices
 
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    for method in ("get", "set", "delete", "has_key"):
+    for method in ("get", "get_many", "set", "add", "delete", "has_key"):
         monkeypatch.setattr(filter_choices.cache, method, broken)
     KeyStoreFactory(name="Still listed")  # its signal cannot drop the cached lists either
+    KeyFactory(name="Still counted", state="destroyed")
     response = grc_client.get(reverse("inventory:key-list"))
-    assert response.status_code == 200 and "Still listed" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and "Still listed" in html
+    assert "<strong>1</strong> key" in html and '<option value="destroyed"' in html
     assert grc_client.post(reverse("logout")).status_code == 302
 
 
