@@ -176,6 +176,14 @@ def test_a_key_owner_sees_only_their_keys_findings_and_attestations(world, owner
     assert 'data-guideline="' not in html
 
 
+def test_the_owner_card_names_the_assignee_by_their_full_name(world, owner_client, grc_user):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    Finding.objects.filter(subject_label="bob-orders-dek").update(assigned_to=grc_user)
+    html = page(owner_client)
+    assert "<td>Alice Martin</td>" in html and "<td>alice</td>" not in html
+
+
 def test_the_owner_figures_count_only_their_keys(world, owner):
     board = dashboard(user=owner, today=timezone.localdate())
     assert not board.organisation

@@ -105,6 +105,40 @@ def test_the_list_shows_owner_assignee_and_an_expired_acceptance(world, grc_clie
     assert html.index("bob-orders-dek") < html.index("aws-kms-prod")  # high before medium / low
 
 
+def cells(html: str, finding: Finding) -> list[str]:
+    """The text of each cell of ``finding``'s row in the list."""
+    row = re.search(rf'<tr data-finding="{finding.pk}".*?</tr>', html, re.S).group(0)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_the_list_names_key_owners_and_assignees_by_their_full_names(world, grc_client, grc_user, other_owner):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    other_owner.first_name, other_owner.last_name = "Carol", "Nguyen"
+    other_owner.save()
+    nameless = UserFactory(username="olivia", first_name="", last_name="", roles=["key-owners"])
+    olivia_finding = finding_on(KeyFactory(name="olivia-key", owner=nameless), rule="ag-7-purpose-tag")
+    html = listing(grc_client)
+    head = re.findall(r"<th>(.*?)</th>", html)
+    owner_at, assignee_at = head.index("Key owner"), head.index("Assigned to")
+    carol_low = cells(html, world["carol_low"])
+    assert (carol_low[owner_at], carol_low[assignee_at]) == ("Carol Nguyen", "Alice Martin")
+    assert cells(html, olivia_finding)[owner_at] == "olivia"  # no full name: the username
+    assert cells(html, world["store_finding"])[owner_at] == "—"  # not about a key
+
+
+def test_the_finding_page_names_people_by_their_full_names(world, grc_client, grc_user, other_owner):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    other_owner.first_name, other_owner.last_name = "Carol", "Nguyen"
+    other_owner.save()
+    html = grc_client.get(world["carol_lapsed"].get_absolute_url()).content.decode()
+    assert "The acceptance by Alice Martin ended" in html and "approved by Alice Martin" in html
+    assert "<dd>Carol Nguyen" in html
+    html = grc_client.get(world["carol_low"].get_absolute_url()).content.decode()
+    assert "<dt>Assigned to</dt><dd>Alice Martin</dd>" in html
+
+
 def test_a_key_owner_sees_only_the_findings_on_their_keys(world, owner_client):
     html = listing(owner_client)
     assert rows(html) == 1 and "bob-orders-dek" in html and "carol-signer" not in html and "aws-kms-prod" not in html
