@@ -89,7 +89,7 @@ class KeyImportQuerySerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="`true`: only the uploads rejected before a preview (the imports page's \"Show them\"); `false`: "
+        help_text="`true`: only the uploads rejected before a preview, which the imports page lists apart; `false`: "
         "only the imports, as the imports page lists them.",
     )
 
