@@ -216,11 +216,12 @@ def test_grc_assigns_with_a_remediation_date(world, grc_client, owner):
     finding = world["bob_high"]
     due = timezone.localdate() + dt.timedelta(days=21)
     url = reverse("evidence:finding-assign", args=[finding.pk])
-    response = grc_client.post(url, {"assigned_to": owner.pk, "remediation_due": due.isoformat()})
-    assert response.status_code == 302
+    response = grc_client.post(url, {"assigned_to": owner.pk, "remediation_due": due.isoformat()}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     finding.refresh_from_db()
     assert finding.assigned_to == owner and finding.remediation_due == due
-    html = grc_client.get(finding.get_absolute_url()).content.decode()
+    html = response.content.decode()
+    assert f"Assigned to {owner.get_full_name()}, remediation due" in html  # the message names the person
     assert f"Assigned to {owner.username}, due {due:%Y-%m-%d}" in html  # the history's reason
 
 
