@@ -314,6 +314,15 @@ def test_the_pages_show_names_titles_and_dates_never_internal_references(world, 
     assert "<h1>The key is used for more than one purpose: bob-orders-dek</h1>" in pages[1]
 
 
+def test_the_admin_names_a_finding_as_its_page_does(world):
+    finding = world["bob_high"]
+    assert str(finding) == "The key is used for more than one purpose: bob-orders-dek"
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    html = login(root).get(reverse("admin:evidence_finding_change", args=[finding.pk])).content.decode()
+    assert "The key is used for more than one purpose: bob-orders-dek" in html
+    assert "ag-3-single-purpose: bob-orders-dek" not in html
+
+
 def test_dates_and_timestamps_in_the_evidence_read_as_dates(world, grc_client):
     moment = dt.datetime(2026, 12, 5, 23, 49, 3, 903755, tzinfo=dt.UTC)
     finding = finding_on(
