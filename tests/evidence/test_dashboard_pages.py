@@ -4,11 +4,13 @@ figures, and a constant number of queries whatever the number of keys, findings,
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.templatetags.dates import words_datetime
 from evidence.dashboard.selectors import dashboard
 from evidence.dashboard.views import optional_reverse
 from evidence.models import (
@@ -128,6 +130,11 @@ def world(grc_user, owner, other_owner):
     return {"us": us, "bobs": bobs, "carols": carols, "unmapped": unmapped, "run": run}
 
 
+def _plain(html: str) -> str:
+    """The page's text, tags removed (a date is in a <time> element)."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def page(client) -> str:
     response = client.get(reverse("home"))
     assert response.status_code == 200
@@ -141,7 +148,7 @@ def page(client) -> str:
 def test_grc_and_auditors_see_the_organisation_view(who, world, request):
     html = page(login(request.getfixturevalue(who)))
     assert "CEK-11 Key Purpose posture" in html
-    assert f"From check run #{world['run'].pk}" in html
+    assert f"From the check run of {words_datetime(world['run'].created_at)}" in _plain(html)
     # Each guideline with its status and metric, and the failing subject linked to its key.
     assert html.count('data-guideline="') == 13
     assert "AG-3 metric figure" in html and 'class="badge status-fail"' in html
