@@ -249,6 +249,24 @@ def test_the_answer_links_the_check_run_it_was_generated_from(grc_client, publis
     assert f'href="{url}"' in page
 
 
+def test_the_answer_pages_name_an_answer_by_its_party_and_date_not_its_number(grc_client, draft):
+    when = words_datetime(draft.created_at)
+    assert draft.title == f"CEK-11.1 answer of {draft.party.name}, draft of {when}"
+    pages = {
+        "detail": grc_client.get(draft.get_absolute_url()).content.decode(),
+        "list": grc_client.get(reverse("evidence:answer-list")).content.decode(),
+        "edit": grc_client.get(reverse("evidence:answer-edit", args=[draft.pk])).content.decode(),
+        "template": grc_client.get(reverse("evidence:answer-template", args=[draft.pk])).content.decode(),
+    }
+    text = {name: re.sub(r"<[^>]+>", "", html) for name, html in pages.items()}
+    assert f"{draft.title} " in text["detail"]
+    assert f"Latest draft: the draft of {when}" in text["list"]
+    assert f"Edit the draft of {draft.party.name} of {when}" in text["edit"] and f"Draft of {when}" in text["edit"]
+    assert f"The answer of {draft.party.name} (draft of {when})" in text["template"]
+    for name, html in pages.items():
+        assert f"#{draft.pk}<" not in html and f"#{draft.pk} " not in html, name
+
+
 def test_the_answer_pages_name_the_check_run_by_its_date_not_its_number(grc_client, draft):
     run = draft.check_run
     pages = [
