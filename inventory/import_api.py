@@ -5,7 +5,10 @@
   written to the inventory either way.
 - ``POST /imports/{id}/apply/`` applies it: 200 with the result for a small file, 202 while a worker applies a
   large one (poll ``GET /imports/{id}/``, whose ``progress`` says how far it is).
-- ``GET /imports/`` and ``GET /imports/{id}/``: the record of every import.
+- ``GET /imports/`` and ``GET /imports/{id}/``: the record of every import. An upload rejected before its preview
+  (unreadable, another format, no matching store) has the status ``rejected``, as the imports page lists it apart
+  ("Rejected at upload"); ``failed`` is an apply that failed, which may be retried. ``?rejected=false`` lists what
+  the page lists as imports, ``?rejected=true`` what it lists under "Show them"; ``?status=`` narrows to one status.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -33,6 +36,14 @@ class KeyImportSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     applied_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress = serializers.SerializerMethodField(help_text="Percent written, while a worker applies the import.")
+    status = serializers.ChoiceField(
+        source="shown_status",
+        choices=KeyImport.shown_status_choices(),
+        read_only=True,
+        help_text="`rejected`: the upload was rejected before its preview (unreadable, another format, no matching "
+        "store): nothing was planned or kept, nothing to retry; upload the fixed file again. `failed`: applying it "
+        "failed; nothing was written and it may be retried. `refused`: it held key material or unsafe text.",
+    )
 
     class Meta:
         model = KeyImport
@@ -72,6 +83,17 @@ class KeyImportUploadSerializer(serializers.Serializer):
         return upload
 
 
+class KeyImportQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=KeyImport.shown_status_choices(), required=False)
+    rejected = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="`true`: only the uploads rejected before a preview, which the imports page lists apart; `false`: "
+        "only the imports, as the imports page lists them.",
+    )
+
+
 def _changes(plan) -> list[dict]:
     rows = plan.rows_with(importing.Action.NEW, importing.Action.CHANGED)[:PREVIEW_ROWS]
     return [
@@ -98,7 +120,11 @@ _PREVIEW = inline_serializer(
 
 
 @extend_schema_view(
-    list=extend_schema(tags=["Imports"], summary="List imports (GRC)"),
+    list=extend_schema(
+        tags=["Imports"],
+        summary="List imports and uploads rejected before a preview (GRC)",
+        parameters=[KeyImportQuerySerializer],
+    ),
     retrieve=extend_schema(tags=["Imports"], summary="Get one import, with its progress while applying (GRC)"),
     create=extend_schema(
         tags=["Imports"],
@@ -118,6 +144,22 @@ class KeyImportViewSet(
     parser_classes = [MultiPartParser, FormParser]
     queryset = KeyImport.objects.select_related("store", "created_by", "applied_by").order_by("-created_at", "-pk")
     filter_backends: list = []
+
+    def get_queryset(self):
+        imports = super().get_queryset()
+        if self.action != "list":
+            return imports
+        query = KeyImportQuerySerializer(data=self.request.query_params)
+        if not query.is_valid():
+            raise exceptions.ValidationError(query.errors)
+        data = query.validated_data
+        if data.get("status"):
+            imports = imports.filter(KeyImport.shown_status_q(data["status"]))
+        if data["rejected"] is True:
+            imports = imports.filter(KeyImport.rejected_at_upload_q())
+        elif data["rejected"] is False:
+            imports = imports.exclude(KeyImport.rejected_at_upload_q())
+        return imports
 
     def get_serializer_class(self):
         return KeyImportUploadSerializer if self.action == "create" else KeyImportSerializer

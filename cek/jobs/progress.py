@@ -13,6 +13,7 @@ so a job cancelled or failed by the watchdog meanwhile stops with :class:`JobSto
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
@@ -78,14 +79,44 @@ def running_rows(kind: JobKind, pk: int, attempt: int | None = None):
     return rows if attempt is None else rows.filter(attempts=attempt)
 
 
+def silent_since(kind: JobKind, limit: dt.datetime) -> Q:
+    """Jobs whose last sign of life on the row is before ``limit``: its worker's last report (or its claim), else
+    when it was started, else when it was queued (the kind's ``since`` field)."""
+    return (
+        Q(heartbeat_at__lt=limit)
+        | Q(heartbeat_at__isnull=True, started_at__lt=limit)
+        | Q(heartbeat_at__isnull=True, started_at__isnull=True, **{f"{kind.since}__lt": limit})
+    )
+
+
+def stalled_limit(kind: JobKind, now: dt.datetime) -> dt.datetime:
+    """Before this moment, no sign of life means the job is stalled: its kind's ``CEK_*_STALE_MINUTES`` ago."""
+    return now - dt.timedelta(minutes=kind.stale_minutes())
+
+
+def reporting_since(kind: JobKind, pk: int, limit: dt.datetime) -> bool:
+    """Whether the job reported to the cache at ``limit`` or later (a worker writing inside its own transaction
+    reports there only)."""
+    report = progress_read(kind, pk)
+    return bool(report) and report.get("at", 0) >= limit.timestamp()
+
+
 def job_claim(kind: JobKind, pk: int, *, task_id: str = "") -> bool:
     """Start a queued job: one conditional UPDATE (so of two workers exactly one claims it) to the kind's first
-    running status, counting the attempt and resetting progress. With ``task_id``, a job running under that same
-    task is claimed again (``acks_late`` redelivers the task of a worker that died)."""
+    running status, counting the attempt and resetting progress.
+
+    With ``task_id``, a job running under that same task is claimed again only when it is stalled, as the
+    watchdog judges it: no sign of life on its row nor in the cache for its kind's ``CEK_*_STALE_MINUTES``. That is
+    a task redelivered after its worker died (``acks_late``). A task delivered twice while its first delivery still
+    works (Redis redelivers a task unacknowledged past its visibility timeout; a worker restored it at a cold
+    shutdown) finds the job claimed and does nothing: the first delivery finishes it. The stall is tested again
+    by the UPDATE, so a report landing meanwhile wins, and of two redeliveries only one claims it."""
     now = timezone.now()
     claimable = Q(status__in=kind.queued)
     if task_id:
-        claimable |= Q(status__in=kind.running, task_id=task_id)
+        limit = stalled_limit(kind, now)
+        if not reporting_since(kind, pk, limit):
+            claimable |= Q(status__in=kind.running, task_id=task_id) & silent_since(kind, limit)
     fields: dict[str, Any] = {
         "status": kind.running[0],
         "started_at": now,

@@ -17,27 +17,17 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from cek.jobs.kinds import Fail, JobKind, Policy, Requeue, State, all_kinds
-from cek.jobs.progress import progress_clear, progress_read
+from cek.jobs.progress import progress_clear, progress_read, reporting_since, silent_since, stalled_limit
 from cek.jobs.queue import dispatch
 from cek.workerbeat import workers_stopped_since
 
 logger = logging.getLogger(__name__)
 
 SOON_EVERY_SECONDS = 60
-
-
-def silent_since(kind: JobKind, limit: dt.datetime) -> Q:
-    """Jobs whose last sign of life on the row is before ``limit``."""
-    return (
-        Q(heartbeat_at__lt=limit)
-        | Q(heartbeat_at__isnull=True, started_at__lt=limit)
-        | Q(heartbeat_at__isnull=True, started_at__isnull=True, **{f"{kind.since}__lt": limit})
-    )
 
 
 def sweep(
@@ -61,7 +51,7 @@ def sweep(
 
 def _settle(kind: JobKind, statuses, policy: Policy, *, now: dt.datetime, running: bool) -> tuple[int, int]:
     minutes = kind.stale_minutes()
-    limit = now - dt.timedelta(minutes=minutes)
+    limit = stalled_limit(kind, now)
     silence = f"no sign of life for over {minutes} minutes"
     if running and kind.fail_when_workers_stopped and workers_stopped_since(now) is not None:
         # Every worker stopped beating (cek/workerbeat.py): a job silent for as long has nobody running it, so it
@@ -73,8 +63,7 @@ def _settle(kind: JobKind, statuses, policy: Policy, *, now: dt.datetime, runnin
     stale = kind.model.objects.filter(silent_since(kind, limit), status__in=statuses)
     failed = requeued = 0
     for pk, phase, heartbeat_at in list(stale.values_list("pk", "phase", "heartbeat_at")):
-        report = progress_read(kind, pk)
-        if report and report.get("at", 0) >= limit.timestamp():
+        if reporting_since(kind, pk, limit):
             continue  # still reporting from inside its own transaction
         rows = stale.filter(pk=pk)
         if isinstance(policy, Fail):

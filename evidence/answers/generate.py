@@ -144,7 +144,8 @@ def _guidelines_sentence(facts: dict) -> str:
             continue
         text = f"{result['id']} {labels.get(status, result['status']).lower()}"
         others.append(text + (f" ({result['metric']})" if result["metric"] else ""))
-    text = f"Auditing guidelines (check run #{run['id']} of {_day(run['finished_at'])}): {summary or 'no results'}."
+    # The run by its day: a reader of the CAIQ has no use for the app's number of it (the facts keep its id).
+    text = f"Auditing guidelines (check run of {_day(run['finished_at'])}): {summary or 'no results'}."
     if passing:
         text += f" Passing: {', '.join(passing)}."
     if others:

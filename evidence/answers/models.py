@@ -114,5 +114,25 @@ class CaiqAnswer(models.Model):
         return super().delete(*args, **kwargs)
 
     @property
+    def state_words(self) -> str:
+        """Which answer this is, as pages say it: "published 6 Dec 2026, 14:05 UTC" or "draft of 6 Dec 2026,
+        14:05 UTC" (its number stays in its URL, the API and the exports)."""
+        from cek.templatetags.dates import words_datetime  # the template library imports no models
+
+        if self.published_at is not None:
+            return f"published {words_datetime(self.published_at)}"
+        return f"draft of {words_datetime(self.created_at)}"
+
+    @property
+    def short_title(self) -> str:
+        """ "Draft of 6 Dec 2026, 14:05 UTC", "Published 6 Dec 2026, 14:05 UTC": in the party's answers."""
+        return self.state_words[:1].upper() + self.state_words[1:]
+
+    @property
+    def title(self) -> str:
+        """ "CEK-11.1 answer of Acme AI, draft of 6 Dec 2026, 14:05 UTC" (reads the party: select it with the row)."""
+        return f"{self.question_id} answer of {self.party.name}, {self.state_words}"
+
+    @property
     def is_overridden(self) -> bool:
         return self.answer != self.generated_answer

@@ -233,7 +233,7 @@ class AnswerPublishView(GrcRequiredMixin, View):
         return confirmation_page(
             request,
             Confirmation(
-                title=f"Publish answer #{answer.pk}?",
+                title=f"Publish the {answer.title}?",
                 subject=f"{answer.party.name} · {answer.catalog_version}",
                 consequences=consequences,
                 button="Publish and freeze",

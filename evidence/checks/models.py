@@ -104,7 +104,19 @@ class CheckRun(JobFields):
         ]
 
     def __str__(self) -> str:
-        return f"Check run #{self.pk} ({self.get_status_display().lower()})"
+        return f"{self.title} ({self.get_status_display().lower()})"
+
+    @property
+    def title(self) -> str:
+        """How pages and messages name the run: "Check run of 6 Dec 2026, 14:05 UTC" (when it was started), not
+        its number (which stays in its URL, the API and the exports)."""
+        return f"Check run of {self.when}"
+
+    @property
+    def when(self) -> str:
+        from cek.templatetags.dates import words_datetime  # the template library imports no models
+
+        return words_datetime(self.created_at)
 
     def get_absolute_url(self) -> str:
         return reverse("evidence:checkrun-detail", args=[self.pk])

@@ -80,7 +80,7 @@ class CheckRunBusy(CheckRunError):
             super().__init__("Another check run was started at the same moment; see the latest run.")
         else:
             super().__init__(
-                f"Check run #{run.pk} is still {run.get_status_display().lower()}; only one run may run at a "
+                f"{run.title} is still {run.get_status_display().lower()}; only one run may run at a "
                 "time. Wait for it to finish, then start another if needed."
             )
 

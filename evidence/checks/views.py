@@ -74,11 +74,11 @@ class CheckRunStartView(GrcRequiredMixin, View):
 def _announce(request, run: CheckRun) -> None:
     if run.status == RunStatus.SUCCEEDED:
         summary = ", ".join(f"{count} {label.lower()}" for _, label, count in run_summary(run))
-        messages.success(request, f"Check run #{run.pk} finished: {summary}.")
+        messages.success(request, f"{run.title} finished: {summary}.")
     elif run.status == RunStatus.FAILED:
-        messages.error(request, f"Check run #{run.pk} failed: {run.last_error}")
+        messages.error(request, f"{run.title} failed: {run.last_error}")
     else:
-        messages.info(request, f"Check run #{run.pk} is queued on a worker; this page refreshes until it is done.")
+        messages.info(request, f"{run.title} is queued on a worker; this page refreshes until it is done.")
 
 
 class CheckRunDetailView(ReadAllMixin, DetailView):

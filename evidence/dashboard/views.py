@@ -116,7 +116,7 @@ def build_charts(board: Dashboard) -> dict:
         built["trend"] = charts.sparkline(
             [
                 charts.Datum(
-                    f"Run #{p.run_id} on {words_datetime(p.when)}: passing guidelines",
+                    f"Check run of {words_datetime(p.when)}: passing guidelines",
                     p.passing,
                     optional_reverse("evidence:checkrun-detail", p.run_id),
                 )

@@ -79,7 +79,8 @@ class Finding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.subject_label}"
+        # What the admin (its titles, breadcrumbs and history) calls the finding: the finding page's heading.
+        return f"{self.rule_title}: {self.subject_label}"
 
     def get_absolute_url(self) -> str:
         return reverse("evidence:finding-detail", args=[self.pk])

@@ -25,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.urls import NoReverseMatch, reverse
 
 from cek.roles import can_read_all, is_key_owner
@@ -130,16 +131,26 @@ class FindingFilters:
         )
 
 
-def _key_owner_username() -> Case:
-    owner = Key.objects.filter(pk=OuterRef("subject_id")).values("owner__username")[:1]
+def _key_owner(field) -> Case:
+    """One fact about the subject key's owner, "" when the subject is not a key."""
+    owner = Key.objects.filter(pk=OuterRef("subject_id")).annotate(value=field).values("value")[:1]
     return Case(When(subject_type=KEY_SUBJECT, then=Subquery(owner)), default=Value(""), output_field=CharField())
+
+
+# How ``cek.people.person_name`` names the owner (full name, else username), computed in the list's own query.
+OWNER_NAME = Coalesce(
+    NullIf(Trim(Concat("owner__first_name", Value(" "), "owner__last_name", output_field=CharField())), Value("")),
+    "owner__username",
+    output_field=CharField(),
+)
 
 
 def with_display(findings: QuerySet[Finding], *, today: dt.date) -> QuerySet[Finding]:
     """The joins and per-row facts a finding page shows, computed in the same query: the assignee, approver
-    and resolver, the subject key's owner, whether the acceptance has lapsed and the remediation is late."""
+    and resolver, the subject key's owner (username for the API and filters, name for the pages), whether the acceptance has lapsed and the remediation is late."""
     return findings.select_related("accepted_by", "resolved_by", "assigned_to").annotate(
-        key_owner=_key_owner_username(),
+        key_owner=_key_owner(F("owner__username")),
+        key_owner_name=_key_owner(OWNER_NAME),
         severity_rank=SEVERITY_RANK,
         acceptance_lapsed=Case(
             When(acceptance_lapsed(today), then=Value(True)), default=Value(False), output_field=BooleanField()

@@ -22,6 +22,7 @@ from django.views.generic import DetailView, ListView
 
 from cek.history import LabelledEntry, history_entries
 from cek.pages import LenientPages, errors_to_form
+from cek.people import person_name
 from cek.roles import AnyRoleMixin, GrcRequiredMixin, can_read_all, is_grc
 from cek.templatetags.dates import words_date, words_datetime
 from evidence.findings import selectors, services
@@ -213,7 +214,7 @@ class FindingActionView(GrcRequiredMixin, FindingPageMixin, View):
             services.finding_assign(
                 finding=finding, actor=actor, assignee=data["assigned_to"], remediation_due=data["remediation_due"]
             )
-            return f"Assigned to {data['assigned_to']}, remediation due {words_date(data['remediation_due'])}."
+            return f"Assigned to {person_name(data['assigned_to'])}, remediation due {words_date(data['remediation_due'])}."
         if self.action == "resolve":
             services.finding_resolve(finding=finding, actor=actor, note=data["note"])
             return "Finding resolved; it reopens if its rule sees the subject again."

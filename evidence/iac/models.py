@@ -57,6 +57,14 @@ class IacScan(WriteOnceModel):
         verdict = "passed" if self.passed else f"{self.violations_count} violation(s)"
         return f"IaC scan #{self.pk} of {self.repository}: {verdict}"
 
+    @property
+    def title(self) -> str:
+        """How pages name the scan: "IaC scan of acme/infra, 6 Dec 2026, 14:05 UTC" (its number stays in its URL,
+        the API and the CI client's output)."""
+        from cek.templatetags.dates import words_datetime  # the template library imports no models
+
+        return f"IaC scan of {self.repository}, {words_datetime(self.recorded_at)}"
+
     def recorded_on_display(self) -> str:
         return f"{self.recorded_at:%Y-%m-%d}"
 

@@ -1,7 +1,7 @@
 """Building an evidence pack: the one service the Celery task and ``manage.py build_pack`` call.
 
-1. Claim the pack (queued -> building; or a redelivery of the same task after its worker died), record the
-   signing public key and software version, keep the signing key in the inventory.
+1. Claim the pack (queued -> building; or a redelivery of the same task once the build stalled: its worker died),
+   record the signing public key and software version, keep the signing key in the inventory.
 2. Snapshot: inside one transaction (REPEATABLE READ on PostgreSQL, set as its first statement; SQLite's
    transactions are serializable) collect the PDF's content and write every data file, so both agree.
 3. Render the PDF with the data manifest digest on its cover; write ``manifest.json`` (every file with its
@@ -94,7 +94,8 @@ def _mine(pack_id: int, attempt: int | None):
 
 
 def _claim(pack_id: int, task_id: str) -> bool:
-    # acks_late redelivers the task of a worker that died mid-build: the same task takes the pack over.
+    # acks_late redelivers the task of a worker that died mid-build: the same task takes the pack over once the
+    # build is stalled; a duplicate delivery while the build still reports finds it claimed.
     return job_progress.job_claim(EvidencePack.job, pack_id, task_id=task_id)
 
 

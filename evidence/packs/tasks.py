@@ -12,7 +12,8 @@ from celery import shared_task
 @shared_task(bind=True, name="evidence.tasks.pack_build", acks_late=True, reject_on_worker_lost=True)
 def pack_build(self, pack_id: int) -> dict:
     """Build a queued evidence pack. Acknowledged only when done: a worker killed mid-build leaves the task to be
-    redelivered, and the redelivered task takes the pack over. Failures are recorded on the pack (retryable)."""
+    redelivered, and the redelivered task takes the pack over once the build is stalled (a delivery of the same task
+    while the build still reports builds nothing). Failures are recorded on the pack (retryable)."""
     from evidence.packs.builder import build_pack
 
     pack = build_pack(pack_id, task_id=self.request.id or "")

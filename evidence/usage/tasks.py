@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(bind=True, name="evidence.tasks.usage_ingest", acks_late=True, reject_on_worker_lost=True)
 def usage_ingest(self, ingestion_id: int) -> dict:
     """Ingest a queued usage-log file. Acknowledged when done: a task redelivered after its worker died claims the
-    ingestion again (the merge is one transaction, so the dead worker wrote nothing). The outcome is on the row."""
+    ingestion again once it is stalled, never while its first delivery still works (the merge is one transaction, so the dead worker wrote nothing). The outcome is on the row."""
     from evidence.usage.services import usage_ingestion_run
 
     ingestion = usage_ingestion_run(ingestion_id=ingestion_id, task_id=self.request.id or "")

@@ -116,10 +116,34 @@ class KeyImport(JobFields):
     def rejected_at_upload(self) -> bool:
         return self.status == self.Status.FAILED and not self.file and self.started_at is None
 
+    # What the pages and the API call an upload rejected before its preview: stored as "failed" (it is one for
+    # the job model), shown apart from the failed imports, which may be retried.
+    REJECTED = "rejected"
+    REJECTED_LABEL = "Rejected at upload"
+
+    @classmethod
+    def shown_status_choices(cls) -> list[tuple[str, str]]:
+        """The statuses the pages and the API tell apart: the stored ones, and "rejected"."""
+        return [*cls.Status.choices, (cls.REJECTED, cls.REJECTED_LABEL)]
+
+    @classmethod
+    def shown_status_q(cls, value: str) -> models.Q:
+        """The imports whose shown status is ``value`` (one of ``shown_status_choices``)."""
+        if value == cls.REJECTED:
+            return cls.rejected_at_upload_q()
+        if value == cls.Status.FAILED:
+            return models.Q(status=value) & ~cls.rejected_at_upload_q()
+        return models.Q(status=value)
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the pages and the API tell it: "rejected" for an upload rejected before its preview."""
+        return self.REJECTED if self.rejected_at_upload else self.status
+
     @property
     def status_label(self) -> str:
         """The status as people read it: an upload rejected before its preview is not a failed import."""
-        return "Rejected at upload" if self.rejected_at_upload else self.get_status_display()
+        return self.REJECTED_LABEL if self.rejected_at_upload else self.get_status_display()
 
     @property
     def format_label(self) -> str:

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from cek.jobs import JobStopped, Progress, enqueue, send_on_commit
+from cek.jobs import JobStopped, Progress, enqueue, job_claim, send_on_commit
 from cek.jobs.cancel import job_cancel
 from cek.jobs.kinds import State, all_kinds, kind_named
 from cek.jobs.progress import cancel_key, progress_clear, progress_key, progress_read
@@ -249,6 +249,22 @@ def test_progress_writes_the_row_at_most_once_a_second_and_the_cache_only_when_i
     assert pack.progress == 50 and pack.phase == "rendering the PDF"
     reporter.report(10, "")
     assert reporter.percent == 50  # never back
+
+
+def test_a_running_job_is_claimed_again_by_its_own_task_only_once_stalled_and_only_once(grc, settings):
+    settings.CEK_PACK_STALE_MINUTES = 15
+    now = timezone.now()
+    pack = a_pack(grc, status="building", task_id="abc", attempts=1, heartbeat_at=now - dt.timedelta(minutes=5))
+    assert not job_claim(EvidencePack.job, pack.pk, task_id="abc")  # alive: a duplicate delivery
+    EvidencePack.objects.filter(pk=pack.pk).update(heartbeat_at=None, started_at=now - dt.timedelta(minutes=5))
+    assert not job_claim(EvidencePack.job, pack.pk, task_id="abc")  # started 5 minutes ago, no report yet
+    EvidencePack.objects.filter(pk=pack.pk).update(heartbeat_at=now - dt.timedelta(minutes=16))
+    assert not job_claim(EvidencePack.job, pack.pk)  # without a task id, only a queued job is claimed
+    assert not job_claim(EvidencePack.job, pack.pk, task_id="other")
+    # Stalled: the task redelivered after its worker died claims it, once (a second redelivery finds it claimed).
+    assert job_claim(EvidencePack.job, pack.pk, task_id="abc")
+    assert not job_claim(EvidencePack.job, pack.pk, task_id="abc")
+    assert EvidencePack.objects.get(pk=pack.pk).attempts == 2
 
 
 def test_a_worker_stops_when_its_job_is_cancelled_or_no_longer_running(grc):

@@ -37,7 +37,10 @@ def test_grc_generates_publishes_and_downloads_the_answer(page, tmp_path):
 
     with page.expect_navigation():
         page.click("a.publish-button")
-    assert "Publish answer #" in page.content() and "is frozen: it can no longer be edited" in page.content()
+    assert (
+        "Publish the CEK-11.1 answer of " in page.content()
+        and "is frozen: it can no longer be edited" in page.content()
+    )
     assert CaiqAnswer.objects.get().status == AnswerStatus.DRAFT  # asked first: nothing published yet
     with page.expect_navigation():
         page.click("button:has-text('Publish and freeze')")

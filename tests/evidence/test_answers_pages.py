@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from cek.templatetags.dates import words_date, words_datetime
 from evidence.answers import services
 from evidence.models import AnswerStatus, CaiqAnswer
 from tests.evidence.caiq import blank_caiq_workbook, key_policy, make_run, us
@@ -245,6 +247,40 @@ def test_the_answer_links_the_check_run_it_was_generated_from(grc_client, publis
     page = grc_client.get(published.get_absolute_url()).content.decode()
     url = reverse("evidence:checkrun-detail", args=[published.check_run_id])
     assert f'href="{url}"' in page
+
+
+def test_the_answer_pages_name_an_answer_by_its_party_and_date_not_its_number(grc_client, draft):
+    when = words_datetime(draft.created_at)
+    assert draft.title == f"CEK-11.1 answer of {draft.party.name}, draft of {when}"
+    pages = {
+        "detail": grc_client.get(draft.get_absolute_url()).content.decode(),
+        "list": grc_client.get(reverse("evidence:answer-list")).content.decode(),
+        "edit": grc_client.get(reverse("evidence:answer-edit", args=[draft.pk])).content.decode(),
+        "template": grc_client.get(reverse("evidence:answer-template", args=[draft.pk])).content.decode(),
+    }
+    text = {name: re.sub(r"<[^>]+>", "", html) for name, html in pages.items()}
+    assert f"{draft.title} " in text["detail"]
+    assert f"Latest draft: the draft of {when}" in text["list"]
+    assert f"Edit the draft of {draft.party.name} of {when}" in text["edit"] and f"Draft of {when}" in text["edit"]
+    assert f"The answer of {draft.party.name} (draft of {when})" in text["template"]
+    for name, html in pages.items():
+        assert f"#{draft.pk}<" not in html and f"#{draft.pk} " not in html, name
+
+
+def test_the_answer_pages_name_the_check_run_by_its_date_not_its_number(grc_client, draft):
+    run = draft.check_run
+    pages = [
+        grc_client.get(draft.get_absolute_url()).content.decode(),
+        grc_client.get(reverse("evidence:answer-list")).content.decode(),
+        grc_client.get(reverse("home")).content.decode(),
+    ]
+    text = [re.sub(r"<[^>]+>", "", html) for html in pages]
+    when = words_datetime(run.created_at)
+    assert f"the check run of {when}." in text[0] and f"The check run (Web UI) finished {when}" in text[0]
+    assert f"From the check run of {when}." in text[1] and when in text[1]
+    assert f"from the check run of {words_date(run.created_at)}" in text[2]
+    for page in pages:
+        assert f"#{run.pk}<" not in page and "run #" not in page.lower()
 
 
 # --- Downloads and the template -----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_a_run_started_while_another_is_being_started_is_refused_with_the_runnin
     assert isinstance(results["first"], CheckRun), results["first"]
     refused = results["second"]
     assert isinstance(refused, services.CheckRunError), f"both runs started: {refused!r}"
-    assert f"Check run #{results['first'].pk} is still queued; only one run may run at a time" in str(refused)
+    assert f"{results['first'].title} is still queued; only one run may run at a time" in str(refused)
     assert refused.run.pk == results["first"].pk  # the page links to it
     assert CheckRun.objects.count() == 1
 
@@ -90,7 +90,7 @@ def test_the_start_button_leads_to_the_run_in_progress(transactional_catalog):
     )
     response = client.post(reverse("evidence:checkrun-start"), follow=True)
     assert response.redirect_chain[-1][0] == busy.get_absolute_url()
-    assert f"Check run #{busy.pk} is still running" in response.content.decode()
+    assert f"{busy.title} is still running" in response.content.decode()
 
 
 @pytest.mark.django_db

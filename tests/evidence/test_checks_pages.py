@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.templatetags.dates import words_datetime
 from evidence.checks import services
 from evidence.models import CheckResult, CheckRun, ManualEvidence, RunStatus, RunTrigger
 from inventory.models import KeyStore
@@ -69,12 +70,31 @@ def test_only_grc_runs_checks(name, request, run):
     assert CheckRun.objects.count() == 1
 
 
+def test_the_pages_name_a_run_by_its_date_never_its_number(auditor_client, run):
+    when = words_datetime(run.created_at)
+    assert run.title == f"Check run of {when}"
+    result = result_of(run, "CCM-2")
+    pages = {
+        "list": auditor_client.get(reverse("evidence:checkrun-list")).content.decode(),
+        "run": auditor_client.get(run.get_absolute_url()).content.decode(),
+        "result": auditor_client.get(reverse("evidence:checkresult-detail", args=[result.pk])).content.decode(),
+        "dashboard": auditor_client.get(reverse("home")).content.decode(),
+    }
+    text = {name: re.sub(r"<[^>]+>", "", html) for name, html in pages.items()}
+    assert f'<a href="{run.get_absolute_url()}"><time' in pages["list"]  # the run's date links to it
+    assert f"<h1>Check run of {when}</h1>" in pages["run"]
+    assert f"CCM-2 in the check run of {when}" in text["result"] and f">{run.title}</a>" in pages["result"]
+    assert f"From the check run of {when}" in text["dashboard"] and "Details of this run" in text["dashboard"]
+    for name, html in pages.items():
+        assert f"#{run.pk}<" not in html and f"#{run.pk} " not in html and f"Run #{run.pk}" not in html, name
+
+
 def test_grc_runs_checks_from_the_ui(grc_client, run):
     response = grc_client.post(reverse("evidence:checkrun-start"), follow=True)
     new = CheckRun.objects.exclude(pk=run.pk).get()
     assert new.trigger == RunTrigger.UI and new.status == RunStatus.SUCCEEDED
     page = response.content.decode()
-    assert f"Check run #{new.pk} finished" in page
+    assert f"{new.title} finished" in page and f"#{new.pk}" not in page
     # The ownerless key fails CCM-2: 1 of 2 subjects (store and key) pass, so fail, and its row says so.
     assert result_of(new, "CCM-2").status == "fail"
     row = re.search(r'<tr data-guideline="CCM-2">.*?</tr>', page, re.S)

@@ -97,7 +97,7 @@ def test_publish_asks_first(draft_answer, grc_client):
 
     page = grc_client.get(url).content.decode()
 
-    assert f"Publish answer #{draft_answer.pk}?" in page and "is frozen: it can no longer be edited" in page
+    assert f"Publish the {draft_answer.title}?" in page and "is frozen: it can no longer be edited" in page
     assert "Publish and freeze" in page and " disabled>" not in page
     assert CaiqAnswer.objects.get(pk=draft_answer.pk).status == AnswerStatus.DRAFT
     grc_client.post(url)

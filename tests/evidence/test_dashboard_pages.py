@@ -4,11 +4,13 @@ figures, and a constant number of queries whatever the number of keys, findings,
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from cek.templatetags.dates import words_datetime
 from evidence.dashboard.selectors import dashboard
 from evidence.dashboard.views import optional_reverse
 from evidence.models import (
@@ -128,6 +130,11 @@ def world(grc_user, owner, other_owner):
     return {"us": us, "bobs": bobs, "carols": carols, "unmapped": unmapped, "run": run}
 
 
+def _plain(html: str) -> str:
+    """The page's text, tags removed (a date is in a <time> element)."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def page(client) -> str:
     response = client.get(reverse("home"))
     assert response.status_code == 200
@@ -141,7 +148,7 @@ def page(client) -> str:
 def test_grc_and_auditors_see_the_organisation_view(who, world, request):
     html = page(login(request.getfixturevalue(who)))
     assert "CEK-11 Key Purpose posture" in html
-    assert f"From check run #{world['run'].pk}" in html
+    assert f"From the check run of {words_datetime(world['run'].created_at)}" in _plain(html)
     # Each guideline with its status and metric, and the failing subject linked to its key.
     assert html.count('data-guideline="') == 13
     assert "AG-3 metric figure" in html and 'class="badge status-fail"' in html
@@ -174,6 +181,14 @@ def test_a_key_owner_sees_only_their_keys_findings_and_attestations(world, owner
     ):
         assert hidden not in html, hidden
     assert 'data-guideline="' not in html
+
+
+def test_the_owner_card_names_the_assignee_by_their_full_name(world, owner_client, grc_user):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    Finding.objects.filter(subject_label="bob-orders-dek").update(assigned_to=grc_user)
+    html = page(owner_client)
+    assert "<td>Alice Martin</td>" in html and "<td>alice</td>" not in html
 
 
 def test_the_owner_figures_count_only_their_keys(world, owner):

@@ -105,6 +105,40 @@ def test_the_list_shows_owner_assignee_and_an_expired_acceptance(world, grc_clie
     assert html.index("bob-orders-dek") < html.index("aws-kms-prod")  # high before medium / low
 
 
+def cells(html: str, finding: Finding) -> list[str]:
+    """The text of each cell of ``finding``'s row in the list."""
+    row = re.search(rf'<tr data-finding="{finding.pk}".*?</tr>', html, re.S).group(0)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_the_list_names_key_owners_and_assignees_by_their_full_names(world, grc_client, grc_user, other_owner):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    other_owner.first_name, other_owner.last_name = "Carol", "Nguyen"
+    other_owner.save()
+    nameless = UserFactory(username="olivia", first_name="", last_name="", roles=["key-owners"])
+    olivia_finding = finding_on(KeyFactory(name="olivia-key", owner=nameless), rule="ag-7-purpose-tag")
+    html = listing(grc_client)
+    head = re.findall(r"<th>(.*?)</th>", html)
+    owner_at, assignee_at = head.index("Key owner"), head.index("Assigned to")
+    carol_low = cells(html, world["carol_low"])
+    assert (carol_low[owner_at], carol_low[assignee_at]) == ("Carol Nguyen", "Alice Martin")
+    assert cells(html, olivia_finding)[owner_at] == "olivia"  # no full name: the username
+    assert cells(html, world["store_finding"])[owner_at] == "—"  # not about a key
+
+
+def test_the_finding_page_names_people_by_their_full_names(world, grc_client, grc_user, other_owner):
+    grc_user.first_name, grc_user.last_name = "Alice", "Martin"
+    grc_user.save()
+    other_owner.first_name, other_owner.last_name = "Carol", "Nguyen"
+    other_owner.save()
+    html = grc_client.get(world["carol_lapsed"].get_absolute_url()).content.decode()
+    assert "The acceptance by Alice Martin ended" in html and "approved by Alice Martin" in html
+    assert "<dd>Carol Nguyen" in html
+    html = grc_client.get(world["carol_low"].get_absolute_url()).content.decode()
+    assert "<dt>Assigned to</dt><dd>Alice Martin</dd>" in html
+
+
 def test_a_key_owner_sees_only_the_findings_on_their_keys(world, owner_client):
     html = listing(owner_client)
     assert rows(html) == 1 and "bob-orders-dek" in html and "carol-signer" not in html and "aws-kms-prod" not in html
@@ -182,11 +216,12 @@ def test_grc_assigns_with_a_remediation_date(world, grc_client, owner):
     finding = world["bob_high"]
     due = timezone.localdate() + dt.timedelta(days=21)
     url = reverse("evidence:finding-assign", args=[finding.pk])
-    response = grc_client.post(url, {"assigned_to": owner.pk, "remediation_due": due.isoformat()})
-    assert response.status_code == 302
+    response = grc_client.post(url, {"assigned_to": owner.pk, "remediation_due": due.isoformat()}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     finding.refresh_from_db()
     assert finding.assigned_to == owner and finding.remediation_due == due
-    html = grc_client.get(finding.get_absolute_url()).content.decode()
+    html = response.content.decode()
+    assert f"Assigned to {owner.get_full_name()}, remediation due" in html  # the message names the person
     assert f"Assigned to {owner.username}, due {due:%Y-%m-%d}" in html  # the history's reason
 
 
@@ -277,6 +312,15 @@ def test_the_pages_show_names_titles_and_dates_never_internal_references(world, 
     for html in pages:
         assert "inventory.key" not in html and not ISO_TIMESTAMP.search(_read(html))
     assert "<h1>The key is used for more than one purpose: bob-orders-dek</h1>" in pages[1]
+
+
+def test_the_admin_names_a_finding_as_its_page_does(world):
+    finding = world["bob_high"]
+    assert str(finding) == "The key is used for more than one purpose: bob-orders-dek"
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    html = login(root).get(reverse("admin:evidence_finding_change", args=[finding.pk])).content.decode()
+    assert "The key is used for more than one purpose: bob-orders-dek" in html
+    assert "ag-3-single-purpose: bob-orders-dek" not in html
 
 
 def test_dates_and_timestamps_in_the_evidence_read_as_dates(world, grc_client):

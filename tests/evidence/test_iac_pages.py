@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from cek.templatetags.dates import words_datetime
 from evidence.iac.models import IacScan
 from evidence.iac.services import iac_scan_record
 from tests.evidence.iac_support import offline
@@ -129,6 +130,19 @@ def test_scan_page_lists_the_violations(grc_client, grc_user):
     assert any(use.purpose_class in body for v in result.violations for use in v.consumers if use.purpose_class)
     list_body = grc_client.get(LIST).content.decode()
     assert "acme/infra" in list_body
+
+
+def test_the_pages_name_a_scan_by_its_repository_and_date_not_its_number(grc_client, grc_user):
+    scan = make_scan(grc_user, violations=2)
+    when = words_datetime(scan.recorded_at)
+    assert scan.title == f"IaC scan of acme/infra, {when}"
+    detail = grc_client.get(reverse("evidence:iacscan-detail", args=[scan.pk])).content.decode()
+    repository = grc_client.get(repository_url("acme/infra")).content.decode()
+    assert f"<title>IaC scan of acme/infra, {when}" in detail and f"<h1>IaC scan of acme/infra, {when}</h1>" in detail
+    link = reverse("evidence:iacscan-detail", args=[scan.pk])
+    assert f'<a href="{link}"><time' in repository and f'aria-label="Violations of the scan of {when}"' in repository
+    for body in (detail, repository):
+        assert f"#{scan.pk}<" not in body and f"scan #{scan.pk}" not in body
 
 
 def test_unknown_repository_and_scan_are_404(grc_client, grc_user):

@@ -212,14 +212,45 @@ def test_the_watchdog_spares_a_build_still_reporting_from_its_snapshot(grc_user,
     cache.delete(progress_key(EvidencePack.job, pack.pk))
 
 
-def test_a_redelivered_task_takes_over_its_own_build(grc_user, inventory, signing_key, fake_pdf):
+def test_a_second_delivery_of_the_task_while_its_build_runs_builds_nothing(
+    grc_user, inventory, signing_key, fake_pdf, monkeypatch
+):
+    # Redis redelivers a task still unacknowledged after its visibility timeout (or a worker restores it at a cold
+    # shutdown) while the first delivery is still building: the same task id arrives a second time.
     pack = request_pack(grc_user)
-    EvidencePack.objects.filter(pk=pack.pk).update(
-        status=PackStatus.BUILDING, task_id="abc", heartbeat_at=timezone.now(), attempts=1
-    )
-    assert builder.build_pack(pack.pk, task_id="other").status == PackStatus.BUILDING  # another worker's build
-    rebuilt = builder.build_pack(pack.pk, task_id="abc")
-    assert rebuilt.status == PackStatus.READY and rebuilt.attempts == 2
+    EvidencePack.objects.filter(pk=pack.pk).update(task_id="abc")  # as dispatch records it
+    render = builder._render
+    second: list[dict] = []
+
+    def render_and_deliver_again(*args):
+        second.append(tasks.pack_build.apply(args=[pack.pk], task_id="abc").get())
+        return render(*args)
+
+    monkeypatch.setattr(builder, "_render", render_and_deliver_again)
+    first = tasks.pack_build.apply(args=[pack.pk], task_id="abc").get()
+    assert second == [{"pack": pack.pk, "status": "building", "built": False}]
+    assert first == {"pack": pack.pk, "status": "ready", "built": True}
+    assert fake_pdf["collect"] == 1 and len(fake_pdf["digests"]) == 1
+    assert EvidencePack.objects.get(pk=pack.pk).attempts == 1
+
+
+def test_a_redelivered_task_takes_over_its_own_build_only_once_it_stalled(
+    grc_user, inventory, signing_key, fake_pdf, settings
+):
+    settings.CEK_PACK_STALE_MINUTES = 15
+    pack = request_pack(grc_user)
+    now = timezone.now()
+    building = EvidencePack.objects.filter(pk=pack.pk)
+    building.update(status=PackStatus.BUILDING, task_id="abc", heartbeat_at=now - dt.timedelta(minutes=14), attempts=1)
+    assert builder.build_pack(pack.pk, task_id="abc").status == PackStatus.BUILDING  # still alive: left to it
+    building.update(heartbeat_at=now - dt.timedelta(minutes=16))
+    cache.set(progress_key(EvidencePack.job, pack.pk), {"percent": 30, "phase": "collecting", "at": now.timestamp()})
+    assert builder.build_pack(pack.pk, task_id="abc").status == PackStatus.BUILDING  # reporting from its snapshot
+    cache.delete(progress_key(EvidencePack.job, pack.pk))
+    assert builder.build_pack(pack.pk, task_id="other").status == PackStatus.BUILDING  # another task's build
+    assert fake_pdf["collect"] == 0
+    rebuilt = builder.build_pack(pack.pk, task_id="abc")  # stalled: its worker died, its task came back
+    assert rebuilt.status == PackStatus.READY and rebuilt.attempts == 2 and fake_pdf["collect"] == 1
 
 
 def test_a_rebuild_replaces_the_file_an_earlier_attempt_stored(grc_user, inventory, signing_key, fake_pdf):

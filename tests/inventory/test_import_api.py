@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -68,7 +69,7 @@ def test_a_bad_file_is_a_400_with_the_reason_and_nothing_written(grc_client, sto
     response = upload(grc_client, raw, format=format)
     assert response.status_code == 400
     body = response.json()
-    assert expected in body["detail"] and body["import"]["status"] == "failed"
+    assert expected in body["detail"] and body["import"]["status"] == "rejected"  # as the imports page says
     assert Key.objects.count() == 0
 
 
@@ -117,6 +118,56 @@ def test_the_list_and_detail_show_every_import(grc_client, store, django_assert_
     assert response.status_code == 200 and response.json()["count"] == 3
     one = response.json()["results"][0]
     assert grc_client.get(one["url"]).json()["id"] == one["id"]
+
+
+def a_failed_apply() -> KeyImport:
+    """An import whose apply failed: its file is kept and it may be retried (not rejected at upload)."""
+    record = KeyImport.objects.create(
+        format="csv",
+        file_name="applied-later.csv",
+        sha256="0" * 64,
+        size=10,
+        created_by=UserFactory(),
+        status=KeyImport.Status.FAILED,
+        last_error="The worker applying this import stopped reporting for over 30 minutes.",
+        started_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
+    )
+    record.file.save("applied-later.csv", SimpleUploadedFile("x", b"store\n"), save=True)
+    return record
+
+
+def test_uploads_rejected_before_a_preview_are_told_apart_from_failed_imports_as_on_the_page(grc_client, store):
+    previewed = upload(grc_client, [aws_key(1)]).json()["import"]
+    rejected = upload(grc_client, b"{not json").json()["import"]
+    failed = a_failed_apply()
+
+    def listed(**params) -> dict[int, str]:
+        response = grc_client.get(reverse("api-import-list"), params)
+        assert response.status_code == 200, response.content
+        return {row["id"]: row["status"] for row in response.json()["results"]}
+
+    assert listed() == {previewed["id"]: "previewed", rejected["id"]: "rejected", failed.pk: "failed"}
+    assert grc_client.get(rejected["url"]).json()["status"] == "rejected"
+    # The page's two lists: the imports, and the uploads rejected before a preview.
+    page = grc_client.get(reverse("inventory:import-list")).context["imports"]
+    assert set(listed(rejected="false")) == {record.pk for record in page} == {previewed["id"], failed.pk}
+    page = grc_client.get(reverse("inventory:import-list"), {"show": "rejected"}).context["imports"]
+    assert set(listed(rejected="true")) == {record.pk for record in page} == {rejected["id"]}
+    assert listed(status="rejected") == {rejected["id"]: "rejected"}
+    assert listed(status="failed") == {failed.pk: "failed"}
+    assert listed(status="failed", rejected="true") == {}
+    for junk in ({"status": "kaput"}, {"rejected": "maybe"}):
+        response = grc_client.get(reverse("api-import-list"), junk)
+        assert response.status_code == 400 and set(response.json()["errors"]) == set(junk)
+
+
+def test_the_schema_documents_the_rejected_status_and_the_filters(grc_client):
+    schema = grc_client.get(reverse("api-schema"), {"format": "json"}).json()
+    status = schema["components"]["schemas"]["KeyImport"]["properties"]["status"]
+    enum = schema["components"]["schemas"][status["allOf"][0]["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert "rejected" in enum and "failed" in enum and "rejected before its preview" in status["description"]
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/imports/"]["get"]["parameters"]}
+    assert "rejected" in parameters["status"]["enum"] and parameters["rejected"]["type"] == "boolean"
 
 
 def test_discard_and_retry(grc_client, store):
