@@ -122,8 +122,11 @@ def run_locust(*, port: int, config: Path, mode: str, users: int, seconds: int, 
         "--stop-timeout",
         "30",  # requests in flight when the phase ends finish (they are counted, not cut off)
     ]
-    subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(out / f"{mode}.log", "w"))
+    log = out / f"{mode}.log"
+    subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))
+    if not any(int(row["Request Count"] or 0) for row in rows):
+        raise RuntimeError(f"locust sent no request; its log ends:\n{log.read_text()[-3000:]}")
     failures_csv = Path(f"{prefix}_failures.csv")
     if failures_csv.exists():
         for row in csv.DictReader(failures_csv.open(encoding="utf-8")):
