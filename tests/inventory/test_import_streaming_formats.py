@@ -119,7 +119,12 @@ def test_anything_but_one_whole_object_with_each_member_once_is_not_streamed(tex
 
 
 @pytest.mark.parametrize(
-    ("format", "path"), [(format, path) for format in FORMATS for path in _fixtures(format)], ids=lambda v: str(v)[-40:]
+    ("format", "path"),
+    [
+        pytest.param(format, path, id=f"{format}:{path.parent.name}/{path.name}")
+        for format in FORMATS
+        for path in _fixtures(format)
+    ],
 )
 def test_every_fixture_read_a_byte_at_a_time_gives_what_the_whole_file_parser_gives(
     format, path, read_bytes, monkeypatch
