@@ -6,17 +6,18 @@
 
 For each format and size it writes an export (``tests/export_files.py``: ``gcloud kms keys list``, ``az keyvault
 key show`` results, ``vault read transit/keys/NAME`` and ``vault kv metadata get`` envelopes, a CycloneDX 1.6 CBOM
-with its algorithm components and the dependencies of this app's own export), deletes every key, and imports the
-file once with ``manage.py import_keys --format F FILE --user bench-grc --store NAME`` in a child process
-(``--dry-run``: the file is read and planned, nothing written). It prints the wall-clock time, the child's CPU
+with its algorithm components and the dependencies of this app's own export) and imports the file once into a
+store of its own (so every key is new and nothing has to be deleted first) with ``manage.py import_keys --format F
+FILE --user bench-grc --store NAME`` in a child process (``--dry-run``: the file is read and planned, nothing
+written). It prints the wall-clock time, the child's CPU
 seconds (user + system) and its peak resident memory (``wait4``: that child alone), and the load average.
 
 Targets (issue 17: memory must not grow with the file; exit status 1 when one is missed): for each format, the
 peak memory of the import of the largest size is at most 1.3 times that of the smallest size, and under 300 MB.
 The AWS KMS export is measured by ``benchmarks/imports.py``.
 
-Database: PostgreSQL when ``DATABASE_URL`` is set (use a THROWAWAY database: it is migrated, and its keys are
-deleted before each import), else a throwaway SQLite under a temporary ``CEK_DATA_DIR`` (or ``--data-dir``).
+Database: PostgreSQL when ``DATABASE_URL`` is set (use a THROWAWAY database: it is migrated and keys are written
+into it; a run adds 110,000 per format), else a throwaway SQLite under a temporary ``CEK_DATA_DIR`` (or ``--data-dir``).
 """
 
 from __future__ import annotations
@@ -48,32 +49,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_database(env: dict[str, str], *, migrate: bool) -> None:
-    """Migrate (once), delete every key, and create the GRC user, the owners and each format's store."""
-    stores = repr(list(STORES.values()))
+def prepare_database(env: dict[str, str], stores: list[tuple[str, str, str, str]]) -> None:
+    """Migrate, and create the GRC user, the owners and the stores (name, kind, account, region)."""
     script = f"""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from inventory.models import Binding, Key, KeyImport, KeyStore
-Binding.objects.all().delete(); Key.history.all().delete(); Key.objects.all().delete(); KeyImport.objects.all().delete()
+from inventory.models import KeyStore
 User = get_user_model()
 grc, _ = User.objects.get_or_create(username="bench-grc")
 grc.groups.add(Group.objects.get(name="grc"))
 for n in range(20):
     User.objects.get_or_create(username=f"owner{{n:02d}}")
-for name, kind, account, region in {stores}:
+for name, kind, account, region in {stores!r}:
     KeyStore.objects.get_or_create(name=name, defaults={{"kind": kind, "account": account, "region": region}})
 """
     manage = [sys.executable, str(ROOT / "manage.py")]
-    if migrate:
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
-def timed_import(path: Path, format: str, env: dict[str, str], *, dry_run: bool) -> tuple[float, float, float, str]:
+def store_of(format: str, count: int) -> tuple[str, str, str, str]:
+    """The run's own store: the format's kind, account and region (what the file says) under a name of its own."""
+    name, kind, account, region = STORES[format]
+    return f"{name}-{count}-{os.getpid()}", kind, account, region
+
+
+def timed_import(
+    path: Path, format: str, store: str, env: dict[str, str], *, dry_run: bool
+) -> tuple[float, float, float, str]:
     """One import in a child process: (seconds, CPU seconds, peak RSS in MB, its last output line)."""
     command = [sys.executable, str(ROOT / "manage.py"), "import_keys", str(path), "--format", format]
-    command += ["--store", STORES[format][0]] + (["--dry-run"] if dry_run else ["--user", "bench-grc"])
+    command += ["--store", store] + (["--dry-run"] if dry_run else ["--user", "bench-grc"])
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -109,17 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         env["CEK_DATA_DIR"] = str(Path(args.data_dir).resolve()) if args.data_dir else temp_dir
     work = Path(tempfile.mkdtemp(prefix="cek-bench-formats-"))
     results: dict[tuple[str, int], tuple] = {}
-    migrated = False
     try:
+        prepare_database(env, [store_of(format, count) for format in formats for count in sizes])
         for format in formats:
             for count in sizes:
                 path = work / f"{format}-{count}.json"
+                store = store_of(format, count)[0]
                 with path.open("w") as out:
-                    write_export(out, format, count, seed=args.seed)
+                    write_export(out, format, count, seed=args.seed, store=store)
                 size_mb = path.stat().st_size / 1048576
-                prepare_database(env, migrate=not migrated)
-                migrated = True
-                seconds, cpu, peak, result = timed_import(path, format, env, dry_run=args.dry_run)
+                seconds, cpu, peak, result = timed_import(path, format, store, env, dry_run=args.dry_run)
                 results[format, count] = (size_mb, seconds, cpu, peak, load(), result)
                 print(f"{format:<14}{count:>8,} keys {size_mb:6.1f} MB  {seconds:7.1f} s  {cpu:6.1f} CPU s  "
                       f"{peak:5.0f} MB peak  load {load()}", flush=True)  # fmt: skip

@@ -32,7 +32,7 @@ def _stamp(rng: random.Random) -> str:
     return f"20{rng.randint(21, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:{rng.randint(0, 59):02d}:00Z"
 
 
-def _gcp(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) -> dict[str, Any]:
+def _gcp(n: int, rng: random.Random, owner: str, purpose: str, note: str | None, store: str) -> dict[str, Any]:
     name = f"projects/{PROJECT}/locations/{LOCATION}/keyRings/ring-{n % 5}/cryptoKeys/key-{n}"
     created = _stamp(rng)
     labels = {"purpose": purpose, "owner": owner, "env": rng.choice(["prod", "staging"])}
@@ -57,7 +57,7 @@ def _gcp(n: int, rng: random.Random, owner: str, purpose: str, note: str | None)
     }
 
 
-def _azure(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) -> dict[str, Any]:
+def _azure(n: int, rng: random.Random, owner: str, purpose: str, note: str | None, store: str) -> dict[str, Any]:
     tags = {"purpose": purpose, "owner": owner}
     if note is not None:
         tags["note"] = note
@@ -98,7 +98,7 @@ def _envelope(rng: random.Random, data: dict[str, Any], path: str) -> dict[str, 
     }
 
 
-def _transit(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) -> dict[str, Any]:
+def _transit(n: int, rng: random.Random, owner: str, purpose: str, note: str | None, store: str) -> dict[str, Any]:
     created = 1_700_000_000 + rng.randint(0, 50_000_000)
     data = {
         "allow_plaintext_backup": False,
@@ -124,7 +124,7 @@ def _transit(n: int, rng: random.Random, owner: str, purpose: str, note: str | N
     return _envelope(rng, data, f"transit/keys/key-{n}")
 
 
-def _kv(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) -> dict[str, Any]:
+def _kv(n: int, rng: random.Random, owner: str, purpose: str, note: str | None, store: str) -> dict[str, Any]:
     created = _stamp(rng)
     custom = {"purpose": "service-credential", "owner": owner}
     if note is not None:
@@ -149,7 +149,7 @@ def _kv(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) 
 _CBOM_ALGORITHMS = {"AES-256-GCM": ("ae", 256), "HMAC-SHA256": ("mac", 256)}
 
 
-def _cbom_key(n: int, rng: random.Random, owner: str, purpose: str, note: str | None) -> dict[str, Any]:
+def _cbom_key(n: int, rng: random.Random, owner: str, purpose: str, note: str | None, store: str) -> dict[str, Any]:
     algorithm = "AES-256-GCM" if rng.random() < 0.8 else "HMAC-SHA256"
     component = {
         "type": "cryptographic-asset",
@@ -170,7 +170,7 @@ def _cbom_key(n: int, rng: random.Random, owner: str, purpose: str, note: str | 
         "properties": [
             {"name": "cek:owner", "value": owner},
             {"name": "cek:purpose", "value": purpose},
-            {"name": "cek:store", "value": STORES["cbom"][0]},
+            {"name": "cek:store", "value": store},
         ],
     }
     return component
@@ -179,13 +179,17 @@ def _cbom_key(n: int, rng: random.Random, owner: str, purpose: str, note: str | 
 _ITEMS = {"gcp-kms": _gcp, "azure-kv": _azure, "vault-transit": _transit, "vault-kv": _kv, "cbom": _cbom_key}
 
 
-def export_items(format: str, count: int, *, seed: int = 2026, material_at: int | None = None) -> Iterator[dict]:
-    """The ``count`` keys of an export of ``format``, one item (a CBOM: one key component) at a time."""
+def export_items(
+    format: str, count: int, *, seed: int = 2026, material_at: int | None = None, store: str = ""
+) -> Iterator[dict]:
+    """The ``count`` keys of an export of ``format``, one item (a CBOM: one key component) at a time. A CBOM's
+    keys name ``store`` (default: the format's in :data:`STORES`)."""
+    store = store or STORES[format][0]
     rng = random.Random(seed)
     owners = [f"owner{n:02d}" for n in range(20)]
     make = _ITEMS[format]
     for n in range(count):
-        yield make(n, rng, rng.choice(owners), rng.choice(PURPOSES), PEM if n == material_at else None)
+        yield make(n, rng, rng.choice(owners), rng.choice(PURPOSES), PEM if n == material_at else None, store)
 
 
 def write_export(out: IO[str], format: str, count: int, **options: Any) -> None:
