@@ -345,7 +345,7 @@ class AzureKeyVaultImporter(JsonImporter):
             first: tuple[int, str] | None = None
             for number, item in checked_array_items(self, source):
                 _refuse_key_list_item(number, item)
-                first = _same_vault(first, number, _read_item(number, item)[2])
+                first = _same_vault(first, number, _host_of(item))
         except (NotStreamable, ImportFileError):
             return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
         scope = self._scope(first)
@@ -383,6 +383,14 @@ def _read_item(number: int, item: dict[str, Any]) -> tuple[KeyRow, list[RowError
         )
         return KeyRow(row=number, fields=frozenset()), [error], None
     return read_key_bundle(number, item)
+
+
+def _host_of(item: dict[str, Any]) -> str | None:
+    """The vault host of an item's key id, as :func:`read_key_bundle` gives it."""
+    key = item.get("key")
+    kid = key.get("kid") if isinstance(key, dict) else None
+    match = _KID.fullmatch(kid) if isinstance(kid, str) else None
+    return match["host"].lower() if match else None
 
 
 def _same_vault(first: tuple[int, str] | None, number: int, host: str | None) -> tuple[int, str] | None:

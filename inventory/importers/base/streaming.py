@@ -15,11 +15,14 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from inventory.importers.base.errors import ImportFileError, RowError
 from inventory.importers.base.rows import KeyRow, ParseResult, StoreScope
 from inventory.importers.base.scanning import first_finding
+
+if TYPE_CHECKING:
+    from inventory.importers.base import JsonImporter
 
 READ_BYTES = 1 << 20  # bytes read at a time
 
@@ -294,7 +297,7 @@ def json_object_members(
         raise NotStreamable
 
 
-def checked_array_items(importer: Any, source: ImportSource) -> Iterator[tuple[int, dict[str, Any]]]:
+def checked_array_items(importer: JsonImporter, source: ImportSource) -> Iterator[tuple[int, dict[str, Any]]]:
     """The first pass over a platform export (a JSON array of vendor objects): its items, numbered from 1, each
     checked as :meth:`JsonImporter.parse` checks the file as a whole: an object, every string scanned for unsafe
     text and key material (``importer.public_members`` skipped as ``scan_document`` skips them), none refused

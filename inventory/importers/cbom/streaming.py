@@ -15,7 +15,7 @@ references); never a component other than an algorithm."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cek.textsafety import MAX_DEPTH, find_unsafe_structure
 from inventory.importers.base import (
@@ -32,6 +32,9 @@ from inventory.importers.cbom.component import ComponentReader
 from inventory.importers.cbom.document import check_version, crypto_of, read_key_values, walk_components
 from inventory.importers.cbom.properties import stated_fields
 from inventory.importers.cbom.scan import _Scanner
+
+if TYPE_CHECKING:
+    from inventory.importers.cbom import CbomImporter
 
 _STREAMED = frozenset({"components", "dependencies"})
 _KEPT = ("bomFormat", "specVersion", "metadata")  # the document's members that reading needs
@@ -60,7 +63,7 @@ class Survey:
     """What the first passes learn of a CBOM: whether the whole-file ``parse`` would read it without a message
     about the file, and what reading its keys needs."""
 
-    def __init__(self, importer: Any) -> None:
+    def __init__(self, importer: CbomImporter) -> None:
         self.importer = importer
         self.kept: dict[str, Any] = {}
         self.refs: set[str] = set()
