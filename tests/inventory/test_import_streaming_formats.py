@@ -241,3 +241,24 @@ def test_a_streamed_export_applies_and_imports_again_unchanged(format, grc):
     assert Key.objects.filter(store=store).count() == 12 and Key.history.filter(history_type="+").count() == 12
     _, again = _preview(format, data, grc, store)
     assert again.counts["unchanged"] == 12 and not again.has_errors
+
+
+@pytest.mark.parametrize(
+    ("format", "other", "message"),
+    [
+        ("gcp-kms", ("name", "locations/europe-west4/", "locations/us-east1/"), "Row 22 is a key of project"),
+        ("azure-kv", ("key", "bench-vault.", "other-vault."), "Row 22 is a key of 'other-vault.vault.azure.net'"),
+    ],
+)
+def test_a_late_item_of_another_store_refuses_the_file_with_the_whole_file_message(format, other, message, grc):
+    store = _store(format)
+    items = json.loads(export_bytes(format, 23))
+    member, old, new = other
+    if member == "key":
+        items[21]["key"]["kid"] = items[21]["key"]["kid"].replace(old, new)
+    else:
+        items[21][member] = items[21][member].replace(old, new)
+    record, plan = _preview(format, json.dumps(items).encode(), grc, store)
+
+    assert message in plan.file_error and "one key store" in plan.file_error
+    assert record.status == KeyImport.Status.FAILED and plan.counts["rows"] == 0 and Key.objects.count() == 0
