@@ -102,7 +102,9 @@ def test_the_store_is_found_from_the_accounts_and_regions_in_the_file(grc, store
 def test_no_matching_store_says_which_one_to_create(grc, db):
     KeyStoreFactory(name="gcp", kind="gcp-kms")
     _, plan = preview(dump([aws_key(1)]), grc)
-    assert plan.file_error.startswith(f"There is no AWS KMS key store for account '{ACCOUNT}' and region '{REGION}'")
+    assert plan.file_error.startswith(
+        f"There is no AWS KMS key store for account '{ACCOUNT}' and region '{REGION}'"
+    )
 
 
 def test_several_matching_stores_ask_the_user_to_choose(grc, store):
