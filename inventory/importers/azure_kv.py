@@ -31,17 +31,22 @@ from typing import Any
 
 from inventory.importers.base import (
     ImportFileError,
+    ImportSource,
     JsonImporter,
     KeyRow,
+    NotStreamable,
     ParseResult,
+    ParseStream,
     RowError,
     RowReader,
     StoreScope,
     array_items,
     describe_value,
+    json_array_items,
     refuse_skipped_members,
     sniff_objects,
 )
+from inventory.importers.base.streaming import checked_array_items, rows_in_chunks
 from inventory.models import KeyKind, KeyState, StoreKind
 
 _KID = re.compile(
@@ -145,13 +150,17 @@ def _items(document: Any) -> list[dict[str, Any]]:
         "az keyvault key show for one key.",
     )
     for number, item in enumerate(items, start=1):
-        if not isinstance(item.get("key"), dict) and isinstance(item.get("kid"), str):
-            raise ImportFileError(
-                f"Row {number} looks like the output of az keyvault key list, which leaves out each key's type and "
-                "operations. Run az keyvault key show for each key and upload the array of its results (the import page "
-                "shows the commands)."
-            )
+        _refuse_key_list_item(number, item)
     return items
+
+
+def _refuse_key_list_item(number: int, item: dict[str, Any]) -> None:
+    if not isinstance(item.get("key"), dict) and isinstance(item.get("kid"), str):
+        raise ImportFileError(
+            f"Row {number} looks like the output of az keyvault key list, which leaves out each key's type and "
+            "operations. Run az keyvault key show for each key and upload the array of its results (the import page "
+            "shows the commands)."
+        )
 
 
 def _modulus_bits(value: Any) -> int:
@@ -327,34 +336,74 @@ class AzureKeyVaultImporter(JsonImporter):
         _reject_private_members(document)
         _scan_public_names_outside_the_key(document)
 
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """An export is read item by item, twice, and never held whole: a first pass checks what ``parse`` checks
+        of the file as a whole (:func:`checked_array_items`, no key list item, one vault) and finds the scope;
+        the second reads the rows, a chunk at a time. A file the first pass finds anything wrong with is read
+        whole by ``parse``, which says what."""
+        try:
+            first: tuple[int, str] | None = None
+            for number, item in checked_array_items(self, source):
+                _refuse_key_list_item(number, item)
+                first = _same_vault(first, number, _host_of(item))
+        except (NotStreamable, ImportFileError):
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        scope = self._scope(first)
+        rows = (
+            (*_read_item(number, item)[:2], []) for number, item in enumerate(json_array_items(source.open()), start=1)
+        )
+        return ParseStream(
+            chunks=rows_in_chunks(rows, size=chunk_rows, scope=scope), scope=scope, material_checked=True
+        )
+
     def read(self, document: Any) -> ParseResult:
         result = ParseResult()
         first: tuple[int, str] | None = None
         for number, item in enumerate(_items(document), start=1):
-            if not isinstance(item.get("key"), dict):
-                row = KeyRow(row=number, fields=frozenset())
-                result.rows.append(row)
-                result.errors.append(
-                    RowError(
-                        number,
-                        "external_id",
-                        "key is not an object; every az keyvault key show result has a key object with the key's "
-                        "kid, kty and keyOps. Upload the command's output unchanged.",
-                    )
-                )
-                continue
-            row, errors, host = read_key_bundle(number, item)
-            if host is not None:
-                if first is None:
-                    first = (number, host)
-                elif host != first[1]:
-                    raise ImportFileError(
-                        f"Row {number} is a key of '{host:.80}', but row {first[0]} is a key of '{first[1]:.80}'. "
-                        "A file holds the keys of one key store (one vault or Managed HSM): export each vault to "
-                        "its own file and import each into its store."
-                    )
+            row, errors, host = _read_item(number, item)
+            first = _same_vault(first, number, host)
             result.rows.append(row)
             result.errors.extend(errors)
-        if first is not None:
-            result.scope = StoreScope(kind=self.store_kind, account=first[1].split(".", 1)[0])
+        result.scope = self._scope(first)
         return result
+
+    def _scope(self, first: tuple[int, str] | None) -> StoreScope | None:
+        return None if first is None else StoreScope(kind=self.store_kind, account=first[1].split(".", 1)[0])
+
+
+def _read_item(number: int, item: dict[str, Any]) -> tuple[KeyRow, list[RowError], str | None]:
+    """One item of the array as a row, its problems and its vault host; an item without a key object is a row
+    with that error."""
+    if not isinstance(item.get("key"), dict):
+        error = RowError(
+            number,
+            "external_id",
+            "key is not an object; every az keyvault key show result has a key object with the key's "
+            "kid, kty and keyOps. Upload the command's output unchanged.",
+        )
+        return KeyRow(row=number, fields=frozenset()), [error], None
+    return read_key_bundle(number, item)
+
+
+def _host_of(item: dict[str, Any]) -> str | None:
+    """The vault host of an item's key id, as :func:`read_key_bundle` gives it."""
+    key = item.get("key")
+    kid = key.get("kid") if isinstance(key, dict) else None
+    match = _KID.fullmatch(kid) if isinstance(kid, str) else None
+    return match["host"].lower() if match else None
+
+
+def _same_vault(first: tuple[int, str] | None, number: int, host: str | None) -> tuple[int, str] | None:
+    """The first row that named its vault, as ``(row, host)``, given row ``number``'s; refuses a file whose keys
+    are in two."""
+    if host is None:
+        return first
+    if first is None:
+        return number, host
+    if host != first[1]:
+        raise ImportFileError(
+            f"Row {number} is a key of '{host:.80}', but row {first[0]} is a key of '{first[1]:.80}'. "
+            "A file holds the keys of one key store (one vault or Managed HSM): export each vault to "
+            "its own file and import each into its store."
+        )
+    return first

@@ -25,17 +25,22 @@ from typing import Any
 
 from inventory.importers.base import (
     ImportFileError,
+    ImportSource,
     JsonImporter,
     KeyRow,
+    NotStreamable,
     ParseResult,
+    ParseStream,
     RowError,
     RowReader,
     StoreScope,
     array_items,
     choices_text,
     describe_value,
+    json_array_items,
     sniff_objects,
 )
+from inventory.importers.base.streaming import checked_array_items, rows_in_chunks
 from inventory.models import KeyKind, KeyState, StoreKind
 
 _KEY_NAME = re.compile(
@@ -329,23 +334,60 @@ class GcpKmsImporter(JsonImporter):
     def sniff(self, data: bytes, document: Any) -> bool:
         return sniff_objects(document, _looks_like_crypto_key)
 
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """An export is read item by item, twice, and never held whole: a first pass checks what ``parse`` checks
+        of the file as a whole (:func:`checked_array_items`, and one project and location) and finds the scope;
+        the second reads the rows, a chunk at a time. A file the first pass finds anything wrong with is read
+        whole by ``parse``, which says what."""
+        try:
+            first: tuple[int, str, str] | None = None
+            for number, item in checked_array_items(self, source):
+                first = _same_store(first, number, _scope_of(item))
+        except (NotStreamable, ImportFileError):
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        scope = self._scope(first)
+        rows = (
+            (*read_crypto_key(number, item)[:2], [])
+            for number, item in enumerate(json_array_items(source.open()), start=1)
+        )
+        return ParseStream(
+            chunks=rows_in_chunks(rows, size=chunk_rows, scope=scope), scope=scope, material_checked=True
+        )
+
     def read(self, document: Any) -> ParseResult:
         result = ParseResult()
         first: tuple[int, str, str] | None = None
         for number, item in enumerate(_items(document), start=1):
             row, errors, scope = read_crypto_key(number, item)
-            if scope is not None:
-                if first is None:
-                    first = (number, *scope)
-                elif scope != first[1:]:
-                    raise ImportFileError(
-                        f"Row {number} is a key of project '{scope[0]:.60}' in location '{scope[1]:.60}', but row "
-                        f"{first[0]} is in project '{first[1]:.60}', location '{first[2]:.60}'. A file holds the "
-                        "keys of one key store (one project and location): export each project and location to "
-                        "its own file and import each into its store."
-                    )
+            first = _same_store(first, number, scope)
             result.rows.append(row)
             result.errors.extend(errors)
-        if first is not None:
-            result.scope = StoreScope(kind=self.store_kind, account=first[1], region=first[2])
+        result.scope = self._scope(first)
         return result
+
+    def _scope(self, first: tuple[int, str, str] | None) -> StoreScope | None:
+        return None if first is None else StoreScope(kind=self.store_kind, account=first[1], region=first[2])
+
+
+def _scope_of(item: dict[str, Any]) -> tuple[str, str] | None:
+    """The (project, location) of a CryptoKey's name, as :func:`read_crypto_key` gives it."""
+    name = item.get("name")
+    match = _KEY_NAME.fullmatch(name) if isinstance(name, str) else None
+    return (match["project"], match["location"]) if match else None
+
+
+def _same_store(first: tuple[int, str, str] | None, number: int, scope: tuple[str, str] | None) -> Any:
+    """The first row that named its project and location, as ``(row, project, location)``, given row
+    ``number``'s; refuses a file whose keys are in two."""
+    if scope is None:
+        return first
+    if first is None:
+        return (number, *scope)
+    if scope != first[1:]:
+        raise ImportFileError(
+            f"Row {number} is a key of project '{scope[0]:.60}' in location '{scope[1]:.60}', but row "
+            f"{first[0]} is in project '{first[1]:.60}', location '{first[2]:.60}'. A file holds the "
+            "keys of one key store (one project and location): export each project and location to "
+            "its own file and import each into its store."
+        )
+    return first

@@ -23,15 +23,22 @@ from typing import Any, ClassVar
 from inventory.importers.base import (
     DETAIL_LENGTH,
     ImportFileError,
+    ImportSource,
     JsonImporter,
+    KeyRow,
+    NotStreamable,
     ParseResult,
+    ParseStream,
+    RowError,
     RowReader,
     StoreScope,
     array_items,
     choices_text,
     describe_value,
+    json_array_items,
     json_type,
 )
+from inventory.importers.base.streaming import checked_array_items, rows_in_chunks
 from inventory.models import KeyKind, KeyState
 
 _REFUSED = "Key material is never stored here, so the whole file was rejected and not kept."
@@ -107,14 +114,34 @@ class _VaultImporter(JsonImporter):
     item_noun: ClassVar[str]  # what one item describes: "key", "secret"
     empty_message = "The file is an empty array: it lists no {noun}, so there is nothing to import."
 
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """An export is read item by item, twice, and never held whole: a first pass checks what ``parse`` checks
+        of the file as a whole (:func:`checked_array_items`, a ``data`` object in every item); the second reads
+        the rows, a chunk at a time. A file the first pass finds anything wrong with is read whole by ``parse``,
+        which says what."""
+        try:
+            for number, item in checked_array_items(self, source):
+                self._check_item(number, item)
+        except (NotStreamable, ImportFileError):
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        scope = StoreScope(kind=self.store_kind or "")
+        rows = ((*self._read(number, item), []) for number, item in enumerate(json_array_items(source.open()), start=1))
+        return ParseStream(
+            chunks=rows_in_chunks(rows, size=chunk_rows, scope=scope), scope=scope, material_checked=True
+        )
+
     def read(self, document: Any) -> ParseResult:
         result = ParseResult(scope=StoreScope(kind=self.store_kind or ""))
         for number, item in enumerate(self._checked_items(document), start=1):
-            reading = _Reading(number, item)
-            self.read_item(reading)
-            result.errors.extend(reading.errors)
-            result.rows.append(reading.key_row())
+            row, errors = self._read(number, item)
+            result.errors.extend(errors)
+            result.rows.append(row)
         return result
+
+    def _read(self, number: int, item: dict[str, Any]) -> tuple[KeyRow, list[RowError]]:
+        reading = _Reading(number, item)
+        self.read_item(reading)
+        return reading.key_row(), reading.errors
 
     def read_item(self, reading: _Reading) -> None:
         raise NotImplementedError
@@ -129,12 +156,15 @@ class _VaultImporter(JsonImporter):
             not_object=f"Row {{row}} is {{type}}; each item of the array must be {one} (an object).",
         )
         for number, item in enumerate(items, start=1):
-            if _data(item) is None:
-                raise ImportFileError(
-                    f"Row {number} has no 'data' object, so it is not {one}. Export it again as the import page shows "
-                    "and upload the whole array again."
-                )
+            self._check_item(number, item)
         return items
+
+    def _check_item(self, number: int, item: dict[str, Any]) -> None:
+        if _data(item) is None:
+            raise ImportFileError(
+                f"Row {number} has no 'data' object, so it is not one `{self.command}` result. Export it again as the "
+                "import page shows and upload the whole array again."
+            )
 
 
 # --- Transit --------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ anything else is read.
 
 The document as a whole (version, components, references, key values): :mod:`.document`; one key component to a
 row: :mod:`.component`; the CycloneDX terms: :mod:`.vocabulary`; the ``cek:`` properties: :mod:`.properties`;
-the key-material scan by meaning: :mod:`.scan`; public key values: :mod:`.publickeys`.
+the key-material scan by meaning: :mod:`.scan`; public key values: :mod:`.publickeys`; reading a large file
+without holding it: :mod:`.streaming`.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ from inventory.importers.base import (
     UNSAFE_TEXT,
     DocumentFinding,
     ImportFileError,
+    ImportSource,
     JsonImporter,
+    NotStreamable,
     ParseResult,
+    ParseStream,
 )
+from inventory.importers.base.streaming import rows_in_chunks
 from inventory.importers.cbom.component import ComponentReader, algorithm_text
 from inventory.importers.cbom.document import (
     check_version,
@@ -53,6 +58,7 @@ from inventory.importers.cbom.document import (
 )
 from inventory.importers.cbom.properties import stated_fields
 from inventory.importers.cbom.scan import find_cbom_material
+from inventory.importers.cbom.streaming import Survey
 from inventory.importers.cbom.vocabulary import (
     DATES,
     KEY_LENGTH_PRIMITIVES,
@@ -122,6 +128,20 @@ class CbomImporter(JsonImporter):
             path, reason = unsafe
             return DocumentFinding(UNSAFE_TEXT, reason, None, path_text(path))
         return None
+
+    def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
+        """A CBOM is read a member at a time, its components one by one, and never held whole: first passes
+        check what ``parse`` checks of the document and keep what reading a key needs of the others
+        (:class:`~.streaming.Survey`); the last reads the keys, a chunk at a time. A file the first passes find
+        anything wrong with is read whole by ``parse``, which says what."""
+        survey = Survey(self)
+        try:
+            survey.run(source)
+        except NotStreamable:
+            return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
+        return ParseStream(
+            chunks=rows_in_chunks(survey.rows(source), size=chunk_rows, scope=None), material_checked=True
+        )
 
     def read(self, document: Any) -> ParseResult:
         check_version(document)
