@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, Prefetch, Q, QuerySet
 
 from cek.roles import can_read_all, is_key_owner
-from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Purpose
+from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Party, Purpose
 
 LIST_JOINS = ("store", "purpose", "owner", "backup_owner", "tenant")
 
@@ -100,18 +101,58 @@ class PagedRows:
         return list(self.rows(self.keys[index]))
 
 
-def key_detail(*, user) -> QuerySet[Key]:
-    return (
-        key_list(user=user)
-        .prefetch_related(
-            "exposed_to",
-            "bindings__service",
-            "bindings__tenant",
-            "bindings__purpose",
-            "grants__approver",
-        )
-        .select_related("purpose_approver", "custodian")
+# The key page's own joins. Its three people (owner, backup owner, purpose approver) are read in one query of their
+# own rather than three more joins: PostgreSQL plans a join of eight tables in about 2 ms (measured at 100,000 keys,
+# warm), of five in about 0.3 ms, and the page's query is a primary-key lookup whose planning is most of its cost.
+KEY_PAGE_JOINS = ("store", "purpose", "tenant", "custodian")
+KEY_PAGE_PEOPLE = ("owner", "backup_owner", "purpose_approver")
+PERSON_COLUMNS = ("id", "username", "first_name", "last_name")
+
+
+def key_page(*, user, pk: int) -> Key | None:
+    """The key ``pk`` as its page shows it, or None when ``user`` may not see it (or it does not exist).
+
+    Five queries whatever the number of its bindings, grants and parties: the key with its store, purpose, tenant
+    and custodian; its people; the parties it is exposed to; its bindings with their service, tenant and purpose;
+    its grants with their approver. The related rows read only the columns the page shows."""
+    bindings = (
+        Binding.objects.select_related("service", "tenant", "purpose")
+        .only(
+            "id", "key_id", "principal", "operations", "service__id", "service__name",
+            "tenant__id", "tenant__name", "purpose__id", "purpose__name",
+        )  # fmt: skip
+        .order_by("service__name", "id")
     )
+    grants = (
+        AccessGrant.objects.select_related("approver")
+        .only(
+            "id", "key_id", "principal", "principal_type", "operations", "justification", "expires_on",
+            *(f"approver__{column}" for column in PERSON_COLUMNS),
+        )  # fmt: skip
+        .order_by("principal", "id")
+    )
+    key = (
+        keys_for(user)
+        .filter(pk=pk)
+        .select_related(*KEY_PAGE_JOINS)
+        .prefetch_related(
+            Prefetch("exposed_to", queryset=Party.objects.only("id", "name")),
+            Prefetch("bindings", queryset=bindings),
+            Prefetch("grants", queryset=grants),
+        )
+        .order_by("pk")
+        .first()
+    )
+    if key is None:
+        return None
+    wanted = {getattr(key, f"{name}_id") for name in KEY_PAGE_PEOPLE} - {None}
+    if wanted:
+        people = get_user_model().objects.only(*PERSON_COLUMNS).in_bulk(wanted)
+        for name in KEY_PAGE_PEOPLE:
+            person = people.get(getattr(key, f"{name}_id"))
+            if person is not None:
+                setattr(key, name, person)
+    return key
 
 
 def bindings_for(user) -> QuerySet[Binding]:

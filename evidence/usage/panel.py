@@ -1,8 +1,9 @@
 """The key page's usage panel (registered with ``inventory.panels`` by ``EvidenceConfig.ready``): who called the key
 and how over the last ``PANEL_DAYS`` days, when it was last used, its failed calls, and its open usage findings.
 
-At most four queries whatever the number of aggregates (the figures, the busiest principal x operation rows, the
-open findings, and whether the store has logs at all when the key has none), and at most ``PANEL_ROWS`` rows.
+At most three queries whatever the number of aggregates (the figures with whether the key's store has logs at all,
+the busiest principal x operation rows when the key has any in the window, the open findings), and at most
+``PANEL_ROWS`` rows.
 Shown to whoever may see the key (the key page's own visibility); a key owner sees the findings of their keys.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, Subquery, Sum
 from django.utils import timezone
 
 from evidence.findings.rules import rule_title
@@ -27,28 +28,37 @@ PANEL_FINDINGS = 10
 def usage_panel(*, key, user) -> Panel:
     today = timezone.localdate()
     since = today - dt.timedelta(days=PANEL_DAYS - 1)
-    recent = Q(day__gte=since)
+    own = Q(key=key)
+    recent = own & Q(day__gte=since)
     failed = recent & ~Q(error_code="")
-    mine = UsageAggregate.objects.filter(key=key)
-    figures = mine.aggregate(
+    # One query for the figures and for whether the key's store has any log at all: the key's rows and at most one
+    # row of its store (an index probe), every figure counting the key's own rows only.
+    read = own
+    if key.store_id is not None:
+        read |= Q(pk=Subquery(UsageAggregate.objects.filter(store_id=key.store_id).values("pk")[:1]))
+    figures = UsageAggregate.objects.filter(read).aggregate(
         calls=Sum("count", filter=recent),
         errors=Sum("count", filter=failed),
         principals=Count("principal", filter=recent, distinct=True),
         operations=Count("operation", filter=recent, distinct=True),
-        last_used=Max("last_seen"),
+        last_used=Max("last_seen", filter=own),
         last_in_window=Max("last_seen", filter=recent),
+        read=Count("pk"),
     )
-    rows = list(
-        mine.filter(recent)
-        .values("principal", "principal_type", "operation")
-        .annotate(
-            calls=Sum("count"),
-            errors=Sum("count", filter=~Q(error_code="")),
-            days=Count("day", distinct=True),
-            last=Max("last_seen"),
+    store_logged = figures.pop("read") > 0
+    rows = []
+    if figures["last_in_window"] is not None:  # no row in the window: no busiest principals to read
+        rows = list(
+            UsageAggregate.objects.filter(recent)
+            .values("principal", "principal_type", "operation")
+            .annotate(
+                calls=Sum("count"),
+                errors=Sum("count", filter=~Q(error_code="")),
+                days=Count("day", distinct=True),
+                last=Max("last_seen"),
+            )
+            .order_by("-calls", "principal", "operation")[: PANEL_ROWS + 1]
         )
-        .order_by("-calls", "principal", "operation")[: PANEL_ROWS + 1]
-    )
     findings = [
         {"finding": finding, "title": rule_title(finding.rule)}
         for finding in Finding.objects.filter(
@@ -57,9 +67,6 @@ def usage_panel(*, key, user) -> Panel:
         .annotate(rank=SEVERITY_RANK)
         .order_by("rank", "-last_seen")[:PANEL_FINDINGS]
     ]
-    store_logged = figures["last_used"] is not None or (
-        key.store_id is not None and UsageAggregate.objects.filter(store_id=key.store_id).exists()
-    )
     return Panel(
         template="evidence/_key_usage_panel.html",
         context={

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -176,8 +177,11 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
     allowed_roles = EVERYONE
     template_name = "inventory/key_detail.html"
 
-    def get_queryset(self):
-        return selectors.key_detail(user=self.request.user)
+    def get_object(self, queryset=None):
+        key = selectors.key_page(user=self.request.user, pk=self.kwargs["pk"])
+        if key is None:
+            raise Http404("No key found matching the query")
+        return key
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
