@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from cek.roles import can_read_all, is_key_owner
 from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Party, Purpose
@@ -109,36 +109,32 @@ KEY_PAGE_PEOPLE = ("owner", "backup_owner", "purpose_approver")
 PERSON_COLUMNS = ("id", "username", "first_name", "last_name")
 
 
-def key_page(*, user, pk: int) -> Key | None:
+@dataclass
+class KeyPage:
+    """What the key page shows of a key besides its own row: the parties it is exposed to, its bindings (with their
+    service, tenant and purpose) and its grants (with their approver)."""
+
+    key: Key
+    exposed: list[Party]
+    bindings: list[Binding]
+    grants: list[AccessGrant]
+
+
+def key_page(*, user, pk: int) -> KeyPage | None:
     """The key ``pk`` as its page shows it, or None when ``user`` may not see it (or it does not exist).
 
-    Five queries whatever the number of its bindings, grants and parties: the key with its store, purpose, tenant
-    and custodian; its people; the parties it is exposed to; its bindings with their service, tenant and purpose;
-    its grants with their approver. The related rows read only the columns the page shows."""
-    bindings = (
-        Binding.objects.select_related("service", "tenant", "purpose")
-        .only(
-            "id", "key_id", "principal", "operations", "service__id", "service__name",
-            "tenant__id", "tenant__name", "purpose__id", "purpose__name",
-        )  # fmt: skip
-        .order_by("service__name", "id")
-    )
-    grants = (
-        AccessGrant.objects.select_related("approver")
-        .only(
-            "id", "key_id", "principal", "principal_type", "operations", "justification", "expires_on",
-            *(f"approver__{column}" for column in PERSON_COLUMNS),
-        )  # fmt: skip
-        .order_by("principal", "id")
-    )
+    At most five queries whatever the number of its bindings, grants and parties: the key with its store, purpose,
+    tenant and custodian, and whether it has any exposure, binding or grant (index probes in the same query); its
+    people; then only for what it has, the parties, the bindings with their service, tenant and purpose, the grants
+    with their approver. The related rows read only the columns the page shows."""
     key = (
         keys_for(user)
         .filter(pk=pk)
         .select_related(*KEY_PAGE_JOINS)
-        .prefetch_related(
-            Prefetch("exposed_to", queryset=Party.objects.only("id", "name")),
-            Prefetch("bindings", queryset=bindings),
-            Prefetch("grants", queryset=grants),
+        .annotate(
+            has_exposure=Exists(Key.exposed_to.through.objects.filter(key_id=OuterRef("pk"))),
+            has_bindings=Exists(Binding.objects.filter(key_id=OuterRef("pk"))),
+            has_grants=Exists(AccessGrant.objects.filter(key_id=OuterRef("pk"))),
         )
         .order_by("pk")
         .first()
@@ -152,7 +148,30 @@ def key_page(*, user, pk: int) -> Key | None:
             person = people.get(getattr(key, f"{name}_id"))
             if person is not None:
                 setattr(key, name, person)
-    return key
+    exposed = list(Party.objects.filter(exposed_keys=key).only("id", "name")) if key.has_exposure else []
+    bindings = []
+    if key.has_bindings:
+        bindings = list(
+            Binding.objects.filter(key=key)
+            .select_related("service", "tenant", "purpose")
+            .only(
+                "id", "key_id", "principal", "operations", "service__id", "service__name",
+                "tenant__id", "tenant__name", "purpose__id", "purpose__name",
+            )  # fmt: skip
+            .order_by("service__name", "id")
+        )
+    grants = []
+    if key.has_grants:
+        grants = list(
+            AccessGrant.objects.filter(key=key)
+            .select_related("approver")
+            .only(
+                "id", "key_id", "principal", "principal_type", "operations", "justification", "expires_on",
+                *(f"approver__{column}" for column in PERSON_COLUMNS),
+            )  # fmt: skip
+            .order_by("principal", "id")
+        )
+    return KeyPage(key=key, exposed=exposed, bindings=bindings, grants=grants)
 
 
 def bindings_for(user) -> QuerySet[Binding]:
