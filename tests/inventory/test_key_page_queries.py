@@ -6,13 +6,16 @@ does a new query of the page itself (lower the bound when a query is removed).""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 from django.utils import timezone
 
 from evidence.campaigns.models import Attestation, Campaign, CampaignStatus, statements_digest
 from inventory.models import Key
+from tests.conftest import login
 from tests.evidence.test_usage_misuse import usage
 from tests.factories import (
     AccessGrantFactory,
@@ -150,3 +153,28 @@ def test_the_api_key_detail_runs_the_same_queries_for_one_or_many_parties(
     with django_assert_max_num_queries(len(few)):
         response = client.get(f"/api/v1/keys/{many.pk}/")
     assert len(response.json()["exposed_to"]) == 12
+
+
+def test_the_api_key_detail_is_the_key_serializers_representation(grc_user, owner, varied_inventory, rf):
+    """The detail is built like the list's rows (KeyListRows), not by KeySerializer: it must still be exactly what
+    KeySerializer gives each key, field order included (the list's rows are compared with the detail)."""
+    from rest_framework.request import Request
+
+    from inventory.serializers import KeySerializer
+
+    keys = [*varied_inventory, rich_key(rows=3, owner=owner, approver=grc_user)]
+    client = login(grc_user)
+    for key in Key.objects.filter(pk__in=[key.pk for key in keys]):
+        request = Request(rf.get(f"/api/v1/keys/{key.pk}/", secure=True))
+        expected = KeySerializer(key, context={"request": request}).data
+        detail = client.get(f"/api/v1/keys/{key.pk}/", secure=True).json()
+        assert list(detail) == list(expected)
+        assert detail == json.loads(json.dumps(expected, cls=DjangoJSONEncoder))
+
+
+def test_the_api_key_detail_answers_404_for_what_it_cannot_show(owner_client, other_owner, grc_client):
+    hidden = KeyFactory(owner=other_owner)
+    assert owner_client.get(f"/api/v1/keys/{hidden.pk}/").status_code == 404
+    assert grc_client.get(f"/api/v1/keys/{hidden.pk + 1000}/").status_code == 404
+    assert grc_client.get("/api/v1/keys/abc/").status_code == 404
+    assert grc_client.get(f"/api/v1/keys/{hidden.pk}.json").json()["url"].endswith(f"/api/v1/keys/{hidden.pk}.json")
