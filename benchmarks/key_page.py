@@ -7,7 +7,8 @@ and the API key detail through Django's test client (in-process: server-side tim
 for the GRC demo user ``grace`` and the key owner ``olivia``, on ``--sample`` keys each user may see (drawn as
 ``benchmarks/load.py`` draws them) plus the visible key with the most bindings, grants and usage rows. Per user and
 URL it prints the most queries one request ran, the median request time, the median CPU time of the process (app and
-database client; the database server's own time is not in it) and the median time of the request's SQL.
+database client), the mean CPU time of the PostgreSQL backend serving it (parsing, planning, executing; when the
+server runs on this machine) and the median time of the request's SQL.
 
 ``--explain`` runs ``EXPLAIN (ANALYZE, BUFFERS)`` on every statement of one key page request (PostgreSQL) and prints
 each plan's scan nodes, planning and execution time; a sequential scan of a table of more than ``BIG_TABLE_ROWS``
@@ -67,6 +68,23 @@ def setup_django() -> str | None:
     if "testserver" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     return temp_dir
+
+
+def server_cpu_ms() -> float | None:
+    """CPU time so far of this connection's PostgreSQL backend process (parsing, planning, executing), when the
+    server runs on this machine and ``/proc`` shows it; else None."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def time_url(client, url: str, runs: int) -> tuple[list[float], list[float], list[float], int] | str:
@@ -180,6 +198,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         client.force_login(user, backend="cek.access.ExpiringAccessBackend")
         for label, pattern in (("key page", "/inventory/keys/{}/"), ("API key detail", "/api/v1/keys/{}/")):
             walls, cpus, sqls, most = [], [], [], 0
+            server_started = server_cpu_ms()
             for pk in sample:
                 result = time_url(client, pattern.format(pk), args.requests)
                 if isinstance(result, str):
@@ -192,12 +211,17 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 most = max(most, result[3])
             if not walls:
                 continue
+            server_ended = server_cpu_ms()
+            server = ""
+            if server_started is not None and server_ended is not None:
+                # Warm-up requests included: (runs + 1) per key. The clock ticks are 10 ms: a mean over many requests.
+                server = f", database CPU {(server_ended - server_started) / (len(sample) * (args.requests + 1)):.1f} ms"
             over = most > MAX_QUERIES
             failed |= over
             print(
                 f"{username:<7} {label:<15} {len(sample)} keys x {args.requests}: queries <= {most}"
                 f"{' (over ' + str(MAX_QUERIES) + ')' if over else ''}, median {statistics.median(walls):.1f} ms,"
-                f" CPU {statistics.median(cpus):.1f} ms, SQL {statistics.median(sqls):.1f} ms"
+                f" CPU {statistics.median(cpus):.1f} ms{server}, SQL {statistics.median(sqls):.1f} ms"
                 f"; load {os.getloadavg()[0]:.1f}"
             )
         if args.explain and connection.vendor == "postgresql" and richest is not None:
