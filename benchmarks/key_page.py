@@ -145,7 +145,13 @@ def explain(client, url: str) -> None:
                 continue
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             plan = [row[0] for row in cursor.fetchall()]
-            scans = sorted({m.group(0) for line in plan for m in re.finditer(r"(Seq|Index Only|Index|Bitmap Heap) Scan[^(]*", line)})
+            scans = sorted(
+                {
+                    m.group(0)
+                    for line in plan
+                    for m in re.finditer(r"(Seq|Index Only|Index|Bitmap Heap) Scan[^(]*", line)
+                }
+            )
             took = " ".join(line for line in plan if line.startswith(("Planning Time", "Execution Time")))
             seq = [s.split(" on ", 1)[1].split()[0] for s in scans if s.startswith("Seq")]
             big = [table for table in seq if table_rows(cursor, table) > BIG_TABLE_ROWS]
@@ -215,7 +221,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
             server = ""
             if server_started is not None and server_ended is not None:
                 # Warm-up requests included: (runs + 1) per key. The clock ticks are 10 ms: a mean over many requests.
-                server = f", database CPU {(server_ended - server_started) / (len(sample) * (args.requests + 1)):.1f} ms"
+                server = (
+                    f", database CPU {(server_ended - server_started) / (len(sample) * (args.requests + 1)):.1f} ms"
+                )
             over = most > MAX_QUERIES
             failed |= over
             print(

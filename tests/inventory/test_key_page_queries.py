@@ -65,7 +65,9 @@ def rich_key(*, rows: int, owner, approver) -> Key:
         AccessGrantFactory(key=key, principal=f"arn:aws:iam::111122223333:role/g-{n}", approver=UserFactory())
         key.exposed_to.add(PartyFactory())
         usage(key, principal=f"arn:aws:iam::111122223333:role/u-{n}", operation="Decrypt", count=4, day=today)
-        usage(key, principal=f"arn:aws:iam::111122223333:role/u-{n}", operation="Sign", count=1, error="Denied", day=today)
+        usage(
+            key, principal=f"arn:aws:iam::111122223333:role/u-{n}", operation="Sign", count=1, error="Denied", day=today
+        )
         FindingFactory(rule=f"usage-test-{n}", subject_id=key.pk, subject_label=key.name)
         campaign = Campaign.objects.create(
             name=f"Q{n}",
