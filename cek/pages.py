@@ -63,7 +63,9 @@ class FilterNotices:
     def lenient_filterset(self, filterset_class, data, **kwargs):
         """The FilterSet on ``data`` with every invalid field refused and dropped, so the valid filters still
         apply (yes/no filters are ``cek.filtering.YesNoFilter``: a value other than yes or no is invalid).
-        Returns the filterset, unbound when ``data`` is empty."""
+        Returns the filterset, unbound when ``data`` names none of its filters (``?page=7``: no form to validate)."""
+        if data and not any(name in filterset_class.base_filters for name in data):
+            data = None
         filterset = filterset_class(data or None, **kwargs)
         if not filterset.is_bound or filterset.is_valid():
             return filterset
