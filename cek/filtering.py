@@ -7,6 +7,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django_filters.rest_framework import DjangoFilterBackend
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 YES = frozenset({True, "True", "true", "1"})
@@ -31,3 +32,16 @@ class YesNoField(forms.NullBooleanField):
 
 class YesNoFilter(django_filters.BooleanFilter):
     field_class = YesNoField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's API backend, except that a query string naming none of the view's filters (``?page=7``)
+    builds and validates no filter form: the queryset is returned as it is, as the filter set would return it."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not any(
+            name in filterset_class.base_filters for name in request.query_params
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -21,6 +20,7 @@ from rest_framework import viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
+from cek.filtering import FilterBackend
 from inventory import serializers as s
 from inventory.filters import BindingFilter, GrantFilter, KeyFilter
 from inventory.models import KeyStore, Party, Service, SsrmAssignment, Tenant
@@ -107,7 +107,7 @@ class InventoryViewSet(viewsets.ModelViewSet):
     """Common behaviour: write through the serializer (which calls a service), answer with the row as the
     list shows it (re-read through ``get_queryset``), delete through ``object_delete``."""
 
-    filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
+    filter_backends = [FilterBackend, SearchFilter, OrderingFilter]
 
     def _reload(self, serializer) -> None:
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
@@ -140,7 +140,7 @@ class KeyViewSet(InventoryViewSet):
     serializer_class = s.KeySerializer
     filterset_class = KeyFilter
     # KeyFilter carries its own ``q`` search and ``ordering`` (the web list's), so DRF's would clash.
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterBackend]
 
     def get_queryset(self) -> QuerySet:
         if self.action == "list":  # the rows are read by KeyListRows, with the joins their columns need

@@ -18,7 +18,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from cek.filtering import YesNoFilter
+from cek.filtering import FilterBackend, YesNoFilter
 from cek.jobs.status import job_status_url, live_progress
 from cek.roles import ApiGrcPermission
 from evidence.usage import selectors
@@ -191,7 +191,7 @@ class UsageAggregateViewSet(viewsets.ReadOnlyModelViewSet):
     key_owner_readable = True
     serializer_class = UsageAggregateSerializer
     filterset_class = UsageFilter
-    filter_backends = [filters.DjangoFilterBackend]
+    filter_backends = [FilterBackend]
 
     def get_queryset(self):
         return selectors.usage_aggregates(user=self.request.user)
