@@ -242,7 +242,7 @@ def test_the_watchdog_spares_a_build_whose_heartbeat_arrives_while_it_looks(grc_
         EvidencePack.objects.filter(pk=pack_id).update(heartbeat_at=now)
         return None
 
-    monkeypatch.setattr("cek.jobs.watchdog.progress_read", progress_read)
+    monkeypatch.setattr("cek.jobs.progress.progress_read", progress_read)
     assert jobs.packs_fail_stale(now=now) == 0
     assert EvidencePack.objects.get(pk=pack.pk).status == PackStatus.BUILDING
 
