@@ -14,6 +14,8 @@ from datetime import datetime
 
 from django.db import models
 
+from cek.people import person_name
+
 KIND = {"+": "created", "~": "changed", "-": "deleted"}
 
 
@@ -39,7 +41,7 @@ class Change:
 @dataclass
 class Entry:
     when: datetime
-    who: str
+    who: object  # the user who made the change (pages name them: ``{{ entry.who|person:"system" }}``); None: the system
     kind: str
     reason: str
     changes: list[Change] = field(default_factory=list)
@@ -51,7 +53,9 @@ def _display(model: type[models.Model], field_name: str, value, related: dict) -
     model_field = model._meta.get_field(field_name)
     if model_field.is_relation and model_field.many_to_one:
         obj = related.get((model_field.related_model, value))
-        return str(obj) if obj is not None else f"#{value} (deleted)"
+        if obj is None:
+            return f"#{value} (deleted)"
+        return person_name(obj) if hasattr(obj, "get_full_name") else str(obj)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, dict):
@@ -96,16 +100,10 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
 
     entries = []
     for (new, _old), changes in zip(pairs, diffs, strict=False):
-        user = new.history_user
-        who = (
-            (f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username)
-            if user
-            else "system"
-        )
         entries.append(
             Entry(
                 when=new.history_date,
-                who=who,
+                who=new.history_user,
                 kind=KIND.get(new.history_type, new.history_type),
                 reason=new.history_change_reason or "",
                 changes=[

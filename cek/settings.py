@@ -90,7 +90,10 @@ TEMPLATES = [
                 "cek.roles.role_context",
                 "cek.views.version_context",
             ],
-            "builtins": ["cek.templatetags.dates"],  # {% humandate %}, {% humantime %}: dates in words
+            "builtins": [
+                "cek.templatetags.dates",  # {% humandate %}, {% humantime %}: dates in words
+                "cek.templatetags.people",  # {{ user|person }}: people by name
+            ],
         },
     },
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from cek.templatetags.dates import words_datetime
 from evidence.iac.models import IacScan
@@ -122,7 +123,8 @@ def test_scan_page_lists_the_violations(grc_client, grc_user):
     response = grc_client.get(reverse("evidence:iacscan-detail", args=[scan.pk]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert scan.input_sha256 in body and "alice" in body
+    assert scan.input_sha256 in body
+    assert f"</time> by {escape(grc_user.get_full_name())} ·" in body  # the person, not the username
     assert len(response.context["violation_list"]) == len(result.violations) > 0
     for violation in result.violations:
         assert violation.rule in body

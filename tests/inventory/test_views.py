@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from inventory.models import Key, KeyState, Party
 from tests.factories import (
@@ -163,7 +164,9 @@ def test_grc_creates_a_key_and_the_history_names_them(grc_client, grc_user, worl
     assert key.labels == {"purpose": "model-artifact-signing", "team": "ml"}
     assert key.cryptoperiod_ends_on == dt.date(2026, 1, 1) + dt.timedelta(days=3 * 365)
     detail = grc_client.get(key.get_absolute_url())
-    assert b"created" in detail.content and b"alice" in detail.content
+    # The history names the person, not their username.
+    assert f"<strong>{escape(grc_user.get_full_name())}</strong> · created" in detail.content.decode()
+    assert "<strong>alice</strong>" not in detail.content.decode()
 
 
 def test_the_key_form_rerenders_with_a_clear_message_for_key_material(grc_client, grc_user, world):
