@@ -25,8 +25,8 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from itertools import chain
 from html.parser import HTMLParser
+from itertools import chain
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
@@ -88,16 +88,14 @@ def _remember_clean(value: str) -> None:
     _CLEAN.add(value)
 
 
-def _all_clean(item: Any) -> bool:
-    """Whether every name and value of a mapping, or every name and value of a list of mappings, is a string
-    already judged harmless. Anything else (a nested container, a number, a string not seen yet) says no, and
-    the caller walks the item value by value."""
+def _all_clean_mappings(items: list | tuple) -> bool:
+    """Whether ``items`` are all mappings whose every name and value is a string already judged harmless (a
+    CBOM's properties). Anything else (an item that is not a mapping, a nested container, a number, a string not
+    seen yet) says no, and the caller walks the items one by one."""
     try:
-        if type(item) is dict:
-            return _CLEAN.issuperset(item.values()) and _CLEAN.issuperset(item)
         # dict.values raises TypeError on an item that is not a mapping: only then are the items' names read.
-        return _CLEAN.issuperset(chain.from_iterable(map(dict.values, item))) and _CLEAN.issuperset(
-            chain.from_iterable(item)
+        return _CLEAN.issuperset(chain.from_iterable(map(dict.values, items))) and _CLEAN.issuperset(
+            chain.from_iterable(items)
         )
     except TypeError:  # an unhashable value (a nested container), or an item that is not a mapping
         return False
@@ -206,7 +204,7 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
     if isinstance(value, str):
         check_value(value, export=export, where=where or "the document")
         return
-    judge, remember = _judged_short, _remember_clean
+    judge, remember, clean = _judged_short, _remember_clean, _CLEAN
     digest_members = _digest_members(computed)
     # (item, path links, depth, is_computed): path links are (parent links, member name or list index) or None.
     stack: list[tuple[Any, tuple | None, int, bool]] = [(value, None, 0, False)]
@@ -219,29 +217,30 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
                 where=_render_path(where, node) or "the document",
                 reason="data nested too deeply to check",
             )
-        if _all_clean(item):
-            continue
         kind = type(item)
         if kind is dict or (kind is not list and isinstance(item, dict)):
-            for name in item:
-                name_text = name if type(name) is str else str(name)
-                if len(name_text) > 256:
-                    reason = find_key_material(name_text)
-                elif (reason := judge(name_text)) is None:
-                    remember(name_text)
-                if reason:
-                    # The path would quote the name: say where the mapping is instead.
-                    raise ExportRefused(
-                        export=export,
-                        where=f"a member name in {_render_path(where, node) or 'the document'}",
-                        reason=reason,
-                    )
+            if not clean.issuperset(item):
+                for name in item:
+                    name_text = name if type(name) is str else str(name)
+                    if name_text in clean:
+                        continue
+                    if len(name_text) > 256:
+                        reason = find_key_material(name_text)
+                    elif (reason := judge(name_text)) is None:
+                        remember(name_text)
+                    if reason:
+                        # The path would quote the name: say where the mapping is instead.
+                        raise ExportRefused(
+                            export=export,
+                            where=f"a member name in {_render_path(where, node) or 'the document'}",
+                            reason=reason,
+                        )
             for name, member in item.items():
-                segment = name if type(name) is str else str(name)
                 member_kind = type(member)
                 if member_kind is str or isinstance(member, str):
-                    if not member:
+                    if member in clean:  # the empty string included
                         continue
+                    segment = name if type(name) is str else str(name)
                     member_computed = digest_members.get(segment)
                     if member_computed is None:
                         member_computed = digest_members[segment] = _names_a_digest(segment, computed)
@@ -256,15 +255,18 @@ def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[
                             export=export, where=_render_path(where, (node, segment)) or "the document", reason=reason
                         )
                 elif member_kind is dict or member_kind is list or isinstance(member, _CONTAINERS):
+                    segment = name if type(name) is str else str(name)
                     member_computed = digest_members.get(segment)
                     if member_computed is None:
                         member_computed = digest_members[segment] = _names_a_digest(segment, computed)
                     push((member, (node, segment), depth + 1, member_computed))
         elif kind is list or isinstance(item, (list, tuple)):
+            if _all_clean_mappings(item):
+                continue
             for index, member in enumerate(item):
                 member_kind = type(member)
                 if member_kind is str or isinstance(member, str):
-                    if not member or (is_computed and _is_computed_digest(member)):
+                    if member in clean or (is_computed and _is_computed_digest(member)):
                         continue
                     if len(member) > 256:
                         reason = find_key_material(member)
