@@ -112,7 +112,9 @@ def _collect(pack: EvidencePack, progress: Progress):
     return content_module.collect(pack, progress=progress)
 
 
-def _render(pack: EvidencePack, content, data_digest: str, data_manifest: bytes, data_rows: dict[str, int] | None = None):
+def _render(
+    pack: EvidencePack, content, data_digest: str, data_manifest: bytes, data_rows: dict[str, int] | None = None
+):
     from evidence.packs import pdf as pdf_module
 
     return pdf_module.render_pack_pdf(

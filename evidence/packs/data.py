@@ -5,8 +5,10 @@ population of 100k keys never sits in memory as model instances. CSV is UTF-8 wi
 lists joined with ";" and labels as JSON; in CSV, text a spreadsheet would run as a formula (starting with =, +,
 -, @) is prefixed with "'" as in the inventory export. ``keys.xlsx`` holds the same rows as ``keys.csv`` (its
 text cells are inline strings, so never formulas) up to the 1,048,575 keys one worksheet holds; beyond that it
-holds the first ones by id, and pack.json's ``keys_xlsx_note`` says that keys.csv is the complete population. ``pack.json`` has the pack's facts machine-readable: the
-metadata, the row count of each file, the sample (seed, method, ids) and the content the PDF shows.
+holds the first ones by id, and pack.json's ``keys_xlsx_note`` and the PDF (from the rows written: see
+``evidence.packs.pdf.keys_files``) say that keys.csv is the complete population. ``pack.json`` has the pack's
+facts machine-readable: the metadata, the row count of each file, the sample (seed, method, ids) and the content
+the PDF shows.
 """
 
 from __future__ import annotations
