@@ -67,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated keys")
     parser.add_argument("--data-dir", help="SQLite only: keep the database in this folder")
     parser.add_argument("--force", action="store_true", help="seed even though CEK_DEBUG is off")
+    parser.add_argument(
+        "--no-campaigns",
+        action="store_true",
+        help="skip the demo campaigns (at 1,000,000 keys their seeding, one campaign over every key confirmed owner "
+        "by owner, takes hours); the pack then has no attestations",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # internal: build one pack, print JSON
     return parser.parse_args(argv)
 
@@ -225,7 +231,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     for size in sizes:
         ensure_population(size, args.seed)
         demo_policies_seed()
-        demo_campaigns_seed()
+        if not args.no_campaigns:
+            demo_campaigns_seed()
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
         note = ""

@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from html.parser import HTMLParser
+from itertools import chain
 from typing import Any
 
 from django.http import FileResponse, HttpResponse
@@ -71,6 +72,35 @@ def _judged_short(value: str) -> str | None:
     return find_key_material(value)
 
 
+# Strings the validator judged harmless, kept to skip whole mappings and lists of them at C speed
+# (``set.issuperset``): a CBOM component has a hundred strings, nearly all repeated on every key (property
+# names, stores, owners, purposes). Only a verdict of "harmless" is kept, and that verdict does not depend on
+# where the string stands (a digest member only lets *more* through), so a string found here would pass
+# wherever it is. Bounded: cleared when full (the strings are then judged again through ``_judged_short``).
+_CLEAN: set[str] = {""}
+_CLEAN_MAX = 65_536
+
+
+def _remember_clean(value: str) -> None:
+    if len(_CLEAN) >= _CLEAN_MAX:
+        _CLEAN.clear()
+        _CLEAN.add("")
+    _CLEAN.add(value)
+
+
+def _all_clean_mappings(items: list | tuple) -> bool:
+    """Whether ``items`` are all mappings whose every name and value is a string already judged harmless (a
+    CBOM's properties). Anything else (an item that is not a mapping, a nested container, a number, a string not
+    seen yet) says no, and the caller walks the items one by one."""
+    try:
+        # dict.values raises TypeError on an item that is not a mapping: only then are the items' names read.
+        return _CLEAN.issuperset(chain.from_iterable(map(dict.values, items))) and _CLEAN.issuperset(
+            chain.from_iterable(items)
+        )
+    except TypeError:  # an unhashable value (a nested container), or an item that is not a mapping
+        return False
+
+
 def _judge(value: str) -> str | None:
     # Exports repeat short values on every row (store, purpose, state, owner): each is judged once. The cache
     # is bounded (8,192 values of at most 256 characters); longer values are judged every time.
@@ -83,9 +113,13 @@ def check_value(value: Any, *, export: str, where: str, computed: bool = False) 
         return
     if computed and _is_computed_digest(value):
         return
+    if value in _CLEAN:
+        return
     reason = _judge(value)
     if reason:
         raise ExportRefused(export=export, where=where, reason=reason)
+    if len(value) <= 256:
+        _remember_clean(value)
 
 
 def check_row(
@@ -98,8 +132,19 @@ def check_row(
     json_columns: frozenset[str] = frozenset(),
 ) -> None:
     """Check one row of a table: each text cell, and the names and values of a mapping cell (labels). A cell of
-    ``json_columns`` is JSON text the app wrote: it is checked value by value, so its digests are recognised."""
+    ``json_columns`` is JSON text the app wrote: it is checked value by value, so its digests are recognised.
+
+    Large tables (a pack's keys.csv: a million rows of thirty-odd cells) repeat most cells on every row: a text
+    cell already judged harmless (``_CLEAN``) is passed over before anything else is done for it, except in a
+    JSON column (its text is parsed: an escape can hide in it what the text does not show)."""
+    clean = _CLEAN
     for position, value in enumerate(cells):
+        kind = type(value)
+        if kind is str:
+            if value in clean and not json_columns:
+                continue
+        elif value is None or kind is int or kind is float or kind is bool:
+            continue  # not text: nothing to scan (as below, where only text and containers are checked)
         column = columns[position] if position < len(columns) else f"#{position + 1}"
         if isinstance(value, str) and column in json_columns:
             try:
@@ -146,55 +191,108 @@ def _render_path(where: str, node: tuple | None) -> str:
     return path
 
 
+def _digest_members(computed: frozenset[str]) -> dict[str, bool]:
+    """Per ``computed`` set, the member names already asked about and whether they name a digest (a dict read is
+    cheaper than the cached call with two arguments, and a tree has a handful of distinct member names)."""
+    members = _DIGEST_MEMBERS.get(computed)
+    if members is None or len(members) > 4096:
+        members = _DIGEST_MEMBERS[computed] = {}
+        if len(_DIGEST_MEMBERS) > 64:
+            _DIGEST_MEMBERS.clear()
+            _DIGEST_MEMBERS[computed] = members
+    return members
+
+
+_DIGEST_MEMBERS: dict[frozenset[str], dict[str, bool]] = {}
+_CONTAINERS = (dict, list, tuple)
+
+
 def check_tree(value: Any, *, export: str, where: str = "", computed: frozenset[str] = frozenset()) -> None:
     """Check every string of a JSON-like value (mapping names included), naming its path on a finding.
 
     Iterative, and bounded in depth, so a hostile document cannot exhaust the stack. Large exports (the CBOM:
-    one call per component) walk millions of values, so a path is kept as links and written out only for a
-    finding, and text members are checked where they are met rather than pushed onto the stack."""
+    one call per component, a hundred strings each) walk millions of values, so the walk is written for speed:
+    a path is kept as links and written out only for a finding, text members are checked where they are met
+    rather than pushed onto the stack, plain ``str``/``dict``/``list`` are told by their exact type first, and
+    whether a member name names a digest is read from a dict. Every string is still judged: a mapping's names
+    before its values (as a reader meets them), each value by the cached validator (``_judge``)."""
     if isinstance(value, str):
         check_value(value, export=export, where=where or "the document")
         return
+    judge, remember, clean = _judged_short, _remember_clean, _CLEAN
+    digest_members = _digest_members(computed)
     # (item, path links, depth, is_computed): path links are (parent links, member name or list index) or None.
     stack: list[tuple[Any, tuple | None, int, bool]] = [(value, None, 0, False)]
+    pop, push = stack.pop, stack.append
     while stack:
-        item, node, depth, is_computed = stack.pop()
+        item, node, depth, is_computed = pop()
         if depth >= _MAX_DEPTH:
             raise ExportRefused(
                 export=export,
                 where=_render_path(where, node) or "the document",
                 reason="data nested too deeply to check",
             )
-        if isinstance(item, dict):
-            members = []
+        kind = type(item)
+        if kind is dict or (kind is not list and isinstance(item, dict)):
+            if not clean.issuperset(item):
+                for name in item:
+                    name_text = name if type(name) is str else str(name)
+                    if name_text in clean:
+                        continue
+                    if len(name_text) > 256:
+                        reason = find_key_material(name_text)
+                    elif (reason := judge(name_text)) is None:
+                        remember(name_text)
+                    if reason:
+                        # The path would quote the name: say where the mapping is instead.
+                        raise ExportRefused(
+                            export=export,
+                            where=f"a member name in {_render_path(where, node) or 'the document'}",
+                            reason=reason,
+                        )
             for name, member in item.items():
-                name_text = name if type(name) is str else str(name)
-                reason = _judged_short(name_text) if len(name_text) <= 256 else find_key_material(name_text)
-                if reason:
-                    # The path would quote the name: say where the mapping is instead.
-                    raise ExportRefused(
-                        export=export,
-                        where=f"a member name in {_render_path(where, node) or 'the document'}",
-                        reason=reason,
-                    )
-                members.append((name_text, member))
-            pairs = members
-        elif isinstance(item, (list, tuple)):
-            pairs = enumerate(item)
-        else:
-            continue
-        for segment, member in pairs:
-            member_computed = _names_a_digest(segment, computed) if isinstance(segment, str) else is_computed
-            if isinstance(member, str):
-                if not member or (member_computed and _is_computed_digest(member)):
-                    continue
-                reason = _judged_short(member) if len(member) <= 256 else find_key_material(member)  # _judge, inlined
-                if reason:
-                    raise ExportRefused(
-                        export=export, where=_render_path(where, (node, segment)) or "the document", reason=reason
-                    )
-            elif isinstance(member, (dict, list, tuple)):
-                stack.append((member, (node, segment), depth + 1, member_computed))
+                member_kind = type(member)
+                if member_kind is str or isinstance(member, str):
+                    if member in clean:  # the empty string included
+                        continue
+                    segment = name if type(name) is str else str(name)
+                    member_computed = digest_members.get(segment)
+                    if member_computed is None:
+                        member_computed = digest_members[segment] = _names_a_digest(segment, computed)
+                    if member_computed and _is_computed_digest(member):
+                        continue
+                    if len(member) > 256:
+                        reason = find_key_material(member)
+                    elif (reason := judge(member)) is None:  # _judge, inlined
+                        remember(member)
+                    if reason:
+                        raise ExportRefused(
+                            export=export, where=_render_path(where, (node, segment)) or "the document", reason=reason
+                        )
+                elif member_kind is dict or member_kind is list or isinstance(member, _CONTAINERS):
+                    segment = name if type(name) is str else str(name)
+                    member_computed = digest_members.get(segment)
+                    if member_computed is None:
+                        member_computed = digest_members[segment] = _names_a_digest(segment, computed)
+                    push((member, (node, segment), depth + 1, member_computed))
+        elif kind is list or isinstance(item, (list, tuple)):
+            if _all_clean_mappings(item):
+                continue
+            for index, member in enumerate(item):
+                member_kind = type(member)
+                if member_kind is str or isinstance(member, str):
+                    if member in clean or (is_computed and _is_computed_digest(member)):
+                        continue
+                    if len(member) > 256:
+                        reason = find_key_material(member)
+                    elif (reason := judge(member)) is None:
+                        remember(member)
+                    if reason:
+                        raise ExportRefused(
+                            export=export, where=_render_path(where, (node, index)) or "the document", reason=reason
+                        )
+                elif member_kind is dict or member_kind is list or isinstance(member, _CONTAINERS):
+                    push((member, (node, index), depth + 1, is_computed))
 
 
 class _TextNodes(HTMLParser):

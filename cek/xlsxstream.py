@@ -94,8 +94,26 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"_x{ord(match.group()):04X}_"
 
 
+# The cells of short texts already written: a data file repeats most of its texts on every row (stores, states,
+# owners, purposes). Bounded: cleared when full.
+_TEXT_CELLS: dict[str, str] = {}
+_TEXT_CELLS_MAX = 16_384
+
+
 def text_cell(text: str) -> str:
     """One inline-string cell holding ``text`` exactly (see the module's docstring)."""
+    known = _TEXT_CELLS.get(text)
+    if known is not None:
+        return known
+    written = _text_cell(text)
+    if len(text) <= 128 and type(text) is str:
+        if len(_TEXT_CELLS) >= _TEXT_CELLS_MAX:
+            _TEXT_CELLS.clear()
+        _TEXT_CELLS[text] = written
+    return written
+
+
+def _text_cell(text: str) -> str:
     if "_x" in text:
         text = _ESCAPE_LIKE.sub(r"_x005F_\1_", text)
     text = escape(text)
@@ -107,6 +125,9 @@ def text_cell(text: str) -> str:
 
 
 def cell_xml(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most cells: no other test needed
+        return text_cell(value) if value else "<c/>"
     if value is None or value == "":
         return "<c/>"
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -453,9 +453,11 @@ def _scan_tokens(text: str, depth: int) -> str | None:
 
 # Whole values that are plainly identifiers or timestamps, accepted at once: platform exports are made of
 # them (an AWS export has an ARN, a key id and a date per key), and the full scan costs 10-30 us each.
-# Only exact shapes: anything more (an alias name, a path with free text) goes through the full scan.
+# Only exact shapes: anything more (an alias name, a path with free text) goes through the full scan. The CBOM
+# export's bom-ref of a key is one of these behind "key:<store id>:" (``inventory.exporters.cbom.key_bom_ref``).
+# tests/cek/test_keymaterial_plain.py runs every shape, with and without that prefix, through the full scan.
 _PLAIN_VALUE = re.compile(
-    r"(?:"
+    r"(?:key:\d{1,19}:)?(?:"
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO 8601
     r"|(?:mrk-)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID, AWS key id
     r"|mrk-[0-9a-f]{32}"  # AWS multi-Region key id

@@ -113,10 +113,14 @@ def _collect(pack: EvidencePack, progress: Progress):
     return content_module.collect(pack, progress=progress)
 
 
-def _render(pack: EvidencePack, content, data_digest: str, data_manifest: bytes):
+def _render(
+    pack: EvidencePack, content, data_digest: str, data_manifest: bytes, data_rows: dict[str, int] | None = None
+):
     from evidence.packs import pdf as pdf_module
 
-    return pdf_module.render_pack_pdf(pack, content, data_digest=data_digest, data_manifest=data_manifest)
+    return pdf_module.render_pack_pdf(
+        pack, content, data_digest=data_digest, data_manifest=data_manifest, data_rows=data_rows
+    )
 
 
 def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str = "") -> EvidencePack | None:
@@ -159,7 +163,7 @@ def build_pack(pack_id: int, *, progress: Progress | None = None, task_id: str =
             data_digest = mf.data_digest(written.entries)
             tracker.checkpoint(60, "rendering the PDF")
             render_started = time.monotonic()
-            rendered = _render(pack, content, data_digest, mf.data_manifest_bytes(written.entries))
+            rendered = _render(pack, content, data_digest, mf.data_manifest_bytes(written.entries), written.counts)
             render_seconds = time.monotonic() - render_started
             # Every value of the PDF passed the guard in pack.json; its text is checked once more as rendered.
             check_html_text(

@@ -5,8 +5,10 @@ population of 100k keys never sits in memory as model instances. CSV is UTF-8 wi
 lists joined with ";" and labels as JSON; in CSV, text a spreadsheet would run as a formula (starting with =, +,
 -, @) is prefixed with "'" as in the inventory export. ``keys.xlsx`` holds the same rows as ``keys.csv`` (its
 text cells are inline strings, so never formulas) up to the 1,048,575 keys one worksheet holds; beyond that it
-holds the first ones by id, and pack.json's ``keys_xlsx_note`` says that keys.csv is the complete population. ``pack.json`` has the pack's facts machine-readable: the
-metadata, the row count of each file, the sample (seed, method, ids) and the content the PDF shows.
+holds the first ones by id, and pack.json's ``keys_xlsx_note`` and the PDF (from the rows written: see
+``evidence.packs.pdf.keys_files``) say that keys.csv is the complete population. ``pack.json`` has the pack's
+facts machine-readable: the metadata, the row count of each file, the sample (seed, method, ids) and the content
+the PDF shows.
 """
 
 from __future__ import annotations
@@ -154,15 +156,21 @@ def _write_csv(
     return count
 
 
-def _batched(queryset: QuerySet, fields: list[str]) -> Iterator[dict]:
-    """Rows of ``queryset`` as dicts, by primary-key ranges (no OFFSET, no server-side cursor needed)."""
+def _batches(queryset: QuerySet, fields: list[str]) -> Iterator[list[dict]]:
+    """Rows of ``queryset`` as lists of dicts, by primary-key ranges (no OFFSET, no server-side cursor needed)."""
     last = 0
     while True:
         batch = list(queryset.filter(pk__gt=last).order_by("pk").values(*fields)[:BATCH])
         if not batch:
             return
-        yield from batch
+        yield batch
         last = batch[-1]["pk"]
+
+
+def _batched(queryset: QuerySet, fields: list[str]) -> Iterator[dict]:
+    """Rows of ``queryset`` as dicts, by primary-key ranges (see :func:`_batches`)."""
+    for batch in _batches(queryset, fields):
+        yield from batch
 
 
 def _xlsx_value(value):
@@ -182,6 +190,29 @@ XLSX_NOTE = (
 )
 
 
+def _key_cells(values: list) -> tuple[list, list]:
+    """One key's cells for keys.csv (:func:`csv_cell`) and keys.xlsx (:func:`_xlsx_value`), each value converted
+    once: plain text, empty values and numbers directly (most of a million-key file), the rest as those do."""
+    csv_row: list = []
+    xlsx_row: list = []
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            csv_row.append(spreadsheet_safe(value))
+            xlsx_row.append(value)
+        elif value is None:
+            csv_row.append("")
+            xlsx_row.append("")
+        elif kind is int or kind is float:
+            csv_row.append(str(value))
+            xlsx_row.append(value)
+        else:
+            text = cell(value)
+            csv_row.append(spreadsheet_safe(text) if isinstance(value, str | list | tuple) else text)
+            xlsx_row.append(value if isinstance(value, int | float) and not isinstance(value, bool) else text)
+    return csv_row, xlsx_row
+
+
 @dataclass
 class KeysWritten:
     population: int
@@ -193,29 +224,35 @@ def write_keys(pack: EvidencePack, directory: Path, progress: Progress | None = 
     """keys.csv and keys.xlsx: every key of the scope, whatever its state, ordered by id (keys.xlsx: the first
     :data:`XLSX_MAX_KEYS` of them; all of them up to that size).
 
-    Both are written as the rows are read, in batches: memory does not grow with the population. keys.xlsx is
-    written by :mod:`cek.xlsxstream` (openpyxl's write-only mode took 85-90 % of a 100,000-key pack's time)."""
+    Both are written as the rows are read, in batches, each batch with the parties its keys are exposed to (one
+    query of the batch's id range): memory does not grow with the population but for the list of ids (the
+    sample is drawn from it). keys.xlsx is written by :mod:`cek.xlsxstream` (openpyxl's write-only mode took 85-90 %
+    of a 100,000-key pack's time)."""
     keys = scoped_keys(pack)
     total = keys.count()
-    exposed: dict[int, list[str]] = defaultdict(list)
-    through = Key.exposed_to.through.objects.filter(key_id__in=keys.values("pk"))
-    for key_id, party in through.order_by("key_id", "party__name").values_list("key_id", "party__name"):
-        exposed[key_id].append(party)
+    through = Key.exposed_to.through.objects.order_by("key_id", "party__name")
     handle, writer = _csv_writer(directory / "keys.csv")
     ids: list[int] = []
     fields = [source for _, source in KEY_COLUMNS]
     with handle, xlsxstream.StreamingSheet(directory / "keys.xlsx", "keys", creator="cek evidence pack") as sheet:
         writer.writerow(KEY_HEADER)
         sheet.append(KEY_HEADER)
-        for row in _batched(keys, fields):
-            values = [row[source] for source in fields] + [exposed.get(row["pk"], [])]
-            check_row(values, export="keys.csv", row=len(ids) + 2, columns=KEY_HEADER, computed=COMPUTED)
-            writer.writerow([csv_cell(value) for value in values])
-            if len(ids) < XLSX_MAX_KEYS:
-                sheet.append([_xlsx_value(value) for value in values])
-            ids.append(row["pk"])
-            if progress and len(ids) % (BATCH * 5) == 0:
-                progress(len(ids), total)
+        for batch in _batches(keys, fields):
+            exposed: dict[int, list[str]] = defaultdict(list)
+            in_range = through.filter(key_id__gte=batch[0]["pk"], key_id__lte=batch[-1]["pk"])
+            for key_id, party in in_range.values_list("key_id", "party__name"):
+                exposed[key_id].append(party)
+            for row in batch:
+                values = [row[source] for source in fields]
+                values.append(exposed.get(row["pk"], []))
+                check_row(values, export="keys.csv", row=len(ids) + 2, columns=KEY_HEADER, computed=COMPUTED)
+                csv_row, xlsx_row = _key_cells(values)
+                writer.writerow(csv_row)
+                if len(ids) < XLSX_MAX_KEYS:
+                    sheet.append(xlsx_row)
+                ids.append(row["pk"])
+                if progress and len(ids) % (BATCH * 5) == 0:
+                    progress(len(ids), total)
     # A build stopped mid-file (the export guard, a cancel) leaves no half workbook: StreamingSheet removes it.
     return KeysWritten(population=len(ids), ids=ids, xlsx_rows=min(len(ids), XLSX_MAX_KEYS))
 

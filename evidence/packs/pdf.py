@@ -9,6 +9,7 @@ read beforehand, tables are capped at ``CEK_PACK_PDF_MAX_ROWS`` rows): the rende
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
@@ -46,8 +47,47 @@ class RenderedPdf:
     html: str
 
 
-def render_pack_html(pack: EvidencePack, content: PackContent, *, data_digest: str) -> str:
-    """The pack's HTML (autoescaped), with the print stylesheet linked as a static ``file://`` URL."""
+@dataclass(frozen=True)
+class KeysFiles:
+    """How many keys keys.csv and keys.xlsx hold, as the PDF states it: keys.xlsx stops at one worksheet's rows
+    (``evidence.packs.data.XLSX_MAX_KEYS``), keys.csv never does."""
+
+    csv_rows: int
+    xlsx_rows: int
+
+    @property
+    def xlsx_complete(self) -> bool:
+        return self.xlsx_rows >= self.csv_rows
+
+
+def keys_files(content: PackContent, data_rows: Mapping[str, int] | None = None) -> KeysFiles:
+    """The key files' row counts: as written (``data_rows``, the build's ``DataResult.counts``), or, for a PDF
+    rendered on its own, what :func:`evidence.packs.data.write_keys` writes for the population it shows."""
+    from evidence.packs.data import XLSX_MAX_KEYS
+
+    if data_rows is not None and "keys.csv" in data_rows and "keys.xlsx" in data_rows:
+        return KeysFiles(csv_rows=data_rows["keys.csv"], xlsx_rows=data_rows["keys.xlsx"])
+    total = content.inventory.total
+    return KeysFiles(csv_rows=total, xlsx_rows=min(total, XLSX_MAX_KEYS))
+
+
+def data_file_descriptions(keys: KeysFiles) -> tuple[tuple[str, str], ...]:
+    """:data:`DATA_FILES`, keys.xlsx described as it was written (whole, or the first keys by id)."""
+    if keys.xlsx_complete:
+        return DATA_FILES
+    partial = (
+        f"The first {keys.xlsx_rows} of the {keys.csv_rows} keys by id as a spreadsheet (one worksheet's limit); "
+        "keys.csv holds them all."
+    )
+    return tuple((name, partial if name == "keys.xlsx" else text) for name, text in DATA_FILES)
+
+
+def render_pack_html(
+    pack: EvidencePack, content: PackContent, *, data_digest: str, data_rows: Mapping[str, int] | None = None
+) -> str:
+    """The pack's HTML (autoescaped), with the print stylesheet linked as a static ``file://`` URL. ``data_rows``
+    are the rows of each data file as written (the build passes them): what the PDF says of keys.xlsx follows them."""
+    keys = keys_files(content, data_rows)
     return render_to_string(
         "pdf/pack.html",
         {
@@ -56,7 +96,8 @@ def render_pack_html(pack: EvidencePack, content: PackContent, *, data_digest: s
             "data_digest": data_digest,
             "signing_public_key": pack.signing_public_key,
             "stylesheet_url": static_file_url(STYLESHEET),
-            "data_files": DATA_FILES,
+            "data_files": data_file_descriptions(keys),
+            "keys_files": keys,
             "pdf_file_name": PDF_FILE_NAME,
         },
     )
@@ -91,11 +132,16 @@ def html_to_pdf(html: str, *, data_manifest: bytes | None = None) -> tuple[bytes
 
 
 def render_pack_pdf(
-    pack: EvidencePack, content: PackContent, *, data_digest: str, data_manifest: bytes | None = None
+    pack: EvidencePack,
+    content: PackContent,
+    *,
+    data_digest: str,
+    data_manifest: bytes | None = None,
+    data_rows: Mapping[str, int] | None = None,
 ) -> RenderedPdf:
     """Render the pack's PDF. ``data_digest`` is the SHA-256 of the data files' manifest (the final
     ``manifest.json`` lists the PDF itself, so the PDF can only name the digest of the data files)."""
     started = time.perf_counter()
-    html = render_pack_html(pack, content, data_digest=data_digest)
+    html = render_pack_html(pack, content, data_digest=data_digest, data_rows=data_rows)
     data, pages = html_to_pdf(html, data_manifest=data_manifest)
     return RenderedPdf(data=data, pages=pages, seconds=time.perf_counter() - started, html=html)

@@ -234,7 +234,11 @@ def _components(queryset: QuerySet[Key]) -> Iterator[Component]:
 
 
 def _date_text(day: dt.date | None) -> str | None:
-    return _datetime(day).isoformat() if day is not None else None
+    if day is None:
+        return None
+    if type(day) is dt.date:
+        return f"{day.isoformat()}T00:00:00+00:00"  # _datetime(day).isoformat(), without building the datetime
+    return _datetime(day).isoformat()
 
 
 # The streamed export reads plain rows (``values()``), not model instances: a key and its seven joined objects
@@ -380,6 +384,11 @@ def _component_trees(queryset: QuerySet[Key]) -> Iterator[dict[str, Any]]:
             yield row_tree(row, algorithm_refs, exposed.get(row["pk"], []), bindings.get(row["pk"], []))
 
 
+# json.dumps's own settings, without its check for circular references: a component is a fresh tree of dicts,
+# lists and strings (the same text, a little faster on 100,000 components).
+_COMPONENT_ENCODER = json.JSONEncoder(check_circular=False)
+
+
 def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterator[str]:
     """The CBOM as JSON text (CycloneDX ``spec``: 1.6 or 1.7), streamed a chunk of components at a time.
 
@@ -398,6 +407,7 @@ def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterato
     frame.pop("dependencies", None)
     head = json.dumps(frame, indent=None)
     yield head[:-1] + ', "components": ['
+    encode = _COMPONENT_ENCODER.encode
     refs: list[str] = []
     parts: list[str] = []
     for number, tree in enumerate(_component_trees(queryset)):
@@ -406,7 +416,7 @@ def export_keys(queryset: QuerySet[Key], *, spec: str = DEFAULT_SPEC) -> Iterato
             as_1_7(tree)
         # The export guard reads each component as it is written (the dict json.dumps writes as it is).
         check_tree(tree, export="The CBOM export", where=f"component {number + 1}")
-        parts.append(("," if number else "") + "\n" + json.dumps(tree))
+        parts.append(("," if number else "") + "\n" + encode(tree))
         if len(parts) >= CHUNK_SIZE:
             yield "".join(parts)
             parts = []

@@ -82,7 +82,7 @@ def make_fakes(calls: dict):
         progress(50, "collecting")
         return FakeContent(title="CEK-11", window=(pack.window_from, pack.window_to), generated=timezone.now())
 
-    def render(pack, content, data_digest, data_manifest):
+    def render(pack, content, data_digest, data_manifest, data_rows=None):
         calls["digests"].append(data_digest)
         calls["data_manifest"] = data_manifest
         calls["public_key"] = pack.signing_public_key

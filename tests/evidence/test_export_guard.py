@@ -117,7 +117,7 @@ def test_a_token_given_as_sample_seed_never_reaches_pack_json(grc_user, inventor
 def test_text_only_the_pdf_shows_is_checked_before_it_is_signed(
     grc_user, inventory, signing_key, fake_pdf, monkeypatch
 ):
-    def render(pack, content, data_digest, data_manifest):
+    def render(pack, content, data_digest, data_manifest, data_rows=None):
         html = f"<h2>Key inventory</h2><table><tr><td>{SECRET}</td></tr></table>"
         return FakeRendered(data=b"%PDF-1.7\n%%EOF\n", pages=1, seconds=0.0, html=html)
 

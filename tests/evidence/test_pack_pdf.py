@@ -351,3 +351,22 @@ def test_the_pdf_carries_its_data_files_list_whose_digest_it_prints():
     spec = names[1].get_object()
     assert spec["/AFRelationship"] == "/Data"
     assert digest in flat(pdf_text(rendered.data))
+
+
+def test_what_the_pdf_says_of_the_key_files_follows_the_rows_written():
+    """The build passes the rows each data file got: they win over the population the content counted."""
+    from types import SimpleNamespace
+
+    from evidence.packs.data import XLSX_MAX_KEYS
+    from evidence.packs.pdf import DATA_FILES, data_file_descriptions, keys_files
+
+    content = SimpleNamespace(inventory=SimpleNamespace(total=10))
+    written = keys_files(content, {"keys.csv": 10, "keys.xlsx": 4})
+    assert (written.csv_rows, written.xlsx_rows, written.xlsx_complete) == (10, 4, False)
+    described = dict(data_file_descriptions(written))
+    assert described["keys.xlsx"].startswith("The first 4 of the 10 keys by id")
+    assert described["keys.csv"] == dict(DATA_FILES)["keys.csv"]
+    # Rendered on its own (no build): what write_keys writes for that population.
+    alone = keys_files(SimpleNamespace(inventory=SimpleNamespace(total=XLSX_MAX_KEYS + 5)))
+    assert (alone.csv_rows, alone.xlsx_rows, alone.xlsx_complete) == (XLSX_MAX_KEYS + 5, XLSX_MAX_KEYS, False)
+    assert data_file_descriptions(keys_files(content, {"keys.csv": 10, "keys.xlsx": 10})) == DATA_FILES

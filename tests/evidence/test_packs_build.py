@@ -87,6 +87,35 @@ def test_keys_xlsx_stops_at_a_worksheet_s_rows_and_pack_json_names_keys_csv_as_c
     assert "keys.csv holds all 6 keys" in document["keys_xlsx_note"]
 
 
+def test_the_pdf_says_keys_xlsx_holds_only_the_first_keys_when_a_worksheet_cannot_hold_them_all(
+    grc_user, inventory, signing_key, monkeypatch
+):
+    """The real PDF (no stand-in): its inventory chapter, its bucket pointers and its annex describe keys.xlsx from
+    the rows the build wrote, not as "every key"."""
+    from evidence.packs import data
+    from tests.evidence.test_pack_pdf import flat, pdf_text
+
+    monkeypatch.setattr(data, "XLSX_MAX_KEYS", 4)  # stands in for 1,048,575 (a worksheet's rows minus the header)
+    built = build(grc_user)
+    files = members(zip_bytes(built))
+    assert json.loads(files["pack.json"])["files"]["keys.xlsx"] == {"rows": 4}
+    text = flat(pdf_text(files["evidence-pack.pdf"]))
+    assert "Every key is in keys.csv and keys.xlsx" not in text
+    assert "Every key is in keys.csv; keys.xlsx holds the first 4 of the 6 keys by id" in text
+    assert "The first 4 of the 6 keys by id as a spreadsheet" in text
+    assert "The same population as a spreadsheet" not in text
+
+
+def test_the_pdf_says_every_key_is_in_both_key_files_when_the_worksheet_holds_them_all(
+    grc_user, inventory, signing_key
+):
+    from tests.evidence.test_pack_pdf import flat, pdf_text
+
+    text = flat(pdf_text(members(zip_bytes(build(grc_user)))["evidence-pack.pdf"]))
+    assert "Every key is in keys.csv and keys.xlsx" in text
+    assert "The same population as a spreadsheet" in text and "holds the first" not in text
+
+
 def test_a_pack_within_a_worksheet_s_rows_has_no_xlsx_note(built):
     document = json.loads(members(zip_bytes(built))["pack.json"])
     assert "keys_xlsx_note" not in document and document["files"]["keys.xlsx"] == document["files"]["keys.csv"]

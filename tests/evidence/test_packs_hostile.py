@@ -171,9 +171,9 @@ def test_a_slow_build_failed_by_the_watchdog_does_not_touch_the_attempt_that_rep
     collect, render = make_fakes(calls)
     pack = request_pack(grc_user)
 
-    def slow_render(pack, content, data_digest, data_manifest):
+    def slow_render(pack, content, data_digest, data_manifest, data_rows=None):
         _replaced_by_attempt_two(pack.pk)
-        return render(pack, content, data_digest, data_manifest)
+        return render(pack, content, data_digest, data_manifest, data_rows)
 
     monkeypatch.setattr(builder, "_collect", collect)
     monkeypatch.setattr(builder, "_render", slow_render)
@@ -191,7 +191,7 @@ def test_a_slow_build_that_then_crashes_does_not_fail_the_attempt_that_replaced_
     collect, _ = make_fakes(calls)
     pack = request_pack(grc_user)
 
-    def crashing_render(pack, content, data_digest, data_manifest):
+    def crashing_render(pack, content, data_digest, data_manifest, data_rows=None):
         _replaced_by_attempt_two(pack.pk)
         raise RuntimeError("the old worker ran out of memory")
 

@@ -89,7 +89,7 @@ def test_a_build_succeeds_and_reports_progress(grc_user, inventory, signing_key,
 def test_a_failure_is_recorded_with_its_reason_and_can_be_retried(
     grc_user, inventory, signing_key, fake_pdf, monkeypatch, queued, django_capture_on_commit_callbacks
 ):
-    def broken_render(pack, content, data_digest, data_manifest):
+    def broken_render(pack, content, data_digest, data_manifest, data_rows=None):
         raise RuntimeError("WeasyPrint ran out of memory")
 
     monkeypatch.setattr(builder, "_render", broken_render)
@@ -162,9 +162,9 @@ def test_a_pack_cancelled_during_rendering_stops_before_it_is_stored(
 ):
     render = builder._render
 
-    def slow_render(pack, content, data_digest, data_manifest):
+    def slow_render(pack, content, data_digest, data_manifest, data_rows=None):
         EvidencePack.objects.filter(pk=pack.pk).update(status=PackStatus.CANCELLED)
-        return render(pack, content, data_digest, data_manifest)
+        return render(pack, content, data_digest, data_manifest, data_rows)
 
     monkeypatch.setattr(builder, "_render", slow_render)
     pack = request_pack(grc_user)

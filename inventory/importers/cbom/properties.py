@@ -81,30 +81,32 @@ def binding_text(binding: BindingRow) -> str:
     return json.dumps({name: value for name, value in members.items() if value}, ensure_ascii=False, sort_keys=True)
 
 
+# (field, property name) per kind of value, computed once: an export writes them for every key.
+_TEXT_PAIRS = tuple((field, property_name(field)) for field in TEXT_PROPERTIES)
+_DATE_PAIRS = tuple((field, property_name(field)) for field in DATE_PROPERTIES)
+_INTEGER_PAIRS = tuple((field, property_name(field)) for field in INTEGER_PROPERTIES)
+_FLAG_PAIRS = tuple((field, property_name(field)) for field in FLAG_PROPERTIES)
+_MAPPING_NAMES = tuple(
+    (field, f"{NAMESPACE}:{prefix}:", f"{NAMESPACE}:{prefix}-json:") for field, prefix in MAPPING_PROPERTIES.items()
+)
+
+
 def property_pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The cek: properties (name, value) of a key, given as KeyRow values by field name ("services": a list of
     BindingRow). Empty values are left out, except in labels (a tag may have an empty value)."""
-    pairs: list[tuple[str, str]] = []
-    for field in TEXT_PROPERTIES:
-        if values.get(field):
-            pairs.append((property_name(field), values[field]))
-    for field in DATE_PROPERTIES:
-        if values.get(field):
-            pairs.append((property_name(field), values[field].isoformat()))
-    for field in INTEGER_PROPERTIES:
-        if values.get(field) is not None:
-            pairs.append((property_name(field), str(values[field])))
-    for field in FLAG_PROPERTIES:
-        if values.get(field):
-            pairs.append((property_name(field), "true"))
-    pairs += [(EXPOSED_TO_PROPERTY, name) for name in sorted(values.get("exposed_to") or ())]
-    pairs += [(BINDING_PROPERTY, binding_text(binding)) for binding in values.get("services") or ()]
-    for field, prefix in MAPPING_PROPERTIES.items():
-        for name, value in sorted((values.get(field) or {}).items()):
+    get = values.get
+    pairs: list[tuple[str, str]] = [(name, values[field]) for field, name in _TEXT_PAIRS if get(field)]
+    pairs += [(name, values[field].isoformat()) for field, name in _DATE_PAIRS if get(field)]
+    pairs += [(name, str(values[field])) for field, name in _INTEGER_PAIRS if get(field) is not None]
+    pairs += [(name, "true") for field, name in _FLAG_PAIRS if get(field)]
+    pairs += [(EXPOSED_TO_PROPERTY, name) for name in sorted(get("exposed_to") or ())]
+    pairs += [(BINDING_PROPERTY, binding_text(binding)) for binding in get("services") or ()]
+    for field, text_prefix, json_prefix in _MAPPING_NAMES:
+        for name, value in sorted((get(field) or {}).items()):
             if isinstance(value, str):
-                pairs.append((f"{NAMESPACE}:{prefix}:{name}", value))
+                pairs.append((f"{text_prefix}{name}", value))
             else:
-                pairs.append((f"{NAMESPACE}:{prefix}-json:{name}", json.dumps(value)))
+                pairs.append((f"{json_prefix}{name}", json.dumps(value)))
     return pairs
 
 
