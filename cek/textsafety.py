@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -62,14 +62,6 @@ def find_unsafe_text(value: Any, *, multiline: bool = False) -> str | None:
     text = value if isinstance(value, str) else str(value)
     match = (_UNSAFE_MULTILINE if multiline else _UNSAFE_LINE).search(text)
     return _describe(match.group()) if match else None
-
-
-def any_unsafe_text(values: Iterable[Any], *, multiline: bool = False) -> bool:
-    """Whether :func:`find_unsafe_text` finds anything in any of ``values``, in one search of them all (joined
-    by a space, which is safe text: a match is within one of them). For many short values at once (the columns
-    of an import row); find which with :func:`find_unsafe_text` when it says yes."""
-    text = " ".join(value if isinstance(value, str) else str(value) for value in values if value is not None)
-    return (_UNSAFE_MULTILINE if multiline else _UNSAFE_LINE).search(text) is not None
 
 
 def message_for(field: str, reason: str) -> str:

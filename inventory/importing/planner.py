@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from cek.keymaterial import ADVICE, find_key_material, message_for, validate_labels
-from cek.textsafety import any_unsafe_text, find_unsafe_text, scrub
+from cek.textsafety import find_unsafe_text, scrub
 from cek.textsafety import message_for as unsafe_message
 from inventory import keyfields
 from inventory.importers import get_importer
@@ -84,29 +84,10 @@ def _material_reason(messages: list[str]) -> str:
     return ""
 
 
-def _may_hold_unsafe_text(row: KeyRow, present: frozenset[str]) -> bool:
-    """Whether any provided column :func:`_unsafe_columns` looks at may hold unsafe text: one search of the
-    one-line texts and one of the others, instead of one per value (every row is checked; almost none has any)."""
-    line, multiline = [], []
-    for column in _TEXT_COLUMNS:
-        if column in present:
-            (multiline if column in MULTILINE_FIELDS else line).append(getattr(row, column))
-    for column in _MAPPINGS:
-        if column in present and isinstance(getattr(row, column), dict):
-            for name, value in getattr(row, column).items():
-                multiline.append(name)
-                multiline.append(value)
-    if "exposed_to" in present:
-        line.extend(row.exposed_to)
-    return any_unsafe_text(line) or any_unsafe_text(multiline, multiline=True)
-
-
 def _unsafe_columns(row: KeyRow, present: frozenset[str]) -> list[tuple[str, str]]:
     """``(column, reason)`` for each provided text column holding unsafe text: one-line columns may hold no
     tab or line break either. Labels and platform facts are the platform's own text (a Vault metadata value
     may span lines): tab and line breaks pass there, as in the API's labels."""
-    if not _may_hold_unsafe_text(row, present):
-        return []
     found = []
     for column in _TEXT_COLUMNS:
         if column in present:
