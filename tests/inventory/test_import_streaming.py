@@ -397,3 +397,24 @@ def test_one_changed_field_of_one_row_is_found_written_and_recorded(grc, store, 
     assert last.history_type == "~" and last.history_user.username == "grace" and last.state == "suspended"
     assert Key.history.filter(history_type="~").count() == 1
     assert any('"inventory_key"' in sql and sql.upper().startswith("UPDATE") for sql in _key_writes(queries))
+
+
+def test_the_garbage_collector_runs_less_while_a_large_file_is_planned_and_is_restored(grc, store, monkeypatch):
+    monkeypatch.setattr(planner, "GC_RELAXED_BYTES", 1)  # every file is "large"
+    before = gc.get_threshold()
+    seen: list[tuple[tuple[int, int, int], int]] = []
+    real_plan_chunk = planner._plan_chunk
+
+    def watching(*args, **kwargs):
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return real_plan_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(planner, "_plan_chunk", watching)
+    _, plan = preview(dump([aws_key(n) for n in range(7)]), grc)
+    items = [aws_key(n) for n in range(7)]
+    items[6]["KeyMetadata"]["Description"] = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+    _, refused = preview(dump(items), grc)  # rejected part-way through: restored all the same
+
+    assert plan.counts["new"] == 7 and refused.refused
+    assert seen and all(threshold[0] == planner.GC_YOUNG_THRESHOLD and frozen > 0 for threshold, frozen in seen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
