@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -38,8 +39,10 @@ def _fetch_in_values(queryset: models.QuerySet, field_name: str, values: list, c
     return found
 
 
+@lru_cache(maxsize=4096)
 def tag_slug(value: str) -> str:
-    """How a tag value names a slug: "Data_Encryption " -> "data-encryption"."""
+    """How a tag value names a slug: "Data_Encryption " -> "data-encryption". Cached: an export repeats a few
+    hundred service and tenant names across its keys, and ``slugify`` is the dearest step of reading a tag."""
     return slugify(value.strip().replace("_", "-"))
 
 
@@ -53,12 +56,21 @@ class TagReader:
 
     __slots__ = ("owner", "purpose", "services", "tenant")
 
-    def __init__(self, labels: dict, store: KeyStore) -> None:
+    def __init__(self, labels: dict, store: KeyStore, tag_keys: tuple[str, str, str, str] | None = None) -> None:
         by_name = {str(name).strip().lower(): str(value).strip() for name, value in labels.items()}
-        self.purpose = by_name.get(store.purpose_tag_key.strip().lower(), "")
-        self.owner = by_name.get(store.owner_tag_key.strip().lower(), "")
-        self.tenant = by_name.get(store.tenant_tag_key.strip().lower(), "")
-        self.services = tag_names(by_name.get(store.service_tag_key.strip().lower(), ""))
+        purpose, owner, tenant, service = tag_keys or store_tag_keys(store)
+        self.purpose = by_name.get(purpose, "")
+        self.owner = by_name.get(owner, "")
+        self.tenant = by_name.get(tenant, "")
+        self.services = tag_names(by_name.get(service, ""))
+
+
+def store_tag_keys(store: KeyStore) -> tuple[str, str, str, str]:
+    """The store's purpose, owner, tenant and service tag keys, as tag names are compared (stripped, lower case)."""
+    return tuple(  # type: ignore[return-value]
+        key.strip().lower()
+        for key in (store.purpose_tag_key, store.owner_tag_key, store.tenant_tag_key, store.service_tag_key)
+    )
 
 
 class _Lookups:
@@ -104,9 +116,10 @@ class _Lookups:
         )
         self.tags = {}
         if self.reads_tags:
+            tag_keys = {name: store_tag_keys(store) for name, store in self.stores.items()}  # once per chunk
             for r in rows:
                 if r.store in self.stores:
-                    self.tags[r.row] = TagReader(r.labels, self.stores[r.store])
+                    self.tags[r.row] = TagReader(r.labels, self.stores[r.store], tag_keys[r.store])
         tagged_owners = {t.owner for t in self.tags.values() if t.owner}
         usernames = {getattr(r, c) for r in rows for c in _USER_COLUMNS} | tagged_owners
         self.users.update(

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from inventory.importers.aws_kms.items import ITEM_SHAPE, Item, read_item
 from inventory.importers.aws_kms.vocabulary import (
@@ -61,7 +61,7 @@ from inventory.importers.base import (
     json_array_items,
     refuse_skipped_members,
 )
-from inventory.importers.base.scanning import first_finding
+from inventory.importers.base.scanning import scan_item
 
 __all__ = [
     "DEFAULT_ROTATION_DAYS",
@@ -106,73 +106,91 @@ class AwsKmsImporter(JsonImporter):
         )
 
     def stream(self, source: ImportSource, *, file_name: str, chunk_rows: int) -> ParseStream:
-        """An export is read item by item, twice, and never held whole: a first pass checks what ``parse``
-        checks of the file as a whole (every string scanned for unsafe text and key material, the shape, the
-        account and Region of every key) and finds the scope; the second reads the rows, a chunk at a time. A
-        file the first pass finds anything wrong with is read whole by ``parse``, which says what."""
+        """An export is read item by item and never held whole. Each item is checked for what ``parse`` checks
+        of the file as a whole (every string scanned for unsafe text and key material, the shape, the account
+        and Region of every key) before its row is handed on.
+
+        One pass when the first items say where the keys live (their ARNs give the account, the Region and the
+        partition: every real export): the rows are read as they are checked, each JSON item decoded and read
+        once. A problem found further on (key material in row 90,000, a second account) rejects the file then:
+        it is read whole by ``parse``, which raises the error it always gave, and the caller discards whatever
+        it planned (and, applying, rolls back whatever it wrote). Otherwise (keys without ARNs, so the scope
+        may come from any item) two passes: the check of every item first, then the rows. A file the first
+        items show anything wrong with is read whole by ``parse`` at once."""
+        check = _FileCheck(self)
+        items = enumerate(json_array_items(source.open()), start=1)
+        ahead: list[Item] = []
         try:
-            scope, partition = self._check_items(source)
+            for number, entry in items:
+                ahead.append(check.item(number, entry))
+                if check.complete or len(ahead) >= chunk_rows:
+                    break
+            if check.complete:
+                return ParseStream(
+                    chunks=self._read_checked(source, file_name, check, ahead, items, chunk_rows),
+                    scope=check.scope(),
+                    material_checked=True,
+                )
+            ahead = []
+            for number, entry in items:
+                check.item(number, entry)
+            check.finish()
         except (NotStreamable, ImportFileError):
             return super().stream(source, file_name=file_name, chunk_rows=chunk_rows)
         return ParseStream(
-            chunks=self._read_items(source, scope, partition, chunk_rows), scope=scope, material_checked=True
+            chunks=self._read_items(source, check.scope(), check.partition or "aws", chunk_rows),
+            scope=check.scope(),
+            material_checked=True,
         )
 
-    def _check_items(self, source: ImportSource) -> tuple[StoreScope | None, str]:
-        judged: dict[str, Any] = {}
-        sniffed = False
-        by_account: Item | None = None
-        by_region: Item | None = None
-        partition = ""
-        number = 0
-        for number, entry in enumerate(json_array_items(source.open()), start=1):
-            if not isinstance(entry, dict):
-                raise NotStreamable
-            sniffed = sniffed or (number <= 20 and isinstance(entry.get("KeyMetadata"), dict))
-            if number == 20 and not sniffed:
-                raise NotStreamable
-            if first_finding(entry, self.public_members, judged) is not None:
-                raise NotStreamable
-            if len(judged) > 50_000:  # repeated values are judged once, but the cache stays small
-                judged.clear()
+    def _read_checked(
+        self,
+        source: ImportSource,
+        file_name: str,
+        check: _FileCheck,
+        ahead: list[Item],
+        items: Iterator[tuple[int, Any]],
+        chunk_rows: int,
+    ) -> Iterator[ParseResult]:
+        """The rows of the one pass: the items checked already (``ahead``), then the others, each checked as it
+        is read."""
+        scope, partition = check.scope(), check.partition
+        chunk = ParseResult(scope=scope, material_checked=True)
+        ahead.reverse()  # taken from the end: a row handed on is no longer held here
+        while True:
             try:
-                self.refuse([entry])
-            except RefusedFileError:
-                raise NotStreamable from None
-            item = read_item(number, entry)
-            if item.account:
-                if by_account is None:
-                    by_account = item
-                elif item.account != by_account.account:
-                    raise NotStreamable
-            if item.region:
-                if by_region is None:
-                    by_region = item
-                elif item.region != by_region.region:
-                    raise NotStreamable
-            partition = partition or item.partition
-        if not number or not sniffed:
-            raise NotStreamable
-        scope = None
-        if by_account is not None or by_region is not None:
-            scope = StoreScope(
-                kind=STORE_KIND,
-                account=by_account.account if by_account else "",
-                region=by_region.region if by_region else "",
-            )
-        return scope, partition or "aws"
+                if ahead:
+                    item = ahead.pop()
+                else:
+                    number, entry = next(items)
+                    item = check.item(number, entry)
+            except StopIteration:
+                break
+            except NotStreamable:
+                self._reject_whole(source, file_name)
+            _add_row(chunk, item, scope, partition)
+            if len(chunk.rows) >= chunk_rows:
+                yield chunk
+                chunk = ParseResult(scope=scope, material_checked=True)
+        try:
+            check.finish()
+        except NotStreamable:
+            self._reject_whole(source, file_name)
+        if chunk.rows:
+            yield chunk
+
+    def _reject_whole(self, source: ImportSource, file_name: str) -> NoReturn:
+        """A problem found part-way through the one pass: the file read whole says what it is, as ever."""
+        self.parse(source.read_all(), file_name=file_name)
+        # Not expected: every problem the item check finds, ``parse`` finds too.
+        raise ImportFileError("The file could not be read as an AWS KMS export. Export it again and upload it.")
 
     def _read_items(
         self, source: ImportSource, scope: StoreScope | None, partition: str, chunk_rows: int
     ) -> Iterator[ParseResult]:
         chunk = ParseResult(scope=scope, material_checked=True)
         for number, entry in enumerate(json_array_items(source.open()), start=1):
-            item = read_item(number, entry)
-            if item.key_id:
-                _build_arn(item, scope, partition)
-            item.row.fields = frozenset(item.fields)
-            chunk.rows.append(item.row)
-            chunk.errors.extend(item.errors)
+            _add_row(chunk, read_item(number, entry), scope, partition)
             if len(chunk.rows) >= chunk_rows:
                 yield chunk
                 chunk = ParseResult(scope=scope, material_checked=True)
@@ -203,6 +221,74 @@ class AwsKmsImporter(JsonImporter):
             result.rows.append(item.row)
             result.errors.extend(item.errors)
         return result
+
+
+class _FileCheck:
+    """What ``parse`` checks of the file as a whole, checked one item at a time: each item is an object, the
+    file looks like an export (an item with ``KeyMetadata`` among the first 20), no string is unsafe text or key
+    material (the generic scan, then :meth:`AwsKmsImporter.refuse` for the members it skips), and every key is
+    of one account and Region. :meth:`item` raises :class:`NotStreamable` at the first problem."""
+
+    def __init__(self, importer: AwsKmsImporter) -> None:
+        self.importer = importer
+        self.judged: dict[str, Any] = {}
+        self.sniffed = False
+        self.count = 0
+        self.account = self.region = self.partition = ""  # the first item's that says them
+
+    def item(self, number: int, entry: Any) -> Item:
+        self.count = number
+        if not isinstance(entry, dict):
+            raise NotStreamable
+        self.sniffed = self.sniffed or (number <= 20 and isinstance(entry.get("KeyMetadata"), dict))
+        if number == 20 and not self.sniffed:
+            raise NotStreamable
+        found, skipped = scan_item(entry, self.importer.public_members, self.judged)
+        if found is not None:
+            raise NotStreamable
+        if len(self.judged) > 50_000:  # repeated values are judged once, but the cache stays small
+            self.judged.clear()
+        if skipped:  # only an item with a member the scan skips has anything for refuse() to look at
+            try:
+                self.importer.refuse([entry])
+            except RefusedFileError:
+                raise NotStreamable from None
+        item = read_item(number, entry)
+        if item.account:
+            if not self.account:
+                self.account = item.account
+            elif item.account != self.account:
+                raise NotStreamable
+        if item.region:
+            if not self.region:
+                self.region = item.region
+            elif item.region != self.region:
+                raise NotStreamable
+        self.partition = self.partition or item.partition
+        return item
+
+    @property
+    def complete(self) -> bool:
+        """Whether the items so far settle the file's scope and partition (later items can only match them or
+        reject the file) and that it looks like an export."""
+        return self.sniffed and bool(self.account and self.region and self.partition)
+
+    def finish(self) -> None:
+        if not self.count or not self.sniffed:
+            raise NotStreamable
+
+    def scope(self) -> StoreScope | None:
+        if not self.account and not self.region:
+            return None
+        return StoreScope(kind=STORE_KIND, account=self.account, region=self.region)
+
+
+def _add_row(chunk: ParseResult, item: Item, scope: StoreScope | None, partition: str) -> None:
+    if item.key_id:
+        _build_arn(item, scope, partition or "aws")
+    item.row.fields = frozenset(item.fields)
+    chunk.rows.append(item.row)
+    chunk.errors.extend(item.errors)
 
 
 def _common_scope(items: list[Item]) -> StoreScope | None:

@@ -117,11 +117,26 @@ def first_finding(item: Any, skip: frozenset[str], judged: dict[str, tuple[str, 
     return _first_finding(item, skip, judged, 1)
 
 
+def scan_item(
+    item: Any, skip: frozenset[str], judged: dict[str, tuple[str, str] | None]
+) -> tuple[tuple[str, str] | None, bool]:
+    """:func:`first_finding` of one item of a top-level array, and whether the item has a member (at any depth)
+    named in ``skip``: only such an item needs :func:`refuse_skipped_members`, which looks at those members
+    alone. The second value is meaningful only when there is no finding (the walk stops at the first)."""
+    seen: list[str] = []
+    found = _first_finding(item, skip, judged, 1, seen)
+    return found, bool(seen)
+
+
 def _first_finding(
-    value: Any, skip: frozenset[str], judged: dict[str, tuple[str, str] | None], base: int
+    value: Any,
+    skip: frozenset[str],
+    judged: dict[str, tuple[str, str] | None],
+    base: int,
+    seen_skipped: list[str] | None = None,
 ) -> tuple[str, str] | None:
     # Stack entries: (value, depth, whether key material is looked for). Members in ``skip`` are public values:
-    # still checked for unsafe text, not for key material.
+    # still checked for unsafe text, not for key material. ``seen_skipped`` collects the names in ``skip`` met.
     stack: list[tuple[Any, int, bool]] = [(value, base, True)]
     while stack:
         value, depth, material = stack.pop()
@@ -141,7 +156,12 @@ def _first_finding(
                     found = judged[name] = _judge(name)
                 if found:
                     return found
-                stack.append((member, depth + 1, material and name not in skip))
+                if name in skip:
+                    if seen_skipped is not None:
+                        seen_skipped.append(name)
+                    stack.append((member, depth + 1, False))
+                else:
+                    stack.append((member, depth + 1, material))
         elif kind is list:
             stack.extend((member, depth + 1, material) for member in value)
     return None
