@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from tests.conftest import login
 from tests.factories import KeyFactory
 
+pytestmark = pytest.mark.django_db  # the users are requested by name: say so, so the test is ordered with db tests
+
 FLAGS = ("role", "is_grc", "is_auditor", "is_key_owner", "can_read_all")
 
 
