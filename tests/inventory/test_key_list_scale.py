@@ -259,3 +259,21 @@ def test_exposed_parties_keep_the_party_order(grc_user):
     key.exposed_to.set([PartyFactory(name="Zulu"), PartyFactory(name="Alpha"), PartyFactory(name="Us", is_us=True)])
     row = login(grc_user).get("/api/v1/keys/").json()["results"][0]
     assert row == login(grc_user).get(f"/api/v1/keys/{key.pk}/").json()
+
+
+def test_the_drop_downs_mark_what_the_query_chose_each_time(grc_client):
+    """The option lists are written once per list of choices (listing._options_html); each request marks its own
+    choices, escaped as the options are, and "Any" when it chose none."""
+    store = KeyStoreFactory(name="Store <one>")
+    other = KeyStoreFactory(name="Store two")
+    url = reverse("inventory:key-list")
+    html = grc_client.get(url, {"store": store.pk}).content.decode()
+    assert f'<option value="{store.pk}" selected>Store &lt;one&gt;</option>' in html
+    assert f'<option value="{other.pk}">Store two</option>' in html
+    assert '<select name="store"><option value="">Any</option>' in html
+    html = grc_client.get(url).content.decode()
+    assert f'<option value="{store.pk}">Store &lt;one&gt;</option>' in html and " selected>Store" not in html
+    assert '<select name="store"><option value="" selected>Any</option>' in html
+    html = grc_client.get(url, {"store": other.pk}).content.decode()
+    assert f'<option value="{other.pk}" selected>Store two</option>' in html
+    assert f'<option value="{store.pk}">Store &lt;one&gt;</option>' in html
