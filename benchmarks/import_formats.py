@@ -28,13 +28,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.export_files import FORMATS, STORES, write_export  # noqa: E402  (the project root on the path first)
+from benchmarks.imports import import_env, load, run_import  # noqa: E402  (the project root on the path first)
+from tests.export_files import FORMATS, STORES, write_export  # noqa: E402
 
 TARGET_MB, TARGET_GROWTH = 300, 1.3
 
@@ -78,22 +78,9 @@ def timed_import(
     path: Path, format: str, store: str, env: dict[str, str], *, dry_run: bool
 ) -> tuple[float, float, float, str]:
     """One import in a child process: (seconds, CPU seconds, peak RSS in MB, its last output line)."""
-    command = [sys.executable, str(ROOT / "manage.py"), "import_keys", str(path), "--format", format]
-    command += ["--store", store] + (["--dry-run"] if dry_run else ["--user", "bench-grc"])
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        lines = [line for line in out.read().decode(errors="replace").splitlines() if not line.startswith("Warning")]
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"The {format} import failed:\n" + "\n".join(lines[-20:]))
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, lines[-1] if lines else ""
-
-
-def load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    command = ["import_keys", str(path), "--format", format, "--store", store]
+    command += ["--dry-run"] if dry_run else ["--user", "bench-grc"]
+    return run_import(command, env, f"The {format} import")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,16 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"Unknown format(s): {', '.join(unknown)}; expected some of: {', '.join(FORMATS)}.")
     sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
-    if not env.get("CEK_SECRET_KEY") and not env.get("CEK_SECRET_KEY_FILE"):
-        env["CEK_DEBUG"] = "1"
-    env["CEK_IMPORT_MAX_BYTES"] = str(1024 * 1024 * 1024)
-    temp_dir = None
-    if not env.get("DATABASE_URL"):
-        env.pop("CEK_SQLITE_PATH", None)
-        temp_dir = None if args.data_dir else tempfile.mkdtemp(prefix="cek-bench-")
-        env["CEK_DATA_DIR"] = str(Path(args.data_dir).resolve()) if args.data_dir else temp_dir
+    env, temp_dir = import_env(args.data_dir)
     work = Path(tempfile.mkdtemp(prefix="cek-bench-formats-"))
     results: dict[tuple[str, int], tuple] = {}
     try:

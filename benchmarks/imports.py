@@ -130,20 +130,45 @@ KeyStore.objects.get_or_create(name="bench-aws", defaults={"kind": "aws-kms", "a
     subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
 
 
-def timed_import(path: Path, env: dict[str, str]) -> tuple[float, float, str, float]:
-    """Run one import in a child process: (seconds, peak RSS in MB, its last output line, its CPU seconds)."""
-    command = [sys.executable, str(ROOT / "manage.py"), "import_keys", str(path), "--format", "aws-kms"]
-    command += ["--user", "bench-grc", "--full"]
+def run_import(command: list[str], env: dict[str, str], what: str) -> tuple[float, float, float, str]:
+    """Run ``manage.py`` ``command`` (an import) in a child process: (seconds, CPU seconds, peak RSS in MB, its last
+    output line); its own peak and CPU time, read by ``wait4``. Shared with ``import_formats.py``."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), *command], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         out.seek(0)
         lines = [line for line in out.read().decode(errors="replace").splitlines() if not line.startswith("Warning")]
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("The import failed:\n" + "\n".join(lines[-20:]))
-    return seconds, usage.ru_maxrss / 1024, lines[-1] if lines else "", usage.ru_utime + usage.ru_stime
+        raise SystemExit(f"{what} failed:\n" + "\n".join(lines[-20:]))
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+
+
+def import_env(data_dir: str | None) -> tuple[dict[str, str], str | None]:
+    """The environment of the import children: this one's, with the development settings unless a production
+    configuration is given, imports up to 1 GB, and without ``DATABASE_URL`` a throwaway SQLite folder (or
+    ``data_dir``). Returns it and the throwaway folder to remove (None when there is none)."""
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
+    if not env.get("CEK_SECRET_KEY") and not env.get("CEK_SECRET_KEY_FILE"):
+        env["CEK_DEBUG"] = "1"
+    env["CEK_IMPORT_MAX_BYTES"] = str(1024 * 1024 * 1024)
+    temp_dir = None
+    if not env.get("DATABASE_URL"):
+        env.pop("CEK_SQLITE_PATH", None)
+        temp_dir = None if data_dir else tempfile.mkdtemp(prefix="cek-bench-")
+        env["CEK_DATA_DIR"] = str(Path(data_dir).resolve()) if data_dir else temp_dir
+    return env, temp_dir
+
+
+def timed_import(path: Path, env: dict[str, str]) -> tuple[float, float, str, float]:
+    """Run one import in a child process: (seconds, peak RSS in MB, its last output line, its CPU seconds)."""
+    command = ["import_keys", str(path), "--format", "aws-kms", "--user", "bench-grc", "--full"]
+    seconds, cpu, rss, last = run_import(command, env, "The import")
+    return seconds, rss, last, cpu
 
 
 def load() -> str:
@@ -163,16 +188,7 @@ def write_export(path: Path, count: int, seed: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
-    if not env.get("CEK_SECRET_KEY") and not env.get("CEK_SECRET_KEY_FILE"):
-        env["CEK_DEBUG"] = "1"
-    env["CEK_IMPORT_MAX_BYTES"] = str(1024 * 1024 * 1024)
-    temp_dir = None
-    if not env.get("DATABASE_URL"):
-        env.pop("CEK_SQLITE_PATH", None)
-        temp_dir = None if args.data_dir else tempfile.mkdtemp(prefix="cek-bench-")
-        env["CEK_DATA_DIR"] = str(Path(args.data_dir).resolve()) if args.data_dir else temp_dir
+    env, temp_dir = import_env(args.data_dir)
     work = Path(tempfile.mkdtemp(prefix="cek-bench-import-"))
     results: dict[int, dict[str, tuple]] = {}
     try:
