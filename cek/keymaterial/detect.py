@@ -145,12 +145,18 @@ _REFERENCE_PREFIXES = (
 )  # fmt: skip
 
 
+# What a "%" begins in a placeholder: %(password)s, %DB_PASSWORD%, %{PASSWORD}, %s. A password may begin with "%" too.
+_PERCENT_PLACEHOLDER = re.compile(r"%(?:\([A-Za-z_][\w.]*(?:\)[sdr])?|[A-Za-z_][\w.]*%|\{[^}]*\}?|[sd])")
+
+
 def _is_placeholder(value: str) -> bool:
-    """``$DB_PASSWORD``, ``<redacted>``, ``********``, ``none``, or a pointer to where the secret lives."""
+    """``$DB_PASSWORD``, ``<redacted>``, ``********``, ``none``, ``%DB_PASSWORD%``, or a pointer to where the secret
+    lives."""
     lowered = value.lower().rstrip(".")
     return (
         len(lowered) < 4
-        or lowered[0] in "$<{%[(*"
+        or lowered[0] in "$<{[(*"
+        or (lowered[0] == "%" and _PERCENT_PLACEHOLDER.fullmatch(lowered) is not None)
         or len(set(lowered)) == 1
         or lowered in _NOT_A_VALUE
         or lowered.startswith(_REFERENCE_PREFIXES)

@@ -653,3 +653,16 @@ def test_the_fingerprint_is_none_for_anything_that_is_not_a_readable_public_key(
     from cek.keymaterial import public_key_fingerprint
 
     assert public_key_fingerprint(value()) is None
+
+
+@pytest.mark.parametrize("value", ["%94T4dLzARAB5!", "%abc%xyz9!", "%Zq8!kLm2"])
+def test_a_password_that_begins_with_a_percent_sign_is_still_a_password(value):
+    """ "%" begins placeholders (%(password)s, %DB_PASSWORD%, %{PASSWORD}) and passwords alike: the random password
+    case above failed whenever its first character was "%" (one run in twenty)."""
+    assert find_key_material(f"password={value}")
+    assert find_key_material(f"password: {value}")
+
+
+@pytest.mark.parametrize("value", ["%(db_password)s", "%DB_PASSWORD%", "%{PASSWORD}", "%s"])
+def test_percent_placeholders_are_not_passwords(value):
+    assert find_key_material(f"password={value}") is None
