@@ -30,11 +30,14 @@ import re
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.inventory import setup_django  # noqa: E402  (the project root on the path first)
+
 USERS = ("grace", "olivia")  # GRC, key owner
 MAX_QUERIES = 12  # session, user and roles included
 BIG_TABLE_ROWS = 10_000  # a sequential scan of a smaller table (stores, purposes, users) is the planner's right choice
@@ -47,27 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=10, help="timed requests per key and URL (default 10)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every statement of one key page")
     parser.add_argument("--force", action="store_true", help="seed even though CEK_DEBUG is off")
+    parser.add_argument("--data-dir", help="SQLite only: keep the database in this folder (reused next time)")
     return parser.parse_args(argv)
-
-
-def setup_django() -> str | None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cek.settings")
-    if not os.environ.get("CEK_SECRET_KEY") and not os.environ.get("CEK_SECRET_KEY_FILE"):
-        os.environ["CEK_DEBUG"] = "1"
-    temp_dir = None
-    if not os.environ.get("DATABASE_URL"):
-        os.environ.pop("CEK_SQLITE_PATH", None)
-        temp_dir = tempfile.mkdtemp(prefix="cek-bench-")
-        os.environ["CEK_DATA_DIR"] = temp_dir
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    if "testserver" not in settings.ALLOWED_HOSTS:
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    return temp_dir
 
 
 def server_cpu_ms() -> float | None:
@@ -240,7 +224,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    temp_dir = setup_django()
+    temp_dir = setup_django(args)  # benchmarks/inventory.py's: the same database and settings
     try:
         return run_benchmark(args)
     finally:
