@@ -4,12 +4,17 @@ one cache lookup. A worker killed without a word stops beating, so ``/healthz`` 
 once the last beat is older than ``CEK_HEALTHZ_WORKER_SECONDS``.
 
 The heartbeat is a worker bootstep (not a ``worker_ready`` handler): it runs in every worker, including the
-one the tests start in a thread, and stops with it.
+one the tests start in a thread, and stops with it, on a warm shutdown and on a cold one alike.
+
+The key names the installation (its database): a worker of another installation sharing the cache (one Redis
+database, one data folder with another ``CEK_SQLITE_PATH``, parallel test runs on one Redis) does not make this
+one's workers look alive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import socket
 import threading
@@ -18,15 +23,24 @@ import time
 from celery import bootsteps
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
 
 KEY = "worker-heartbeat"
 
 
+def heartbeat_key() -> str:
+    """The cache key of this installation's workers: ``KEY`` and a digest of the database engine and name. Not the
+    host: a web machine and a worker machine may reach one database by different addresses."""
+    database = connections[DEFAULT_DB_ALIAS].settings_dict
+    installation = f"{database.get('ENGINE', '')}|{database.get('NAME', '')}"
+    return f"{KEY}:{hashlib.sha256(installation.encode()).hexdigest()[:16]}"
+
+
 def heartbeat_write(*, hostname: str) -> None:
-    """Record that a worker (``hostname``) is alive now. Any live worker keeps the one key fresh."""
-    cache.set(KEY, {"at": time.time(), "hostname": hostname}, timeout=None)
+    """Record that a worker (``hostname``) is alive now. Any live worker of the installation keeps its key fresh."""
+    cache.set(heartbeat_key(), {"at": time.time(), "hostname": hostname}, timeout=None)
 
 
 def worker_health() -> dict:
@@ -35,7 +49,7 @@ def worker_health() -> dict:
     worker is reported but never makes the check fail."""
     limit = settings.CEK_HEALTHZ_WORKER_SECONDS
     try:
-        beat = cache.get(KEY)
+        beat = cache.get(heartbeat_key())
     except Exception as exc:  # the cache's server is down: said, not raised (the broker check says why)
         return {"ok": not limit, "state": "unknown", "error": exc.__class__.__name__}
     if not isinstance(beat, dict) or not isinstance(beat.get("at"), int | float):
@@ -51,7 +65,7 @@ def workers_stopped_since(now: dt.datetime) -> dt.datetime | None:
     if not settings.CEK_HEALTHZ_WORKER_SECONDS:
         return None
     try:
-        beat = cache.get(KEY)
+        beat = cache.get(heartbeat_key())
     except Exception:  # the cache's server is down: nothing is known
         return None
     if not isinstance(beat, dict) or not isinstance(beat.get("at"), int | float):
@@ -78,6 +92,10 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+
+    # A cold shutdown calls ``terminate``, whose default does nothing for a step without an ``obj``: the thread
+    # beat on for a worker that had stopped (how every test worker stops), so /healthz said "ok" without one.
+    terminate = stop
 
     def _run(self, hostname: str) -> None:
         interval = settings.CEK_WORKER_HEARTBEAT_SECONDS

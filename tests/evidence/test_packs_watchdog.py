@@ -101,7 +101,7 @@ def test_a_build_fails_within_a_minute_or_two_once_every_worker_stopped_beating(
         with time_machine.travel(now + dt.timedelta(seconds=90), tick=False):
             assert jobs.packs_fail_stale() == 1  # not 15 minutes later
     finally:
-        cache.delete(workerbeat.KEY)
+        cache.delete(workerbeat.heartbeat_key())
     pack.refresh_from_db()
     assert "no worker has been alive for over 60 seconds" in pack.last_error and "retry" in pack.last_error
 
@@ -118,4 +118,4 @@ def test_a_live_worker_keeps_a_quiet_build_for_the_full_stale_time(grc_user, us,
             workerbeat.heartbeat_write(hostname="worker-1")
             assert jobs.packs_fail_stale() == 0
     finally:
-        cache.delete(workerbeat.KEY)
+        cache.delete(workerbeat.heartbeat_key())
