@@ -28,6 +28,14 @@ def reseed_catalog() -> None:
     importlib.import_module("inventory.migrations.0002_default_purposes").seed(apps, None)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as migrations leave it, whatever the last run did to it: ``--reuse-db`` keeps the database
+    between runs, and that run's transactional tests flushed it last (no role groups: ``Group.DoesNotExist``)."""
+    with django_db_blocker.unblock():
+        reseed_catalog()
+
+
 @pytest.fixture
 def transactional_catalog(transactional_db):
     reseed_catalog()
