@@ -2,8 +2,9 @@
 and reading the history back for pages: who, when, what changed (old → new).
 
 Built for pages: one query for the history rows (with their users) and one per kind of related object
-named in the changes, whatever the number of entries. :func:`combined_history` puts several records' entries
-on one page (a policy and its versions), each labelled with its record.
+named in the changes (two when some of them are deleted: their last known names), whatever the number of
+entries. :func:`combined_history` puts several records' entries on one page (a policy and its versions), each
+labelled with its record.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import models
+from simple_history.exceptions import NotHistoricalModelError
+from simple_history.utils import get_history_manager_for_model
 
 from cek.people import person_name
 
@@ -53,8 +56,10 @@ def _display(model: type[models.Model], field_name: str, value, related: dict) -
     model_field = model._meta.get_field(field_name)
     if model_field.is_relation and model_field.many_to_one:
         obj = related.get((model_field.related_model, value))
-        if obj is None:
-            return f"#{value} (deleted)"
+        if obj is None:  # deleted, and its history (if any) kept no name: say what it was, not its id
+            return f"a deleted {model_field.verbose_name}"
+        if isinstance(obj, str):  # a deleted record's last known name (``last_known_names``)
+            return obj
         return person_name(obj) if hasattr(obj, "get_full_name") else str(obj)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
@@ -65,6 +70,29 @@ def _display(model: type[models.Model], field_name: str, value, related: dict) -
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+LABEL_FIELDS = ("name", "title")
+
+
+def last_known_names(model: type[models.Model], pks: set) -> dict:
+    """The newest name (or title) of deleted ``model`` records, from the model's history table (which keeps the
+    rows of deleted records): one query. Nothing for a model without a history table (users) or a name field."""
+    fields = {f.name for f in model._meta.concrete_fields}
+    label = next((name for name in LABEL_FIELDS if name in fields), None)
+    if not pks or label is None:
+        return {}
+    try:
+        history = get_history_manager_for_model(model)
+    except NotHistoricalModelError:
+        return {}
+    pk_name = model._meta.pk.attname
+    rows = history.filter(**{f"{pk_name}__in": pks}).order_by(pk_name, "-history_date", "-history_id")
+    names: dict = {}
+    for pk, name in rows.values_list(pk_name, label):
+        if name:
+            names.setdefault(pk, name)  # the first row of each record is its newest
+    return names
 
 
 def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[str, ...] = ()) -> list[Entry]:
@@ -93,10 +121,13 @@ def history_entries(instance: models.Model, *, limit: int = 50, exclude: tuple[s
                 wanted[model_field.related_model].update(v for v in (change.old, change.new) if v is not None)
         diffs.append(changes)
 
-    related = {}
+    related: dict = {}
     for related_model, pks in wanted.items():
         for obj in related_model._default_manager.filter(pk__in=pks):
             related[(related_model, obj.pk)] = obj
+        gone = {pk for pk in pks if (related_model, pk) not in related}
+        for pk, name in last_known_names(related_model, gone).items():
+            related[(related_model, pk)] = f"{name} (deleted)"
 
     entries = []
     for (new, _old), changes in zip(pairs, diffs, strict=False):

@@ -21,6 +21,7 @@ from tests.factories import (
     KeyFactory,
     KeyStoreFactory,
     PartyFactory,
+    PurposeFactory,
     UserFactory,
     keys_bulk,
     purpose,
@@ -274,6 +275,17 @@ def test_purpose_changes_in_the_window_come_from_the_key_history():
     assert row["from"] == "Data encryption" or row["from"] == purpose("data-encryption").name
     assert row["to"] == purpose("key-wrapping").name
     assert row["reason"] == "Re-mapped after review"
+
+
+@pytest.mark.django_db
+def test_a_purpose_deleted_since_is_named_not_reported_as_unassigned():
+    retired = PurposeFactory(name="Legacy token signing")
+    key = KeyFactory(name="moved-key", purpose=retired)
+    key.purpose = purpose("key-wrapping")
+    key.save()
+    retired.delete()
+    (row,) = collect(make_pack()).purpose_changes.rows
+    assert (row["from"], row["to"]) == ("Legacy token signing (deleted)", purpose("key-wrapping").name)
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cek.history import last_known_names
 from evidence.packs.content.table import Table
 from inventory.models import Key, Purpose
 
@@ -50,6 +51,11 @@ def purpose_changes(keys, start: dt.datetime, end: dt.datetime, limit: int) -> T
             last[key_id] = purpose_id
     # Every change is kept (pack.json carries the full list); the PDF prints it up to the limit.
     names = dict(Purpose.objects.values_list("pk", "name"))
+    # A purpose deleted since was still a purpose: named from its history, never "unassigned".
+    deleted = {row["purpose_id"] for row in candidates} | {pk for _has, pk in previous.values()}
+    deleted -= {*names, None}
+    last_names = last_known_names(Purpose, deleted)
+    names |= {pk: f"{last_names[pk]} (deleted)" if pk in last_names else "a deleted purpose" for pk in deleted}
     result = []
     for row in candidates:
         has_previous, previous_purpose = previous.get(row["history_id"], (False, None))
