@@ -31,6 +31,7 @@ from cek.jobs import JobStopped, Progress, enqueue
 from cek.jobs.progress import progress_clear
 from cek.jobs.watchdog import sweep
 from cek.keymaterial import check_text
+from cek.people import person_name
 from cek.roles import Role
 from evidence.campaigns import schedule
 from evidence.campaigns.carryover import carried_over
@@ -370,7 +371,7 @@ def attestation_report_discrepancy(*, attestation: Attestation, actor, comment: 
                 "campaign_id": answered.campaign_id,
                 "campaign": answered.campaign.name,
                 "attestation_id": answered.pk,
-                "reported_by": actor.get_username(),
+                "reported_by": person_name(actor),  # the finding's page shows its details to people
                 "comment": comment,
                 "statement_version": answered.statement_version,
                 "statements_sha256": answered.statements_sha256,

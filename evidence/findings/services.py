@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from cek.history import save_attributed
+from cek.people import person_name
 from evidence.models import Finding, FindingStatus, Severity
 from evidence.writes import require_grc, today_local
 
@@ -139,7 +140,7 @@ def finding_assign(*, finding: Finding, actor, assignee, remediation_due: dt.dat
         locked.remediation_due = remediation_due
         locked.full_clean()
         save_attributed(
-            locked, actor=actor, reason=f"Assigned to {assignee.get_username()}, due {remediation_due:%Y-%m-%d}"
+            locked, actor=actor, reason=f"Assigned to {person_name(assignee)}, due {remediation_due:%Y-%m-%d}"
         )
     return locked
 

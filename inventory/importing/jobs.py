@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cek.jobs import enqueue
 from cek.jobs.watchdog import sweep
+from cek.people import person_name
 from inventory.importing.apply import ImportApplyError, check_applicable, key_import_apply
 from inventory.models import KeyImport
 
@@ -87,7 +88,7 @@ def _claim(key_import: KeyImport, actor) -> KeyImport:
             "import can be applied. Its page shows the progress."
         )
     if record.status == KeyImport.Status.APPLIED:
-        who = f" by {record.applied_by.username}" if record.applied_by else ""
+        who = f" by {person_name(record.applied_by)}" if record.applied_by else ""
         when = f" on {timezone.localtime(record.applied_at):%Y-%m-%d %H:%M}" if record.applied_at else ""
         raise ImportApplyError(f"This import was applied already{when}{who}; only a previewed import can be applied.")
     check_applicable(record)  # discarded, failed, refused: says which

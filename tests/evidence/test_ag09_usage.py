@@ -113,11 +113,11 @@ def test_manual_evidence_is_shown_as_such_once_logs_exist():
         guideline_id="AG-9",
         note="The HSM writes no usage log; reviewed its syslog.",
         assessment="fail",
-        created_by=UserFactory(username="grace"),
+        created_by=UserFactory(username="ghopper42", first_name="Grace", last_name="Hopper"),
     )
     outcome = evaluate()
     assert outcome.status == CheckStatus.PASS
-    assert "Manual evidence (not counted in the figures), recorded by grace" in outcome.explanation
+    assert "Manual evidence (not counted in the figures), recorded by Grace Hopper on " in outcome.explanation
 
 
 def test_it_runs_a_fixed_number_of_queries(django_assert_num_queries):

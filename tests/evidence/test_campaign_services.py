@@ -174,6 +174,7 @@ def test_a_discrepancy_needs_a_comment_and_opens_a_finding(grc_user, owner):
     assert answered.status == AttestationStatus.DISCREPANCY and answered.comment.startswith("Also used")
     assert finding.rule == "attestation-discrepancy" and finding.subject_id == key.pk
     assert finding.status == FindingStatus.OPEN and finding.details["campaign_id"] == campaign.pk
+    assert finding.details["reported_by"] == owner.get_full_name()  # the finding page shows it: a name
 
 
 def test_answers_are_frozen_through_every_path(grc_user, owner, other_owner):

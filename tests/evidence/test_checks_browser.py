@@ -46,5 +46,5 @@ def test_grc_runs_checks_and_opens_a_failing_guideline(page):
     assert "SIGN_VERIFY" in subjects.inner_text()
     assert "orders-dek" not in subjects.inner_text()
     with page.expect_navigation():
-        page.click("text=Live findings of ag-1-purpose")
+        page.click("text=Live findings of this check")
     assert "billing-signer" in page.content()

@@ -12,9 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from cek.templatetags.dates import words_datetime
 from evidence.checks import services
+from evidence.findings.rules import rule_title
 from evidence.models import CheckResult, CheckRun, ManualEvidence, RunStatus, RunTrigger
 from inventory.models import KeyStore
 from tests.factories import KeyFactory, KeyStoreFactory
@@ -131,6 +133,8 @@ def test_result_page_lists_failing_subjects(grc_client, run, settings):
     page = grc_client.get(reverse("evidence:checkresult-detail", args=[result.pk])).content.decode()
     assert "ownerless-key" in page and "No owner." in page
     assert "?rule=ccm-2-inventory" in page
+    assert "Live findings of ccm-2-inventory" not in page  # the rule's title, not its id
+    assert f"<dd>{escape(rule_title('ccm-2-inventory'))} <span" in page
     # each subject says what it is by name, never by an internal reference
     assert '<div class="small muted">Key</div>' in page and "inventory.key" not in page
     # paginated from the stored JSON

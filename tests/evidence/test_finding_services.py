@@ -83,7 +83,9 @@ def test_grc_assigns_a_finding_with_a_remediation_date(grc_user, owner, auditor)
     assigned = services.finding_assign(finding=finding, actor=grc_user, assignee=owner, remediation_due=due)
     assert assigned.assigned_to == owner and assigned.remediation_due == due and assigned.status == FindingStatus.OPEN
     latest = assigned.history.latest()
-    assert latest.history_user == grc_user and latest.history_change_reason.startswith("Assigned to bob")
+    assert latest.history_user == grc_user and latest.history_change_reason.startswith(
+        f"Assigned to {owner.get_full_name()}, due "
+    )
 
 
 def test_an_assignment_needs_an_active_user_and_a_date_not_in_the_past(grc_user, owner):

@@ -222,7 +222,8 @@ def test_grc_assigns_with_a_remediation_date(world, grc_client, owner):
     assert finding.assigned_to == owner and finding.remediation_due == due
     html = response.content.decode()
     assert f"Assigned to {owner.get_full_name()}, remediation due" in html  # the message names the person
-    assert f"Assigned to {owner.username}, due {due:%Y-%m-%d}" in html  # the history's reason
+    assert f"Assigned to {owner.get_full_name()}, due {due:%Y-%m-%d}" in html  # the history's reason, by name
+    assert f"Assigned to {owner.username}," not in html
 
 
 @pytest.mark.parametrize(

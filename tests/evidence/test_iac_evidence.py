@@ -80,12 +80,14 @@ def test_without_scans_ag8_is_manual_and_says_how_to_record_one():
 
 
 def test_without_scans_the_manual_evidence_counts_with_its_assessment():
+    grace = UserFactory(username="ghopper42", first_name="Grace", last_name="Hopper")
     ManualEvidence.objects.create(
-        guideline_id="AG-8", note="Sentinel policy rejects shared keys.", assessment="pass", created_by=UserFactory()
+        guideline_id="AG-8", note="Sentinel policy rejects shared keys.", assessment="pass", created_by=grace
     )
     outcome = evaluate()
     assert outcome.status == CheckStatus.MANUAL and outcome.manual_evidence is not None
-    assert outcome.metric.startswith("Assessed pass by")
+    assert outcome.metric.startswith("Assessed pass by Grace Hopper on ")  # the person, not their username
+    assert "recorded by Grace Hopper on " in outcome.explanation and "ghopper42" not in outcome.explanation
     assert "Sentinel policy rejects shared keys." in outcome.explanation
     assert effective_status({"status": outcome.status, "manual_assessment": outcome.details["assessment"]}) == "pass"
 

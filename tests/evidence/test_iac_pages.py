@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from cek.templatetags.dates import words_datetime
+from evidence.findings.rules import rule_title
 from evidence.iac.models import IacScan
 from evidence.iac.services import iac_scan_record
 from tests.evidence.iac_support import offline
@@ -129,6 +130,8 @@ def test_scan_page_lists_the_violations(grc_client, grc_user):
     for violation in result.violations:
         assert violation.rule in body
         assert f"/evidence/findings/?rule={violation.rule}" in body
+        # the findings link reads as the rule's title, not its id
+        assert f'?rule={violation.rule}">{escape(rule_title(violation.rule))}</a>' in body
     assert any(use.purpose_class in body for v in result.violations for use in v.consumers if use.purpose_class)
     list_body = grc_client.get(LIST).content.decode()
     assert "acme/infra" in list_body

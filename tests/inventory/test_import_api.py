@@ -22,7 +22,7 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def grc_client(client, db):
-    client.force_login(UserFactory(username="grace", roles=["grc"]))
+    client.force_login(UserFactory(username="grace", first_name="Grace", last_name="Hopper", roles=["grc"]))
     return client
 
 
@@ -52,6 +52,7 @@ def test_upload_previews_and_apply_imports(grc_client, store):
     assert Key.objects.count() == 2
     again = grc_client.post(reverse("api-import-apply", args=[record["id"]]))
     assert again.status_code == 409 and "only a previewed import can be applied" in again.json()["detail"]
+    assert " by Grace Hopper;" in again.json()["detail"]  # who applied it, by name
 
 
 @pytest.mark.parametrize(

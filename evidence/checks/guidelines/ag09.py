@@ -22,6 +22,7 @@ every check shares.
 
 from __future__ import annotations
 
+from cek.people import person_name
 from evidence.checks.base import KEYS_IN_USE, Check, CheckContext, Outcome, day, key_subject, link, plural
 from evidence.checks.guidelines.manual import manual_outcome
 
@@ -102,7 +103,7 @@ class UsageLogging(Check):
         evidence_note = ctx.manual_evidence.get(self.guideline_id)
         if evidence_note is not None:
             parts.append(
-                f"Manual evidence (not counted in the figures), recorded by {evidence_note.created_by} on "
+                f"Manual evidence (not counted in the figures), recorded by {person_name(evidence_note.created_by)} on "
                 f"{day(evidence_note.created_at)} for what the logs do not show: {evidence_note.note}"
             )
         evidence = [link("Usage logs", "evidence:usage-ingestion-list")]

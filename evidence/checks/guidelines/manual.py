@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cek.people import person_name
 from evidence.checks.base import Check, CheckContext, Outcome, day
 from evidence.models import CheckStatus
 
@@ -32,9 +33,10 @@ def manual_outcome(
         refs = []
     else:
         verdict = evidence.get_assessment_display().lower() if evidence.assessment else "no assessment"
-        metric = f"Assessed {verdict} by {evidence.created_by} on {day(evidence.created_at)}"
+        by = person_name(evidence.created_by)  # stored in the result: people read it, in the app and in packs
+        metric = f"Assessed {verdict} by {by} on {day(evidence.created_at)}"
         explanation = (
-            f"{missing_data} The newest manual evidence, recorded by {evidence.created_by} on "
+            f"{missing_data} The newest manual evidence, recorded by {by} on "
             f"{day(evidence.created_at)}, counts: {evidence.note}"
         )
         refs = []
