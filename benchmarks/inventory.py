@@ -315,7 +315,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 flags.append(f"{name} app {timing.app_ms:.1f} ms")
         ratios = []
         for timing, name in ((page, "page"), (api, "api")):
-            if timing.median_ms is None or raw.median_ms in (None, 0):
+            # No statement on keys (a search that matches nothing: its page reads no rows): no ratio to take.
+            if timing.median_ms is None or raw.median_ms in (None, 0) or not raw.queries:
                 ratios.append(f"{'-':>8}")
                 continue
             ratio = timing.median_ms / raw.median_ms
