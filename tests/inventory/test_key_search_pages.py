@@ -162,3 +162,25 @@ def test_a_search_without_matches_or_visible_keys_is_an_empty_page(searched):
     html = client.get(reverse("inventory:key-list"), {"q": "no-such-text"}).content.decode()
     assert "No key matches these filters" in html
     assert client.get("/api/v1/keys/", {"q": "no-such-text"}).json()["count"] == 0
+
+
+@postgresql_only
+@pytest.mark.parametrize("matching, walked", [(12, True), (6, False)], ids=["most-keys", "half-the-keys"])
+def test_a_page_past_the_stored_matches_walks_the_index_only_when_most_keys_match(
+    grc_client, page_size, settings, matching, walked
+):
+    """Past the stored matches, a term matching three quarters of the keys or more pages along the ordering's index
+    (it passes few keys that do not match); any other sorts its matches (where they lie is unknown)."""
+    settings.CEK_KEY_SEARCH_STORED_ROWS = 5
+    for n in range(matching):
+        KeyFactory(name=f"model-{n:02d}", description="inference")
+    for n in range(12 - matching):
+        KeyFactory(name=f"other-{n:02d}")
+    with connection.cursor() as cursor:  # the table's size as PostgreSQL's statistics know it (reltuples)
+        cursor.execute("ANALYZE inventory_key")
+    with CaptureQueriesContext(connection) as queries:
+        ids, count = page_ids(grc_client, {"q": "infer", "page": 2})
+    (rows,) = [q["sql"] for q in queries.captured_queries if 'JOIN "auth_user"' in q["sql"]]
+    assert "LIKE" in rows and "OFFSET 5" in rows
+    assert ("COALESCE(" not in rows) is walked
+    assert ids == expected()[5:10] and count == matching
