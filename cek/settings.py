@@ -382,6 +382,9 @@ CEK_PAGE_SIZE = env_int("CEK_PAGE_SIZE", 50, minimum=5)
 # The dashboard's figures and the key lists' counts are snapshots thrown away by the next write to what they count,
 # and at most this old (0: computed on every request). cek/snapshot.py
 CEK_DASHBOARD_SNAPSHOT_SECONDS = env_int("CEK_DASHBOARD_SNAPSHOT_SECONDS", 300, minimum=0)
+# A text search of the key list (?q=) on PostgreSQL stores, with its count, the ids of its first this many matches
+# in the list's order: the pages among them are read by id. inventory/selectors.py (PagedRows)
+CEK_KEY_SEARCH_STORED_ROWS = env_int("CEK_KEY_SEARCH_STORED_ROWS", 5000, minimum=0)
 # Policies: largest uploaded policy document; days within which a significant change must be reviewed; the
 # address of the app in e-mails sent by workers (they have no request to take it from).
 CEK_POLICY_MAX_BYTES = env_int("CEK_POLICY_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -26,7 +26,7 @@ from inventory.models import (
     SsrmLayer,
     Tenant,
 )
-from inventory.selectors import cryptoperiod_passed
+from inventory.selectors import cryptoperiod_passed, key_search
 
 
 class OneOfManySelect(forms.Select):
@@ -161,12 +161,7 @@ class KeyFilter(SharedSetupFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value) | Q(external_id__icontains=value) | Q(description__icontains=value)
-        )
+        return key_search(queryset, value)
 
     def filter_owner(self, queryset, name, value):
         return queryset.filter(Q(owner=value) | Q(backup_owner=value)) if value else queryset

@@ -10,10 +10,16 @@ here, so no two pages can disagree on a number.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cek import snapshot
@@ -80,21 +86,99 @@ KEY_LIST_PAGE_COLUMNS = (
 )  # fmt: skip
 
 
+# Set on the query of a key list's text search (``?q=``, :func:`key_search`); a query's clones (the further filters,
+# the ordering) keep it, so :class:`PagedRows` knows the keys it pages are a search.
+SEARCH_MARK = "cek_key_search"
+
+
+def key_search(keys: QuerySet[Key], text: str) -> QuerySet[Key]:
+    """``keys`` whose name, external id or description contains ``text``, ignoring case: the key list's and the API
+    list's ``?q=`` (PostgreSQL serves it with the trigram indexes of migration 0006). Marked as a search for
+    :class:`PagedRows`, which pages it through its stored matches."""
+    text = text.strip()
+    if not text:
+        return keys
+    found = keys.filter(Q(name__icontains=text) | Q(external_id__icontains=text) | Q(description__icontains=text))
+    setattr(found.query, SEARCH_MARK, True)
+    return found
+
+
+def unindexed(ordering) -> list:
+    """``ordering`` (``order_by`` terms) with its first term sorted as an expression (``COALESCE(name, name)``: the
+    same order, NULLs included), which PostgreSQL cannot read from an index: it then finds the matching keys first
+    (a text search: a bitmap of the trigram indexes) and sorts those, instead of walking the ordering's index and
+    testing every key it passes until it has a page (see :class:`PagedRows`)."""
+    first, *rest = ordering
+    if isinstance(first, str):
+        first = F(first[1:]).desc() if first.startswith("-") else F(first).asc()
+    elif not isinstance(first, OrderBy):
+        first = first.asc()
+    sorted_as_expression = first.copy()
+    sorted_as_expression.set_source_expressions([Coalesce(first.expression, first.expression)])
+    return [sorted_as_expression, *rest]
+
+
 class PagedRows:
     """What Django's paginator pages for a list that reads its rows differently from how it counts them:
     ``count()`` counts ``keys`` (the filtered queryset, without the columns' joins), a slice reads that page of
     ``keys`` through ``rows`` (one query, e.g. ``values()`` with joins, its keys located by their ids in a subquery:
-    a deferred join, below) and returns a list."""
+    a deferred join, below) and returns a list.
+
+    A text search (``?q=``, :func:`key_search`) on PostgreSQL is paged from its stored matches instead. Its matches
+    are as many as a quarter of the keys ("infer" at 1,000,000 keys), and where they lie in the ordering is unknown
+    (one name prefix: clustered): walking the ordering's index until 50 of them turn up read 268,000 keys (870 ms),
+    finding them all with the trigram indexes then sorting costs as much as counting them (420 ms), whatever the
+    page. So the first request after a write counts the matches and keeps the ids of the first
+    ``CEK_KEY_SEARCH_STORED_ROWS`` (5,000: 100 pages) in the list's order, in one query stored like any count
+    (``cek.snapshot``): those pages are then 50 keys read by id. A later page sorts the matches (as many as counted:
+    the cost is known, and never the walk's whole table). On SQLite (no index to walk, nothing stored) a search
+    pages like any filter."""
 
     def __init__(self, keys: QuerySet, rows) -> None:
         self.keys, self.rows = keys, rows
         self.model = keys.model
+        self._matches: tuple[int, tuple[int, ...]] | None = None
 
     @property
     def ordered(self) -> bool:
         return self.keys.ordered
 
+    def _ordering(self) -> list:
+        return list(self.keys.query.order_by or self.model._meta.ordering)
+
+    def _searched(self) -> bool:
+        return getattr(self.keys.query, SEARCH_MARK, False) and connections[self.keys.db].vendor == "postgresql"
+
+    def _stored_matches(self) -> tuple[int, tuple[int, ...], float]:
+        """How many keys the search matches, the ids of the first ``CEK_KEY_SEARCH_STORED_ROWS`` of them in the
+        list's order and PostgreSQL's estimate of the keys in the table (``pg_class.reltuples``, -1 before the
+        table's first ANALYZE): one query (a window count beside the sorted ids), stored until the next write."""
+        if self._matches is None:
+            table = RawSQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (self.model._meta.db_table,))
+            head = (
+                self.keys.annotate(search_matches=Window(Count("pk")), search_table=table)
+                .order_by(*unindexed(self._ordering()))
+                .values_list("pk", "search_matches", "search_table")[: max(settings.CEK_KEY_SEARCH_STORED_ROWS, 1)]
+            )
+            try:
+                sql, params = head.query.get_compiler(head.db).as_sql()
+            except EmptyResultSet:  # a scope that selects nothing: no query to run
+                self._matches = (0, (), -1.0)
+                return self._matches
+
+            def compute() -> tuple[int, tuple[int, ...], float]:
+                rows = list(head)
+                if not rows:
+                    return 0, (), -1.0
+                return rows[0][1], tuple(row[0] for row in rows), float(rows[0][2] or -1)
+
+            digest = hashlib.blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
+            self._matches = snapshot.cached(f"key-search:{digest}", timezone.localdate(), compute)
+        return self._matches
+
     def count(self) -> int:
+        if self._searched():
+            return self._stored_matches()[0]
         return snapshot.cached_count(self.keys)
 
     def __len__(self) -> int:
@@ -103,13 +187,28 @@ class PagedRows:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             raise TypeError("PagedRows reads pages (slices) only.")
-        page = self.keys[index]
-        # The page's keys are found in the ordering's index alone, then only their rows are read with their joins:
+        ordering = self._ordering()
+        if self._searched():
+            total, stored, table = self._stored_matches()
+            stop = total if index.stop is None else index.stop
+            if settings.CEK_KEY_SEARCH_STORED_ROWS and (stop <= len(stored) or len(stored) == total):
+                found = stored[index]
+                return list(self.rows(self.model._base_manager.filter(pk__in=found).order_by(*ordering)))
+            # Past the stored matches: sort them all (as many rows as counted: 1.2 s for "infer" at 1M under load,
+            # where walking the name index took 3.8 s, its matches being clustered), unless they are three quarters
+            # of the table or more. Then the ordering's index is walked (PostgreSQL's own plan for so common a
+            # term), which passes at most the quarter that does not match besides the page's offset; a key the walk
+            # reads costs about three of the sort's (1M keys: 14 us against 5), so it is never much slower than the
+            # sort, and mostly far faster. Between, the walk may win ("arn:aws", 48 % of the keys spread over the
+            # names, page 101: 640 ms against 1.5 s) or lose badly, and the count cannot tell which.
+            page = self.keys[index] if 0 < table * 3 <= total * 4 else self.keys.order_by(*unindexed(ordering))[index]
+        else:
+            page = self.keys[index]
+        # The page's keys are found in the ordering's index first, then only their rows are read with their joins:
         # ``WHERE id IN (SELECT id ... ORDER BY name, id LIMIT 50 OFFSET n)`` (a deferred join; migration 0011's
         # covering indexes hold what the filters test). Read directly, PostgreSQL joins and sorts every key before
         # the page's (page 1,500 of 100,000 keys: 230-460 ms, a sort spilled to disk; page 1 of the overdue filter
         # 90 ms, reading 16,700 active keys from the table); the subquery skips n index entries (13-53 ms).
-        ordering = page.query.order_by or self.model._meta.ordering
         return list(self.rows(self.model._base_manager.filter(pk__in=page.values("pk")).order_by(*ordering)))
 
 
