@@ -10,6 +10,11 @@ statements the page runs on ``inventory_key`` (the row SELECT ... LIMIT/OFFSET a
 captured from one request with their parameters and re-run through ``connection.cursor()``. Each request's own SQL is timed with an execute wrapper,
 so its *app time* (request time minus the time of the SQL it ran) is printed too.
 
+Under the table, the *floor*: the same client, settings and middleware around views that do next to nothing (a
+page view's role check answering "ok", the password-changed page that renders only the base layout, a DRF view
+answering ``{}``; the first and last exist only in the benchmark's own URL conf), and the list's app time minus
+the floor's: how much of it is the fixed cost of any logged-in request and how much the list's own work.
+
 Targets (a row is flagged and the exit status is 1 when one is missed), on every filter:
 
 - page / raw SQL and API / raw SQL at most 2x (medians);
@@ -34,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +161,60 @@ def time_endpoint(client, url: str, runs: int) -> Timing:
         app_ms=statistics.median(app),
         cpu_ms=statistics.median(cpu),
     )
+
+
+def floor_urlconf() -> types.ModuleType:
+    """The product's URLs plus two that do next to nothing, for the benchmark alone (no URL is added to the app):
+    a page view that checks the role as every page does and answers "ok" (no template), and a DRF view with the
+    API's own authentication, permission (``ApiRolePermission``) and renderer that answers ``{}``. Timed through
+    the same client, settings and middleware (session, user, roles, CSRF, CSP, security headers, history, axes),
+    they are the cost of any logged-in request before a view's own work."""
+    from django.http import HttpResponse
+    from django.urls import include, path
+    from django.views import View
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from cek import urls as product_urls
+    from cek.pages import EVERYONE
+    from cek.roles import RoleRequiredMixin
+
+    class LoggedInView(RoleRequiredMixin, View):
+        allowed_roles = EVERYONE
+
+        def get(self, request):
+            return HttpResponse("ok", content_type="text/plain")
+
+    class ApiFloorView(APIView):
+        key_owner_readable = True
+
+        def get(self, request):
+            return Response({})
+
+    module = types.ModuleType("benchmark_floor_urls")
+    module.urlpatterns = [
+        path("floor/request/", LoggedInView.as_view()),
+        path("api/v1/floor/", ApiFloorView.as_view()),  # under /api/: left to DRF's authentication, as the API
+        path("", include("cek.urls")),
+    ]
+    module.handler404 = product_urls.handler404
+    return module
+
+
+FLOOR_REQUESTS = (
+    ("logged-in request (role check, no template)", "/floor/request/"),
+    ("cheapest page (password changed: base layout)", "/accounts/password/change/done/"),
+    ("cheapest API answer (DRF, {})", "/api/v1/floor/"),
+)
+
+
+def time_floor(client, runs: int) -> list[tuple[str, Timing]]:
+    """The floor rows: ``FLOOR_REQUESTS`` timed as the key list is (``time_endpoint``), the first and last through
+    :func:`floor_urlconf`'s views, the middle one an existing page that renders the base layout and nothing else."""
+    from django.test import override_settings
+
+    with override_settings(ROOT_URLCONF=floor_urlconf()):
+        return [(label, time_endpoint(client, url, runs)) for label, url in FLOOR_REQUESTS]
 
 
 def time_cold(client, url: str, runs: int) -> Timing:
@@ -290,6 +350,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     flagged = 0
+    app_times: dict[str, list[Timing]] = {"page": [], "api": []}
     for label, params in cases:
         query = "?" + urlencode(params) if params else ""
         page = time_endpoint(client, page_url + query, args.requests) if page_url else Timing(note="no URL")
@@ -309,6 +370,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
                 f"{timing.median_ms:>9.1f} {timing.p95_ms:>7.1f} {timing.queries:>3} {timing.app_ms:>6.1f}"
                 f" {timing.cpu_ms:>5.1f}"
             )
+            app_times[name].append(timing)
             if timing.queries > MAX_QUERIES:
                 flags.append(f"{name} {timing.queries} queries")
             if timing.app_ms > MAX_APP_MS:
@@ -335,6 +397,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         else:
             cold_cells = f"{'-':>6} {'-':>8} {'-':>8}"
         print(f"{label:<34} {cells[0]}  {cells[1]}  {raw_cell}  {ratios[0]} {ratios[1]}  {cold_cells}{flag}")
+    print_floor(client, args.requests, app_times)
     print(
         f"\nFlags: an error answer, more than {MAX_QUERIES} queries per request, more than {MAX_RATIO:g}x the raw SQL "
         f"time, more than {MAX_APP_MS:g} ms of app time, or raw SQL slower than {SLOW_SQL_MS} ms. "
@@ -344,6 +407,35 @@ def run_benchmark(args: argparse.Namespace) -> int:
     )
     print(f"{flagged} of {len(cases)} rows flagged.")
     return 1 if flagged else 0
+
+
+def print_floor(client, runs: int, app_times: dict[str, list[Timing]]) -> None:
+    """The floor under the table: what any logged-in request costs here, and how much of the list's app time is
+    left for its own work (its app time minus the floor's). Not a target: no flag."""
+    floor = time_floor(client, runs)
+    print(
+        "\nFloor: the same client, middleware, session, user and roles around views that do next to nothing "
+        f"(medians of {runs}; q, app and cpu as above)"
+    )
+    for label, timing in floor:
+        if timing.median_ms is None:
+            print(f"{label:<50} {timing.note}")
+            continue
+        print(
+            f"{label:<50} {timing.median_ms:>6.1f} ms  p95 {timing.p95_ms:>6.1f}  q {timing.queries}"
+            f"  app {timing.app_ms:>5.1f}  cpu {timing.cpu_ms:>5.1f}"
+        )
+    timings = dict(floor)
+    for name, floor_label in (("page", FLOOR_REQUESTS[1][0]), ("api", FLOOR_REQUESTS[2][0])):
+        base, own = timings[floor_label], app_times[name]
+        if base.app_ms is None or not own:
+            continue
+        app, cpu = [t.app_ms for t in own], [t.cpu_ms for t in own]
+        print(
+            f"{name}: app {min(app):.1f}-{max(app):.1f} ms (cpu {min(cpu):.1f}-{max(cpu):.1f}) = the floor's "
+            f"{base.app_ms:.1f} (cpu {base.cpu_ms:.1f}) + the list's own {min(app) - base.app_ms:.1f}-"
+            f"{max(app) - base.app_ms:.1f} (cpu {min(cpu) - base.cpu_ms:.1f}-{max(cpu) - base.cpu_ms:.1f})"
+        )
 
 
 if __name__ == "__main__":

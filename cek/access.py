@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
 from django.utils import timezone
 
 
@@ -55,12 +58,26 @@ class ExpiringAccessBackend(ModelBackend):
         return super().user_can_authenticate(user) and not access_expired(user)
 
     def get_user(self, user_id):
+        """The session's user, with its access limit and its groups (its roles for this request) in the same
+        query: read on every request, so a role given or taken away counts from the next one."""
+        from cek.roles import remember_group_names  # cek.roles imports DRF, which reads settings
+
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("access").get(pk=user_id)
+            user = _session_users().get(pk=user_id)
         except user_model.DoesNotExist:
             return None
+        remember_group_names(user, user.cek_group_names)
         return user if self.user_can_authenticate(user) else None
+
+
+@lru_cache(maxsize=1)
+def _session_users() -> QuerySet:
+    """Users with their access limit and group names: built once (its subquery and join take longer to build than
+    the query takes to run), never evaluated itself: ``get()`` runs a copy."""
+    from cek.roles import group_names
+
+    return get_user_model()._default_manager.select_related("access").annotate(cek_group_names=group_names())
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

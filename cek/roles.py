@@ -4,7 +4,9 @@
 - Key owner (group ``key-owners``): reads the keys they own or back up (and what hangs off them), attests.
 - Auditor (group ``auditors``): reads everything, writes nothing but their own notes.
 
-Superusers count as GRC. A user's groups are read once per request and cached on the user object.
+Superusers count as GRC. A user's groups are read once per request and cached on the user object: for the user
+of a session, with the user's own row (``cek.access.ExpiringAccessBackend.get_user`` annotates it with
+:func:`group_names`), so a role given or taken away counts from the next request on.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Aggregate, JSONField, OuterRef, Subquery
 from django.http import HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -32,11 +36,40 @@ def user_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_cek_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached = cached | {Role.GRC.value}
-        user._cek_roles = cached
+        cached = remember_group_names(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_group_names(user, names) -> frozenset[str]:
+    """Keep ``names`` (the user's groups, read now) on the user as its roles for this request."""
+    roles = frozenset(names or ())
+    if user.is_superuser:
+        roles = roles | {Role.GRC.value}
+    user._cek_roles = roles
+    return roles
+
+
+class _NameArray(Aggregate):
+    """The names as one JSON array: exact whatever a group's name holds (no separator to split on)."""
+
+    function = "JSONB_AGG"  # PostgreSQL (jsonb: Django reads it as JSON text)
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
+
+
+def group_names(user_ref: str = "pk") -> Subquery:
+    """The user's group names as a column of a query of users (a JSON array, NULL for none): the user of a session
+    and its roles in one query instead of two (:func:`remember_group_names` keeps them on the user)."""
+    names = (
+        Group.objects.filter(user=OuterRef(user_ref))
+        .order_by()
+        .values("user")
+        .annotate(names=_NameArray("name"))
+        .values("names")
+    )
+    return Subquery(names, output_field=JSONField())
 
 
 def is_grc(user) -> bool:

@@ -304,7 +304,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cek.rediscache.RedisCache",  # one redis-py client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cek",
         }

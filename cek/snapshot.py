@@ -116,11 +116,31 @@ def cached_count(queryset) -> int:
     if not enabled():
         return queryset.count()
     try:  # the statement compiled once more (a fraction of a millisecond) names the figure
-        sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+        sql, params = _counted_statement(queryset)
     except EmptyResultSet:  # a filter that selects nothing: no query to run either
         return queryset.count()
     digest = hashlib.blake2b(repr((sql, params)).encode(), digest_size=16).hexdigest()
     return cached(f"count:{digest}", timezone.localdate(), queryset.count)
+
+
+def _counted_statement(queryset) -> tuple[str, tuple]:
+    """The statement that names what ``queryset`` counts: for a plain filter of a model, the ids it selects in no
+    order (what the count depends on: its tables, joins and conditions), so every ordering of one filter shares
+    one figure, and compiling it skips the 30-odd columns of the row (0.3 ms of CPU of the key list's requests);
+    any other queryset (annotated, distinct, grouped, sliced, combined, ``values()``) as it is."""
+    query = queryset.query
+    plain = not (
+        query.combinator
+        or query.annotations
+        or query.distinct
+        or query.group_by is not None
+        or query.values_select
+        or query.is_sliced
+        or query.extra
+    )
+    if plain:
+        queryset = queryset.order_by().values_list("pk")
+    return queryset.query.get_compiler(queryset.db).as_sql()
 
 
 # --- Invalidation on write ---------------------------------------------------------------------------------------

@@ -165,3 +165,17 @@ def test_a_count_is_taken_from_the_database_with_the_cache_down_or_snapshots_off
     monkeypatch.setattr(cache, "get_many", down)
     monkeypatch.setattr(cache, "set", down)
     assert snapshot.cached_count(Key.objects.all()) == 2
+
+
+@pytest.mark.parametrize("ordering", [("-updated_at",), ("state", "name"), ()])
+def test_every_ordering_of_a_filter_shares_its_stored_count(owner, ordering):
+    KeyFactory.create_batch(2, owner=owner)
+    assert snapshot.cached_count(Key.objects.filter(owner=owner).order_by("name", "id")) == 2
+    with CaptureQueriesContext(connection) as stored:
+        assert snapshot.cached_count(Key.objects.filter(owner=owner).order_by(*ordering)) == 2
+    assert len(stored) == 0
+    # What changes the rows counted is another figure: a distinct, an annotation, another filter.
+    assert (
+        snapshot.cached_count(Key.objects.filter(owner=owner, state="active"))
+        == Key.objects.filter(owner=owner, state="active").count()
+    )

@@ -132,6 +132,20 @@ def test_the_key_list_rows_show_what_the_template_showed(grc_client, owner):
     assert "<td>—</td>" in html  # no tenant, never rotated
 
 
+@pytest.mark.parametrize("store_name", ["Store <&\"'>", "plain-store"])
+def test_a_label_repeated_on_every_row_is_escaped_on_every_row(grc_client, store_name):
+    store = KeyStoreFactory(name=store_name)
+    tenant = TenantFactory(name=f"{store_name} tenant")
+    KeyFactory.create_batch(3, store=store, tenant=tenant)
+    for _ in range(2):  # the second page from the labels escaped before
+        html = grc_client.get(reverse("inventory:key-list")).content.decode()
+        escaped = store_name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        escaped = escaped.replace('"', "&quot;").replace("'", "&#x27;")
+        assert html.count(f"<td>{escaped}</td>") == 3
+        assert html.count(f"<td>{escaped} tenant</td>") == 3
+        assert html.count("<tr>\n  <td><a href=") == 3  # the rows, joined in order, once each
+
+
 def test_my_keys_lists_the_keys_the_user_owns_or_backs_up(owner, other_owner):
     KeyFactory(name="mine", owner=owner)
     KeyFactory(name="backed-up", backup_owner=owner, owner=other_owner)
