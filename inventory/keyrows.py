@@ -277,22 +277,26 @@ class KeyListRows:
             rows = cursor.fetchall()
         if not rows:
             return []
-        # The database's values as Django gives them (JSON decoded; on SQLite dates parsed too).
-        converters = []
-        for position, expression in enumerate(statement.expressions):
-            convs = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-            if convs:
-                converters.append((position, convs, expression))
         id_at = statement.names.index("id")
         parties = self._parties(keys.db, [row[id_at] for row in rows])
         probe = self.url_field.get_url(_Probe(self.SENTINEL), self.url_field.view_name, request, format)
         url_prefix, _, url_suffix = str(probe).rpartition(str(self.SENTINEL))
 
-        # Each output field's place in a row extended by its URL and parties; the converters of this page.
+        # Each output field's place in a row extended by its URL and parties.
         width = len(statement.names)
         places = {self.URL: width, self.M2M: width + 1}
         places.update((name, position) for position, name in enumerate(statement.names))
         pick = operator.itemgetter(*(places[column] for _name, column, _convert in self.plan))
+        # The database's values as Django gives them (JSON decoded; on SQLite, dates parsed too), applied to the
+        # output fields of the columns that have converters; then DRF's representation of the fields that need one.
+        from_database = []
+        for name, column, _convert in self.plan:
+            position = places[column]
+            if position < width:
+                expression = statement.expressions[position]
+                convs = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+                if convs:
+                    from_database.append((name, convs, expression))
         zone = timezone.get_current_timezone() if settings.USE_TZ else None
         converted = [
             (name, convert.for_zone(zone) if isinstance(convert, _IsoDateTime) else convert)
@@ -302,16 +306,13 @@ class KeyListRows:
         names = self.names
         results = []
         for row in rows:
-            row = list(row)
-            for position, convs, expression in converters:
-                value = row[position]
+            key_id = row[id_at]
+            item = dict(zip(names, pick((*row, f"{url_prefix}{key_id}{url_suffix}", parties[key_id])), strict=True))
+            for name, convs, expression in from_database:
+                value = item[name]
                 for convert in convs:
                     value = convert(value, expression, connection)
-                row[position] = value
-            key_id = row[id_at]
-            row.append(f"{url_prefix}{key_id}{url_suffix}")
-            row.append(parties[key_id])
-            item = dict(zip(names, pick(row), strict=True))
+                item[name] = value
             for name, convert in converted:
                 value = item[name]
                 if value is not None:

@@ -95,7 +95,9 @@ class PagedRows:
         return self.keys.ordered
 
     def count(self) -> int:
-        return snapshot.cached_count(self.keys)
+        # The stored count is named by the SQL of the keys' ids (the same tables, joins and filters as the count):
+        # compiling every column of ``Key`` only to name it cost a quarter of a millisecond a request.
+        return snapshot.cached_count(self.keys.values("pk").order_by())
 
     def __len__(self) -> int:
         return self.count()
