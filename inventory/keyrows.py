@@ -163,7 +163,7 @@ class KeyListRows:
 
     @staticmethod
     def _compiled(queryset: models.QuerySet):
-        """The statement of a ``values()`` queryset: its compiler, SQL, parameters, column names and expressions."""
+        """A ``values()`` queryset compiled whole: its SQL, parameters, column names and select expressions."""
         query = queryset.query
         compiler = query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
@@ -242,9 +242,7 @@ class KeyListRows:
         """The statement of the parties ``count`` keys are exposed to (key id, party id), in the party order, with
         one parameter per key id (compiled with stand-in ids 1..count); None if it cannot be reused."""
         stand_ins = list(range(1, count + 1))
-        ordering = [f"-party__{o[1:]}" if o.startswith("-") else f"party__{o}" for o in Party._meta.ordering]
-        links = Key.exposed_to.through.objects.using(db).filter(key_id__in=stand_ins)
-        query = links.order_by(*ordering, "party_id").values_list("key_id", "party_id").query
+        query = _exposure_links(db, stand_ins).query
         sql, params = query.get_compiler(using=db).as_sql()
         return sql if list(params) == stand_ins else None
 
@@ -252,9 +250,7 @@ class KeyListRows:
         parties: dict[int, list[int]] = {key_id: [] for key_id in key_ids}
         sql = self._parties_statement(db, len(key_ids))
         if sql is None:
-            ordering = [f"-party__{o[1:]}" if o.startswith("-") else f"party__{o}" for o in Party._meta.ordering]
-            links = Key.exposed_to.through.objects.using(db).filter(key_id__in=key_ids).order_by(*ordering, "party_id")
-            pairs = links.values_list("key_id", "party_id")
+            pairs = _exposure_links(db, key_ids)
         else:
             with connections[db].cursor() as cursor:
                 cursor.execute(sql, key_ids)
@@ -319,6 +315,13 @@ class KeyListRows:
                     item[name] = convert(value)
             results.append(item)
         return results
+
+
+def _exposure_links(db: str, key_ids: list[int]) -> models.QuerySet:
+    """(key id, party id) of the parties the keys are exposed to, in the party order (as ``exposed_to`` lists them)."""
+    ordering = [f"-party__{o[1:]}" if o.startswith("-") else f"party__{o}" for o in Party._meta.ordering]
+    links = Key.exposed_to.through.objects.using(db).filter(key_id__in=key_ids)
+    return links.order_by(*ordering, "party_id").values_list("key_id", "party_id")
 
 
 class _Probe:
