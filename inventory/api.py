@@ -149,9 +149,9 @@ class KeyViewSet(InventoryViewSet):
         return key_list(user=self.request.user).select_related("purpose_approver").prefetch_related("exposed_to")
 
     def list(self, request, *args, **kwargs):
-        """As DRF's ``list``, with ``KeySerializer(many=True)`` replaced by :class:`inventory.keyrows.KeyListRows` (same JSON) and
-        the count taken without the rows' joins (:class:`PagedRows`): a page of 50 keys is the count, one row
-        query and the parties the keys are exposed to."""
+        """As DRF's ``list``, with ``KeySerializer(many=True)`` replaced by :class:`inventory.keyrows.KeyListRows`
+        (same JSON) and the count taken without the rows' joins (:class:`PagedRows`): a page of 50 keys is the count,
+        one row query and the parties the keys are exposed to."""
         keys = self.filter_queryset(self.get_queryset())
         rows = key_list_rows()
 
@@ -164,8 +164,8 @@ class KeyViewSet(InventoryViewSet):
         return self.get_paginated_response(page)
 
     def retrieve(self, request, *args, **kwargs):
-        """As DRF's ``retrieve``, with the JSON built by :class:`inventory.keyrows.KeyListRows` as on the list (the same as
-        ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three joins of
+        """As DRF's ``retrieve``, with the JSON built by :class:`inventory.keyrows.KeyListRows` as on the list (the
+        same as ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three joins of
         the user table, and its parties; no serializer fields built per request, and no list filter applied to one
         key. A key the user may not see, or an id that is not a number, is a 404."""
         try:
