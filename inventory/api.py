@@ -165,9 +165,9 @@ class KeyViewSet(InventoryViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         """As DRF's ``retrieve``, with the JSON built by :class:`inventory.keyrows.KeyListRows` as on the list (the
-        same as ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three joins of
-        the user table, and its parties; no serializer fields built per request, and no list filter applied to one
-        key. A key the user may not see, or an id that is not a number, is a 404."""
+        same as ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three
+        joins of the user table, and its parties; no serializer fields built per request, and no list filter applied
+        to one key. A key the user may not see, or an id that is not a number, is a 404."""
         try:
             pk = int(kwargs[self.lookup_url_kwarg or self.lookup_field])
         except (TypeError, ValueError):
