@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from cek.filtering import FilterBackend
 from inventory import serializers as s
 from inventory.filters import BindingFilter, GrantFilter, KeyFilter
+from inventory.keyrows import key_list_rows
 from inventory.models import KeyStore, Party, Service, SsrmAssignment, Tenant
 from inventory.selectors import PagedRows, binding_list, grant_list, key_list, key_list_keys, purpose_list
 from inventory.services import key_delete, object_delete
@@ -148,11 +149,11 @@ class KeyViewSet(InventoryViewSet):
         return key_list(user=self.request.user).select_related("purpose_approver").prefetch_related("exposed_to")
 
     def list(self, request, *args, **kwargs):
-        """As DRF's ``list``, with ``KeySerializer(many=True)`` replaced by :class:`s.KeyListRows` (same JSON) and
-        the count taken without the rows' joins (:class:`PagedRows`): a page of 50 keys is the count, one row
-        query and the parties the keys are exposed to."""
+        """As DRF's ``list``, with ``KeySerializer(many=True)`` replaced by :class:`inventory.keyrows.KeyListRows`
+        (same JSON) and the count taken without the rows' joins (:class:`PagedRows`): a page of 50 keys is the count,
+        one row query and the parties the keys are exposed to."""
         keys = self.filter_queryset(self.get_queryset())
-        rows = s.key_list_rows()
+        rows = key_list_rows()
 
         def read(page):
             return rows.data(page, request=request, format=self.format_kwarg)
@@ -163,15 +164,15 @@ class KeyViewSet(InventoryViewSet):
         return self.get_paginated_response(page)
 
     def retrieve(self, request, *args, **kwargs):
-        """As DRF's ``retrieve``, with the JSON built by :class:`s.KeyListRows` as on the list (the same as
-        ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three joins of
-        the user table, and its parties; no serializer fields built per request, and no list filter applied to one
-        key. A key the user may not see, or an id that is not a number, is a 404."""
+        """As DRF's ``retrieve``, with the JSON built by :class:`inventory.keyrows.KeyListRows` as on the list (the
+        same as ``KeySerializer``'s): the key's row in one query, its people by scalar subqueries rather than three
+        joins of the user table, and its parties; no serializer fields built per request, and no list filter applied
+        to one key. A key the user may not see, or an id that is not a number, is a 404."""
         try:
             pk = int(kwargs[self.lookup_url_kwarg or self.lookup_field])
         except (TypeError, ValueError):
             raise Http404 from None
-        rows = s.key_list_rows().data(
+        rows = key_list_rows().data(
             key_list_keys(user=request.user).filter(pk=pk).order_by(), request=request, format=self.format_kwarg
         )
         if not rows:

@@ -9,17 +9,13 @@ repeating the input.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
-from django.db.models import OuterRef, Subquery
-from rest_framework import ISO_8601, serializers
-from rest_framework.settings import api_settings
+from rest_framework import serializers
 
 from cek import textsafety
 from cek.keymaterial import KeyMaterialValidator, check_text, validate_labels
@@ -408,100 +404,3 @@ class AccessGrantSerializer(InventorySerializer):
             "id", "url", "key", "key_name", "principal_type", "principal", "operations", "justification",
             "approver", "approved_on", "expires_on", "is_expired", "is_wildcard", *TIMESTAMPS,
         )  # fmt: skip
-
-
-# --- The key list, lean ----------------------------------------------------------------------------
-
-
-class KeyListRows:
-    """``KeySerializer(many=True).data`` for a page of the API's key list without a serializer per row: the same
-    JSON, built from one ``values()`` query of the columns the fields read (references by their natural key or id,
-    through that query's joins) and one query of the page's ``exposed_to`` parties.
-
-    The plan is derived once from ``KeySerializer``'s own fields (names, order, sources, output formats), so a
-    field added there appears here too, or is refused at the first request when its kind is not known below;
-    tests compare the two outputs."""
-
-    SENTINEL = 918273645  # the id of the probe whose URL gives the prefix and suffix of every row's URL
-
-    def __init__(self) -> None:
-        self.columns: list[str] = ["id"]
-        # Users (owner, backup owner, approver) are read by scalar subqueries, not joins: three joins of the user
-        # table made PostgreSQL's planner take 20-35 ms over a 0.5 ms query at 100k keys.
-        self.subqueries: dict[str, Subquery] = {}
-        # (output name, column of the values() row or URL / M2M, converter of a non-null value or None)
-        self.plan: list[tuple[str, str, Any]] = []
-        for name, field in KeySerializer().fields.items():
-            if isinstance(field, serializers.SlugRelatedField) and field.queryset.model is get_user_model():
-                column = f"{name}_{field.slug_field}_by_subquery"
-                users = get_user_model().objects.filter(pk=OuterRef(f"{field.source}_id"))
-                self.subqueries[column] = Subquery(users.values(field.slug_field)[:1])
-                self.columns.append(column)
-                self.plan.append((name, column, None))
-                continue
-            if isinstance(field, serializers.HyperlinkedIdentityField):
-                self.url_field = field
-                self.plan.append((name, self.URL, None))
-            elif isinstance(field, serializers.ManyRelatedField) and field.source == "exposed_to":
-                self.plan.append((name, self.M2M, None))
-            else:
-                column, convert = self._column(name, field)
-                if column not in self.columns:
-                    self.columns.append(column)
-                self.plan.append((name, column, convert))
-
-    URL, M2M = ":url", ":exposed_to"
-
-    @staticmethod
-    def _column(name: str, field: serializers.Field) -> tuple[str, Any]:
-        source = "__".join(field.source_attrs)
-        if isinstance(field, serializers.SlugRelatedField):
-            return f"{source}__{field.slug_field}", None
-        if isinstance(field, serializers.PrimaryKeyRelatedField):
-            return source, None  # values() gives a foreign key's id
-        if isinstance(field, serializers.DateTimeField | serializers.DictField | serializers.JSONField):
-            return source, field.to_representation  # time zone, child fields: as DRF does it
-        if isinstance(field, serializers.DateField):
-            iso = getattr(field, "format", api_settings.DATE_FORMAT) == ISO_8601
-            return source, dt.date.isoformat if iso else field.to_representation
-        if isinstance(field, serializers.ChoiceField):
-            return source, lambda value, choices=field.choice_strings_to_values: choices.get(str(value), value)
-        if isinstance(field, serializers.CharField | serializers.IntegerField | serializers.BooleanField):
-            return source, None  # the column is already that str, int or bool
-        raise TypeError(f"KeyListRows cannot show the field '{name}' ({type(field).__name__}).")
-
-    def data(self, keys: models.QuerySet, *, request, format: str | None = None) -> list[dict]:
-        """The JSON rows of ``keys`` (one page: a sliced queryset of keys), in its order."""
-        rows = list(keys.annotate(**self.subqueries).values(*self.columns))
-        parties: dict[int, list[int]] = {row["id"]: [] for row in rows}
-        if parties:
-            links = Key.exposed_to.through.objects.filter(key_id__in=list(parties))
-            ordering = [f"-party__{o[1:]}" if o.startswith("-") else f"party__{o}" for o in Party._meta.ordering]
-            for key_id, party_id in links.order_by(*ordering, "party_id").values_list("key_id", "party_id"):
-                parties[key_id].append(party_id)
-            probe = self.url_field.get_url(_Probe(self.SENTINEL), self.url_field.view_name, request, format)
-            url_prefix, _, url_suffix = str(probe).rpartition(str(self.SENTINEL))
-        results = []
-        for row in rows:
-            item = {}
-            for name, column, convert in self.plan:
-                if column == self.URL:
-                    item[name] = f"{url_prefix}{row['id']}{url_suffix}"
-                elif column == self.M2M:
-                    item[name] = parties[row["id"]]
-                else:
-                    value = row[column]
-                    item[name] = value if value is None or convert is None else convert(value)
-            results.append(item)
-        return results
-
-
-class _Probe:
-    def __init__(self, pk: int) -> None:
-        self.pk = pk
-
-
-@functools.cache
-def key_list_rows() -> KeyListRows:
-    """The API key list's row builder, planned once per process."""
-    return KeyListRows()
