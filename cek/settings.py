@@ -307,6 +307,7 @@ if REDIS_URL:
             "BACKEND": "cek.rediscache.RedisCache",  # one redis-py client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cek",
+            "KEY_FUNCTION": "cek.installation.cache_key",  # installations sharing a cache keep apart
         }
     }
 else:
@@ -315,6 +316,7 @@ else:
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(DATA_DIR / "cache"),
             "KEY_PREFIX": "cek",
+            "KEY_FUNCTION": "cek.installation.cache_key",  # installations sharing a cache keep apart
         }
     }
 

@@ -14,7 +14,6 @@ one's workers look alive.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import socket
 import threading
@@ -23,7 +22,6 @@ import time
 from celery import bootsteps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +29,10 @@ KEY = "worker-heartbeat"
 
 
 def heartbeat_key() -> str:
-    """The cache key of this installation's workers: ``KEY`` and a digest of the database engine and name. Not the
-    host: a web machine and a worker machine may reach one database by different addresses."""
-    database = connections[DEFAULT_DB_ALIAS].settings_dict
-    installation = f"{database.get('ENGINE', '')}|{database.get('NAME', '')}"
-    return f"{KEY}:{hashlib.sha256(installation.encode()).hexdigest()[:16]}"
+    """The heartbeat's cache key. Per installation: the cache names every key by its installation
+    (``cek.installation.cache_key``), so a worker of another installation sharing the cache does not make this
+    one's look alive."""
+    return KEY
 
 
 def heartbeat_write(*, hostname: str) -> None:

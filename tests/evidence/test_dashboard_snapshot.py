@@ -179,3 +179,19 @@ def test_every_ordering_of_a_filter_shares_its_stored_count(owner, ordering):
         snapshot.cached_count(Key.objects.filter(owner=owner, state="active"))
         == Key.objects.filter(owner=owner, state="active").count()
     )
+
+
+def test_another_installation_sharing_the_cache_neither_reads_nor_drops_these_figures(owner, monkeypatch):
+    """Two installations on one Redis database (say staging and production): the same statement counts each one's
+    own keys, and one's writes leave the other's figures standing."""
+    KeyFactory.create_batch(2, owner=owner)
+    assert snapshot.cached_count(Key.objects.all()) == 2
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another-installation")  # the open connection stays
+    with CaptureQueriesContext(connection) as other:
+        assert snapshot.cached_count(Key.objects.all()) == 2
+    assert len(other) == 1, "another installation read this one's stored count"
+    snapshot.invalidate()  # a write of the other installation
+    monkeypatch.undo()
+    with CaptureQueriesContext(connection) as ours:
+        assert snapshot.cached_count(Key.objects.all()) == 2
+    assert len(ours) == 0, "another installation's write dropped this one's figures"
