@@ -187,3 +187,14 @@ def test_statistics_are_refreshed_after_a_write_as_large_as_the_table(grc_user, 
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Attestation._meta.db_table])
         assert cursor.fetchone()[0] == 1  # the row this transaction wrote is counted
     assert not statistics_refresh(Attestation, written=0, minimum=0)  # fewer rows written than it counts
+
+
+def test_the_demo_campaigns_send_no_value_per_key(settings, params_log):
+    from evidence.demo import demo_campaigns_seed
+    from inventory.demo import demo_seed
+
+    settings.CEK_CAMPAIGN_INLINE_KEYS = 0  # the large-inventory path: every launch over the inline limit
+    demo_seed(keys=300)
+    params_log.clear()
+    assert demo_campaigns_seed() == {"campaigns": 2}
+    assert max(params_log) <= MAX_PARAMS
