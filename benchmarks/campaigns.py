@@ -19,9 +19,10 @@ can be measured again.
 
 Targets (issue 17), exit status 1 when one is missed:
 
-- each step at most 60 s per 100,000 keys in scope (at least 60 s). Confirm-all runs in a request: 60 s is the
-  usual proxy timeout (nginx's ``proxy_read_timeout``); a launch runs on a worker, at that pace a million keys in
-  ten minutes;
+- each step at most 60 s per 100,000 keys in scope (at least 60 s): a launch runs on a worker, at that pace a
+  million keys in ten minutes; confirm-all runs in a request, and at 100,000 keys 60 s is the usual proxy timeout
+  (nginx's ``proxy_read_timeout``). An owner confirming many more keys than that at once outlasts it (the
+  request's transaction still completes: see benchmarks/README.md);
 - peak RSS of this process at most 500 MB: nothing may hold the population in memory;
 - no statement with more than 40 parameters (a statement's own values: the campaign's history row has 36 columns),
   i.e. no list of ids or rows sent per key.
