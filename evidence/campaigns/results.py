@@ -57,26 +57,41 @@ def campaign_results_csv(campaign: Campaign, *, guard: bool = True) -> Iterator[
         return buffer.getvalue().encode()
 
     yield line(RESULTS_HEADER)
-    attestations = (
+    # Plain tuples, not model instances with four related ones each: the same values for a fraction of the work
+    # (closing a campaign of a million keys reads every row to take the digest).
+    rows = (
         Attestation.objects.filter(campaign=campaign)
-        .select_related("key__store", "key__purpose", "addressed_to", "responded_by")
         .order_by("key__name", "pk")
+        .values_list(
+            "key__name",
+            "key__store__name",
+            "key__external_id",
+            "key__purpose__slug",
+            "addressed_to__username",
+            "status",
+            "responded_by__username",
+            "responded_at",
+            "statement_version",
+            "statements_sha256",
+            "comment",
+        )
     )
-    for a in attestations.iterator(chunk_size=2000):
+    pending = AttestationStatus.PENDING.value
+    for key, store, external_id, purpose, addressed_to, status, responded_by, responded_at, *rest in rows.iterator(
+        chunk_size=2000
+    ):
         yield line(
             [
                 campaign.name,
-                a.key.name,
-                a.key.store.name,
-                a.key.external_id,
-                a.key.purpose.slug if a.key.purpose else "",
-                a.addressed_to.username if a.addressed_to else "",
-                "not answered" if closed and a.status == AttestationStatus.PENDING else a.status,
-                a.responded_by.username if a.responded_by else "",
-                a.responded_at.isoformat() if a.responded_at else "",
-                a.statement_version,
-                a.statements_sha256,
-                a.comment,
+                key,
+                store,
+                external_id,
+                purpose or "",
+                addressed_to or "",
+                "not answered" if closed and status == pending else status,
+                responded_by or "",
+                responded_at.isoformat() if responded_at else "",
+                *rest,
             ]
         )
 
