@@ -211,7 +211,8 @@ def test_ag8_ag9_manual_with_evidence():
     )
     outcome = evaluate("AG-8")
     assert outcome.status == CheckStatus.MANUAL
-    assert "pass" in outcome.metric and "grc-eve" in outcome.metric
+    assert "pass" in outcome.metric and author.get_full_name() in outcome.metric  # the person, not the username
+    assert "grc-eve" not in outcome.metric
     assert outcome.manual_evidence is not None
     assert evaluate("AG-9").manual_evidence is None
 
