@@ -115,3 +115,23 @@ def test_a_key_owner_filters_their_own_keys_and_is_refused_the_same_values(owner
     assert client.get(API, {"owner": "carol"}).json()["results"] == []
     assert client.get(API, {"store": chosen["store"][0]}).json()["results"] == []
     assert client.get(API, {"owner": "nobody"}).status_code == 400
+
+
+def test_a_store_id_is_read_as_the_database_reads_it(grc_client, chosen):
+    value, selected = chosen["store"]
+    rows = grc_client.get(API, {"store": f"0{value}"}).json()["results"]
+    assert [row["name"] for row in rows] == [selected]
+
+
+@pytest.mark.parametrize("name", ["store", "purpose", "owner"])
+def test_the_filters_work_on_the_database_alone_when_the_cache_fails(grc_client, chosen, monkeypatch, name):
+    from inventory import filter_choices
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for method in ("get", "set", "delete"):
+        monkeypatch.setattr(filter_choices.cache, method, broken)
+    value, selected = chosen[name]
+    assert [row["name"] for row in grc_client.get(API, {name: value}).json()["results"]] == [selected]
+    assert grc_client.get(API, {name: "no-such-value"}).status_code == 400
