@@ -16,18 +16,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from functools import lru_cache
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions, status
 
 from cek.access import ExpiringAccessBackend
 from cek.lockout import lockout_ends_at, lockout_message
 from cek.models import ApiToken, TokenScope, password_fingerprint
-from cek.roles import is_grc
+from cek.roles import group_names, is_grc, remember_group_names
 
 TOKEN_PREFIX = "cek_"  # noqa: S105 - a public prefix, not a secret
 
@@ -90,6 +92,14 @@ def _require_scope(token: ApiToken, request) -> None:
 _SCOPE_ALLOWS = {TokenScope.IAC_SCANS: "record IaC scans (POST /api/v1/iac-scans/)"}
 
 
+@lru_cache(maxsize=1)
+def _tokens_with_users() -> QuerySet:
+    """Tokens with their user, its access limit and its group names (the roles), as the session's user is read
+    (``cek.access``): one query a request instead of two, built once, never evaluated itself. The names are read
+    on every request, so a role given or taken away counts from the next one."""
+    return ApiToken.objects.select_related("user", "user__access").annotate(cek_group_names=group_names("user"))
+
+
 class LockedOut(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "locked_out"
@@ -108,7 +118,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         http_request = request._request
         if not AxesProxyHandler.is_allowed(http_request, {"username": None}):
             raise LockedOut(lockout_message(lockout_ends_at(http_request, {"username": None})))
-        token = ApiToken.objects.select_related("user", "user__access").filter(digest=_digest(raw)).first()
+        token = _tokens_with_users().filter(digest=_digest(raw)).first()
         now = timezone.now()
         if token is None:
             # A guess: counted against the address. A known token that is revoked or expired is not (a forgotten
@@ -125,6 +135,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
         if not ExpiringAccessBackend().user_can_authenticate(token.user):
             raise exceptions.AuthenticationFailed("This account is inactive or its access has expired.")
+        remember_group_names(token.user, token.cek_group_names)
         _require_scope(token, request)
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

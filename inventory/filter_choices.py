@@ -1,4 +1,5 @@
 """The choice lists of the key list's filter drop-downs (stores, purposes, owners, tenants, services), cached.
+The filters check a value against the same lists (``inventory.filters.CachedChoiceFilter``), with the id of each.
 
 Reading them is five queries a request, for lists that change a few times a day. They are kept in the cache
 (Redis in production, files in the embedded default) under one entry, dropped whenever a store, purpose, tenant,
@@ -21,26 +22,39 @@ from inventory.models import CryptoFunction, KeyState, KeyStore, Purpose, Servic
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "inventory:key-filter-choices:v1"
+CACHE_KEY = "inventory:key-filter-choices:v2"
 CACHE_SECONDS = 300
 YES_NO = [("true", "Yes"), ("false", "No")]
 
 
-def _read_lists() -> dict[str, list[tuple[str, str]]]:
+def _read_lists() -> dict[str, dict]:
+    """``labels``: each drop-down's (value, label) pairs; ``ids``: each drop-down's values with the id of the row
+    they name, which the filters check a value against and filter by (``inventory.filters.CachedChoiceFilter``)."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
+    stores = list(KeyStore.objects.order_by("name").values_list("pk", "name"))
+    purposes = list(Purpose.objects.order_by("name").values_list("pk", "slug", "name"))
+    owners = list(users.values_list("pk", "username", "first_name", "last_name"))
+    tenants = list(Tenant.objects.order_by("name").values_list("pk", "slug", "name"))
+    services = list(Service.objects.order_by("name").values_list("pk", "slug", "name"))
     return {
-        "store": [(str(pk), name) for pk, name in KeyStore.objects.order_by("name").values_list("pk", "name")],
-        "purpose": list(Purpose.objects.order_by("name").values_list("slug", "name")),
-        "owner": [
-            (username, f"{first} {last}".strip() or username)
-            for username, first, last in users.values_list("username", "first_name", "last_name")
-        ],
-        "tenant": list(Tenant.objects.order_by("name").values_list("slug", "name")),
-        "service": list(Service.objects.order_by("name").values_list("slug", "name")),
+        "labels": {
+            "store": [(str(pk), name) for pk, name in stores],
+            "purpose": [(slug, name) for _, slug, name in purposes],
+            "owner": [(username, f"{first} {last}".strip() or username) for _, username, first, last in owners],
+            "tenant": [(slug, name) for _, slug, name in tenants],
+            "service": [(slug, name) for _, slug, name in services],
+        },
+        "ids": {
+            "store": {str(pk): pk for pk, _ in stores},
+            "purpose": {slug: pk for pk, slug, _ in purposes},
+            "owner": {username: pk for pk, username, _, _ in owners},
+            "tenant": {slug: pk for pk, slug, _ in tenants},
+            "service": {slug: pk for pk, slug, _ in services},
+        },
     }
 
 
-def _cached_lists() -> dict[str, list[tuple[str, str]]]:
+def _cached_lists() -> dict[str, dict]:
     try:
         lists = cache.get(CACHE_KEY)
     except Exception as exc:  # the cache is advisory: the database answers
@@ -58,7 +72,7 @@ def _cached_lists() -> dict[str, list[tuple[str, str]]]:
 def key_filter_choices() -> dict[str, list[tuple[str, str]]]:
     """(value, label) pairs of each filter select of the key list, labels in plain words (names, full names)."""
     return {
-        **_cached_lists(),
+        **_cached_lists()["labels"],
         "function": CryptoFunction.choices,
         "state": KeyState.choices,
         "ssrm_layer": SsrmLayer.choices,
@@ -66,6 +80,11 @@ def key_filter_choices() -> dict[str, list[tuple[str, str]]]:
         "unassigned": YES_NO,
         "not_seen": YES_NO,
     }
+
+
+def key_filter_ids(name: str) -> dict[str, int]:
+    """The values the ``name`` drop-down offers (store ids as text, slugs, usernames), each with its row's id."""
+    return _cached_lists()["ids"][name]
 
 
 def forget_key_filter_choices(**kwargs) -> None:

@@ -7,11 +7,14 @@ import copy
 import django_filters as filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django.utils import timezone
+from django_filters.fields import ModelChoiceField as FilterModelChoiceField
 
 from cek.filtering import YesNoFilter
+from inventory.filter_choices import key_filter_ids
 from inventory.models import (
     AccessGrant,
     Binding,
@@ -37,6 +40,43 @@ class OneOfManySelect(forms.Select):
 
     def value_from_datadict(self, data, files, name):
         return [value for value in forms.SelectMultiple().value_from_datadict(data, files, name) if value]
+
+
+class CachedModelChoiceField(FilterModelChoiceField):
+    """A model choice checked against the key list's cached drop-down lists (``inventory.filter_choices``) rather
+    than by a query a request (1.1-1.7 ms of CPU at 100,000 keys): the same values are accepted, since the lists
+    are read from the same rows as the filter's ``queryset`` and dropped whenever one of them is written, and the
+    same message refuses any other. The cleaned value is the row with its id and the value given, nothing else
+    read (another field would be read from the database when used), so the filter's SQL is what it was."""
+
+    def __init__(self, *args, choices_of: str, **kwargs):
+        self.choices_of = choices_of
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        model, to_field = self.queryset.model, self.to_field_name
+        try:  # an id as the database would read it ("01" is 1), a slug or username as given
+            text = str(value) if to_field else str(model._meta.pk.to_python(value))
+        except ValidationError:
+            text = None
+        pk = None if text is None else key_filter_ids(self.choices_of).get(text)
+        if pk is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value})
+        names, values = [model._meta.pk.attname], [pk]
+        if to_field:
+            names.append(to_field)
+            values.append(text)
+        return model.from_db(self.queryset.db, names, values)
+
+
+class CachedChoiceFilter(filters.ModelChoiceFilter):
+    """A ``ModelChoiceFilter`` whose value is checked against the cached list ``choices_of`` (see
+    :class:`CachedModelChoiceField`); its ``queryset`` must select the same rows as that list."""
+
+    field_class = CachedModelChoiceField
 
 
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
@@ -103,16 +143,25 @@ class KeyFilter(SharedSetupFilterSet):
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Name, id, description", "type": "search"}),
     )
-    store = filters.ModelChoiceFilter(queryset=KeyStore.objects.order_by("name"), field_name="store", empty_label="Any")
-    purpose = filters.ModelChoiceFilter(
-        queryset=Purpose.objects.order_by("name"), to_field_name="slug", field_name="purpose", empty_label="Any"
+    # The values of these five are checked against the drop-downs' cached lists (inventory/filter_choices.py), whose
+    # rows are these querysets': no query a request to find the value exists.
+    store = CachedChoiceFilter(
+        queryset=KeyStore.objects.order_by("name"), field_name="store", empty_label="Any", choices_of="store"
+    )
+    purpose = CachedChoiceFilter(
+        queryset=Purpose.objects.order_by("name"),
+        to_field_name="slug",
+        field_name="purpose",
+        empty_label="Any",
+        choices_of="purpose",
     )
     function = filters.ChoiceFilter(choices=CryptoFunction.choices, field_name="purpose__function", empty_label="Any")
-    owner = filters.ModelChoiceFilter(
+    owner = CachedChoiceFilter(
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         to_field_name="username",
         method="filter_owner",
         empty_label="Anyone",
+        choices_of="owner",
     )
     state = filters.MultipleChoiceFilter(
         choices=[("", "Any"), *KeyState.choices],
@@ -121,11 +170,19 @@ class KeyFilter(SharedSetupFilterSet):
         help_text="Repeat the parameter for several.",
     )
     kind = filters.ChoiceFilter(choices=KeyKind.choices, empty_label="Any")
-    tenant = filters.ModelChoiceFilter(
-        queryset=Tenant.objects.order_by("name"), to_field_name="slug", field_name="tenant", empty_label="Any"
+    tenant = CachedChoiceFilter(
+        queryset=Tenant.objects.order_by("name"),
+        to_field_name="slug",
+        field_name="tenant",
+        empty_label="Any",
+        choices_of="tenant",
     )
-    service = filters.ModelChoiceFilter(
-        queryset=Service.objects.order_by("name"), to_field_name="slug", method="filter_service", empty_label="Any"
+    service = CachedChoiceFilter(
+        queryset=Service.objects.order_by("name"),
+        to_field_name="slug",
+        method="filter_service",
+        empty_label="Any",
+        choices_of="service",
     )
     ssrm_layer = filters.ChoiceFilter(choices=SsrmLayer.choices, label="SSRM layer", empty_label="Any")
     custodian = filters.ModelChoiceFilter(queryset=Party.objects.all(), field_name="custodian")

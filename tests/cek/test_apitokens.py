@@ -407,3 +407,31 @@ def test_the_command_issues_a_scoped_token_to_grc_only(grc_user, auditor):
     with pytest.raises(CommandError, match="Only GRC staff"):
         call_command("create_api_token", auditor.username, "--name", "CI", "--scope", "iac-scans", stdout=out)
     assert not ApiToken.objects.filter(user=auditor).exists()
+
+
+def test_a_token_request_reads_the_token_its_user_and_roles_in_one_query(auditor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, raw = api_token_issue(user=auditor, name="ci")
+    client = bearer(raw)
+    client.get("/api/v1/keys/")  # records when the token was last used (once a minute)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/keys/").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    (token,) = [q for q in sql if 'FROM "cek_apitoken"' in q]
+    assert 'JOIN "auth_user"' in token and '"auth_group"' in token
+    assert not [q for q in sql if q is not token and ('"auth_group"' in q or 'FROM "auth_user"' in q)], sql
+
+
+def test_a_role_taken_away_counts_from_the_next_token_request(grc_user):
+    from django.contrib.auth.models import Group
+
+    _, raw = api_token_issue(user=grc_user, name="ci")
+    client = bearer(raw)
+    assert client.get("/api/v1/keys/").status_code == 200
+    grc_user.groups.remove(Group.objects.get(name="grc"))
+    assert client.get("/api/v1/keys/").status_code == 403
+    grc_user.groups.add(Group.objects.get(name="auditors"))
+    assert client.get("/api/v1/keys/").status_code == 200
+    assert client.post("/api/v1/tenants/", {"name": "Acme", "slug": "acme"}).status_code == 403
