@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 from cek.bulkcopy import copy_available, copy_create, copy_history
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, ImportSource, RowError
+from inventory.importing.lookups import key_instances
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
 from inventory.importing.progress import percent_of, progress_clear, progress_percent, progress_read, progress_reporter
@@ -93,6 +94,8 @@ class _BatchWriter:
     def __init__(self, rows: list[RowPlan], *, actor, reason: str, now: datetime) -> None:
         self.rows, self.actor, self.reason, self.now = rows, actor, reason[:100], now
         self.keys: dict[int, Key] = {}  # row number -> the key it writes
+        # The planner reads existing keys as tuples (StoredKey): the instances of those this batch writes.
+        self.instances = key_instances(row.key for row in rows if row.key is not None)
         self.moved_ends = False  # whether the cryptoperiod end of a changed key moved
 
     def write(self) -> None:
@@ -138,7 +141,11 @@ class _BatchWriter:
         new: list[Key] = []
         changed: list[Key] = []
         for row in self.rows:
-            key = row.key if row.key is not None else Key()
+            key = Key() if row.key is None else self.instances.get(row.key.pk)
+            if key is None:
+                raise _RowWriteError(
+                    row.row, "the key was deleted while the import was written; import the file again."
+                )
             self.keys[row.row] = key
             if row.key is not None and not row.changed_columns - {"services"}:
                 continue
