@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from cek.bulkcopy import copy_available, copy_create, copy_history
+from cek.bulkcopy import copy_available, copy_create, copy_history, copy_history_in_database
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, ImportSource, RowError
 from inventory.importing.lookups import key_instances
@@ -112,7 +112,9 @@ class _BatchWriter:
             changed, batch_size=BATCH_SIZE, update=True, **self._history_defaults()
         )
         if fast:
-            copy_history(Key, new, history_type="+", actor=self.actor, reason=self.reason, date=self.now)
+            copy_history_in_database(
+                Key, [key.pk for key in new], history_type="+", actor=self.actor, reason=self.reason, date=self.now
+            )
         else:
             history += Key.history.bulk_history_create(new, batch_size=BATCH_SIZE, **self._history_defaults())
         self._record_exposures(history)
