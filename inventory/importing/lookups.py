@@ -4,14 +4,12 @@ parties, the existing keys and their exposures and bindings), fetched once."""
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, models
-from django.db.models import F
+from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.text import slugify
@@ -88,54 +86,18 @@ def key_instances(keys: Iterable[StoredKey]) -> dict[int, Key]:
     return found
 
 
-class _EqualsAny(models.Expression):
-    """``column = ANY(%s)``: the values as one array parameter (PostgreSQL). An ``IN (...)`` of 500 values
-    is 500 parameters, each prepared by the lookup and spliced into the query by the driver: a third of the
-    CPU of a chunk's lookups at 100,000 keys; the array is sent as one value, and the unique (store,
-    external_id) index still answers it."""
-
-    output_field = models.BooleanField()
-
-    def __init__(self, column: str, values: list) -> None:
-        super().__init__()
-        self.column: Any = F(column)
-        self.values = values
-
-    def get_source_expressions(self) -> list:
-        return [self.column]
-
-    def set_source_expressions(self, expressions: list) -> None:
-        (self.column,) = expressions
-
-    def as_sql(self, compiler, connection) -> tuple[str, list]:
-        sql, params = compiler.compile(self.column)
-        return f"{sql} = ANY(%s)", [*params, self.values]
-
-
-def _matching(queryset: models.QuerySet, field_name: str, values: list) -> Iterator[models.QuerySet]:
-    """``queryset`` filtered to ``field_name`` in ``values``: one query on PostgreSQL (an array), else a query
-    per :data:`_IN_CHUNK` values (SQLite's 999 parameters)."""
-    if not values:
-        return
-    if connection.vendor == "postgresql":
-        yield queryset.filter(_EqualsAny(field_name, values))
-        return
-    for start in range(0, len(values), _IN_CHUNK):
-        yield queryset.filter(**{f"{field_name}__in": values[start : start + _IN_CHUNK]})
-
-
 def _fetch_in(queryset: models.QuerySet, field_name: str, values: Iterable[str]) -> list:
     wanted = sorted({value for value in values if value})
     found: list = []
-    for part in _matching(queryset, field_name, wanted):
-        found.extend(part)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        found.extend(queryset.filter(**{f"{field_name}__in": wanted[start : start + _IN_CHUNK]}))
     return found
 
 
 def _fetch_in_values(queryset: models.QuerySet, field_name: str, values: list, columns: tuple[str, ...]) -> list:
     found: list = []
-    for part in _matching(queryset, field_name, values):
-        found.extend(part.values_list(*columns))
+    for start in range(0, len(values), _IN_CHUNK):
+        found.extend(queryset.filter(**{f"{field_name}__in": values[start : start + _IN_CHUNK]}).values_list(*columns))
     return found
 
 
@@ -270,8 +232,9 @@ class _Lookups:
             keys = Key.objects.filter(store_id__in=store_ids).order_by()
             make = self._stored_key._make
             store_at, external_id_at = STORED_COLUMNS.index("store_id"), STORED_COLUMNS.index("external_id")
-            for part in _matching(keys, "external_id", external_ids):
-                for values in part.values_list(*STORED_COLUMNS):
+            for start in range(0, len(external_ids), _IN_CHUNK):
+                chunk = external_ids[start : start + _IN_CHUNK]
+                for values in keys.filter(external_id__in=chunk).values_list(*STORED_COLUMNS):
                     self.keys[(values[store_at], values[external_id_at])] = make(values)
         self._attach_related(list(self.keys.values()))
 
