@@ -40,7 +40,7 @@ from inventory.importers.base import (
     describe_value,
 )
 from inventory.importing.diff import RowDiffer
-from inventory.importing.lookups import _Lookups
+from inventory.importing.lookups import StoredKey, _Lookups
 from inventory.importing.plan import Action, FieldChange, ImportPlan, RowPlan, RowWarning, WarningKind
 from inventory.importing.purpose_rules import PurposeRules
 from inventory.importing.references import ReferenceResolver, existing_key
@@ -292,7 +292,7 @@ class _RowPlanner:
         key = existing_key(self.lk, row)
         return key is not None and key.purpose_id is None
 
-    def _check_fields(self, row: KeyRow, plan: RowPlan, existing: Key | None, error, flagged: set[str]) -> None:
+    def _check_fields(self, row: KeyRow, plan: RowPlan, existing: StoredKey | None, error, flagged: set[str]) -> None:
         """Field validation (lengths, choices, validators) of the fields the row sets, field by field, without
         the queries of foreign-key and uniqueness checks (references were resolved above). ``key_save``
         validates the whole key again when a key is edited. A value already found valid for a field is not

@@ -5,9 +5,9 @@ the conflicts of a declared purpose with the key's kind or platform usage."""
 from __future__ import annotations
 
 from inventory.importers.base import KeyRow, choices_text, describe_value
-from inventory.importing.lookups import _Lookups
+from inventory.importing.lookups import StoredKey, _Lookups
 from inventory.importing.plan import RowPlan, WarningKind
-from inventory.models import Key, KeyKind, Purpose
+from inventory.models import KeyKind, Purpose
 from inventory.usage import usage_conflict
 
 # Distinct situations remembered per import: a file repeats a few purposes, kinds and usages over its keys.
@@ -24,7 +24,9 @@ class PurposeRules:
         self.reads_tags = reads_tags
         self._said: dict[tuple, list[tuple[bool, str, str, str]]] = {}
 
-    def check(self, row: KeyRow, plan: RowPlan, existing: Key | None, purpose: Purpose | None, error, warn) -> None:
+    def check(
+        self, row: KeyRow, plan: RowPlan, existing: StoredKey | None, purpose: Purpose | None, error, warn
+    ) -> None:
         if purpose is None:
             if plan.values.get("purpose_justification") or plan.values.get("purpose_approver"):
                 error(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from inventory.importers.base import KeyRow, choices_text
-from inventory.importing.lookups import _Lookups, tag_slug
+from inventory.importing.lookups import StoredKey, _Lookups, tag_slug
 from inventory.importing.plan import FieldChange, RowPlan, WarningKind
 from inventory.importing.references import existing_key
-from inventory.models import Key, KeyStore, Purpose, Service
+from inventory.models import KeyStore, Purpose, Service
 from inventory.purposetags import PurposeTags
 
 _NEW = object()  # the purpose recorded of a key that does not exist yet
@@ -90,7 +90,7 @@ class TagReader:
         row.fields = frozenset(fields)
         return DerivedFromTags(services=services)
 
-    def _read_purpose(self, store: KeyStore, value: str, existing: Key | None):
+    def _read_purpose(self, store: KeyStore, value: str, existing: StoredKey | None):
         purpose = self.purpose_tags.resolve(value)
         tag = f"the '{store.purpose_tag_key}' tag"
         if purpose is None:
@@ -158,7 +158,7 @@ class TagReader:
         self.unknowns.setdefault(column, set()).add(name[:100])
 
     def add_bindings(
-        self, plan: RowPlan, services: list[Service], purpose: Purpose | None, existing: Key | None, warn
+        self, plan: RowPlan, services: list[Service], purpose: Purpose | None, existing: StoredKey | None, warn
     ) -> None:
         """A service named by a tag uses the key for its purpose: a binding is added when the key has none to
         that service. Existing bindings are never removed by a tag (they may have been recorded by hand)."""
