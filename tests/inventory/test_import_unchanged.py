@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from inventory import importing, services
 from inventory.importing import planner
@@ -135,3 +136,19 @@ def test_a_csv_re_import_after_a_key_was_edited_plans_as_the_field_by_field_path
     assert fast == slow
     assert [row[2] for row in fast["rows"]] == ["unchanged", "changed", "unchanged", "unchanged"]
     assert fast["rows"][1][3] == [("name", "Renamed on the key page", "Key 2")]
+
+
+def test_a_key_deleted_while_the_import_is_written_fails_the_write_instead_of_being_skipped(grc, store):
+    from inventory.importing.apply import _RowWriteError, _write_batch
+
+    UserFactory(username="olga")
+    data = (CSV_COLUMNS + "aws-prod-eu,ext-1,Key 1,data-encryption,olga,First\n").encode()
+    imported(data, grc, format="csv", name="keys.csv")
+    changed = (CSV_COLUMNS + "aws-prod-eu,ext-1,Key 1,data-encryption,olga,Second\n").encode()
+    plan = importing.key_import_plan(data=changed, file_name="keys.csv", format="csv")
+    assert [row.action for row in plan.rows] == [importing.Action.CHANGED]
+    Key.objects.filter(external_id="ext-1").delete()  # deleted meanwhile, by someone else
+
+    with pytest.raises(_RowWriteError, match="Row 2: the key was deleted while the import was written"):
+        _write_batch(plan.rows, actor=grc, reason="CSV import keys.csv", now=timezone.now())
+    assert not Key.history.filter(history_type="~").exists()
