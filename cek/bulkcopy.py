@@ -125,3 +125,42 @@ def copy_history(
     ids = _allocate_ids(historical, len(objs))
     rows = ((history_id, *build(obj), *tail) for obj, history_id in zip(objs, ids, strict=True))
     _copy(historical, [history_pk, *tracked, *extra_fields], rows)
+
+
+def copy_history_in_database(
+    model: type[models.Model],
+    ids: list[int],
+    *,
+    history_type: str,
+    actor,
+    reason: str,
+    date: datetime,
+) -> None:
+    """:func:`copy_history` for objects just written (``ids``), copied inside the database from their rows
+    (``INSERT INTO <history> SELECT ... FROM <table>``): the same entries, in the order of ``ids`` when they
+    ascend (a sequence's ids, as :func:`copy_create` gives them), without building and encoding every row in
+    Python a second time (a third of the CPU of writing 100,000 new keys)."""
+    if not ids:
+        return
+    historical = model.history.model
+    quote = connection.ops.quote_name
+    tracked_names = {t.attname for t in historical.tracked_fields}
+    tracked = [f for f in historical._meta.concrete_fields if f.attname in tracked_names]
+    source = {f.attname: f for f in model._meta.concrete_fields}
+    extra = {
+        "history_date": date,
+        "history_change_reason": reason,
+        "history_type": history_type,
+        "history_user_id": actor.pk if actor is not None else None,
+    }
+    extra_columns = [historical._meta.get_field(name.removesuffix("_id")).column for name in extra]
+    target = ", ".join(quote(column) for column in [*(f.column for f in tracked), *extra_columns])
+    selected = ", ".join([*(quote(source[f.attname].column) for f in tracked), *(["%s"] * len(extra))])
+    pk = quote(model._meta.pk.column)
+    # Identifiers come from the models' metadata (quoted); every value is a query parameter.
+    statement = (
+        f"INSERT INTO {quote(historical._meta.db_table)} ({target}) "  # noqa: S608
+        f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {pk} = ANY(%s) ORDER BY {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*extra.values(), list(ids)])

@@ -7,14 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, router, transaction
 from django.db.models import F
+from django.db.models.base import ModelState
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from cek.bulkcopy import copy_available, copy_create, copy_history
+from cek.bulkcopy import copy_available, copy_create, copy_history, copy_history_in_database
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, ImportSource, RowError
+from inventory.importing.lookups import key_instances
 from inventory.importing.plan import Action, ImportPlan, RowPlan
 from inventory.importing.planner import key_import_plan
 from inventory.importing.progress import percent_of, progress_clear, progress_percent, progress_read, progress_reporter
@@ -87,12 +89,46 @@ def _wanted_bindings(plan: RowPlan) -> dict[tuple[int, int | None, int], tuple]:
     }
 
 
+# A new key's attributes before the row's values are set: each field's default, as Key() sets them.
+_KEY_DEFAULTS = {f.attname: f.get_default() for f in Key._meta.concrete_fields}
+_KEY_CALLABLE_DEFAULTS = tuple(
+    (f.attname, f.default) for f in Key._meta.concrete_fields if f.has_default() and callable(f.default)
+)
+_KEY_RELATIONS = {f.name: f for f in Key._meta.concrete_fields if f.is_relation}
+
+
+def _new_key(values: dict[str, Any]) -> Key:
+    """``Key(**values)`` without the model's generic constructor: the defaults and the values set as its
+    attributes, a related object as its id and cached instance (as the relation's descriptor sets it). Key()
+    and a descriptor call per value were a sixth of the CPU of writing 100,000 new keys. No signal is sent on
+    a key's creation (``pre_init``/``post_init``: nothing listens to Key's)."""
+    key = Key.__new__(Key)
+    key._state = ModelState()
+    attributes = key.__dict__
+    attributes.update(_KEY_DEFAULTS)
+    for attname, default in _KEY_CALLABLE_DEFAULTS:
+        attributes[attname] = default()
+    cache = key._state.fields_cache
+    for name, value in values.items():
+        field = _KEY_RELATIONS.get(name)
+        if field is None:
+            attributes[name] = value
+        else:
+            attributes[field.attname] = value.pk if value is not None else None
+            cache[name] = value
+            if value is not None and key._state.db is None:
+                key._state.db = router.db_for_write(Key, instance=value)
+    return key
+
+
 class _BatchWriter:
     """Writes one batch of planned rows (new and changed keys) with their exposures, bindings and history."""
 
     def __init__(self, rows: list[RowPlan], *, actor, reason: str, now: datetime) -> None:
         self.rows, self.actor, self.reason, self.now = rows, actor, reason[:100], now
         self.keys: dict[int, Key] = {}  # row number -> the key it writes
+        # The planner reads existing keys as tuples (StoredKey): the instances of those this batch writes.
+        self.instances = key_instances(row.key for row in rows if row.key is not None)
         self.moved_ends = False  # whether the cryptoperiod end of a changed key moved
 
     def write(self) -> None:
@@ -109,7 +145,9 @@ class _BatchWriter:
             changed, batch_size=BATCH_SIZE, update=True, **self._history_defaults()
         )
         if fast:
-            copy_history(Key, new, history_type="+", actor=self.actor, reason=self.reason, date=self.now)
+            copy_history_in_database(
+                Key, [key.pk for key in new], history_type="+", actor=self.actor, reason=self.reason, date=self.now
+            )
         else:
             history += Key.history.bulk_history_create(new, batch_size=BATCH_SIZE, **self._history_defaults())
         self._record_exposures(history)
@@ -138,12 +176,18 @@ class _BatchWriter:
         new: list[Key] = []
         changed: list[Key] = []
         for row in self.rows:
-            key = row.key if row.key is not None else Key()
-            self.keys[row.row] = key
-            if row.key is not None and not row.changed_columns - {"services"}:
-                continue
-            for name, value in row.values.items():
-                setattr(key, name, value)
+            if row.key is None:
+                key = self.keys[row.row] = _new_key(row.values)
+            else:
+                key = self.keys[row.row] = self.instances.get(row.key.pk)
+                if key is None:
+                    raise _RowWriteError(
+                        row.row, "the key was deleted while the import was written; import the file again."
+                    )
+                if not row.changed_columns - {"services"}:
+                    continue
+                for name, value in row.values.items():
+                    setattr(key, name, value)
             ends_on, key.cryptoperiod_ends_on = key.cryptoperiod_ends_on, key.compute_cryptoperiod_end()
             self.moved_ends = self.moved_ends or (row.key is not None and ends_on != key.cryptoperiod_ends_on)
             if row.key is None:

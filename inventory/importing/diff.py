@@ -7,7 +7,7 @@ from typing import Any
 
 from inventory.importers.base import ALL_FIELDS, KeyRow
 from inventory.importers.csv import format_binding, format_labels, format_names
-from inventory.importing.lookups import _FOREIGN_KEYS, _Lookups
+from inventory.importing.lookups import _FOREIGN_KEYS, STORED_COLUMNS, StoredKey, _Lookups
 from inventory.importing.plan import FieldChange, RowPlan
 from inventory.models import Key, Party, Purpose, Service, Tenant
 
@@ -26,6 +26,16 @@ def display(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+# The columns the quick comparison of a row with its stored key reads: column -> (its index in a StoredKey, whether
+# it is a reference, compared by id). Exposures and bindings are compared by :meth:`RowDiffer.changes` only.
+_COMPARED: dict[str, tuple[int, bool]] = {
+    column: (STORED_COLUMNS.index(f"{column}_id" if column in _FOREIGN_KEYS else column), column in _FOREIGN_KEYS)
+    for column in ALL_FIELDS
+    if column not in ("store", "external_id", "exposed_to", "services")
+}
+_NOT_COMPARED = frozenset(("store", "external_id"))
 
 
 class RowDiffer:
@@ -56,6 +66,28 @@ class RowDiffer:
             if new and not (column == "platform_managed" and new == "no"):
                 changes.append(FieldChange(column, "", new))
         return changes
+
+    @staticmethod
+    def same(row: KeyRow, plan: RowPlan, key: StoredKey) -> bool:
+        """Whether no column the row provides differs from the stored ``key`` (then :meth:`changes` is empty),
+        compared value by value with what was fetched of the key for this chunk: a change made outside imports
+        (a key edited, an owner's account removed) shows. False for a row listing exposures or bindings, which
+        :meth:`changes` compares."""
+        values = plan.values
+        for column in row.fields:
+            compared = _COMPARED.get(column)
+            if compared is None:
+                if column in _NOT_COMPARED:
+                    continue
+                return False
+            index, reference = compared
+            new = values.get(column)
+            if reference:
+                if key[index] != (new.pk if new else None):
+                    return False
+            elif key[index] != new:
+                return False
+        return True
 
     def changes(self, row: KeyRow, plan: RowPlan, key: Key, exposed: list[Party] | None) -> list[FieldChange]:
         """What the row changes on ``key``: each column it provides whose value differs."""

@@ -3,17 +3,19 @@ parties, the existing keys and their exposures and bindings), fetched once."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from functools import lru_cache
+from operator import itemgetter
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils.text import slugify
 
 from inventory import keyfields
-from inventory.importers.base import KeyRow
+from inventory.importers.base import ALL_FIELDS, KeyRow
 from inventory.keyfields import Kind
 from inventory.models import Binding, Key, KeyStore, Party, Purpose, Service, Tenant
 
@@ -22,6 +24,66 @@ _IN_CHUNK = 500  # values per IN (...) lookup: well below every backend's parame
 # Reference columns: column -> (natural-key attribute of the referenced object)
 _FOREIGN_KEYS: dict[str, str] = {field.name: field.ref for field in keyfields.IMPORTED if field.kind is Kind.REFERENCE}
 _USER_COLUMNS = tuple(name for name in _FOREIGN_KEYS if Key._meta.get_field(name).related_model is get_user_model())
+
+
+# What the planner reads of an existing key: its id, every imported column and "not seen since" (not its time
+# stamps or derived cryptoperiod end).
+STORED_COLUMNS = (
+    "id",
+    *(f.attname for f in Key._meta.concrete_fields if f.name in ALL_FIELDS or f.name == "not_seen_since"),
+)
+_STORED_RELATIONS = tuple(f for f in Key._meta.concrete_fields if f.is_relation and f.name in ALL_FIELDS)
+_StoredColumns = namedtuple("_StoredColumns", STORED_COLUMNS)
+
+
+class StoredKey(_StoredColumns):
+    """An existing key as the planner reads it: the values of :data:`STORED_COLUMNS` (fetched with
+    ``values_list``, a tuple per key), its related objects (``key.purpose``, ``key.owner``...) from the
+    import's lookups. Building a model instance per key (35 columns set through the model's descriptors and
+    its related objects attached) was most of the time of the lookups of a 100,000-key re-import; the writer
+    fetches the instances of the keys a row changes (:func:`key_instances`)."""
+
+    __slots__ = ()
+    pk = property(itemgetter(0))
+    related: dict[type[models.Model], dict[int, models.Model]] = {}  # set on each import's subclass
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:key-detail", args=[self.id])
+
+
+def _related_property(field: models.ForeignKey) -> property:
+    index, model = STORED_COLUMNS.index(field.attname), field.related_model
+
+    def get(key: StoredKey) -> models.Model | None:
+        pk = key[index]
+        return key.related[model].get(pk) if pk is not None else None
+
+    return property(get)
+
+
+def _stored_key_class(related: dict[type[models.Model], dict[int, models.Model]]) -> type[StoredKey]:
+    """A :class:`StoredKey` whose related objects are those of ``related`` (model -> pk -> object)."""
+    attributes: dict = {"__slots__": (), "related": related}
+    attributes.update({field.name: _related_property(field) for field in _STORED_RELATIONS})
+    return type("StoredKey", (StoredKey,), attributes)
+
+
+def key_instances(keys: Iterable[StoredKey]) -> dict[int, Key]:
+    """The model instances of ``keys`` (what the writer saves and records history of), by id, their related
+    objects the lookups' own (no query per key when the writer reads ``key.purpose``)."""
+    keys = list(keys)
+    ids = sorted(key.pk for key in keys)
+    found: dict[int, Key] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        found.update(Key.objects.in_bulk(ids[start : start + _IN_CHUNK]))
+    for key in keys:
+        instance = found.get(key.pk)
+        if instance is None:
+            continue
+        for field in _STORED_RELATIONS:
+            if getattr(instance, field.attname) == getattr(key, field.attname):
+                field.set_cached_value(instance, getattr(key, field.name))
+    return found
 
 
 def _fetch_in(queryset: models.QuerySet, field_name: str, values: Iterable[str]) -> list:
@@ -95,7 +157,16 @@ class _Lookups:
         # Names already asked for, found or not, by what they name: never asked for again.
         self._asked: dict[str, set[str]] = defaultdict(set)
         self.tags: dict[int, TagReader] = {}
-        self.keys: dict[tuple[int, str], Key] = {}
+        self.keys: dict[tuple[int, str], StoredKey] = {}
+        # The related objects of the loaded keys, by model and id (shared by every key, kept across chunks).
+        self.related: dict[type[models.Model], dict[int, models.Model]] = {
+            KeyStore: {},
+            Purpose: {p.pk: p for p in self.purposes.values()},
+            get_user_model(): {},
+            Tenant: {},
+            Party: {},
+        }
+        self._stored_key = _stored_key_class(self.related)
         self.exposed: dict[int, dict[int, str]] = defaultdict(dict)
         self.bindings: dict[int, list[Binding]] = defaultdict(list)
         self.bound_services: dict[int, set[int]] = defaultdict(set)
@@ -153,15 +224,18 @@ class _Lookups:
         )
 
         # Existing keys of this chunk, keyed by (store id, external id): looked up by external id (the unique
-        # (store, external_id) index), a few hundred at a time, never the whole store.
+        # (store, external_id) index), a few hundred at a time, never the whole store; as tuples (StoredKey).
         store_ids = sorted({self.stores[r.store].pk for r in rows if r.store in self.stores})
         external_ids = sorted({r.external_id for r in rows if r.external_id})
         self.keys = {}
         if store_ids and external_ids:
-            keys = Key.objects.filter(store_id__in=store_ids)
+            keys = Key.objects.filter(store_id__in=store_ids).order_by()
+            make = self._stored_key._make
+            store_at, external_id_at = STORED_COLUMNS.index("store_id"), STORED_COLUMNS.index("external_id")
             for start in range(0, len(external_ids), _IN_CHUNK):
-                for key in keys.filter(external_id__in=external_ids[start : start + _IN_CHUNK]):
-                    self.keys[(key.store_id, key.external_id)] = key
+                chunk = external_ids[start : start + _IN_CHUNK]
+                for values in keys.filter(external_id__in=chunk).values_list(*STORED_COLUMNS):
+                    self.keys[(values[store_at], values[external_id_at])] = make(values)
         self._attach_related(list(self.keys.values()))
 
         key_ids = sorted(key.pk for key in self.keys.values())
@@ -185,28 +259,20 @@ class _Lookups:
             ):
                 self.bound_services[key_id].add(service_id)
 
-    def _attach_related(self, keys: list[Key]) -> None:
-        """Give the loaded keys their related objects (store, purpose, users, tenant, custodian) from shared
-        instances, fetched once by id: a join per relation would build a copy of each object for every key
-        (seven model instances per key, most of the time of loading a large store)."""
+    def _attach_related(self, keys: list[StoredKey]) -> None:
+        """Fetch the related objects (store, purpose, users, tenant, custodian) of the loaded keys that are not
+        known yet, once by id: every key reads them from the same instances (a join per relation would build a
+        copy of each object for every key)."""
         if not keys:
             return
+        related = self.related
+        related[KeyStore].update({s.pk: s for s in self.stores.values()})
         user_model = get_user_model()
-        known: dict[type[models.Model], dict[int, models.Model]] = {
-            KeyStore: {s.pk: s for s in self.stores.values()},
-            Purpose: {p.pk: p for p in self.purposes.values()},
-            user_model: {u.pk: u for u in self.users.values()},
-            Tenant: {t.pk: t for t in self.tenants.values()},
-            Party: {p.pk: p for p in self.parties.values()},
-        }
-        fields = [Key._meta.get_field(name) for name in _FOREIGN_KEYS]
-        for model in (user_model, Tenant, Party):  # the keys' stores and every purpose are loaded already
-            objects = known[model]
-            attnames = [field.attname for field in fields if field.related_model is model]
-            ids = {getattr(key, attname) for key in keys for attname in attnames} - {None}
-            objects.update({o.pk: o for o in _fetch_in(model.objects.all(), "pk", ids - set(objects))})
-        for field in fields:
-            objects = known[field.related_model]
-            for key in keys:
-                pk = getattr(key, field.attname)
-                field.set_cached_value(key, objects.get(pk) if pk is not None else None)
+        for model, objects in ((user_model, self.users), (Tenant, self.tenants), (Party, self.parties)):
+            known = related[model]
+            known.update({o.pk: o for o in objects.values()})
+            if model is user_model:
+                known.update({u.pk: u for u in self.users_by_email.values()})
+            attnames = [STORED_COLUMNS.index(f.attname) for f in _STORED_RELATIONS if f.related_model is model]
+            ids = {key[index] for key in keys for index in attnames} - {None}
+            known.update({o.pk: o for o in _fetch_in(model.objects.all(), "pk", ids - set(known))})

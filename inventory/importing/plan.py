@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from inventory.importers.base import RowError
+from inventory.importing.lookups import StoredKey
 from inventory.models import Binding, Key, KeyStore, Party, Purpose, Service, Tenant
 
 
@@ -58,7 +59,7 @@ class RowPlan:
     action: Action
     changes: list[FieldChange] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    key: Key | None = None
+    key: StoredKey | None = None  # the stored key (a tuple of its columns): None for a new key
     values: dict[str, Any] = field(default_factory=dict)
     exposed_to: list[Party] | None = None
     bindings: list[tuple[Service, Tenant | None, Purpose, str, list[str]]] | None = None

@@ -8,11 +8,11 @@ import difflib
 from typing import Any
 
 from inventory.importers.base import KeyRow, choices_text, describe_value
-from inventory.importing.lookups import _USER_COLUMNS, _Lookups
-from inventory.models import Key, Purpose, Service, Tenant
+from inventory.importing.lookups import _USER_COLUMNS, StoredKey, _Lookups
+from inventory.models import Purpose, Service, Tenant
 
 
-def existing_key(lookups: _Lookups, row: KeyRow) -> Key | None:
+def existing_key(lookups: _Lookups, row: KeyRow) -> StoredKey | None:
     """The key the row's store and external id name, if it exists (and its store does)."""
     store = lookups.stores.get(row.store)
     return lookups.keys.get((store.pk, row.external_id)) if store is not None else None

@@ -107,3 +107,33 @@ def test_importing_then_changing_thousands_of_keys_runs_a_bounded_number_of_quer
     assert (key.name, key.owner.username, key.labels) == ("Key 1999 v2", "carol", {"env": "prod", "version": "2"})
     assert key.updated_at > key.created_at
     assert key.history.first().name == "Key 1999 v2" and key.history.last().name == "Key 1999 v1"
+
+
+def test_new_keys_of_a_platform_export_get_one_history_entry_each_equal_to_the_key(db):
+    """New keys without exposures are written by COPY on PostgreSQL, their "+" entries copied inside the database
+    from the rows just written: each entry is the key as written, attributed to the actor with the reason."""
+    from tests.factories import KeyStoreFactory, UserFactory
+    from tests.inventory.test_platform_import import ACCOUNT, REGION, aws_key, dump
+
+    grc = UserFactory(username="grace", roles=["grc"])
+    UserFactory(username="olga")
+    KeyStoreFactory(name="aws-prod-eu", kind="aws-kms", account=ACCOUNT, region=REGION)
+    items = [aws_key(n, tags={"purpose": "data-encryption", "owner": "olga", "env": f"e{n}"}) for n in range(1, 31)]
+    record = _preview_aws(dump(items), grc)
+    importing.key_import_apply(key_import=record, actor=grc)
+
+    tracked = [field.attname for field in Key.history.model.tracked_fields]
+    entries = Key.history.filter(history_type="+", history_user=grc, history_change_reason="AWS KMS import kms.json")
+    assert entries.count() == Key.objects.count() == 30 == Key.history.count()
+    for key in Key.objects.all():
+        entry = entries.get(id=key.pk)
+        assert {name: getattr(entry, name) for name in tracked} == {name: getattr(key, name) for name in tracked}
+    assert list(entries.order_by("history_id").values_list("id", flat=True)) == sorted(
+        Key.objects.values_list("pk", flat=True)
+    )
+
+
+def _preview_aws(data: bytes, actor):
+    record, plan = importing.key_import_preview(data=data, file_name="kms.json", format="aws-kms", actor=actor)
+    assert not plan.has_errors
+    return record
