@@ -18,9 +18,15 @@ from django.db import connection, models
 ANALYZE_AFTER_ROWS = 5000
 
 
-def statistics_refresh(model: type[models.Model], *, written: int, minimum: int = ANALYZE_AFTER_ROWS) -> bool:
-    """``ANALYZE`` ``model``'s table when ``written`` new rows are at least ``minimum`` and at least as many as its
-    statistics count (True when it ran; never on other databases)."""
+def statistics_refresh(
+    model: type[models.Model],
+    *,
+    written: int,
+    minimum: int = ANALYZE_AFTER_ROWS,
+    also: tuple[type[models.Model], ...] = (),
+) -> bool:
+    """``ANALYZE`` ``model``'s table (and the tables of ``also``, written beside it) when ``written`` new rows are at
+    least ``minimum`` and at least as many as its statistics count (True when it ran; never on other databases)."""
     if connection.vendor != "postgresql" or written < minimum:
         return False
     table = model._meta.db_table
@@ -29,5 +35,6 @@ def statistics_refresh(model: type[models.Model], *, written: int, minimum: int 
         counted = max(0, (cursor.fetchone() or (0,))[0])
         if written < counted:
             return False
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        for analysed in (model, *also):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(analysed._meta.db_table)}")
     return True

@@ -14,6 +14,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from cek.bulkcopy import copy_available, copy_create, copy_history, copy_history_in_database
+from cek.tablestats import statistics_refresh
 from inventory.importers import get_importer
 from inventory.importers.base import ImportFileError, ImportSource, RowError
 from inventory.importing.lookups import key_instances
@@ -329,7 +330,7 @@ class _Writer:
         for batch in _chunks(written, BATCH_SIZE):
             _write_batch(batch, actor=self.actor, reason=self.reason, now=self.now)
         self.created += sum(1 for row in written if row.key is None)
-        if self.created >= ANALYZE_AFTER_NEW_KEYS and _refresh_statistics(self.created):
+        if statistics_refresh(Key, written=self.created, minimum=ANALYZE_AFTER_NEW_KEYS, also=(Binding,)):
             self.created = 0
         self.done += len(rows)
         self._report()
@@ -354,27 +355,9 @@ class _Writer:
 # Statistics taken when the table was small (or never: reltuples -1) make it scan the whole store for each chunk
 # instead of using the unique (store, external_id) index: 120 ms a lookup at 100,000 keys, whose sum grew with
 # the square of the keys in a first import and made up half of the re-import right after it. So once an import
-# has written as many new keys as the statistics count (and at least this many), it brings them up to date.
+# has written as many new keys as the statistics count (and at least this many), it brings them up to date, for the
+# binding table too (``cek.tablestats``).
 ANALYZE_AFTER_NEW_KEYS = 5000
-_ANALYZED_TABLES = (Key, Binding)
-
-
-def _refresh_statistics(created: int) -> bool:
-    """``ANALYZE`` the key and binding tables when ``created`` new keys are at least as many as their statistics
-    count (PostgreSQL; True when it ran). Inside the import's transaction: ANALYZE samples the rows this
-    transaction wrote too, and the planner of this session uses the new figures at once (others after commit).
-    It holds a SHARE UPDATE EXCLUSIVE lock to the end of the transaction, which blocks no read or write, only
-    another ANALYZE, VACUUM or index build of the table (autovacuum waits or skips it)."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Key._meta.db_table])
-        counted = max(0, (cursor.fetchone() or (0,))[0])
-        if created < counted:
-            return False
-        for model in _ANALYZED_TABLES:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-    return True
 
 
 def _write(plan: ImportPlan, *, actor, reason: str, on_progress=None) -> None:
