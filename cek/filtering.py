@@ -9,6 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 
+from cek.keymaterial import KeyMaterialValidator
+
 YES_NO_ANY = [("", "Any"), ("true", "Yes"), ("false", "No")]
 YES = frozenset({True, "True", "true", "1"})
 NO = frozenset({False, "False", "false", "0"})
@@ -32,6 +34,16 @@ class YesNoField(forms.NullBooleanField):
 
 class YesNoFilter(django_filters.BooleanFilter):
     field_class = YesNoField
+
+
+class TextFilter(django_filters.CharFilter):
+    """Free text in a query string (a search, a name): refused when it looks like key material, so it is neither
+    searched for nor written back into the page's form, its links or an error (a refused filter is never quoted
+    then: ``cek.pages.shown_value``; the API's error names the field, not the value)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["validators"] = [*kwargs.get("validators", ()), KeyMaterialValidator()]
+        super().__init__(*args, **kwargs)
 
 
 class FilterBackend(DjangoFilterBackend):

@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django_filters.fields import ModelChoiceField as FilterModelChoiceField
 
-from cek.filtering import YesNoFilter
+from cek.filtering import TextFilter, YesNoFilter
 from inventory.filter_choices import key_filter_ids
 from inventory.models import (
     AccessGrant,
@@ -138,7 +138,7 @@ class SharedSetupFilterSet(filters.FilterSet):
 
 
 class KeyFilter(SharedSetupFilterSet):
-    q = filters.CharFilter(
+    q = TextFilter(
         method="filter_q",
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Name, id, description", "type": "search"}),
@@ -256,7 +256,7 @@ class BindingFilter(filters.FilterSet):
 
 class GrantFilter(filters.FilterSet):
     key = filters.NumberFilter(field_name="key")
-    principal_type = filters.CharFilter()
+    principal_type = TextFilter()
     expired = YesNoFilter(method="filter_expired")
 
     class Meta:

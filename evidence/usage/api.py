@@ -18,7 +18,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from cek.filtering import FilterBackend, YesNoFilter
+from cek.filtering import FilterBackend, TextFilter, YesNoFilter
 from cek.jobs.status import job_status_url, live_progress
 from cek.roles import ApiGrcPermission
 from evidence.usage import selectors
@@ -133,10 +133,10 @@ class UsageIngestionViewSet(
 
 class UsageFilter(filters.FilterSet):
     key = filters.NumberFilter(field_name="key")
-    key_ref = filters.CharFilter()
-    principal = filters.CharFilter()
-    operation = filters.CharFilter()
-    store = filters.CharFilter(field_name="store__name")
+    key_ref = TextFilter()
+    principal = TextFilter()
+    operation = TextFilter()
+    store = TextFilter(field_name="store__name")
     failed = YesNoFilter(method="filter_failed")
     unknown = YesNoFilter(field_name="key", lookup_expr="isnull")
     day_from = filters.DateFilter(field_name="day", lookup_expr="gte")
