@@ -60,6 +60,15 @@ class FilterNotices:
             return ""
         return value
 
+    def text_param(self, name: str, label: str) -> str:
+        """``?name=`` free text (a search), or "" when it looks like key material: then refused (the page says so
+        without quoting it), neither searched for nor written back into the page or its links."""
+        value = (self.request.GET.get(name) or "").strip()
+        if value and find_key_material(value):
+            self.refuse_filter(name, label, value)
+            return ""
+        return value
+
     def lenient_filterset(self, filterset_class, data, **kwargs):
         """The FilterSet on ``data`` with every invalid field refused and dropped, so the valid filters still
         apply (yes/no filters are ``cek.filtering.YesNoFilter``: a value other than yes or no is invalid).

@@ -93,7 +93,7 @@ class ObjectListView(LenientPages, ResourceMixin, ListView):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        self.q = self.request.GET.get("q", "").strip()
+        self.q = self.text_param("q", "Search")
         if self.q:
             condition = Q()
             for name in self.resource.search:

@@ -35,3 +35,26 @@ def test_the_usage_api_refuses_key_material_in_its_text_filters(grc_user):
     response = login(grc_user).get("/api/v1/usage/", {"principal": SECRET})
     assert response.status_code == 400
     assert not any(marker in response.content.decode() for marker in MARKERS)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/inventory/purposes/",
+        "/inventory/services/",
+        "/inventory/tenants/",
+        "/inventory/parties/",
+        "/evidence/policies/",
+    ],
+)
+def test_every_list_page_refuses_a_search_for_key_material_without_writing_it_back(grc_user, url):
+    response = login(grc_user).get(url, {"q": SECRET})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert not any(marker in page for marker in MARKERS)
+    assert "not applied" in page
+
+
+def test_a_plain_search_still_applies_and_is_shown(grc_user):
+    page = login(grc_user).get("/inventory/purposes/", {"q": "signing"}).content.decode()
+    assert 'value="signing"' in page and "not applied" not in page

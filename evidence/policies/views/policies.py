@@ -30,7 +30,7 @@ class PolicyListView(LenientPages, ReadMixin, ListView):
         self.today = timezone.localdate()
         params = self.request.GET
         self.filters = {
-            "q": params.get("q", "").strip(),
+            "q": self.text_param("q", "Search"),
             "status": self.choice_param("status", "Status", selectors.POLICY_STATUSES),
             "kind": self.choice_param("kind", "Kind", PolicyKind.values),
             "area": self.choice_param("area", "Area", PolicyArea.values),
